@@ -45,21 +45,21 @@ type Op uint8
 
 // The operators of the event-pattern language.
 const (
-	OpExact                  Op = iota // Value equals (numbers compare numerically)
-	OpPrefix                           // Str is a prefix of a string value
-	OpSuffix                           // Str is a suffix of a string value
-	OpEqualsIgnoreCase                 // string value equals Str, Unicode case-folded
-	OpPrefixIgnoreCase                 // {"prefix":{"equals-ignore-case":Str}}
-	OpSuffixIgnoreCase                 // {"suffix":{"equals-ignore-case":Str}}
-	OpWildcard                         // Str is a wildcard pattern ('*', '\*', '\\')
-	OpAnythingBut                      // Values: matches values not equal to any of them
-	OpAnythingButPrefix                // Strs: string values with none of these prefixes
-	OpAnythingButSuffix                // Strs: string values with none of these suffixes
-	OpAnythingButIgnoreCase            // Strs: string values equal (case-folded) to none
-	OpAnythingButWildcard              // Strs: string values matching none of these wildcards
-	OpNumeric                          // Ranges: numeric value inside Range
-	OpExists                           // Exists: field present (true) or absent (false)
-	OpCIDR                             // Prefix: IP address string inside the CIDR block
+	OpExact                 Op = iota // Value equals (numbers compare numerically)
+	OpPrefix                          // Str is a prefix of a string value
+	OpSuffix                          // Str is a suffix of a string value
+	OpEqualsIgnoreCase                // string value equals Str, Unicode case-folded
+	OpPrefixIgnoreCase                // {"prefix":{"equals-ignore-case":Str}}
+	OpSuffixIgnoreCase                // {"suffix":{"equals-ignore-case":Str}}
+	OpWildcard                        // Str is a wildcard pattern ('*', '\*', '\\')
+	OpAnythingBut                     // Values: matches values not equal to any of them
+	OpAnythingButPrefix               // Strs: string values with none of these prefixes
+	OpAnythingButSuffix               // Strs: string values with none of these suffixes
+	OpAnythingButIgnoreCase           // Strs: string values equal (case-folded) to none
+	OpAnythingButWildcard             // Strs: string values matching none of these wildcards
+	OpNumeric                         // Ranges: numeric value inside Range
+	OpExists                          // Exists: field present (true) or absent (false)
+	OpCIDR                            // Prefix: IP address string inside the CIDR block
 )
 
 // Cond is one condition on a field.
