@@ -1,0 +1,219 @@
+package pattern
+
+import (
+	"bytes"
+	"slices"
+)
+
+// The compiled form is persistent: once a snapshot is published it is never
+// written again. Add and Remove copy only the nodes on the way from the root
+// to what changes (path copying), so an update costs about the size of the
+// pattern, not the size of the matcher, and readers need no locks.
+
+// pathNode is one object level of the field-name automaton: the keys that
+// lead further, and the value index of the fields that end here.
+type pathNode struct {
+	names []string
+	kids  []*pathNode
+	// byName replaces the linear search once a level has many keys.
+	byName map[string]*pathNode
+	idx    *valueIndex
+	// key identifies the path of this node (see pathKey).
+	key string
+}
+
+const pathMapMin = 9
+
+func (n *pathNode) child(name []byte) *pathNode {
+	if n == nil {
+		return nil
+	}
+	if n.byName != nil {
+		return n.byName[string(name)]
+	}
+	for i, k := range n.names {
+		if k == string(name) {
+			return n.kids[i]
+		}
+	}
+	return nil
+}
+
+func (n *pathNode) hasKids() bool { return len(n.kids) != 0 }
+
+func (n *pathNode) clone() *pathNode {
+	if n == nil {
+		return &pathNode{}
+	}
+	c := *n
+	c.names = slices.Clone(n.names)
+	c.kids = slices.Clone(n.kids)
+	c.byName = nil
+	return &c
+}
+
+func (n *pathNode) empty() bool { return len(n.kids) == 0 && n.idx == nil }
+
+// update returns a copy of n in which the value index at path has been
+// replaced by fn(old index); nodes left empty are pruned (nil result).
+func (n *pathNode) update(path []string, depth int, fn func(*valueIndex) *valueIndex) *pathNode {
+	c := n.clone()
+	if depth == len(path) {
+		c.idx = fn(c.idx)
+		c.key = pathKey(path)
+	} else {
+		at := slices.Index(c.names, path[depth])
+		var old *pathNode
+		if at >= 0 {
+			old = c.kids[at]
+		}
+		nk := old.update(path, depth+1, fn)
+		switch {
+		case nk != nil && at >= 0:
+			c.kids[at] = nk
+		case nk != nil:
+			c.names = append(c.names, path[depth])
+			c.kids = append(c.kids, nk)
+		case at >= 0:
+			c.names = slices.Delete(c.names, at, at+1)
+			c.kids = slices.Delete(c.kids, at, at+1)
+		}
+	}
+	if c.empty() {
+		return nil
+	}
+	if len(c.names) >= pathMapMin {
+		c.byName = make(map[string]*pathNode, len(c.names))
+		for i, k := range c.names {
+			c.byName[k] = c.kids[i]
+		}
+	}
+	return c
+}
+
+// bnode is a node of a byte trie keyed by (possibly case-folded, possibly
+// reversed) value bytes. Fields hang off the node their literal leads to.
+type bnode struct {
+	keys []byte
+	kids []*bnode
+	// exact fields match when the value ends at this node.
+	exact []*cfield
+	// pre fields match when the value passes through this node (prefix and
+	// suffix conditions, in the reversed trie).
+	pre []*cfield
+	// wild are wildcards whose fixed start (or end) leads here; passing
+	// through only makes them candidates for a full check.
+	wild []wildRef
+}
+
+type wildRef struct {
+	f   *cfield
+	pat string
+}
+
+func (n *bnode) next(c byte) *bnode {
+	if i := bytes.IndexByte(n.keys, c); i >= 0 {
+		return n.kids[i]
+	}
+	return nil
+}
+
+func (n *bnode) clone() *bnode {
+	if n == nil {
+		return &bnode{}
+	}
+	return &bnode{
+		keys:  slices.Clone(n.keys),
+		kids:  slices.Clone(n.kids),
+		exact: slices.Clone(n.exact),
+		pre:   slices.Clone(n.pre),
+		wild:  slices.Clone(n.wild),
+	}
+}
+
+func (n *bnode) empty() bool {
+	return len(n.kids) == 0 && len(n.exact) == 0 && len(n.pre) == 0 && len(n.wild) == 0
+}
+
+// update returns a copy of n with fn applied to the node at key, pruning
+// nodes left empty.
+func (n *bnode) update(key []byte, fn func(*bnode)) *bnode {
+	c := n.clone()
+	if len(key) == 0 {
+		fn(c)
+	} else {
+		at := bytes.IndexByte(c.keys, key[0])
+		var old *bnode
+		if at >= 0 {
+			old = c.kids[at]
+		}
+		nk := old.update(key[1:], fn)
+		switch {
+		case nk != nil && at >= 0:
+			c.kids[at] = nk
+		case nk != nil:
+			c.keys = append(c.keys, key[0])
+			c.kids = append(c.kids, nk)
+		case at >= 0:
+			c.keys = slices.Delete(c.keys, at, at+1)
+			c.kids = slices.Delete(c.kids, at, at+1)
+		}
+	}
+	if c.empty() {
+		return nil
+	}
+	return c
+}
+
+// bnodeBytes is the rough heap cost of one trie node, for Stats.
+const bnodeBytes = 5*24 + 16
+
+func removeField(list []*cfield, f *cfield) []*cfield {
+	return slices.DeleteFunc(list, func(g *cfield) bool { return g == f })
+}
+
+// valueIndex finds, for one value at one path, the fields of all rules at
+// that path whose conditions the value meets.
+type valueIndex struct {
+	// fwd holds exact values (tagged by kind, see valueKey), prefixes and
+	// wildcards by their fixed start.
+	fwd *bnode
+	// rev holds suffixes and wildcards by their fixed end, reversed.
+	rev *bnode
+	// fold and frev are fwd and rev over case-folded text.
+	fold, frev *bnode
+	// wildAny are wildcards with '*' at both ends: always checked.
+	wildAny []wildRef
+	// slow are conditions tested one by one (numeric ranges, anything-but,
+	// cidr, exists:true).
+	slow []slowCond
+	// numbers is set when some condition needs event numbers decoded.
+	numbers bool
+	// fields counts the fields at this path, to know when it is empty.
+	fields int
+}
+
+type slowCond struct {
+	f *cfield
+	c *Cond
+}
+
+func (v *valueIndex) clone() *valueIndex {
+	if v == nil {
+		return &valueIndex{}
+	}
+	c := *v
+	c.wildAny = slices.Clone(v.wildAny)
+	c.slow = slices.Clone(v.slow)
+	return &c
+}
+
+// Tags in front of exact values in fwd, so that the string "1" and the
+// number 1 stay apart and prefixes only ever meet strings.
+const (
+	tagString = 's'
+	tagNumber = 'n'
+	tagTrue   = 't'
+	tagFalse  = 'f'
+	tagNull   = 'z'
+)

@@ -1,0 +1,370 @@
+package pattern
+
+import (
+	"strconv"
+	"sync"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// evalState is the scratch space of one Match call. It is pooled, so that
+// matching allocates nothing once the buffers have grown to fit.
+type evalState struct {
+	snap *snapshot
+	ev   []byte
+
+	occs  []occurrence
+	hits  []hit
+	trail []trailStep // arrays enclosing the current position
+	// trails stores the trail of every occurrence, end to end.
+	trails    []trailStep
+	nextArray int32
+
+	skipStack []byte
+	scratch   []byte // unescaped keys
+	strBuf    []byte // unescaped or repaired string values
+	foldBuf   []byte
+	numBuf    []byte
+
+	cands []*crule
+	sat   []int32 // per-field lists of occurrences, for consistency checks
+	pick  []int32
+	chosen []int32
+	seen  map[string]struct{}
+}
+
+var statePool = sync.Pool{New: func() any { return &evalState{} }}
+
+// occurrence is one scalar value found at a used path.
+type occurrence struct {
+	node         *pathNode
+	tStart, tEnd int32 // its trail in evalState.trails
+}
+
+type hit struct {
+	f   *cfield
+	occ int32
+}
+
+// trailStep locates a value in one enclosing array: which array (numbered
+// in document order) and which element.
+type trailStep struct {
+	arr, idx int32
+}
+
+func (s *evalState) reset(snap *snapshot, ev []byte) {
+	s.snap, s.ev = snap, ev
+	s.occs, s.hits, s.trail, s.trails = s.occs[:0], s.hits[:0], s.trail[:0], s.trails[:0]
+	s.nextArray = 0
+}
+
+// release drops references so the pooled state pins neither the event nor
+// an old snapshot.
+func (s *evalState) release() {
+	s.snap, s.ev = nil, nil
+	clear(s.cands[:cap(s.cands)])
+	clear(s.hits[:cap(s.hits)])
+	clear(s.occs[:cap(s.occs)])
+}
+
+func (s *evalState) addOcc(node *pathNode) int32 {
+	start := int32(len(s.trails))
+	s.trails = append(s.trails, s.trail...)
+	s.occs = append(s.occs, occurrence{node: node, tStart: start, tEnd: int32(len(s.trails))})
+	return int32(len(s.occs) - 1)
+}
+
+func (s *evalState) hitAll(fs []*cfield, occ int32) {
+	for _, f := range fs {
+		s.hits = append(s.hits, hit{f: f, occ: occ})
+	}
+}
+
+// bytesView lets a transient []byte be read as a string without copying;
+// the string must not outlive the bytes.
+func bytesView(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// onString handles a string value at a used path; raw is s.ev[start:end],
+// the body between the quotes.
+func (s *evalState) onString(node *pathNode, start, end int, esc bool) error {
+	v := s.ev[start:end]
+	if esc {
+		var err error
+		if s.strBuf, err = unescape(s.strBuf[:0], v); err != nil {
+			return err
+		}
+		v = s.strBuf
+	}
+	if !isASCII(v) && !utf8.Valid(v) {
+		// Decoders replace invalid UTF-8 with U+FFFD; values must compare
+		// the same way here.
+		s.strBuf = []byte(string([]rune(string(v))))
+		v = s.strBuf
+	}
+	occ := s.addOcc(node)
+	idx := node.idx
+	if n := idx.fwd; n != nil {
+		if n = n.next(tagString); n != nil {
+			s.walk(n, v, occ, false)
+		}
+	}
+	if idx.rev != nil {
+		s.walk(idx.rev, v, occ, true)
+	}
+	if idx.fold != nil || idx.frev != nil {
+		s.foldBuf = foldAppend(s.foldBuf[:0], v)
+		if idx.fold != nil {
+			s.walk(idx.fold, s.foldBuf, occ, false)
+		}
+		if idx.frev != nil {
+			s.walk(idx.frev, s.foldBuf, occ, true)
+		}
+	}
+	str := bytesView(v)
+	for _, w := range idx.wildAny {
+		if wildcardMatch(w.pat, str) {
+			s.hits = append(s.hits, hit{f: w.f, occ: occ})
+		}
+	}
+	if len(idx.slow) != 0 {
+		val := Value{Kind: KindString, Str: str}
+		for _, sc := range idx.slow {
+			if slowMatch(sc.c, &val) {
+				s.hits = append(s.hits, hit{f: sc.f, occ: occ})
+			}
+		}
+	}
+	return nil
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// walk runs v through a trie, forwards or backwards, collecting the fields
+// met on the way (prefixes, wildcard candidates) and at the end (exact).
+func (s *evalState) walk(n *bnode, v []byte, occ int32, backwards bool) {
+	str := bytesView(v)
+	for i := 0; ; i++ {
+		if len(n.pre) != 0 {
+			s.hitAll(n.pre, occ)
+		}
+		for _, w := range n.wild {
+			if wildcardMatch(w.pat, str) {
+				s.hits = append(s.hits, hit{f: w.f, occ: occ})
+			}
+		}
+		if i == len(v) {
+			if len(n.exact) != 0 {
+				s.hitAll(n.exact, occ)
+			}
+			return
+		}
+		c := v[i]
+		if backwards {
+			c = v[len(v)-1-i]
+		}
+		if n = n.next(c); n == nil {
+			return
+		}
+	}
+}
+
+// onValue handles a number or literal at a used path.
+func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
+	occ := s.addOcc(node)
+	idx := node.idx
+	val := Value{Kind: kind}
+	if kind == KindNumber {
+		val.Str = bytesView(s.ev[start:end])
+		f, err := strconv.ParseFloat(val.Str, 64)
+		if err != nil {
+			// Out of float range: equal to nothing, inside no range.
+			val.Kind = KindString
+			val.Str = ""
+			return
+		}
+		val.Num = f
+	}
+	if idx.fwd != nil {
+		s.numBuf = valueKey(s.numBuf[:0], &val)
+		n := idx.fwd
+		for _, c := range s.numBuf {
+			if n = n.next(c); n == nil {
+				break
+			}
+		}
+		if n != nil && len(n.exact) != 0 {
+			s.hitAll(n.exact, occ)
+		}
+	}
+	for _, sc := range idx.slow {
+		if slowMatch(sc.c, &val) {
+			s.hits = append(s.hits, hit{f: sc.f, occ: occ})
+		}
+	}
+}
+
+// collect appends the ids of the patterns whose rules are met.
+func (s *evalState) collect(dst []string) []string {
+	cands := s.cands[:0]
+	for _, h := range s.hits {
+		r := h.f.rule
+		if r.anchor != h.f {
+			continue
+		}
+		// Hits of one rule's anchor come together (one value, then the
+		// next), so checking the last few candidates removes nearly all
+		// duplicates; the rest are caught below at no harm.
+		dup := false
+		for j := len(cands) - 1; j >= 0 && j >= len(cands)-4; j-- {
+			if cands[j] == r {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			cands = append(cands, r)
+		}
+	}
+	cands = append(cands, s.snap.always...)
+	s.cands = cands
+	first := len(dst)
+	for _, r := range cands {
+		if !s.ruleMatches(r) {
+			continue
+		}
+		dst = s.appendOnce(dst, first, r.pat.id)
+	}
+	if s.seen != nil {
+		clear(s.seen)
+	}
+	return dst
+}
+
+// appendOnce appends id unless dst[first:] holds it already.
+func (s *evalState) appendOnce(dst []string, first int, id string) []string {
+	if len(dst)-first < 16 {
+		for _, d := range dst[first:] {
+			if d == id {
+				return dst
+			}
+		}
+		return append(dst, id)
+	}
+	if s.seen == nil {
+		s.seen = map[string]struct{}{}
+	}
+	if len(s.seen) == 0 {
+		for _, d := range dst[first:] {
+			s.seen[d] = struct{}{}
+		}
+	}
+	if _, ok := s.seen[id]; ok {
+		return dst
+	}
+	s.seen[id] = struct{}{}
+	return append(dst, id)
+}
+
+// ruleMatches reports whether every field of r is met, by values that lie
+// in the same element of every array of objects they share.
+func (s *evalState) ruleMatches(r *crule) bool {
+	if len(r.fields) == 1 && r.anchor != nil {
+		// The anchor was hit, and alone there is nothing to be consistent
+		// with.
+		return true
+	}
+	// sat holds, per field, the occurrences meeting it; a field met by
+	// absence (exists:false) holds none and constrains nothing.
+	sat := s.sat[:0]
+	bounds := s.pick[:0]
+	needCheck := false
+	for _, f := range r.fields {
+		start := len(sat)
+		for _, h := range s.hits {
+			if h.f == f {
+				sat = append(sat, h.occ)
+			}
+		}
+		if len(sat) == start {
+			if !f.existsFalse || s.present(f) {
+				s.sat, s.pick = sat, bounds
+				return false
+			}
+		} else {
+			for _, o := range sat[start:] {
+				if oc := &s.occs[o]; oc.tEnd != oc.tStart {
+					needCheck = true
+				}
+			}
+		}
+		bounds = append(bounds, int32(start), int32(len(sat)))
+	}
+	s.sat = sat
+	s.pick = bounds
+	if !needCheck {
+		return true
+	}
+	if cap(s.chosen) < len(r.fields) {
+		s.chosen = make([]int32, 0, 2*len(r.fields))
+	}
+	return s.consistent(sat, bounds, 0, s.chosen[:0])
+}
+
+// present reports whether the event has a value at f's path.
+func (s *evalState) present(f *cfield) bool {
+	for i := range s.occs {
+		if s.occs[i].node.key == f.pathK {
+			return true
+		}
+	}
+	return false
+}
+
+// consistent searches for one occurrence per field (fields from k on) such
+// that all chosen occurrences agree on the element of every array they
+// share; chosen lists those picked so far.
+func (s *evalState) consistent(sat, bounds []int32, k int, chosen []int32) bool {
+	if 2*k == len(bounds) {
+		return true
+	}
+	lo, hi := bounds[2*k], bounds[2*k+1]
+	if lo == hi {
+		return s.consistent(sat, bounds, k+1, chosen)
+	}
+	for _, o := range sat[lo:hi] {
+		ok := true
+		for _, c := range chosen {
+			if !s.agree(o, c) {
+				ok = false
+				break
+			}
+		}
+		if ok && s.consistent(sat, bounds, k+1, append(chosen, o)) {
+			return true
+		}
+	}
+	return false
+}
+
+// agree reports whether two occurrences sit in the same element of every
+// array enclosing both. Trails run from the root, so the arrays they share
+// are a common prefix of both.
+func (s *evalState) agree(a, b int32) bool {
+	ta := s.trails[s.occs[a].tStart:s.occs[a].tEnd]
+	tb := s.trails[s.occs[b].tStart:s.occs[b].tEnd]
+	for i := 0; i < len(ta) && i < len(tb) && ta[i].arr == tb[i].arr; i++ {
+		if ta[i].idx != tb[i].idx {
+			return false
+		}
+	}
+	return true
+}

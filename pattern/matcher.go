@@ -1,0 +1,384 @@
+package pattern
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Matcher holds many patterns under ids and tells which of them an event
+// matches. Match may run from many goroutines while Add and Remove go on:
+// writers build a new snapshot sharing everything they did not touch and
+// publish it with one atomic store; a Match sees one snapshot throughout.
+type Matcher struct {
+	cur atomic.Pointer[snapshot]
+
+	mu       sync.Mutex // serialises writers
+	patterns map[string]*cpattern
+	stats    Stats
+}
+
+// Stats describes the size of a Matcher.
+type Stats struct {
+	Patterns int // patterns held
+	Rules    int // rules (alternatives after $or expansion)
+	Fields   int // field constraints over all rules
+	// ApproxBytes estimates the heap the compiled patterns use. It is an
+	// upper bound in the usual case: trie nodes shared between patterns are
+	// counted once per pattern.
+	ApproxBytes int64
+}
+
+type snapshot struct {
+	root *pathNode
+	// always are rules with no field that can start a match by itself (all
+	// their fields are exists:false, or they have no fields): they are
+	// evaluated for every event.
+	always []*crule
+}
+
+type cpattern struct {
+	id    string
+	rules []*crule
+	bytes int64
+}
+
+type crule struct {
+	pat    *cpattern
+	fields []*cfield
+	// anchor is the field whose hit makes the rule a candidate; nil for
+	// rules in snapshot.always.
+	anchor *cfield
+}
+
+type cfield struct {
+	rule  *crule
+	path  []string
+	pathK string // path joined, identifies occurrences at this path
+	conds []Cond
+	// existsFalse is set when some condition is {"exists": false}: the
+	// field is then met by the absence of values too.
+	existsFalse bool
+}
+
+// NewMatcher returns an empty Matcher.
+func NewMatcher() *Matcher {
+	m := &Matcher{patterns: map[string]*cpattern{}}
+	m.cur.Store(&snapshot{})
+	return m
+}
+
+// ErrNilPattern is returned by Add for a nil pattern.
+var ErrNilPattern = errors.New("pattern: nil pattern")
+
+// Add adds p under id, replacing any pattern already held under id.
+func (m *Matcher) Add(id string, p *Pattern) error {
+	if p == nil {
+		return ErrNilPattern
+	}
+	cp := compilePattern(id, p)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	snap := *m.cur.Load()
+	if old := m.patterns[id]; old != nil {
+		m.unindex(&snap, old)
+	}
+	m.index(&snap, cp)
+	m.patterns[id] = cp
+	m.cur.Store(&snap)
+	return nil
+}
+
+// Remove drops the pattern held under id and reports whether there was one.
+func (m *Matcher) Remove(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.patterns[id]
+	if old == nil {
+		return false
+	}
+	snap := *m.cur.Load()
+	m.unindex(&snap, old)
+	delete(m.patterns, id)
+	m.cur.Store(&snap)
+	return true
+}
+
+// Stats reports the size of the matcher.
+func (m *Matcher) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stats
+}
+
+// Match returns the ids of the patterns the event matches, each once. The
+// event must be a JSON object.
+func (m *Matcher) Match(event []byte) ([]string, error) {
+	return m.AppendMatches(nil, event)
+}
+
+// AppendMatches appends the ids of the patterns the event matches to dst.
+// With a dst of sufficient capacity it does not allocate.
+func (m *Matcher) AppendMatches(dst []string, event []byte) ([]string, error) {
+	s := statePool.Get().(*evalState)
+	s.reset(m.cur.Load(), event)
+	err := s.scanEvent()
+	if err == nil {
+		dst = s.collect(dst)
+	}
+	s.release()
+	statePool.Put(s)
+	return dst, err
+}
+
+func compilePattern(id string, p *Pattern) *cpattern {
+	cp := &cpattern{id: id}
+	cp.bytes = int64(unsafe.Sizeof(cpattern{})) + int64(len(id)) + int64(len(p.Source))
+	for ri := range p.Rules {
+		r := &crule{pat: cp}
+		for fi := range p.Rules[ri].Fields {
+			src := &p.Rules[ri].Fields[fi]
+			f := &cfield{rule: r, path: slices.Clone(src.Path), pathK: pathKey(src.Path), conds: slices.Clone(src.Conds)}
+			cp.bytes += int64(unsafe.Sizeof(cfield{})) + int64(len(f.pathK))*2
+			for _, c := range f.conds {
+				if c.Op == OpExists && !c.Exists {
+					f.existsFalse = true
+				}
+				cp.bytes += condBytes(&c)
+			}
+			r.fields = append(r.fields, f)
+		}
+		r.anchor = pickAnchor(r.fields)
+		cp.bytes += int64(unsafe.Sizeof(crule{}))
+		cp.rules = append(cp.rules, r)
+	}
+	return cp
+}
+
+// pickAnchor chooses the field most likely to be rare among events, so that
+// as few rules as possible become candidates. A field with exists:false can
+// be met without any value and cannot be an anchor.
+func pickAnchor(fields []*cfield) *cfield {
+	var best *cfield
+	bestRank := 1 << 30
+	for _, f := range fields {
+		if f.existsFalse {
+			continue
+		}
+		rank := 0
+		for _, c := range f.conds {
+			rank = max(rank, opRank(c.Op))
+		}
+		if rank < bestRank {
+			best, bestRank = f, rank
+		}
+	}
+	return best
+}
+
+func opRank(op Op) int {
+	switch op {
+	case OpExact, OpEqualsIgnoreCase:
+		return 0
+	case OpPrefix, OpSuffix, OpPrefixIgnoreCase, OpSuffixIgnoreCase, OpWildcard, OpCIDR:
+		return 1
+	case OpNumeric:
+		return 2
+	case OpExists:
+		return 4
+	default: // anything-but: almost every value passes
+		return 3
+	}
+}
+
+func pathKey(path []string) string {
+	n := 0
+	for _, p := range path {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	for _, p := range path {
+		// Lengths make the key unambiguous whatever the names contain.
+		b = appendUvarint(b, uint64(len(p)))
+		b = append(b, p...)
+	}
+	return string(b)
+}
+
+func appendUvarint(b []byte, v uint64) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+func condBytes(c *Cond) int64 {
+	n := int64(unsafe.Sizeof(Cond{})) + int64(len(c.Str)+len(c.Value.Str))
+	for _, s := range c.Strs {
+		n += 16 + int64(len(s))
+	}
+	for _, v := range c.Values {
+		n += int64(unsafe.Sizeof(v)) + int64(len(v.Str))
+	}
+	// Trie nodes the condition may create.
+	switch c.Op {
+	case OpExact, OpPrefix, OpSuffix, OpEqualsIgnoreCase, OpPrefixIgnoreCase, OpSuffixIgnoreCase, OpWildcard:
+		n += int64(len(c.Str)+len(c.Value.Str)+2) * (bnodeBytes + 16)
+	}
+	return n
+}
+
+func (m *Matcher) index(snap *snapshot, cp *cpattern) {
+	for _, r := range cp.rules {
+		for _, f := range r.fields {
+			snap.root = snap.root.update(f.path, 0, func(v *valueIndex) *valueIndex { return v.with(f) })
+		}
+		if r.anchor == nil {
+			snap.always = append(slices.Clip(snap.always), r)
+		}
+		m.stats.Rules++
+		m.stats.Fields += len(r.fields)
+	}
+	m.stats.Patterns++
+	m.stats.ApproxBytes += cp.bytes
+}
+
+func (m *Matcher) unindex(snap *snapshot, cp *cpattern) {
+	for _, r := range cp.rules {
+		for _, f := range r.fields {
+			snap.root = snap.root.update(f.path, 0, func(v *valueIndex) *valueIndex { return v.without(f) })
+		}
+		if r.anchor == nil {
+			snap.always = slices.DeleteFunc(slices.Clone(snap.always), func(x *crule) bool { return x == r })
+		}
+		m.stats.Rules--
+		m.stats.Fields -= len(r.fields)
+	}
+	m.stats.Patterns--
+	m.stats.ApproxBytes -= cp.bytes
+}
+
+// with returns a copy of v that also finds f.
+func (v *valueIndex) with(f *cfield) *valueIndex {
+	c := v.clone()
+	c.fields++
+	for i := range f.conds {
+		c.addCond(f, &f.conds[i])
+	}
+	return c
+}
+
+// without returns a copy of v that no longer finds f, or nil when nothing
+// is left.
+func (v *valueIndex) without(f *cfield) *valueIndex {
+	c := v.clone()
+	c.fields--
+	if c.fields == 0 {
+		return nil
+	}
+	drop := func(n *bnode) {
+		n.exact = removeField(n.exact, f)
+		n.pre = removeField(n.pre, f)
+		n.wild = slices.DeleteFunc(n.wild, func(w wildRef) bool { return w.f == f })
+	}
+	for i := range f.conds {
+		cond := &f.conds[i]
+		switch trie, key := c.trieFor(cond); {
+		case trie != nil:
+			*trie = (*trie).update(key, drop)
+		}
+	}
+	c.wildAny = slices.DeleteFunc(c.wildAny, func(w wildRef) bool { return w.f == f })
+	c.slow = slices.DeleteFunc(c.slow, func(s slowCond) bool { return s.f == f })
+	c.numbers = slices.ContainsFunc(c.slow, func(s slowCond) bool { return s.c.Op == OpNumeric || s.c.Op == OpAnythingBut })
+	return c
+}
+
+func (v *valueIndex) addCond(f *cfield, c *Cond) {
+	if trie, key := v.trieFor(c); trie != nil {
+		*trie = (*trie).update(key, func(n *bnode) {
+			switch c.Op {
+			case OpExact, OpEqualsIgnoreCase:
+				n.exact = append(n.exact, f)
+			case OpWildcard:
+				if wildcardIsLiteral(c.Str) {
+					n.exact = append(n.exact, f)
+				} else {
+					n.wild = append(n.wild, wildRef{f: f, pat: c.Str})
+				}
+			default:
+				n.pre = append(n.pre, f)
+			}
+		})
+		return
+	}
+	switch c.Op {
+	case OpWildcard:
+		v.wildAny = append(v.wildAny, wildRef{f: f, pat: c.Str})
+	case OpExists:
+		if c.Exists {
+			v.slow = append(v.slow, slowCond{f: f, c: c})
+		}
+	default:
+		v.slow = append(v.slow, slowCond{f: f, c: c})
+		if c.Op == OpNumeric || c.Op == OpAnythingBut {
+			v.numbers = true
+		}
+	}
+}
+
+// trieFor says in which trie, under which key, a condition lives; nil for
+// conditions tested one by one.
+func (v *valueIndex) trieFor(c *Cond) (**bnode, []byte) {
+	switch c.Op {
+	case OpExact:
+		return &v.fwd, valueKey(nil, &c.Value)
+	case OpPrefix:
+		return &v.fwd, append([]byte{tagString}, c.Str...)
+	case OpSuffix:
+		return &v.rev, reversed(nil, []byte(c.Str))
+	case OpEqualsIgnoreCase, OpPrefixIgnoreCase:
+		return &v.fold, foldAppend(nil, []byte(c.Str))
+	case OpSuffixIgnoreCase:
+		return &v.frev, reversed(nil, foldAppend(nil, []byte(c.Str)))
+	case OpWildcard:
+		if wildcardIsLiteral(c.Str) {
+			return &v.fwd, append([]byte{tagString}, wildcardLiteral(c.Str)...)
+		}
+		lead, trail := wildcardEnds(c.Str)
+		if lead != "" {
+			return &v.fwd, append([]byte{tagString}, lead...)
+		}
+		if trail != "" {
+			return &v.rev, reversed(nil, []byte(trail))
+		}
+	}
+	return nil, nil
+}
+
+// valueKey appends the trie key of an exact value: a kind tag, then the
+// text (strings) or canonical form (numbers).
+func valueKey(dst []byte, v *Value) []byte {
+	switch v.Kind {
+	case KindString:
+		return append(append(dst, tagString), v.Str...)
+	case KindNumber:
+		return appendNumberKey(append(dst, tagNumber), v.Num)
+	case KindTrue:
+		return append(dst, tagTrue)
+	case KindFalse:
+		return append(dst, tagFalse)
+	default:
+		return append(dst, tagNull)
+	}
+}
+
+func reversed(dst, s []byte) []byte {
+	for i := len(s) - 1; i >= 0; i-- {
+		dst = append(dst, s[i])
+	}
+	return dst
+}

@@ -1,0 +1,185 @@
+package pattern
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// Hand-built patterns keep these tests independent of the parser.
+func fld(cs []Cond, path ...string) Field { return Field{Path: path, Conds: cs} }
+func rule(fs ...Field) Rule              { return Rule{Fields: fs} }
+func pat(rs ...Rule) *Pattern            { return &Pattern{Rules: rs} }
+func str(s string) Cond                  { return Cond{Op: OpExact, Value: Value{Kind: KindString, Str: s}} }
+func num(f float64) Cond                 { return Cond{Op: OpExact, Value: Value{Kind: KindNumber, Num: f}} }
+func op(o Op, s string) Cond             { return Cond{Op: o, Str: s} }
+func cs(c ...Cond) []Cond                { return c }
+
+func TestMatcherCases(t *testing.T) {
+	tests := []struct {
+		name  string
+		p     *Pattern
+		event string
+		want  bool
+	}{
+		{"exact", pat(rule(fld(cs(str("a")), "x"))), `{"x":"a"}`, true},
+		{"exact miss", pat(rule(fld(cs(str("a")), "x"))), `{"x":"ab"}`, false},
+		{"exact escaped", pat(rule(fld(cs(str("a\"b")), "x"))), `{"x":"a\"b"}`, true},
+		{"escaped key", pat(rule(fld(cs(str("a")), "x y"))), `{"x\u0020y":"a"}`, true},
+		{"string is not number", pat(rule(fld(cs(str("1")), "x"))), `{"x":1}`, false},
+		{"number numerically", pat(rule(fld(cs(num(1)), "x"))), `{"x":1.0e0}`, true},
+		{"nested", pat(rule(fld(cs(str("a")), "x", "y"))), `{"x":{"z":[1,{"q":2}],"y":"a"}}`, true},
+		{"array any", pat(rule(fld(cs(str("a")), "x"))), `{"x":["b",["c","a"]]}`, true},
+		{"object is no value", pat(rule(fld(cs(op(OpPrefix, "")), "x"))), `{"x":{"a":"b"}}`, false},
+		{"prefix", pat(rule(fld(cs(op(OpPrefix, "ab")), "x"))), `{"x":"abc"}`, true},
+		{"prefix miss", pat(rule(fld(cs(op(OpPrefix, "ab")), "x"))), `{"x":"acb"}`, false},
+		{"suffix", pat(rule(fld(cs(op(OpSuffix, "bc")), "x"))), `{"x":"abc"}`, true},
+		{"eic", pat(rule(fld(cs(op(OpEqualsIgnoreCase, "AbC")), "x"))), `{"x":"aBc"}`, true},
+		{"prefix ic", pat(rule(fld(cs(op(OpPrefixIgnoreCase, "AB")), "x"))), `{"x":"abC"}`, true},
+		{"suffix ic", pat(rule(fld(cs(op(OpSuffixIgnoreCase, "BC")), "x"))), `{"x":"Abc"}`, true},
+		{"wildcard", pat(rule(fld(cs(op(OpWildcard, "a*c*e")), "x"))), `{"x":"abcde"}`, true},
+		{"wildcard miss", pat(rule(fld(cs(op(OpWildcard, "a*c*e")), "x"))), `{"x":"abcdef"}`, false},
+		{"wildcard lead star", pat(rule(fld(cs(op(OpWildcard, "*de")), "x"))), `{"x":"abcde"}`, true},
+		{"wildcard both stars", pat(rule(fld(cs(op(OpWildcard, "*c*")), "x"))), `{"x":"abcde"}`, true},
+		{"wildcard escaped star", pat(rule(fld(cs(op(OpWildcard, `a\*`)), "x"))), `{"x":"a*"}`, true},
+		{"numeric", pat(rule(fld(cs(Cond{Op: OpNumeric, Range: Range{HasLow: true, Low: 1, LowOpen: true}}), "x"))), `{"x":[0,2]}`, true},
+		{"numeric miss", pat(rule(fld(cs(Cond{Op: OpNumeric, Range: Range{HasLow: true, Low: 1, LowOpen: true}}), "x"))), `{"x":1}`, false},
+		{"anything-but", pat(rule(fld(cs(Cond{Op: OpAnythingBut, Values: []Value{{Kind: KindString, Str: "a"}}}), "x"))), `{"x":"b"}`, true},
+		{"anything-but miss", pat(rule(fld(cs(Cond{Op: OpAnythingBut, Values: []Value{{Kind: KindString, Str: "a"}}}), "x"))), `{"x":"a"}`, false},
+		{"anything-but absent", pat(rule(fld(cs(Cond{Op: OpAnythingBut, Values: []Value{{Kind: KindString, Str: "a"}}}), "x"))), `{"y":"b"}`, false},
+		{"exists", pat(rule(fld(cs(Cond{Op: OpExists, Exists: true}), "x"))), `{"x":null}`, true},
+		{"exists false", pat(rule(fld(cs(Cond{Op: OpExists, Exists: false}), "x"))), `{"y":1}`, true},
+		{"exists false miss", pat(rule(fld(cs(Cond{Op: OpExists, Exists: false}), "x"))), `{"x":1}`, false},
+		{"cidr", pat(rule(fld(cs(Cond{Op: OpCIDR, Prefix: netip.MustParsePrefix("10.0.0.0/8")}), "ip"))), `{"ip":"10.1.2.3"}`, true},
+		{"and", pat(rule(fld(cs(str("a")), "x"), fld(cs(str("b")), "y"))), `{"x":"a","y":"b"}`, true},
+		{"and miss", pat(rule(fld(cs(str("a")), "x"), fld(cs(str("b")), "y"))), `{"x":"a","y":"c"}`, false},
+		{"or", pat(rule(fld(cs(str("a")), "x")), rule(fld(cs(str("b")), "y"))), `{"y":"b"}`, true},
+		{"array consistency", pat(rule(fld(cs(str("1")), "a", "b"), fld(cs(str("2")), "a", "c"))), `{"a":[{"b":"1"},{"c":"2"}]}`, false},
+		{"array consistency ok", pat(rule(fld(cs(str("1")), "a", "b"), fld(cs(str("2")), "a", "c"))), `{"a":[{"b":"1"},{"b":"1","c":"2"}]}`, true},
+		{"array consistency nested", pat(rule(fld(cs(str("1")), "a", "b"), fld(cs(str("2")), "a", "c"))), `{"a":[[{"b":"1"},{"c":"2"}]]}`, false},
+		{"different arrays", pat(rule(fld(cs(str("1")), "a", "b"), fld(cs(str("2")), "c", "d"))), `{"a":[{"b":"1"}],"c":[{"x":0},{"d":"2"}]}`, true},
+		{"empty rule", pat(rule()), `{"a":1}`, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMatcher()
+			if err := m.Add("p", tc.p); err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.Match([]byte(tc.event))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (len(got) == 1) != tc.want || len(got) > 1 {
+				t.Errorf("Match(%s) = %v, want match=%v", tc.event, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMatcherBadEvents(t *testing.T) {
+	m := NewMatcher()
+	m.Add("p", pat(rule(fld(cs(str("a")), "x"))))
+	for _, ev := range []string{``, ` `, `[]`, `"x"`, `1`, `{`, `{"x"}`, `{"x":}`, `{"x":"a"`, `{"x":"a"}}`,
+		`{"x":"a",}`, `{"y":[1,]}`, `{"y":tru}`, `{"y":01}`, `{"y":1.}`, `{"y":"\x"}`, "{\"y\":\"\x01\"}",
+		`{"y":{"z":[1 2]}}`, `{"x":"a" "y":1}`, `{"y":-}`, `{"y":"\u12"}`} {
+		if got, err := m.Match([]byte(ev)); err == nil {
+			t.Errorf("Match(%q) = %v, nil; want an error", ev, got)
+		}
+	}
+}
+
+func TestMatcherAddRemove(t *testing.T) {
+	m := NewMatcher()
+	ev := []byte(`{"x":"abc","y":5}`)
+	m.Add("a", pat(rule(fld(cs(op(OpPrefix, "a")), "x"))))
+	m.Add("b", pat(rule(fld(cs(num(5)), "y"))))
+	m.Add("c", pat(rule(fld(cs(str("zzz")), "x"))))
+	check := func(want ...string) {
+		t.Helper()
+		got, err := m.Match(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("got %v want %v", got, want)
+		}
+	}
+	check("a", "b")
+	m.Add("c", pat(rule(fld(cs(str("abc")), "x"))))
+	check("a", "b", "c")
+	if !m.Remove("a") || m.Remove("a") {
+		t.Error("Remove")
+	}
+	check("b", "c")
+	m.Remove("b")
+	m.Remove("c")
+	check()
+	if st := m.Stats(); st.Patterns != 0 || st.ApproxBytes != 0 || st.Fields != 0 {
+		t.Errorf("stats after removing all: %+v", st)
+	}
+	if r := m.cur.Load().root; r != nil {
+		t.Errorf("root not pruned: %+v", r)
+	}
+}
+
+func TestMatcherConcurrent(t *testing.T) {
+	m := NewMatcher()
+	ev := []byte(`{"x":"v7","y":[{"z":1},{"z":2}]}`)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var dst []string
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var err error
+				if dst, err = m.AppendMatches(dst[:0], ev); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 500; i++ {
+		id := fmt.Sprint(i % 50)
+		m.Add(id, pat(rule(fld(cs(str(fmt.Sprint("v", i%10))), "x"), fld(cs(num(float64(i%3))), "y", "z"))))
+		if i%7 == 0 {
+			m.Remove(fmt.Sprint(i % 13))
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+func TestAppendMatchesAllocs(t *testing.T) {
+	m := NewMatcher()
+	for i := 0; i < 100; i++ {
+		m.Add(fmt.Sprint(i), pat(rule(fld(cs(op(OpPrefix, fmt.Sprint(i))), "a", "b"), fld(cs(Cond{Op: OpNumeric, Range: Range{HasLow: true}}), "a", "n"))))
+	}
+	ev := []byte(`{"a":[{"b":"17x","n":3},{"b":"5","n":-1}],"c":{"d":[1,2,{"e":"x\"y"}]}}`)
+	dst := make([]string, 0, 16)
+	m.AppendMatches(dst, ev)
+	n := testing.AllocsPerRun(100, func() {
+		var err error
+		if dst, err = m.AppendMatches(dst[:0], ev); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 0 {
+		t.Errorf("%v allocations per AppendMatches", n)
+	}
+	slices.Sort(dst)
+	if !slices.Equal(dst, []string{"1", "17"}) {
+		t.Errorf("got %v", dst)
+	}
+}

@@ -1,0 +1,498 @@
+package pattern
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The scanner walks the event's bytes once. It descends only into keys that
+// some pattern uses (the path trie tells which), hands their scalar values to
+// the value index straight from the event buffer, and skips everything else.
+// Skipped subtrees are still checked for well-formedness, so a malformed
+// event is rejected wherever the fault lies.
+
+var errNotObject = errors.New("pattern: event is not a JSON object")
+
+type syntaxError struct {
+	off int
+	msg string
+}
+
+func (e *syntaxError) Error() string {
+	return fmt.Sprintf("pattern: invalid JSON event at offset %d: %s", e.off, e.msg)
+}
+
+// maxDepth bounds nesting so that a hostile event cannot exhaust the stack.
+const maxDepth = 10000
+
+// Byte classes used by the skipping loops; a table lookup per byte is
+// cheaper than a chain of comparisons.
+const (
+	clsWS = 1 << iota
+	clsStrStop
+	clsNumChar
+)
+
+var byteClass = func() (t [256]uint8) {
+	for _, c := range []byte{' ', '\t', '\n', '\r'} {
+		t[c] |= clsWS
+	}
+	for c := 0; c < 0x20; c++ {
+		t[c] |= clsStrStop
+	}
+	t['"'] |= clsStrStop
+	t['\\'] |= clsStrStop
+	for _, c := range []byte("0123456789+-.eE") {
+		t[c] |= clsNumChar
+	}
+	return
+}()
+
+func (s *evalState) fail(i int, msg string) error {
+	return &syntaxError{off: i, msg: msg}
+}
+
+func (s *evalState) ws(i int) int {
+	b := s.ev
+	for i < len(b) && byteClass[b[i]]&clsWS != 0 {
+		i++
+	}
+	return i
+}
+
+// scanEvent checks that the event is one JSON object and feeds the values
+// at used paths to the matcher.
+func (s *evalState) scanEvent() error {
+	i := s.ws(0)
+	if i >= len(s.ev) {
+		return s.fail(i, "empty event")
+	}
+	if s.ev[i] != '{' {
+		if _, err := s.skipValue(i, 0); err != nil {
+			return err
+		}
+		return errNotObject
+	}
+	i, err := s.scanObject(i, s.snap.root, 0)
+	if err != nil {
+		return err
+	}
+	if i = s.ws(i); i != len(s.ev) {
+		return s.fail(i, "data after the top-level value")
+	}
+	return nil
+}
+
+// scanString returns the end of the string starting at the quote at i (the
+// index after the closing quote) and whether it holds escapes.
+func (s *evalState) scanString(i int) (end int, esc bool, err error) {
+	b := s.ev
+	i++
+	for {
+		for i < len(b) && byteClass[b[i]]&clsStrStop == 0 {
+			i++
+		}
+		if i >= len(b) {
+			return 0, false, s.fail(i, "unterminated string")
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, esc, nil
+		case c == '\\':
+			esc = true
+			if i+1 >= len(b) {
+				return 0, false, s.fail(i, "unterminated string")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
+					return 0, false, s.fail(i, "bad \\u escape")
+				}
+				i += 6
+			default:
+				return 0, false, s.fail(i, "bad escape")
+			}
+		default:
+			return 0, false, s.fail(i, "control character in string")
+		}
+	}
+}
+
+func isHex4(h []byte) bool {
+	for _, c := range h {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// scanNumber checks the JSON number grammar from i and returns its end.
+func (s *evalState) scanNumber(i int) (int, error) {
+	b := s.ev
+	start := i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return 0, s.fail(start, "bad number")
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return 0, s.fail(start, "bad number")
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return 0, s.fail(start, "bad number")
+		}
+	}
+	return i, nil
+}
+
+func (s *evalState) scanLiteral(i int, lit string) (int, error) {
+	if len(s.ev)-i < len(lit) || string(s.ev[i:i+len(lit)]) != lit {
+		return 0, s.fail(i, "bad literal")
+	}
+	return i + len(lit), nil
+}
+
+// scanObject reads the object at i (s.ev[i] == '{') whose keys are looked up
+// under node.
+func (s *evalState) scanObject(i int, node *pathNode, depth int) (int, error) {
+	if depth++; depth > maxDepth {
+		return 0, s.fail(i, "nesting too deep")
+	}
+	b := s.ev
+	i = s.ws(i + 1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return 0, s.fail(i, "expected a key")
+		}
+		end, esc, err := s.scanString(i)
+		if err != nil {
+			return 0, err
+		}
+		var child *pathNode
+		if esc {
+			s.scratch, err = unescape(s.scratch[:0], b[i+1:end-1])
+			if err != nil {
+				return 0, s.fail(i, err.Error())
+			}
+			child = node.child(s.scratch)
+		} else {
+			child = node.child(b[i+1 : end-1])
+		}
+		i = s.ws(end)
+		if i >= len(b) || b[i] != ':' {
+			return 0, s.fail(i, "expected ':'")
+		}
+		i = s.ws(i + 1)
+		if child == nil {
+			i, err = s.skipValue(i, depth)
+		} else {
+			i, err = s.scanValue(i, child, depth)
+		}
+		if err != nil {
+			return 0, err
+		}
+		i = s.ws(i)
+		if i >= len(b) {
+			return 0, s.fail(i, "unterminated object")
+		}
+		switch b[i] {
+		case ',':
+			i = s.ws(i + 1)
+		case '}':
+			return i + 1, nil
+		default:
+			return 0, s.fail(i, "expected ',' or '}'")
+		}
+	}
+}
+
+// scanValue reads a value found at node's path.
+func (s *evalState) scanValue(i int, node *pathNode, depth int) (int, error) {
+	b := s.ev
+	if i >= len(b) {
+		return 0, s.fail(i, "expected a value")
+	}
+	leaf := node.idx != nil
+	switch c := b[i]; c {
+	case '{':
+		if !node.hasKids() {
+			return s.skipValue(i, depth)
+		}
+		return s.scanObject(i, node, depth)
+	case '[':
+		return s.scanArray(i, node, depth)
+	case '"':
+		end, esc, err := s.scanString(i)
+		if err != nil {
+			return 0, err
+		}
+		if leaf {
+			if err := s.onString(node, i+1, end-1, esc); err != nil {
+				return 0, s.fail(i, err.Error())
+			}
+		}
+		return end, nil
+	case 't', 'f', 'n':
+		lit, kind := "true", KindTrue
+		if c == 'f' {
+			lit, kind = "false", KindFalse
+		} else if c == 'n' {
+			lit, kind = "null", KindNull
+		}
+		end, err := s.scanLiteral(i, lit)
+		if err != nil {
+			return 0, err
+		}
+		if leaf {
+			s.onValue(node, kind, i, end)
+		}
+		return end, nil
+	default:
+		end, err := s.scanNumber(i)
+		if err != nil {
+			return 0, err
+		}
+		if leaf {
+			s.onValue(node, KindNumber, i, end)
+		}
+		return end, nil
+	}
+}
+
+// scanArray reads an array at node's path. Each array gets a fresh id and
+// each element its index, so that values can later be told apart by the
+// array elements they came from (array consistency).
+func (s *evalState) scanArray(i int, node *pathNode, depth int) (int, error) {
+	if depth++; depth > maxDepth {
+		return 0, s.fail(i, "nesting too deep")
+	}
+	b := s.ev
+	s.nextArray++
+	s.trail = append(s.trail, trailStep{arr: s.nextArray})
+	top := len(s.trail) - 1
+	defer func() { s.trail = s.trail[:top] }()
+	i = s.ws(i + 1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, nil
+	}
+	for {
+		var err error
+		i, err = s.scanValue(i, node, depth)
+		if err != nil {
+			return 0, err
+		}
+		i = s.ws(i)
+		if i >= len(b) {
+			return 0, s.fail(i, "unterminated array")
+		}
+		switch b[i] {
+		case ',':
+			s.trail[top].idx++
+			i = s.ws(i + 1)
+		case ']':
+			return i + 1, nil
+		default:
+			return 0, s.fail(i, "expected ',' or ']'")
+		}
+	}
+}
+
+// skipValue passes over a value no pattern reads, checking its syntax.
+// Objects and arrays are handled with an explicit stack of open brackets
+// rather than recursion, which keeps the common case (a subtree of objects
+// and numbers) in one tight loop.
+func (s *evalState) skipValue(i int, depth int) (int, error) {
+	b := s.ev
+	stack := s.skipStack[:0]
+	defer func() { s.skipStack = stack[:0] }()
+	// expectKey is true right after '{' or ',' inside an object.
+	for {
+		// A value starts at i.
+		if i >= len(b) {
+			return 0, s.fail(i, "expected a value")
+		}
+		var err error
+		switch c := b[i]; c {
+		case '{':
+			if len(stack)+depth >= maxDepth {
+				return 0, s.fail(i, "nesting too deep")
+			}
+			i = s.ws(i + 1)
+			if i < len(b) && b[i] == '}' {
+				i++
+				break
+			}
+			stack = append(stack, '}')
+			if i, err = s.skipKey(i); err != nil {
+				return 0, err
+			}
+			continue
+		case '[':
+			if len(stack)+depth >= maxDepth {
+				return 0, s.fail(i, "nesting too deep")
+			}
+			i = s.ws(i + 1)
+			if i < len(b) && b[i] == ']' {
+				i++
+				break
+			}
+			stack = append(stack, ']')
+			continue
+		case '"':
+			if i, _, err = s.scanString(i); err != nil {
+				return 0, err
+			}
+		case 't':
+			i, err = s.scanLiteral(i, "true")
+		case 'f':
+			i, err = s.scanLiteral(i, "false")
+		case 'n':
+			i, err = s.scanLiteral(i, "null")
+		default:
+			i, err = s.scanNumber(i)
+		}
+		if err != nil {
+			return 0, err
+		}
+		// A value ended at i: close finished containers, then move to the
+		// next value.
+		for {
+			if len(stack) == 0 {
+				return i, nil
+			}
+			i = s.ws(i)
+			if i >= len(b) {
+				return 0, s.fail(i, "unterminated container")
+			}
+			closer := stack[len(stack)-1]
+			if b[i] == closer {
+				stack = stack[:len(stack)-1]
+				i++
+				continue
+			}
+			if b[i] != ',' {
+				return 0, s.fail(i, "expected ',' or a closing bracket")
+			}
+			i = s.ws(i + 1)
+			if closer == '}' {
+				if i, err = s.skipKey(i); err != nil {
+					return 0, err
+				}
+			}
+			break
+		}
+	}
+}
+
+// skipKey passes over `"key" :` and the blanks after it.
+func (s *evalState) skipKey(i int) (int, error) {
+	b := s.ev
+	if i >= len(b) || b[i] != '"' {
+		return 0, s.fail(i, "expected a key")
+	}
+	end, _, err := s.scanString(i)
+	if err != nil {
+		return 0, err
+	}
+	i = s.ws(end)
+	if i >= len(b) || b[i] != ':' {
+		return 0, s.fail(i, "expected ':'")
+	}
+	return s.ws(i + 1), nil
+}
+
+// unescape appends the decoded form of a JSON string body (already checked
+// by scanString) to dst. Lone surrogates decode to U+FFFD, as encoding/json
+// does.
+func unescape(dst, raw []byte) ([]byte, error) {
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		switch raw[i+1] {
+		case '"', '\\', '/':
+			dst = append(dst, raw[i+1])
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := rune(hex4(raw[i+2 : i+6]))
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+					r2 := rune(hex4(raw[i+2 : i+6]))
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						i += 6
+						dst = utf8.AppendRune(dst, d)
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default:
+			return dst, errors.New("bad escape")
+		}
+		i += 2
+	}
+	return dst, nil
+}
+
+func hex4(h []byte) uint16 {
+	var v uint16
+	for _, c := range h {
+		v <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			v |= uint16(c - '0')
+		case c >= 'a' && c <= 'f':
+			v |= uint16(c - 'a' + 10)
+		default:
+			v |= uint16(c - 'A' + 10)
+		}
+	}
+	return v
+}
