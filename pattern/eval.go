@@ -26,11 +26,11 @@ type evalState struct {
 	foldBuf   []byte
 	numBuf    []byte
 
-	cands []*crule
-	sat   []int32 // per-field lists of occurrences, for consistency checks
-	pick  []int32
+	cands  []*crule
+	sat    []int32 // per-field lists of occurrences, for consistency checks
+	pick   []int32
 	chosen []int32
-	seen  map[string]struct{}
+	seen   map[string]struct{}
 }
 
 var statePool = sync.Pool{New: func() any { return &evalState{} }}
