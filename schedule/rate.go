@@ -85,7 +85,7 @@ func (r *Rate) NextFrom(anchor, after time.Time) time.Time {
 		}
 		k = d/p + 1
 	}
-	if k > (math.MaxInt64-a)/p {
+	if k > (math.MaxInt64-max(a, 0))/p {
 		return time.Time{}
 	}
 	return time.Unix(a+k*p, 0).UTC()
