@@ -1,3 +1,163 @@
+// Command switchyard is Amazon EventBridge as one self-hosted binary.
+//
+//	switchyard serve      run the EventBridge API and data path
+//	switchyard version    print the version
+//	switchyard bench ...  load generators and benchmarks
+//
+// Every flag can also be set through the environment as SWITCHYARD_<FLAG>,
+// upper-cased with dashes as underscores (--data-dir: SWITCHYARD_DATA_DIR).
 package main
 
-func main() {}
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/server"
+	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/schedule"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	if err := rootCmd().Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+
+func rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "switchyard",
+		Short:         "Amazon EventBridge, self-hosted: one binary, the AWS API, durable delivery",
+		SilenceUsage:  true,
+		SilenceErrors: false,
+	}
+	root.AddCommand(serveCmd(), versionCmd(), benchCmd())
+	return root
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintf(cmd.OutOrStdout(), "switchyard %s\n", version)
+		},
+	}
+}
+
+// envFlags fills every flag not given on the command line from
+// SWITCHYARD_<FLAG>.
+func envFlags(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || err != nil {
+			return
+		}
+		name := "SWITCHYARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", name, e)
+			}
+		}
+	})
+	return err
+}
+
+func serveCmd() *cobra.Command {
+	var (
+		listen, dataDir, natsURL, sync, logLevel, logFormat string
+		replicas, workers, maxRequest                       int
+		limits                                              = control.DefaultLimits()
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := envFlags(cmd.Flags()); err != nil {
+				return err
+			}
+			log, err := newLogger(logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			syncEvery, err := parseSync(sync)
+			if err != nil {
+				return err
+			}
+			if limits.PatternMaxLength < 1 || limits.PatternMaxLength > 4096 {
+				return fmt.Errorf("--pattern-max-length must be between 1 and 4096")
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return server.Run(ctx, server.Config{
+				Listen:         listen,
+				Store:          store.Config{URL: natsURL, DataDir: dataDir, Sync: syncEvery, Replicas: replicas},
+				Limits:         limits,
+				MaxRequestSize: maxRequest,
+				Workers:        workers,
+				Logger:         log,
+				ScheduleValid: func(expr string) error {
+					_, err := schedule.Parse(expr)
+					return err
+				},
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:4010", "address of the API (host:port)")
+	f.StringVar(&dataDir, "data-dir", "./switchyard-data", "directory of the embedded store")
+	f.StringVar(&natsURL, "nats-url", "", "external NATS server or cluster to use instead of the embedded one")
+	f.StringVar(&sync, "sync", "1s", `fsync policy of the embedded store: "always" (fsync every write) or an interval such as 1s`)
+	f.IntVar(&replicas, "replicas", 1, "stream and bucket replicas on an external NATS cluster")
+	f.IntVar(&workers, "delivery-workers", 64, "concurrent target invocations")
+	f.IntVar(&maxRequest, "max-request-size", 256*1024, "PutEvents limit on the summed entry sizes of one request, in bytes")
+	f.IntVar(&limits.RulesPerBus, "rules-per-bus", limits.RulesPerBus, "most rules an event bus may have")
+	f.IntVar(&limits.TargetsPerRule, "targets-per-rule", limits.TargetsPerRule, "most targets a rule may have")
+	f.IntVar(&limits.PatternMaxLength, "pattern-max-length", limits.PatternMaxLength, "longest event pattern accepted, in characters (at most 4096)")
+	f.IntVar(&limits.BusesPerScope, "buses-per-account", limits.BusesPerScope, "most event buses an account may have in a region")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	return cmd
+}
+
+func parseSync(s string) (time.Duration, error) {
+	if s == "always" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf(`--sync must be "always" or a positive duration, got %q`, s)
+	}
+	return d, nil
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json")
+}
+
+// benchCmd groups the load generators; each lives in its own file.
+func benchCmd() *cobra.Command {
+	return &cobra.Command{Use: "bench", Short: "Benchmarks and load generators"}
+}

@@ -1,0 +1,172 @@
+// Package control is Switchyard's control plane: event buses, rules, their
+// targets and tags, per account and region. The source of truth is the
+// JetStream key-value bucket; every process keeps a View of it fed by a KV
+// watch, which the data path reads (which rules does this bus have, which
+// of them match this event) without a round trip to storage.
+//
+// Writes go to the bucket with optimistic concurrency and return only once
+// this process's View has applied them, so a client that puts a rule and
+// then an event through the same process sees its rule applied; events carry
+// the View revision they were accepted at so matching on another process can
+// wait for the same state.
+package control
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Scope is the account and region a request acts in. Every resource belongs
+// to exactly one scope and scopes share nothing.
+type Scope struct {
+	Account string
+	Region  string
+}
+
+// Partition is the ARN partition of the scope's region.
+func (s Scope) Partition() string {
+	switch {
+	case strings.HasPrefix(s.Region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(s.Region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+// DefaultBus is the name of the bus every scope has.
+const DefaultBus = "default"
+
+// Tag is a resource tag.
+type Tag struct {
+	Key   string `v:"req,len=1:128"`
+	Value string `v:"req,len=0:256"`
+}
+
+// DeadLetterConfig names an SQS queue for undeliverable events.
+type DeadLetterConfig struct {
+	Arn *string `json:",omitempty" v:"len=1:1600"`
+}
+
+// LogConfig is a bus's logging configuration.
+type LogConfig struct {
+	IncludeDetail *string `json:",omitempty" v:"enum=NONE|FULL"`
+	Level         *string `json:",omitempty" v:"enum=OFF|ERROR|INFO|TRACE"`
+}
+
+// Bus is an event bus.
+type Bus struct {
+	Scope
+	Name             string
+	Description      string            `json:",omitempty"`
+	KmsKeyIdentifier string            `json:",omitempty"`
+	DeadLetterConfig *DeadLetterConfig `json:",omitempty"`
+	LogConfig        *LogConfig        `json:",omitempty"`
+	Policy           string            `json:",omitempty"`
+	Tags             []Tag             `json:",omitempty"`
+	CreationTime     time.Time
+	LastModifiedTime time.Time
+}
+
+// ARN is the bus's Amazon Resource Name.
+func (b *Bus) ARN() string { return BusARN(b.Scope, b.Name) }
+
+// BusARN is the ARN of the named bus in scope s.
+func BusARN(s Scope, name string) string {
+	return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", s.Partition(), s.Region, s.Account, name)
+}
+
+// Rule states.
+const (
+	StateEnabled  = "ENABLED"
+	StateDisabled = "DISABLED"
+	// StateEnabledAllCloudTrail behaves as ENABLED: Switchyard receives no
+	// CloudTrail management events.
+	StateEnabledAllCloudTrail = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+)
+
+// Rule is a rule on a bus with its targets.
+type Rule struct {
+	Scope
+	Bus                string
+	Name               string
+	EventPattern       string   `json:",omitempty"`
+	ScheduleExpression string   `json:",omitempty"`
+	State              string   `json:",omitempty"`
+	Description        string   `json:",omitempty"`
+	RoleArn            string   `json:",omitempty"`
+	ManagedBy          string   `json:",omitempty"`
+	Tags               []Tag    `json:",omitempty"`
+	Targets            []Target `json:",omitempty"`
+	CreationTime       time.Time
+}
+
+// ARN is the rule's ARN: rule/<name> on the default bus, rule/<bus>/<name>
+// on any other, as AWS forms it.
+func (r *Rule) ARN() string { return RuleARN(r.Scope, r.Bus, r.Name) }
+
+// RuleARN is the ARN of rule name on bus in scope s.
+func RuleARN(s Scope, bus, name string) string {
+	if bus == DefaultBus {
+		return fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", s.Partition(), s.Region, s.Account, name)
+	}
+	return fmt.Sprintf("arn:%s:events:%s:%s:rule/%s/%s", s.Partition(), s.Region, s.Account, bus, name)
+}
+
+// Enabled reports whether the rule routes events.
+func (r *Rule) Enabled() bool { return r.State != StateDisabled }
+
+// Target is a rule target, as PutTargets takes it and ListTargetsByRule
+// returns it. The parameters of target kinds Switchyard does not interpret
+// yet are kept verbatim so that they round-trip.
+type Target struct {
+	Id                          string             `v:"req,len=1:64,re=targetId"`
+	Arn                         string             `v:"req,len=1:1600"`
+	RoleArn                     *string            `json:",omitempty" v:"len=1:1600"`
+	Input                       *string            `json:",omitempty" v:"len=:8192"`
+	InputPath                   *string            `json:",omitempty" v:"len=:256"`
+	InputTransformer            *InputTransformer  `json:",omitempty"`
+	KinesisParameters           *KinesisParameters `json:",omitempty"`
+	SqsParameters               *SqsParameters     `json:",omitempty"`
+	HttpParameters              *HttpParameters    `json:",omitempty"`
+	DeadLetterConfig            *DeadLetterConfig  `json:",omitempty"`
+	RetryPolicy                 *RetryPolicy       `json:",omitempty"`
+	RunCommandParameters        json.RawMessage    `json:",omitempty"`
+	EcsParameters               json.RawMessage    `json:",omitempty"`
+	BatchParameters             json.RawMessage    `json:",omitempty"`
+	RedshiftDataParameters      json.RawMessage    `json:",omitempty"`
+	SageMakerPipelineParameters json.RawMessage    `json:",omitempty"`
+	AppSyncParameters           json.RawMessage    `json:",omitempty"`
+}
+
+// InputTransformer shapes the event into the target's input.
+type InputTransformer struct {
+	InputPathsMap map[string]string `json:",omitempty" v:"len=:100"`
+	InputTemplate *string           `v:"req,len=1:8192"`
+}
+
+// KinesisParameters chooses the partition key.
+type KinesisParameters struct {
+	PartitionKeyPath *string `v:"req,len=:256"`
+}
+
+// SqsParameters carries the FIFO message group.
+type SqsParameters struct {
+	MessageGroupId *string `json:",omitempty" v:"len=:100"`
+}
+
+// HttpParameters adds path parameters, headers and query strings to HTTP
+// targets.
+type HttpParameters struct {
+	PathParameterValues   []string          `json:",omitempty"`
+	HeaderParameters      map[string]string `json:",omitempty"`
+	QueryStringParameters map[string]string `json:",omitempty"`
+}
+
+// RetryPolicy bounds redelivery of a failing target.
+type RetryPolicy struct {
+	MaximumRetryAttempts     *int32 `json:",omitempty" v:"range=0:185"`
+	MaximumEventAgeInSeconds *int32 `json:",omitempty" v:"range=60:86400"`
+}

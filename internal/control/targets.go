@@ -1,0 +1,146 @@
+package control
+
+import (
+	"context"
+	"strings"
+
+	"github.com/switchyard/switchyard/internal/awserr"
+)
+
+// FailedEntry is a per-target failure of PutTargets or RemoveTargets.
+type FailedEntry struct {
+	TargetId     string
+	ErrorCode    string
+	ErrorMessage string
+}
+
+// validTargetARN reports whether arn has the form of an ARN, or of an HTTP
+// URL: Switchyard's own target kind for a plain HTTP endpoint (API
+// destinations with connections are the full, AWS-compatible form).
+func validTargetARN(arn string) bool {
+	if strings.HasPrefix(arn, "http://") || strings.HasPrefix(arn, "https://") {
+		return len(arn) > len("https://")
+	}
+	parts := strings.SplitN(arn, ":", 6)
+	return len(parts) == 6 && parts[0] == "arn" && parts[1] != "" && parts[2] != "" && parts[5] != ""
+}
+
+// PutTargets adds targets to a rule or updates those with the same Id.
+func (s *Service) PutTargets(ctx context.Context, sc Scope, busNameOrARN, ruleName string, targets []Target) ([]FailedEntry, error) {
+	for _, t := range targets {
+		if !validTargetARN(t.Arn) {
+			return nil, awserr.Validation("Parameter %s is not valid. Reason: Provided Arn is not in correct format.", t.Arn)
+		}
+	}
+	err := retry(ctx, func() error {
+		r, rev, bus, err := s.rule(ctx, sc, busNameOrARN, ruleName)
+		if err != nil {
+			return err
+		}
+		if r.ManagedBy != "" {
+			return awserr.New(awserr.CodeManagedRule, "Rule %s is managed by %s and cannot be modified.", ruleName, r.ManagedBy)
+		}
+		nr := *r
+		nr.Targets = append([]Target(nil), r.Targets...)
+		for _, t := range targets {
+			replaced := false
+			for i := range nr.Targets {
+				if nr.Targets[i].Id == t.Id {
+					nr.Targets[i], replaced = t, true
+					break
+				}
+			}
+			if !replaced {
+				nr.Targets = append(nr.Targets, t)
+			}
+		}
+		if len(nr.Targets) > s.limits.TargetsPerRule {
+			return awserr.New(awserr.CodeLimitExceeded, "The requested resource exceeds the maximum number allowed.")
+		}
+		return s.write(ctx, ruleKeyName(sc, bus, ruleName), &nr, rev)
+	})
+	return nil, err
+}
+
+// RemoveTargets removes targets from a rule by Id. Ids the rule does not
+// have are ignored, as in AWS.
+func (s *Service) RemoveTargets(ctx context.Context, sc Scope, busNameOrARN, ruleName string, ids []string, force bool) ([]FailedEntry, error) {
+	err := retry(ctx, func() error {
+		r, rev, bus, err := s.rule(ctx, sc, busNameOrARN, ruleName)
+		if err != nil {
+			return err
+		}
+		if r.ManagedBy != "" && !force {
+			return awserr.New(awserr.CodeManagedRule, "Rule %s is managed by %s and cannot be modified.", ruleName, r.ManagedBy)
+		}
+		drop := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			drop[id] = true
+		}
+		nr := *r
+		nr.Targets = nil
+		for _, t := range r.Targets {
+			if !drop[t.Id] {
+				nr.Targets = append(nr.Targets, t)
+			}
+		}
+		if len(nr.Targets) == len(r.Targets) {
+			return nil
+		}
+		return s.write(ctx, ruleKeyName(sc, bus, ruleName), &nr, rev)
+	})
+	return nil, err
+}
+
+// ListTargetsByRule lists a rule's targets in the order they were added.
+func (s *Service) ListTargetsByRule(ctx context.Context, sc Scope, busNameOrARN, ruleName string, limit *int32, token *string) ([]Target, *string, error) {
+	r, _, _, err := s.rule(ctx, sc, busNameOrARN, ruleName)
+	if err != nil {
+		return nil, nil, err
+	}
+	after, err := parsePageToken(token)
+	if err != nil {
+		return nil, nil, err
+	}
+	n := 100
+	if limit != nil {
+		n = int(*limit)
+	}
+	start := 0
+	if after != "" {
+		for i, t := range r.Targets {
+			if t.Id == after {
+				start = i + 1
+			}
+		}
+	}
+	out := r.Targets[start:]
+	if len(out) > n {
+		out = out[:n]
+		tok := pageToken(out[n-1].Id)
+		return out, &tok, nil
+	}
+	return out, nil, nil
+}
+
+// ListRuleNamesByTarget lists the names of the bus's rules that have a
+// target with the given ARN.
+func (s *Service) ListRuleNamesByTarget(ctx context.Context, sc Scope, busNameOrARN, targetARN string, limit *int32, token *string) ([]string, *string, error) {
+	bus, err := ResolveBus(sc, busNameOrARN)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.bus(ctx, sc, bus); err != nil {
+		return nil, nil, err
+	}
+	var names []string
+	for _, r := range s.view.Rules(sc, bus) {
+		for _, t := range r.Targets {
+			if t.Arn == targetARN {
+				names = append(names, r.Name)
+				break
+			}
+		}
+	}
+	return page(names, func(n string) string { return n }, "", limit, token)
+}

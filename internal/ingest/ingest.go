@@ -1,0 +1,277 @@
+// Package ingest accepts events: it validates PutEvents entries the way AWS
+// does, wraps each accepted entry in EventBridge's envelope and appends it to
+// the durable events stream, acknowledging an entry only once JetStream has
+// stored it. Matching (package match) consumes that stream.
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchyard/switchyard/internal/awserr"
+	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// Headers carried by each message of the events stream.
+const (
+	// HeaderRev is the control-plane revision the event was accepted at;
+	// matching waits until its view has reached it.
+	HeaderRev = "Sy-Control-Rev"
+	// HeaderIngested is the ingestion time in Unix milliseconds.
+	HeaderIngested = "Sy-Ingested"
+)
+
+// Entry is one PutEvents request entry.
+type Entry struct {
+	Time         *time.Time
+	Source       *string
+	Resources    []string
+	DetailType   *string
+	Detail       *string
+	EventBusName *string
+	TraceHeader  *string
+}
+
+// Result is the outcome of one entry: an EventId, or an error code and
+// message.
+type Result struct {
+	EventId      string `json:",omitempty"`
+	ErrorCode    string `json:",omitempty"`
+	ErrorMessage string `json:",omitempty"`
+}
+
+// Service accepts events into the events stream.
+type Service struct {
+	js      jetstream.JetStream
+	control *control.Service
+	log     *slog.Logger
+	// MaxRequestSize bounds the summed entry sizes of one request (256 KiB).
+	MaxRequestSize int
+	now            func() time.Time
+}
+
+// NewService returns an ingest service publishing with js.
+func NewService(js jetstream.JetStream, ctl *control.Service, log *slog.Logger) *Service {
+	return &Service{js: js, control: ctl, log: log, MaxRequestSize: 256 * 1024, now: time.Now}
+}
+
+// EntrySize is the size AWS counts for an entry ("Calculating PutEvents
+// event entry size"): 14 bytes for a Time, and the UTF-8 bytes of Source,
+// DetailType, Detail and each Resource.
+func EntrySize(e *Entry) int {
+	n := 0
+	if e.Time != nil {
+		n += 14
+	}
+	for _, s := range []*string{e.Source, e.DetailType, e.Detail} {
+		if s != nil {
+			n += len(*s)
+		}
+	}
+	for _, r := range e.Resources {
+		n += len(r)
+	}
+	return n
+}
+
+// PutEvents validates and stores entries, returning one result per entry in
+// order. A whole-request problem returns an error instead.
+func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Entry) ([]Result, error) {
+	total := 0
+	for i := range entries {
+		total += EntrySize(&entries[i])
+	}
+	if total > s.MaxRequestSize {
+		return nil, awserr.Validation("Total size of the entries in the request is over the limit.")
+	}
+	if err := s.control.EnsureDefaultBus(ctx, sc); err != nil {
+		return nil, err
+	}
+	rev := strconv.FormatUint(s.control.View().Rev(), 10)
+	now := s.now()
+	results := make([]Result, len(entries))
+	futures := make([]jetstream.PubAckFuture, len(entries))
+	for i := range entries {
+		e := &entries[i]
+		bus, res := s.check(sc, e)
+		if res.ErrorCode != "" {
+			results[i] = res
+			continue
+		}
+		id := uuid.NewString()
+		t := now
+		if e.Time != nil {
+			t = *e.Time
+		}
+		env := Envelope(id, *e.DetailType, *e.Source, sc, t, e.Resources, []byte(*e.Detail))
+		msg := &nats.Msg{Subject: Subject(sc, bus), Data: env, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, id)
+		msg.Header.Set(HeaderRev, rev)
+		msg.Header.Set(HeaderIngested, strconv.FormatInt(now.UnixMilli(), 10))
+		f, err := s.js.PublishMsgAsync(msg)
+		if err != nil {
+			s.log.Error("ingest: publish", "err", err)
+			results[i] = internalFailure
+			continue
+		}
+		futures[i], results[i].EventId = f, id
+	}
+	// An entry is acknowledged only once JetStream has stored it.
+	for i, f := range futures {
+		if f == nil {
+			continue
+		}
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			s.log.Error("ingest: publish not acknowledged", "err", err)
+			results[i] = internalFailure
+		case <-ctx.Done():
+			return nil, fmt.Errorf("put events: %w", ctx.Err())
+		}
+	}
+	return results, nil
+}
+
+var internalFailure = Result{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
+
+// Subject is the events-stream subject of a bus.
+func Subject(sc control.Scope, bus string) string {
+	return store.EventsPrefix + sc.Account + "." + sc.Region + "." + store.Token(bus)
+}
+
+func invalid(param string) Result {
+	return Result{ErrorCode: "InvalidArgument", ErrorMessage: fmt.Sprintf("Parameter %s is not valid. Reason: %s is a required argument.", param, param)}
+}
+
+// check applies AWS's per-entry rules, in AWS's order, and resolves the bus.
+func (s *Service) check(sc control.Scope, e *Entry) (string, Result) {
+	switch {
+	case e.Source == nil || *e.Source == "":
+		return "", invalid("Source")
+	case e.DetailType == nil || *e.DetailType == "":
+		return "", invalid("DetailType")
+	case e.Detail == nil || *e.Detail == "":
+		return "", invalid("Detail")
+	}
+	if err := CheckDetail([]byte(*e.Detail)); err != nil {
+		return "", Result{ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed."}
+	}
+	if strings.HasPrefix(*e.Source, "aws.") {
+		return "", Result{ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source."}
+	}
+	bus, err := control.ResolveBus(sc, deref(e.EventBusName))
+	if err == nil {
+		if b, _ := s.control.View().Bus(sc, bus); b == nil {
+			err = awserr.NotFound("Event bus %s does not exist.", bus)
+		}
+	}
+	if err != nil {
+		ae, _ := awserr.As(err)
+		return "", Result{ErrorCode: ae.Code, ErrorMessage: ae.Message}
+	}
+	return bus, Result{}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// Envelope renders an event in EventBridge's envelope. detail must be a
+// valid JSON object (see CheckDetail).
+func Envelope(id, detailType, source string, sc control.Scope, t time.Time, resources []string, detail []byte) []byte {
+	b := make([]byte, 0, 200+len(detailType)+len(source)+len(detail))
+	b = append(b, `{"version":"0","id":"`...)
+	b = append(b, id...)
+	b = append(b, `","detail-type":`...)
+	b = AppendString(b, detailType)
+	b = append(b, `,"source":`...)
+	b = AppendString(b, source)
+	b = append(b, `,"account":"`...)
+	b = append(b, sc.Account...)
+	b = append(b, `","time":"`...)
+	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
+	b = append(b, `","region":"`...)
+	b = append(b, sc.Region...)
+	b = append(b, `","resources":[`...)
+	for i, r := range resources {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendString(b, r)
+	}
+	b = append(b, `],"detail":`...)
+	b = append(b, detail...)
+	return append(b, '}')
+}
+
+// AppendString appends s as a JSON string, escaping only what JSON requires
+// (no HTML escaping: event text stays as the publisher wrote it).
+func AppendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			b = append(b, c)
+			i++
+			continue
+		}
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			if c < 0x20 {
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+				i++
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, `\ufffd`...)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		i++
+	}
+	return append(b, '"')
+}
+
+// Forward appends an already-formed event (an event-bus target's delivery)
+// to bus in scope sc. dedupID makes redelivery of the same forward
+// idempotent. The bus must exist.
+func (s *Service) Forward(ctx context.Context, sc control.Scope, bus string, event []byte, ingested int64, dedupID string) error {
+	if b, _ := s.control.View().Bus(sc, bus); b == nil {
+		return awserr.NotFound("Event bus %s does not exist.", bus)
+	}
+	msg := &nats.Msg{Subject: Subject(sc, bus), Data: event, Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, dedupID)
+	msg.Header.Set(HeaderRev, strconv.FormatUint(s.control.View().Rev(), 10))
+	msg.Header.Set(HeaderIngested, strconv.FormatInt(ingested, 10))
+	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("forward to bus %s: %w", bus, err)
+	}
+	return nil
+}

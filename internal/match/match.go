@@ -1,0 +1,184 @@
+// Package match routes accepted events: it consumes the events stream,
+// matches each event against the enabled rules of its bus (through the
+// control-plane View's pattern matchers) and appends one delivery task per
+// (rule, target) to the durable delivery stream. An event is acknowledged
+// only after all of its tasks are stored, and task IDs are deterministic, so
+// a crash at any point leads to neither a lost nor a duplicated task.
+package match
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/ingest"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// Task is one delivery: an event for one target of one rule. The target is
+// captured as it was when the event matched.
+type Task struct {
+	RuleArn  string          `json:"ruleArn"`
+	RuleName string          `json:"ruleName"`
+	Target   control.Target  `json:"target"`
+	Event    json.RawMessage `json:"event"`
+	// Ingested is when the event was accepted, in Unix milliseconds; retry
+	// policies measure event age from it.
+	Ingested int64 `json:"ingested"`
+}
+
+// consumerName is the durable consumer shared by every Switchyard process.
+const consumerName = "match"
+
+// Router consumes the events stream.
+type Router struct {
+	st   *store.Store
+	view *control.View
+	log  *slog.Logger
+}
+
+// NewRouter returns a router over st using view for rules.
+func NewRouter(st *store.Store, view *control.View, log *slog.Logger) *Router {
+	return &Router{st: st, view: view, log: log}
+}
+
+type pending struct {
+	msg     jetstream.Msg
+	futures []jetstream.PubAckFuture
+}
+
+// Run routes events until ctx ends. Publishing tasks and acknowledging
+// events run in two goroutines so that storage round trips overlap.
+func (r *Router) Run(ctx context.Context) error {
+	cons, err := r.st.JS.CreateOrUpdateConsumer(ctx, store.EventsStream, jetstream.ConsumerConfig{
+		Durable:       consumerName,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       time.Minute,
+		MaxAckPending: 20000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("match consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(1000))
+	if err != nil {
+		return fmt.Errorf("match consume: %w", err)
+	}
+	go func() { <-ctx.Done(); it.Stop() }()
+
+	acks := make(chan pending, 4096)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for p := range acks {
+			r.finish(ctx, p)
+		}
+	}()
+	defer func() { close(acks); <-done }()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				return nil
+			}
+			r.log.Error("match: next event", "err", err)
+			continue
+		}
+		futures, err := r.route(ctx, msg)
+		if err != nil {
+			r.log.Error("match: route", "subject", msg.Subject(), "err", err)
+			_ = msg.NakWithDelay(time.Second)
+			continue
+		}
+		acks <- pending{msg, futures}
+	}
+}
+
+// finish acknowledges an event once all its tasks are stored.
+func (r *Router) finish(ctx context.Context, p pending) {
+	for _, f := range p.futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			r.log.Error("match: task not stored; event will be redelivered", "err", err)
+			_ = p.msg.NakWithDelay(time.Second)
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+	if err := p.msg.Ack(); err != nil {
+		r.log.Warn("match: ack", "err", err)
+	}
+}
+
+// route publishes the tasks of one event.
+func (r *Router) route(ctx context.Context, msg jetstream.Msg) ([]jetstream.PubAckFuture, error) {
+	sc, bus, ok := ParseSubject(msg.Subject())
+	if !ok {
+		r.log.Error("match: unexpected subject; dropped", "subject", msg.Subject())
+		return nil, nil
+	}
+	h := msg.Headers()
+	if rev, err := strconv.ParseUint(h.Get(ingest.HeaderRev), 10, 64); err == nil && rev > 0 {
+		// The event was accepted after this control-plane revision; match
+		// it against at least that state (rules put just before the event).
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := r.view.WaitRev(wctx, rev)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			r.log.Warn("match: control view behind the event's revision; matching with what it has", "want", rev, "have", r.view.Rev())
+		}
+	}
+	event := msg.Data()
+	rules, err := r.view.Match(sc, bus, event)
+	if err != nil {
+		r.log.Error("match: event does not parse; dropped", "subject", msg.Subject(), "err", err)
+		return nil, nil
+	}
+	ingested, _ := strconv.ParseInt(h.Get(ingest.HeaderIngested), 10, 64)
+	eventID := h.Get(jetstream.MsgIDHeader)
+	var futures []jetstream.PubAckFuture
+	for _, rule := range rules {
+		for _, t := range rule.Targets {
+			data, err := json.Marshal(Task{RuleArn: rule.ARN(), RuleName: rule.Name, Target: t, Event: event, Ingested: ingested})
+			if err != nil {
+				return nil, fmt.Errorf("encode task: %w", err)
+			}
+			m := &nats.Msg{
+				Subject: store.DeliveryPrefix + sc.Account + "." + sc.Region + "." + store.Token(bus) + "." + store.Token(rule.Name),
+				Data:    data,
+				Header:  nats.Header{},
+			}
+			m.Header.Set(jetstream.MsgIDHeader, eventID+"|"+rule.ARN()+"|"+t.Id)
+			f, err := r.st.JS.PublishMsgAsync(m)
+			if err != nil {
+				return nil, fmt.Errorf("publish task: %w", err)
+			}
+			futures = append(futures, f)
+		}
+	}
+	return futures, nil
+}
+
+// ParseSubject splits an events-stream subject into scope and bus.
+func ParseSubject(subj string) (control.Scope, string, bool) {
+	rest, ok := strings.CutPrefix(subj, store.EventsPrefix)
+	if !ok {
+		return control.Scope{}, "", false
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) != 3 {
+		return control.Scope{}, "", false
+	}
+	return control.Scope{Account: parts[0], Region: parts[1]}, store.Untoken(parts[2]), true
+}

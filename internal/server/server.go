@@ -1,0 +1,120 @@
+// Package server assembles a Switchyard process: storage, the control-plane
+// view, the API, and the data path (ingest → match → deliver), and runs them
+// until told to stop.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/switchyard/switchyard/internal/api"
+	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/deliver"
+	"github.com/switchyard/switchyard/internal/ingest"
+	"github.com/switchyard/switchyard/internal/match"
+	"github.com/switchyard/switchyard/internal/store"
+)
+
+// Config is the whole configuration of a Switchyard process.
+type Config struct {
+	Listen         string
+	Store          store.Config
+	Limits         control.Limits
+	MaxRequestSize int // PutEvents entries, summed (256 KiB)
+	Workers        int // concurrent deliveries
+	Logger         *slog.Logger
+	// ScheduleValid validates schedule expressions for PutRule.
+	ScheduleValid func(string) error
+	// Ready, if set, is called with the bound address once serving.
+	Ready func(addr string)
+}
+
+// Run serves until ctx ends, then shuts down gracefully: the listener
+// closes, in-flight requests finish, consumers stop and storage is flushed.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Logger
+	cfg.Store.Logger = log
+	st, err := store.Open(ctx, cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	view := control.NewView(st.Control, log)
+	ctl := control.NewService(st.Control, view, cfg.Limits, log)
+	ctl.ScheduleValid = cfg.ScheduleValid
+	in := ingest.NewService(st.JS, ctl, log)
+	if cfg.MaxRequestSize > 0 {
+		in.MaxRequestSize = cfg.MaxRequestSize
+	}
+
+	// Background parts stop when bg is cancelled, after the HTTP server has
+	// drained, so that in-flight requests still reach storage.
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	g, gctx := errgroup.WithContext(bg)
+	ready := make(chan struct{})
+	g.Go(func() error { return view.Run(gctx, func() { close(ready) }) })
+	select {
+	case <-ready:
+	case <-gctx.Done():
+		return g.Wait()
+	case <-ctx.Done():
+		stopBG()
+		_ = g.Wait()
+		return nil
+	}
+	g.Go(func() error { return match.NewRouter(st, view, log).Run(gctx) })
+	g.Go(func() error { return deliver.New(st, in, log, cfg.Workers).Run(gctx) })
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.Handle("/", api.New(ctl, in, log))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		stopBG()
+		_ = g.Wait()
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("switchyard serving", "addr", lis.Addr().String(), "nats", natsMode(cfg.Store))
+	if cfg.Ready != nil {
+		cfg.Ready(lis.Addr().String())
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(lis) }()
+
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	case <-gctx.Done():
+	}
+	log.Info("switchyard shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	stopBG()
+	if gerr := g.Wait(); gerr != nil && !errors.Is(gerr, context.Canceled) && err == nil {
+		err = gerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func natsMode(c store.Config) string {
+	if c.URL != "" {
+		return c.URL
+	}
+	return "embedded"
+}

@@ -1,0 +1,207 @@
+// Package store connects Switchyard to NATS JetStream, where all of its state
+// lives: an embedded, in-process nats-server by default, or an external NATS
+// server or cluster when a URL is given. Either way the rest of Switchyard
+// sees the same things: the control-plane key-value bucket and the durable
+// streams of the data path (events → matching → deliveries).
+//
+// Nothing is held only in one process's memory: several Switchyard processes
+// may share one NATS cluster, each deriving its in-memory views from these
+// streams.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names of the JetStream assets. They are part of the on-disk format.
+const (
+	ControlBucket  = "switchyard_control"
+	EventsStream   = "SWITCHYARD_EVENTS"
+	DeliveryStream = "SWITCHYARD_DELIVERIES"
+
+	// EventsPrefix is followed by "<account>.<region>.<bus>" (see Token).
+	EventsPrefix = "sy.events."
+	// DeliveryPrefix is followed by "<account>.<region>.<bus>.<rule>".
+	DeliveryPrefix = "sy.deliver."
+)
+
+// Config says where the store is.
+type Config struct {
+	// URL of an external NATS server; empty runs one embedded.
+	URL string
+	// DataDir holds the embedded server's JetStream files.
+	DataDir string
+	// Sync is the embedded server's fsync policy: 0 means fsync after every
+	// write ("always"); a positive duration syncs on that interval.
+	Sync time.Duration
+	// Replicas for the streams and bucket on an external cluster (1 embedded).
+	Replicas int
+	Logger   *slog.Logger
+}
+
+// Store is a connection to JetStream with the Switchyard assets in place.
+type Store struct {
+	NC      *nats.Conn
+	JS      jetstream.JetStream
+	Control jetstream.KeyValue
+	Events  jetstream.Stream
+	Deliver jetstream.Stream
+
+	srv *server.Server // nil when external
+	log *slog.Logger
+}
+
+// Open starts (or connects to) NATS and makes sure the assets exist.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Store{log: log}
+	var err error
+	if cfg.URL == "" {
+		if s.srv, err = startEmbedded(cfg); err != nil {
+			return nil, err
+		}
+		s.NC, err = nats.Connect("", nats.InProcessServer(s.srv), nats.Name("switchyard"), nats.MaxReconnects(-1))
+	} else {
+		s.NC, err = nats.Connect(cfg.URL, nats.Name("switchyard"), nats.MaxReconnects(-1))
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	if s.JS, err = jetstream.New(s.NC); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := s.ensureAssets(ctx, max(cfg.Replicas, 1)); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func startEmbedded(cfg Config) (*server.Server, error) {
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	opts := &server.Options{
+		ServerName: "switchyard",
+		DontListen: true,
+		NoSigs:     true,
+		JetStream:  true,
+		StoreDir:   filepath.Join(dir, "jetstream"),
+		NoLog:      true,
+		// Large PutEvents batches and delivery tasks carry whole events.
+		MaxPayload: 8 << 20,
+	}
+	if cfg.Sync <= 0 {
+		opts.SyncAlways = true
+	} else {
+		opts.SyncInterval = cfg.Sync
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("embedded nats: not ready after 30s")
+	}
+	return srv, nil
+}
+
+func (s *Store) ensureAssets(ctx context.Context, replicas int) error {
+	var err error
+	s.Control, err = s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      ControlBucket,
+		Description: "Switchyard control plane: event buses, rules, targets, tags",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("control bucket: %w", err)
+	}
+	// Events are removed once every consumer (the matcher, later archives)
+	// has acknowledged them; the age limit only bounds a stuck backlog.
+	s.Events, err = s.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        EventsStream,
+		Description: "Accepted events, per account, region and bus, awaiting rule matching",
+		Subjects:    []string{EventsPrefix + ">"},
+		Retention:   jetstream.InterestPolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+		MaxAge:      7 * 24 * time.Hour,
+		Duplicates:  2 * time.Minute,
+	})
+	if err != nil {
+		return fmt.Errorf("events stream: %w", err)
+	}
+	s.Deliver, err = s.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        DeliveryStream,
+		Description: "Matched (event, rule, target) deliveries awaiting invocation",
+		Subjects:    []string{DeliveryPrefix + ">"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+		MaxAge:      7 * 24 * time.Hour,
+		Duplicates:  2 * time.Minute,
+	})
+	if err != nil {
+		return fmt.Errorf("delivery stream: %w", err)
+	}
+	return nil
+}
+
+// Close drains the connection and shuts the embedded server down, which
+// flushes its files.
+func (s *Store) Close() {
+	if s.NC != nil {
+		_ = s.NC.Drain()
+		for i := 0; i < 100 && !s.NC.IsClosed(); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		s.NC.Close()
+	}
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+	}
+}
+
+// Token encodes a name for use as one token of a NATS subject or KV key.
+// Bus and rule names may contain '.', the token separator; it becomes "=2E"
+// ('=' never occurs in these names, so the encoding is reversible). '/' and
+// the other name characters are valid in subjects and keys as they are.
+func Token(name string) string {
+	if !strings.ContainsAny(name, ".=") {
+		return name
+	}
+	return strings.NewReplacer("=", "=3D", ".", "=2E").Replace(name)
+}
+
+// Untoken reverses Token.
+func Untoken(tok string) string {
+	if !strings.Contains(tok, "=") {
+		return tok
+	}
+	return strings.NewReplacer("=2E", ".", "=3D", "=").Replace(tok)
+}
