@@ -16,7 +16,7 @@ type pathNode struct {
 	names []string
 	kids  []*pathNode
 	// byName replaces the linear search once a level has many keys.
-	byName map[string]*pathNode
+	byName map[string]int
 	idx    *valueIndex
 	// key identifies the path of this node (see pathKey).
 	key string
@@ -24,19 +24,23 @@ type pathNode struct {
 
 const pathMapMin = 9
 
-func (n *pathNode) child(name []byte) *pathNode {
+// child returns the index in kids of the key name, or -1.
+func (n *pathNode) child(name []byte) int {
 	if n == nil {
-		return nil
+		return -1
 	}
 	if n.byName != nil {
-		return n.byName[string(name)]
+		if i, ok := n.byName[string(name)]; ok {
+			return i
+		}
+		return -1
 	}
 	for i, k := range n.names {
 		if k == string(name) {
-			return n.kids[i]
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
 func (n *pathNode) hasKids() bool { return len(n.kids) != 0 }
@@ -83,9 +87,9 @@ func (n *pathNode) update(path []string, depth int, fn func(*valueIndex) *valueI
 		return nil
 	}
 	if len(c.names) >= pathMapMin {
-		c.byName = make(map[string]*pathNode, len(c.names))
+		c.byName = make(map[string]int, len(c.names))
 		for i, k := range c.names {
-			c.byName[k] = c.kids[i]
+			c.byName[k] = i
 		}
 	}
 	return c

@@ -12,6 +12,8 @@ import (
 type evalState struct {
 	snap *snapshot
 	ev   []byte
+	// trusted is set for events the caller has validated already.
+	trusted bool
 
 	occs  []occurrence
 	hits  []hit
@@ -52,8 +54,8 @@ type trailStep struct {
 	arr, idx int32
 }
 
-func (s *evalState) reset(snap *snapshot, ev []byte) {
-	s.snap, s.ev = snap, ev
+func (s *evalState) reset(snap *snapshot, ev []byte, trusted bool) {
+	s.snap, s.ev, s.trusted = snap, ev, trusted
 	s.occs, s.hits, s.trail, s.trails = s.occs[:0], s.hits[:0], s.trail[:0], s.trails[:0]
 	s.nextArray = 0
 }
@@ -62,9 +64,9 @@ func (s *evalState) reset(snap *snapshot, ev []byte) {
 // an old snapshot.
 func (s *evalState) release() {
 	s.snap, s.ev = nil, nil
-	clear(s.cands[:cap(s.cands)])
-	clear(s.hits[:cap(s.hits)])
-	clear(s.occs[:cap(s.occs)])
+	clear(s.cands)
+	clear(s.hits)
+	clear(s.occs)
 }
 
 func (s *evalState) addOcc(node *pathNode) int32 {

@@ -122,8 +122,22 @@ func (m *Matcher) Match(event []byte) ([]string, error) {
 // AppendMatches appends the ids of the patterns the event matches to dst.
 // With a dst of sufficient capacity it does not allocate.
 func (m *Matcher) AppendMatches(dst []string, event []byte) ([]string, error) {
+	return m.appendMatches(dst, event, false)
+}
+
+// AppendMatchesValid is AppendMatches for events the caller has already
+// checked to be valid JSON (json.Valid, as ingestion does). It reads only
+// as much of the event as the patterns need, stopping early where it can,
+// and does not check the syntax of what it skips: on invalid JSON it may
+// return an error or a result, but it does not panic. Duplicate keys may be
+// read up to the point where reading stops.
+func (m *Matcher) AppendMatchesValid(dst []string, event []byte) ([]string, error) {
+	return m.appendMatches(dst, event, true)
+}
+
+func (m *Matcher) appendMatches(dst []string, event []byte, trusted bool) ([]string, error) {
 	s := statePool.Get().(*evalState)
-	s.reset(m.cur.Load(), event)
+	s.reset(m.cur.Load(), event, trusted)
 	err := s.scanEvent()
 	if err == nil {
 		dst = s.collect(dst)

@@ -1,6 +1,8 @@
 package pattern
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unicode/utf16"
@@ -32,7 +34,6 @@ const maxDepth = 10000
 const (
 	clsWS = 1 << iota
 	clsStrStop
-	clsNumChar
 )
 
 var byteClass = func() (t [256]uint8) {
@@ -44,9 +45,6 @@ var byteClass = func() (t [256]uint8) {
 	}
 	t['"'] |= clsStrStop
 	t['\\'] |= clsStrStop
-	for _, c := range []byte("0123456789+-.eE") {
-		t[c] |= clsNumChar
-	}
 	return
 }()
 
@@ -56,6 +54,10 @@ func (s *evalState) fail(i int, msg string) error {
 
 func (s *evalState) ws(i int) int {
 	b := s.ev
+	// Most events are compact: test for the common case before looping.
+	if i < len(b) && b[i] > ' ' {
+		return i
+	}
 	for i < len(b) && byteClass[b[i]]&clsWS != 0 {
 		i++
 	}
@@ -142,19 +144,14 @@ func (s *evalState) scanNumber(i int) (int, error) {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = skipDigits(b, i+1)
 	default:
 		return 0, s.fail(start, "bad number")
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
 		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = skipDigits(b, i); i == d {
 			return 0, s.fail(start, "bad number")
 		}
 	}
@@ -192,6 +189,12 @@ func (s *evalState) scanObject(i int, node *pathNode, depth int) (int, error) {
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
+	// For events known to be valid, reading can stop once every key used
+	// here has been met: seen has a bit per key of node.
+	var seen, all uint64
+	if s.trusted && len(node.kids) <= 64 {
+		all = 1<<len(node.kids) - 1
+	}
 	for {
 		if i >= len(b) || b[i] != '"' {
 			return 0, s.fail(i, "expected a key")
@@ -200,28 +203,39 @@ func (s *evalState) scanObject(i int, node *pathNode, depth int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		var child *pathNode
+		var at int
 		if esc {
 			s.scratch, err = unescape(s.scratch[:0], b[i+1:end-1])
 			if err != nil {
 				return 0, s.fail(i, err.Error())
 			}
-			child = node.child(s.scratch)
+			at = node.child(s.scratch)
 		} else {
-			child = node.child(b[i+1 : end-1])
+			at = node.child(b[i+1 : end-1])
 		}
 		i = s.ws(end)
 		if i >= len(b) || b[i] != ':' {
 			return 0, s.fail(i, "expected ':'")
 		}
 		i = s.ws(i + 1)
-		if child == nil {
+		switch {
+		case at >= 0:
+			i, err = s.scanValue(i, node.kids[at], depth)
+			seen |= 1 << uint(at)
+		case s.trusted:
+			i, err = s.lightSkip(i, 0)
+		default:
 			i, err = s.skipValue(i, depth)
-		} else {
-			i, err = s.scanValue(i, child, depth)
 		}
 		if err != nil {
 			return 0, err
+		}
+		if seen == all && all != 0 {
+			if depth == 1 {
+				// The rest of the event is of no interest.
+				return len(b), nil
+			}
+			return s.lightSkip(i, 1)
 		}
 		i = s.ws(i)
 		if i >= len(b) {
@@ -330,64 +344,62 @@ func (s *evalState) scanArray(i int, node *pathNode, depth int) (int, error) {
 }
 
 // skipValue passes over a value no pattern reads, checking its syntax.
-// Objects and arrays are handled with an explicit stack of open brackets
-// rather than recursion, which keeps the common case (a subtree of objects
-// and numbers) in one tight loop.
+// It is the hottest loop of matching (most of an event is usually skipped),
+// so it keeps open brackets on an explicit stack instead of recursing, and
+// handles plain strings and numbers inline; anything unusual (escapes,
+// errors, literals) goes to the general functions.
 func (s *evalState) skipValue(i int, depth int) (int, error) {
 	b := s.ev
 	stack := s.skipStack[:0]
-	defer func() { s.skipStack = stack[:0] }()
-	// expectKey is true right after '{' or ',' inside an object.
+	defer s.keepSkipStack(&stack)
+	var err error
 	for {
 		// A value starts at i.
 		if i >= len(b) {
 			return 0, s.fail(i, "expected a value")
 		}
-		var err error
-		switch c := b[i]; c {
-		case '{':
+		switch c := b[i]; {
+		case c == '"':
+			if j := plainStringEnd(b, i+1); j > 0 {
+				i = j
+			} else if i, _, err = s.scanString(i); err != nil {
+				return 0, err
+			}
+		case c == '-' || c >= '0' && c <= '9':
+			if i, err = s.scanNumber(i); err != nil {
+				return 0, err
+			}
+		case c == '{' || c == '[':
 			if len(stack)+depth >= maxDepth {
 				return 0, s.fail(i, "nesting too deep")
 			}
 			i = s.ws(i + 1)
-			if i < len(b) && b[i] == '}' {
+			closer := c + 2 // '{'+2 == '}', '['+2 == ']'
+			if i < len(b) && b[i] == closer {
 				i++
 				break
 			}
-			stack = append(stack, '}')
-			if i, err = s.skipKey(i); err != nil {
-				return 0, err
+			stack = append(stack, closer)
+			if c == '{' {
+				if i, err = s.skipKey(i); err != nil {
+					return 0, err
+				}
 			}
 			continue
-		case '[':
-			if len(stack)+depth >= maxDepth {
-				return 0, s.fail(i, "nesting too deep")
-			}
-			i = s.ws(i + 1)
-			if i < len(b) && b[i] == ']' {
-				i++
-				break
-			}
-			stack = append(stack, ']')
-			continue
-		case '"':
-			if i, _, err = s.scanString(i); err != nil {
-				return 0, err
-			}
-		case 't':
+		case c == 't':
 			i, err = s.scanLiteral(i, "true")
-		case 'f':
+		case c == 'f':
 			i, err = s.scanLiteral(i, "false")
-		case 'n':
+		case c == 'n':
 			i, err = s.scanLiteral(i, "null")
 		default:
-			i, err = s.scanNumber(i)
+			return 0, s.fail(i, "expected a value")
 		}
 		if err != nil {
 			return 0, err
 		}
-		// A value ended at i: close finished containers, then move to the
-		// next value.
+		// A value ended at i: close finished containers, then move on to
+		// the next value.
 		for {
 			if len(stack) == 0 {
 				return i, nil
@@ -416,21 +428,116 @@ func (s *evalState) skipValue(i int, depth int) (int, error) {
 	}
 }
 
+// lightSkip is skipValue for events known to be valid: it only counts
+// brackets and finds string ends. With open > 0 it skips to the end of the
+// open containers instead of over one value. Malformed input still yields
+// an error or a wrong position, never a panic.
+func (s *evalState) lightSkip(i, open int) (int, error) {
+	b := s.ev
+	depth := open
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for {
+				j := bytes.IndexByte(b[i+1:], '"')
+				if j < 0 {
+					return 0, s.fail(i, "unterminated string")
+				}
+				i += j + 1
+				// The quote is escaped when an odd number of backslashes
+				// precede it.
+				k := i - 1
+				for b[k] == '\\' {
+					k--
+				}
+				if (i-1-k)%2 == 0 {
+					break
+				}
+			}
+			if depth == 0 {
+				return i + 1, nil
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth <= 0 {
+				if depth < 0 {
+					return i, nil // the end of the enclosing container
+				}
+				return i + 1, nil
+			}
+		case ',':
+			if depth == 0 {
+				return i, nil
+			}
+		}
+	}
+	if depth == 0 {
+		return i, nil
+	}
+	return 0, s.fail(i, "unterminated container")
+}
+
+// plainStringEnd returns the index after the closing quote of a string body
+// starting at i that holds no escapes or control characters, or -1.
+func plainStringEnd(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		if c := b[i]; byteClass[c]&clsStrStop != 0 {
+			if c == '"' {
+				return i + 1
+			}
+			return -1
+		}
+	}
+	return -1
+}
+
+func (s *evalState) keepSkipStack(st *[]byte) { s.skipStack = (*st)[:0] }
+
 // skipKey passes over `"key" :` and the blanks after it.
 func (s *evalState) skipKey(i int) (int, error) {
 	b := s.ev
 	if i >= len(b) || b[i] != '"' {
 		return 0, s.fail(i, "expected a key")
 	}
-	end, _, err := s.scanString(i)
-	if err != nil {
-		return 0, err
+	if j := plainStringEnd(b, i+1); j > 0 {
+		i = j
+	} else {
+		end, _, err := s.scanString(i)
+		if err != nil {
+			return 0, err
+		}
+		i = end
 	}
-	i = s.ws(end)
+	if i < len(b) && b[i] == ':' {
+		return s.ws(i + 1), nil
+	}
+	i = s.ws(i)
 	if i >= len(b) || b[i] != ':' {
 		return 0, s.fail(i, "expected ':'")
 	}
 	return s.ws(i + 1), nil
+}
+
+// SWAR helpers: test eight bytes of a little-endian word at once.
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// digits8 reports whether all eight bytes are ASCII digits.
+func digits8(w uint64) bool {
+	return (w&0xF0F0F0F0F0F0F0F0)|(((w+0x0606060606060606)&0xF0F0F0F0F0F0F0F0)>>4) == 0x3333333333333333
+}
+
+func skipDigits(b []byte, i int) int {
+	for i+8 <= len(b) && digits8(binary.LittleEndian.Uint64(b[i:])) {
+		i += 8
+	}
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // unescape appends the decoded form of a JSON string body (already checked
