@@ -71,7 +71,7 @@ func (h *Handler) operations() map[string]func(context.Context, control.Scope, [
 // ---- event buses
 
 type createEventBusIn struct {
-	Name             string                    `v:"req,len=1:256,re=eventBusName"`
+	Name             *string                   `v:"req,len=1:256,re=eventBusName"`
 	EventSourceName  *string                   `json:",omitempty" v:"len=1:256,re=eventSourceName"`
 	Description      *string                   `v:"len=:512"`
 	KmsKeyIdentifier *string                   `v:"len=:2048,re=kmsKey"`
@@ -94,7 +94,7 @@ type busOut struct {
 }
 
 func (h *Handler) createEventBus(ctx context.Context, sc control.Scope, in *createEventBusIn) (any, error) {
-	b, err := h.control.CreateEventBus(ctx, sc, control.BusInput{Name: in.Name, EventSourceName: deref(in.EventSourceName),
+	b, err := h.control.CreateEventBus(ctx, sc, control.BusInput{Name: *in.Name, EventSourceName: deref(in.EventSourceName),
 		Description: in.Description, KmsKeyIdentifier: in.KmsKeyIdentifier, DeadLetterConfig: in.DeadLetterConfig,
 		LogConfig: in.LogConfig, Tags: in.Tags})
 	if err != nil {
@@ -160,17 +160,17 @@ func (h *Handler) updateEventBus(ctx context.Context, sc control.Scope, in *upda
 }
 
 type deleteEventBusIn struct {
-	Name string `v:"req,len=1:256,re=eventBusName"`
+	Name *string `v:"req,len=1:256,re=eventBusName"`
 }
 
 func (h *Handler) deleteEventBus(ctx context.Context, sc control.Scope, in *deleteEventBusIn) (any, error) {
-	return nil, h.control.DeleteEventBus(ctx, sc, in.Name)
+	return nil, h.control.DeleteEventBus(ctx, sc, *in.Name)
 }
 
 // ---- rules
 
 type putRuleIn struct {
-	Name               string  `v:"req,len=1:64,re=ruleName"`
+	Name               *string `v:"req,len=1:64,re=ruleName"`
 	ScheduleExpression *string `v:"len=:256"`
 	EventPattern       *string `v:"len=:4096"`
 	State              *string `v:"enum=ENABLED|DISABLED|ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"`
@@ -181,7 +181,7 @@ type putRuleIn struct {
 }
 
 func (h *Handler) putRule(ctx context.Context, sc control.Scope, in *putRuleIn) (any, error) {
-	r, err := h.control.PutRule(ctx, sc, control.RuleInput{Name: in.Name, EventBusName: deref(in.EventBusName),
+	r, err := h.control.PutRule(ctx, sc, control.RuleInput{Name: *in.Name, EventBusName: deref(in.EventBusName),
 		EventPattern: in.EventPattern, ScheduleExpression: in.ScheduleExpression, State: in.State,
 		Description: in.Description, RoleArn: in.RoleArn, Tags: in.Tags})
 	if err != nil {
@@ -213,13 +213,13 @@ func toRuleOut(r *control.Rule, withCreator bool) ruleOut {
 }
 
 type ruleRefIn struct {
-	Name         string  `v:"req,len=1:64,re=ruleName"`
+	Name         *string `v:"req,len=1:64,re=ruleName"`
 	EventBusName *string `v:"len=1:1600,re=eventBusNameOrArn"`
 	Force        bool
 }
 
 func (h *Handler) describeRule(ctx context.Context, sc control.Scope, in *ruleRefIn) (any, error) {
-	r, err := h.control.DescribeRule(ctx, sc, deref(in.EventBusName), in.Name)
+	r, err := h.control.DescribeRule(ctx, sc, deref(in.EventBusName), *in.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -249,21 +249,21 @@ func (h *Handler) listRules(ctx context.Context, sc control.Scope, in *listRules
 }
 
 func (h *Handler) deleteRule(ctx context.Context, sc control.Scope, in *ruleRefIn) (any, error) {
-	return nil, h.control.DeleteRule(ctx, sc, deref(in.EventBusName), in.Name, in.Force)
+	return nil, h.control.DeleteRule(ctx, sc, deref(in.EventBusName), *in.Name, in.Force)
 }
 
 func (h *Handler) enableRule(ctx context.Context, sc control.Scope, in *ruleRefIn) (any, error) {
-	return nil, h.control.SetRuleState(ctx, sc, deref(in.EventBusName), in.Name, control.StateEnabled)
+	return nil, h.control.SetRuleState(ctx, sc, deref(in.EventBusName), *in.Name, control.StateEnabled)
 }
 
 func (h *Handler) disableRule(ctx context.Context, sc control.Scope, in *ruleRefIn) (any, error) {
-	return nil, h.control.SetRuleState(ctx, sc, deref(in.EventBusName), in.Name, control.StateDisabled)
+	return nil, h.control.SetRuleState(ctx, sc, deref(in.EventBusName), *in.Name, control.StateDisabled)
 }
 
 // ---- targets
 
 type putTargetsIn struct {
-	Rule         string           `v:"req,len=1:64,re=ruleName"`
+	Rule         *string          `v:"req,len=1:64,re=ruleName"`
 	EventBusName *string          `v:"len=1:1600,re=eventBusNameOrArn"`
 	Targets      []control.Target `v:"req,len=1:100"`
 }
@@ -281,7 +281,7 @@ func failed(f []control.FailedEntry) failedOut {
 }
 
 func (h *Handler) putTargets(ctx context.Context, sc control.Scope, in *putTargetsIn) (any, error) {
-	f, err := h.control.PutTargets(ctx, sc, deref(in.EventBusName), in.Rule, in.Targets)
+	f, err := h.control.PutTargets(ctx, sc, deref(in.EventBusName), *in.Rule, in.Targets)
 	if err != nil {
 		return nil, err
 	}
@@ -289,14 +289,14 @@ func (h *Handler) putTargets(ctx context.Context, sc control.Scope, in *putTarge
 }
 
 type removeTargetsIn struct {
-	Rule         string   `v:"req,len=1:64,re=ruleName"`
+	Rule         *string  `v:"req,len=1:64,re=ruleName"`
 	EventBusName *string  `v:"len=1:1600,re=eventBusNameOrArn"`
 	Ids          []string `v:"req,len=1:100"`
 	Force        bool
 }
 
 func (h *Handler) removeTargets(ctx context.Context, sc control.Scope, in *removeTargetsIn) (any, error) {
-	f, err := h.control.RemoveTargets(ctx, sc, deref(in.EventBusName), in.Rule, in.Ids, in.Force)
+	f, err := h.control.RemoveTargets(ctx, sc, deref(in.EventBusName), *in.Rule, in.Ids, in.Force)
 	if err != nil {
 		return nil, err
 	}
@@ -304,14 +304,14 @@ func (h *Handler) removeTargets(ctx context.Context, sc control.Scope, in *remov
 }
 
 type listTargetsIn struct {
-	Rule         string  `v:"req,len=1:64,re=ruleName"`
+	Rule         *string `v:"req,len=1:64,re=ruleName"`
 	EventBusName *string `v:"len=1:1600,re=eventBusNameOrArn"`
 	NextToken    *string `v:"len=1:2048"`
 	Limit        *int32  `v:"range=1:100"`
 }
 
 func (h *Handler) listTargetsByRule(ctx context.Context, sc control.Scope, in *listTargetsIn) (any, error) {
-	ts, next, err := h.control.ListTargetsByRule(ctx, sc, deref(in.EventBusName), in.Rule, in.Limit, in.NextToken)
+	ts, next, err := h.control.ListTargetsByRule(ctx, sc, deref(in.EventBusName), *in.Rule, in.Limit, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
@@ -325,14 +325,14 @@ func (h *Handler) listTargetsByRule(ctx context.Context, sc control.Scope, in *l
 }
 
 type listRuleNamesIn struct {
-	TargetArn    string  `v:"req,len=1:1600"`
+	TargetArn    *string `v:"req,len=1:1600"`
 	EventBusName *string `v:"len=1:1600,re=eventBusNameOrArn"`
 	NextToken    *string `v:"len=1:2048"`
 	Limit        *int32  `v:"range=1:100"`
 }
 
 func (h *Handler) listRuleNamesByTarget(ctx context.Context, sc control.Scope, in *listRuleNamesIn) (any, error) {
-	names, next, err := h.control.ListRuleNamesByTarget(ctx, sc, deref(in.EventBusName), in.TargetArn, in.Limit, in.NextToken)
+	names, next, err := h.control.ListRuleNamesByTarget(ctx, sc, deref(in.EventBusName), *in.TargetArn, in.Limit, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
@@ -348,29 +348,29 @@ func (h *Handler) listRuleNamesByTarget(ctx context.Context, sc control.Scope, i
 // ---- tags
 
 type tagResourceIn struct {
-	ResourceARN string        `v:"req,len=1:1600"`
+	ResourceARN *string       `v:"req,len=1:1600"`
 	Tags        []control.Tag `v:"req"`
 }
 
 func (h *Handler) tagResource(ctx context.Context, sc control.Scope, in *tagResourceIn) (any, error) {
-	return nil, h.control.TagResource(ctx, sc, in.ResourceARN, in.Tags)
+	return nil, h.control.TagResource(ctx, sc, *in.ResourceARN, in.Tags)
 }
 
 type untagResourceIn struct {
-	ResourceARN string   `v:"req,len=1:1600"`
+	ResourceARN *string  `v:"req,len=1:1600"`
 	TagKeys     []string `v:"req"`
 }
 
 func (h *Handler) untagResource(ctx context.Context, sc control.Scope, in *untagResourceIn) (any, error) {
-	return nil, h.control.UntagResource(ctx, sc, in.ResourceARN, in.TagKeys)
+	return nil, h.control.UntagResource(ctx, sc, *in.ResourceARN, in.TagKeys)
 }
 
 type listTagsIn struct {
-	ResourceARN string `v:"req,len=1:1600"`
+	ResourceARN *string `v:"req,len=1:1600"`
 }
 
 func (h *Handler) listTagsForResource(ctx context.Context, sc control.Scope, in *listTagsIn) (any, error) {
-	tags, err := h.control.ListTags(ctx, sc, in.ResourceARN)
+	tags, err := h.control.ListTags(ctx, sc, *in.ResourceARN)
 	if err != nil {
 		return nil, err
 	}
@@ -428,20 +428,20 @@ func (h *Handler) putEvents(ctx context.Context, sc control.Scope, in *putEvents
 }
 
 type testEventPatternIn struct {
-	EventPattern string `v:"req,len=:4096"`
-	Event        string `v:"req"`
+	EventPattern *string `v:"req,len=:4096"`
+	Event        *string `v:"req"`
 }
 
 // requiredEventFields are the envelope fields TestEventPattern insists on.
 var requiredEventFields = []string{"id", "account", "source", "time", "region", "detail-type"}
 
 func (h *Handler) testEventPattern(ctx context.Context, sc control.Scope, in *testEventPatternIn) (any, error) {
-	p, err := h.control.ValidatePattern(in.EventPattern)
+	p, err := h.control.ValidatePattern(*in.EventPattern)
 	if err != nil {
 		return nil, err
 	}
 	var ev map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(in.Event), &ev); err != nil {
+	if err := json.Unmarshal([]byte(*in.Event), &ev); err != nil {
 		return nil, awserr.Validation("Parameter Event is not valid.")
 	}
 	for _, f := range requiredEventFields {
@@ -453,7 +453,7 @@ func (h *Handler) testEventPattern(ctx context.Context, sc control.Scope, in *te
 	if err := m.Add("p", p); err != nil {
 		return nil, err
 	}
-	ids, err := m.Match([]byte(in.Event))
+	ids, err := m.Match([]byte(*in.Event))
 	if err != nil {
 		return nil, awserr.Validation("Parameter Event is not valid.")
 	}

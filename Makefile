@@ -1,0 +1,40 @@
+# Switchyard — the two commands a newcomer needs are `make run` and `make test`.
+
+GO      ?= go
+BIN     := bin/switchyard
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: run build test test-go test-python vet fuzz bench-patterns bench-put-events clean
+
+## run: build and serve the EventBridge API on 127.0.0.1:4010 with embedded storage in ./switchyard-data
+run: build
+	$(BIN) serve
+
+## build: the switchyard binary in bin/
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/switchyard
+
+## test: every test — Go unit, property and end-to-end tests (aws-sdk-go-v2), then boto3 and AWS CLI tests
+test: vet build test-go test-python
+
+test-go:
+	SWITCHYARD_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 15m ./...
+
+test-python: build
+	SWITCHYARD_BIN=$(abspath $(BIN)) python3 -m unittest discover -s test/python -t .
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+## fuzz: a short run of every fuzz target (FUZZTIME each)
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -parallel 1 $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/switchyard/switchyard/internal/awserr"
+	"github.com/switchyard/switchyard/internal/control"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestValidateMessages(t *testing.T) {
+	long := strings.Repeat("a", 65)
+	tests := []struct {
+		name string
+		in   any
+		want string // "" for valid
+	}{
+		{"valid rule", &putRuleIn{Name: ptr("r-1.x_y")}, ""},
+		{"missing name", &deleteEventBusIn{},
+			"1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"},
+		{"empty name", &deleteEventBusIn{Name: ptr("")},
+			"Value '' at 'name' failed to satisfy constraint: Member must have length greater than or equal to 1"},
+		{"required null", &putTargetsIn{Rule: ptr("r")},
+			"1 validation error detected: Value null at 'targets' failed to satisfy constraint: Member must not be null"},
+		{"pattern", &putRuleIn{Name: ptr("bad name")},
+			`1 validation error detected: Value 'bad name' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\.\-_A-Za-z0-9]+`},
+		{"too long", &putRuleIn{Name: ptr(long)},
+			"1 validation error detected: Value '" + long + "' at 'name' failed to satisfy constraint: Member must have length less than or equal to 64"},
+		{"enum", &putRuleIn{Name: ptr("r"), State: ptr("ON")},
+			"1 validation error detected: Value 'ON' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]"},
+		{"range", &listRulesIn{Limit: ptr(int32(101))},
+			"1 validation error detected: Value '101' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100"},
+		{"two errors", &putRuleIn{Name: ptr("a b"), State: ptr("x")},
+			"2 validation errors detected: Value 'a b' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+; " +
+				"Value 'x' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]"},
+		{"nested list member", &putTargetsIn{Rule: ptr("r"), Targets: []control.Target{{Id: "ok", Arn: "a"}, {Id: "no way", Arn: "a"}}},
+			`1 validation error detected: Value 'no way' at 'targets.2.member.id' failed to satisfy constraint: Member must satisfy regular expression pattern: [\.\-_A-Za-z0-9]+`},
+		{"nested struct", &putTargetsIn{Rule: ptr("r"), Targets: []control.Target{{Id: "t", Arn: "a", RetryPolicy: &control.RetryPolicy{MaximumRetryAttempts: ptr(int32(186))}}}},
+			"1 validation error detected: Value '186' at 'targets.1.member.retryPolicy.maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 185"},
+		{"utf-16 length", &putRuleIn{Name: ptr("r"), Description: ptr(strings.Repeat("😀", 257))},
+			"1 validation error detected: Value '" + strings.Repeat("😀", 257) + "' at 'description' failed to satisfy constraint: Member must have length less than or equal to 512"},
+		{"bus arn accepted", &putRuleIn{Name: ptr("r"), EventBusName: ptr("arn:aws:events:us-east-1:123456789012:event-bus/b")}, ""},
+		{"list too long", &putEventsIn{Entries: make([]putEventsEntryIn, 11)}, "at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := validate(tt.in)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			ae, ok := awserr.As(err)
+			if !ok || ae.Code != awserr.CodeValidation {
+				t.Fatalf("error = %v, want ValidationException", err)
+			}
+			if !strings.Contains(ae.Message, tt.want) {
+				t.Errorf("message = %q\nwant      %q", ae.Message, tt.want)
+			}
+		})
+	}
+}
+
+func TestCaller(t *testing.T) {
+	tests := []struct{ auth, account, region string }{
+		{"", DefaultAccount, DefaultRegion},
+		{"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/eu-central-1/events/aws4_request, SignedHeaders=host, Signature=x", DefaultAccount, "eu-central-1"},
+		{"AWS4-HMAC-SHA256 Credential=444455556666/20260101/ap-south-1/events/aws4_request, SignedHeaders=host, Signature=x", "444455556666", "ap-south-1"},
+		{"AWS4-HMAC-SHA256 Credential=4444555566667/20260101/ap-south-1/events/aws4_request", DefaultAccount, "ap-south-1"},
+	}
+	for _, tt := range tests {
+		r := httptestRequest(tt.auth)
+		sc := Caller(r)
+		if sc.Account != tt.account || sc.Region != tt.region {
+			t.Errorf("Caller(%q) = %+v, want %s/%s", tt.auth, sc, tt.account, tt.region)
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package ingest
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/control"
+)
+
+func str(s string) *string { return &s }
+
+func TestEntrySize(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name string
+		e    Entry
+		want int
+	}{
+		{"strings", Entry{Source: str("abc"), DetailType: str("de"), Detail: str(`{}`)}, 7},
+		{"time adds 14", Entry{Time: &now, Source: str("a"), DetailType: str("b"), Detail: str(`{}`)}, 18},
+		{"resources", Entry{Source: str("a"), DetailType: str("b"), Resources: []string{"xy", "z"}}, 5},
+		{"utf-8 bytes", Entry{Source: str("é"), DetailType: str("😀")}, 6},
+	}
+	for _, tt := range tests {
+		if got := EntrySize(&tt.e); got != tt.want {
+			t.Errorf("%s: EntrySize = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestCheckDetail(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, MaxDetailDepth) + "1" + strings.Repeat("}", MaxDetailDepth)
+	tooDeep := strings.Repeat(`{"a":`, MaxDetailDepth+1) + "1" + strings.Repeat("}", MaxDetailDepth+1)
+	tests := []struct {
+		detail string
+		ok     bool
+	}{
+		{`{}`, true},
+		{` {"a":[1,2,{"b":null}]} `, true},
+		{`{"n":9223372036854775807,"m":-9223372036854775808}`, true},
+		{`{"n":9223372036854775808}`, false},
+		{`{"n":1.5e300,"s":"99999999999999999999"}`, true},
+		{`{"s":"\"}{"}`, true},
+		{deep, true},
+		{tooDeep, false},
+		{`[]`, false},
+		{`"x"`, false},
+		{`{"a":}`, false},
+		{`{"a":1}x`, false},
+		{``, false},
+	}
+	for _, tt := range tests {
+		err := CheckDetail([]byte(tt.detail))
+		if (err == nil) != tt.ok {
+			d := tt.detail
+			if len(d) > 60 {
+				d = d[:60] + "..."
+			}
+			t.Errorf("CheckDetail(%s) = %v, want ok=%v", d, err, tt.ok)
+		}
+	}
+}
+
+func TestEnvelope(t *testing.T) {
+	sc := control.Scope{Account: "123456789012", Region: "eu-west-1"}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 999_000_000, time.FixedZone("x", 3600))
+	got := Envelope("id-1", "Order \"Created\" <b>", "app.orders", sc, at, []string{"r1", "ü"}, []byte(`{"a":1}`))
+	want := `{"version":"0","id":"id-1","detail-type":"Order \"Created\" <b>","source":"app.orders","account":"123456789012",` +
+		`"time":"2026-01-02T02:04:05Z","region":"eu-west-1","resources":["r1","ü"],"detail":{"a":1}}`
+	if string(got) != want {
+		t.Errorf("Envelope =\n%s\nwant\n%s", got, want)
+	}
+	if !json.Valid(Envelope("i", "a\x01\n\t\\", "s\xff", sc, at, nil, []byte(`{}`))) {
+		t.Error("envelope with control characters and invalid UTF-8 is not valid JSON")
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "quote\"back\\slash", "\x00\x1f\x7f", "é😀", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := AppendString(nil, s)
+		var back string
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("AppendString(%q) = %s: not JSON: %v", s, b, err)
+		}
+		if string([]rune(s)) != back { // each invalid byte becomes U+FFFD
+			t.Fatalf("AppendString(%q) round-trips to %q", s, back)
+		}
+	})
+}
+
+func FuzzCheckDetail(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":[1,{"b":"c"}]}`, `{"n":-0.5e-3}`, `[`, `{"a":"\u00e9"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if CheckDetail(b) == nil && !json.Valid(b) {
+			t.Fatalf("CheckDetail accepted invalid JSON %q", b)
+		}
+	})
+}

@@ -1,0 +1,238 @@
+// Package e2e drives the real switchyard binary, as a separate process,
+// with the real aws-sdk-go-v2 EventBridge client and real HTTP receivers.
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+)
+
+// binary is the switchyard executable under test, built once by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "switchyard-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = os.Getenv("SWITCHYARD_BIN")
+	if binary == "" {
+		binary = filepath.Join(dir, "switchyard")
+		cmd := exec.Command("go", "build", "-o", binary, "../../cmd/switchyard")
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build switchyard:", err)
+			os.Exit(1)
+		}
+	} else if binary, err = filepath.Abs(binary); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is one running switchyard process.
+type server struct {
+	t       testing.TB
+	cmd     *exec.Cmd
+	addr    string
+	dataDir string
+	args    []string
+	exited  chan struct{}
+	logMu   sync.Mutex
+	log     strings.Builder
+}
+
+var servingRE = regexp.MustCompile(`switchyard serving addr=(\S+)`)
+
+// startServer runs switchyard on a fresh data directory.
+func startServer(t testing.TB, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, dataDir: t.TempDir(), args: args}
+	s.start("127.0.0.1:0")
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+func (s *server) start(listen string) {
+	s.t.Helper()
+	args := append([]string{"serve", "--listen", listen, "--data-dir", s.dataDir}, s.args...)
+	s.cmd = exec.Command(binary, args...)
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.exited = make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(s.exited) }()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			s.logMu.Lock()
+			s.log.WriteString(line + "\n")
+			s.logMu.Unlock()
+			if m := servingRE.FindStringSubmatch(line); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case s.addr = <-addr:
+	case <-s.exited:
+		s.t.Fatalf("switchyard exited before serving:\n%s", s.logs())
+	case <-time.After(60 * time.Second):
+		s.t.Fatalf("switchyard did not start:\n%s", s.logs())
+	}
+}
+
+func (s *server) logs() string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return s.log.String()
+}
+
+// stop shuts the server down gracefully (SIGTERM).
+func (s *server) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		s.t.Errorf("switchyard did not stop on SIGTERM within 30s")
+	}
+	s.cmd = nil
+}
+
+// kill9 kills the server without warning.
+func (s *server) kill9() {
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.exited
+	s.cmd = nil
+}
+
+// restart starts the server again on the same data directory and address.
+func (s *server) restart() {
+	s.t.Helper()
+	s.start(s.addr)
+}
+
+// client returns an EventBridge client for the given account (a 12-digit
+// access key id) and region.
+func (s *server) client(account, region string) *eventbridge.Client {
+	return eventbridge.New(eventbridge.Options{
+		Region:       region,
+		BaseEndpoint: aws.String("http://" + s.addr),
+		Credentials:  credentials.NewStaticCredentialsProvider(account, "secret", ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+// receiver is a real HTTP endpoint recording what it receives.
+type receiver struct {
+	URL    string
+	mu     sync.Mutex
+	bodies [][]byte
+	status int
+	notify chan struct{}
+}
+
+func newReceiver(t testing.TB) *receiver {
+	r := &receiver{status: http.StatusOK, notify: make(chan struct{}, 1)}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		status := r.status
+		if status < 300 {
+			r.bodies = append(r.bodies, b)
+		}
+		r.mu.Unlock()
+		select {
+		case r.notify <- struct{}{}:
+		default:
+		}
+		w.WriteHeader(status)
+	})}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	r.URL = "http://" + lis.Addr().String() + "/events"
+	return r
+}
+
+func (r *receiver) received() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.bodies...)
+}
+
+// waitFor waits until the receiver holds at least n bodies.
+func (r *receiver) waitFor(t testing.TB, n int, within time.Duration) [][]byte {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		if got := r.received(); len(got) >= n {
+			return got
+		}
+		select {
+		case <-r.notify:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("receiver got %d bodies, want %d", len(r.received()), n)
+		}
+	}
+}
+
+// event is the EventBridge envelope as targets receive it.
+type event struct {
+	Version    string          `json:"version"`
+	ID         string          `json:"id"`
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Account    string          `json:"account"`
+	Time       string          `json:"time"`
+	Region     string          `json:"region"`
+	Resources  []string        `json:"resources"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
