@@ -48,7 +48,9 @@
 // be ?: a schedule cannot constrain both, and cannot leave both open.
 //
 // A field is a comma-separated list of items; an item is *, a value, a
-// range a-b, or one of those followed by /step. A range whose start is after
+// range a-b, or (except in day-of-week) one of those followed by /step.
+// Numbers may have leading zeros up to the field's width. A range whose
+// start is after
 // its end wraps around (hours 20-2 is 20,21,22,23,0,1,2; AWS documents this
 // form), except in the year field. v/step means v, v+step, ... up to the
 // field's maximum; */step starts at the field's minimum.
@@ -62,9 +64,12 @@
 //
 // Years end at 2199: Next returns the zero Time when no fire time remains.
 //
-// Where the AWS documentation is silent this package chooses the stricter
-// reading, so that whatever it accepts, AWS accepts too; the choices are
-// written down as tests (TestUndocumentedChoices).
+// Where the AWS documentation is silent this package refuses, so that what
+// it accepts AWS accepts too, unless Quartz (whose cron dialect AWS's
+// follows: 1 = Sunday, ?, L, W, #, wrapping ranges) gives a strong hint:
+// leading zeros, wrapping day, month and weekday ranges, FRIL and FRI#2, and
+// Quartz's increment limits. The choices are written down as tests
+// (TestUndocumentedChoices).
 //
 // Parse does not check the 256-character length limit of ScheduleExpression:
 // AWS reports that with a different message, so the caller checks it.
