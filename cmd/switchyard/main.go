@@ -159,5 +159,7 @@ func newLogger(level, format string) (*slog.Logger, error) {
 
 // benchCmd groups the load generators; each lives in its own file.
 func benchCmd() *cobra.Command {
-	return &cobra.Command{Use: "bench", Short: "Benchmarks and load generators"}
+	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks and load generators"}
+	cmd.AddCommand(benchPutEventsCmd())
+	return cmd
 }
