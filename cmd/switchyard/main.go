@@ -76,7 +76,7 @@ func envFlags(fs *pflag.FlagSet) error {
 
 func serveCmd() *cobra.Command {
 	var (
-		listen, dataDir, natsURL, sync, logLevel, logFormat string
+		listen, dataDir, natsURL, sync, logLevel, logFormat, pprofAddr string
 		replicas, workers, maxRequest                       int
 		limits                                              = control.DefaultLimits()
 	)
@@ -97,6 +97,11 @@ func serveCmd() *cobra.Command {
 			}
 			if limits.PatternMaxLength < 1 || limits.PatternMaxLength > 4096 {
 				return fmt.Errorf("--pattern-max-length must be between 1 and 4096")
+			}
+			if pprofAddr != "" {
+				if err := servePprof(pprofAddr, log); err != nil {
+					return err
+				}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -128,6 +133,7 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&limits.BusesPerScope, "buses-per-account", limits.BusesPerScope, "most event buses an account may have in a region")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	f.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (host:port); off when empty")
 	return cmd
 }
 
