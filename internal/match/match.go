@@ -18,6 +18,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
@@ -38,6 +40,20 @@ type Task struct {
 
 // consumerName is the durable consumer shared by every Switchyard process.
 const consumerName = "match"
+
+// Whether matching keeps up with ingestion is only visible from outside
+// through these: a backlog that grows under sustained load means PutEvents
+// is accepting faster than events can be routed.
+var (
+	matchedEvents = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "switchyard_match_events_total",
+		Help: "Events routed by this process's matcher (their tasks stored and the event acknowledged).",
+	})
+	backlogEvents = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "switchyard_match_backlog_events",
+		Help: "Events in the events stream not yet acknowledged by the matcher consumer, sampled every second.",
+	})
+)
 
 // Router consumes the events stream.
 type Router struct {
@@ -74,6 +90,7 @@ func (r *Router) Run(ctx context.Context) error {
 		return fmt.Errorf("match consume: %w", err)
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
+	go r.watchBacklog(ctx, cons)
 
 	acks := make(chan pending, 4096)
 	done := make(chan struct{})
@@ -118,6 +135,23 @@ func (r *Router) finish(ctx context.Context, p pending) {
 	}
 	if err := p.msg.Ack(); err != nil {
 		r.log.Warn("match: ack", "err", err)
+		return
+	}
+	matchedEvents.Inc()
+}
+
+func (r *Router) watchBacklog(ctx context.Context, cons jetstream.Consumer) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if info, err := cons.Info(ctx); err == nil {
+			backlogEvents.Set(float64(info.NumPending) + float64(info.NumAckPending))
+		}
 	}
 }
 
