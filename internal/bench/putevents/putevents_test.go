@@ -21,7 +21,9 @@ func fakeEventBridge(t *testing.T, failEvery int64) *httptest.Server {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		var in struct{ Entries []struct{ Source, DetailType, Detail string } }
+		var in struct {
+			Entries []struct{ Source, DetailType, Detail string }
+		}
 		body, _ := io.ReadAll(r.Body)
 		if err := json.Unmarshal(body, &in); err != nil || len(in.Entries) != 10 || !json.Valid([]byte(in.Entries[0].Detail)) {
 			http.Error(w, "bad body", http.StatusBadRequest)
