@@ -76,10 +76,11 @@ func envFlags(fs *pflag.FlagSet) error {
 
 func serveCmd() *cobra.Command {
 	var (
-		listen, dataDir, natsURL, sync, logLevel, logFormat, pprofAddr string
+		listen, dataDir, natsURL, sync, logLevel, logFormat string
 		replicas, workers, maxRequest                       int
 		limits                                              = control.DefaultLimits()
 	)
+	var pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
