@@ -61,7 +61,7 @@ def _cleanup_all():
 atexit.register(_cleanup_all)
 
 
-def mkdtemp(prefix="switchyard-e2e-"):
+def mkdtemp(prefix="switchyard-pytest-"):
     d = tempfile.mkdtemp(prefix=prefix)
     _temp_dirs.append(d)
     return d
@@ -203,7 +203,7 @@ class Server:
         for k in list(env):
             if k.startswith("AWS_"):
                 del env[k]
-        cfg_dir = mkdtemp("switchyard-cli-")
+        cfg_dir = mkdtemp("switchyard-pytest-cli-")
         env.update({
             "AWS_ACCESS_KEY_ID": account or "AKIDEXAMPLE",
             "AWS_SECRET_ACCESS_KEY": "dummy-secret",

@@ -164,3 +164,18 @@ class PutEventsTest(harness.ServerTestCase):
         recv.wait_for_id(ids[3])
         time.sleep(harness.QUIET_PERIOD)
         self.assertEqual(sorted(e["id"] for e in recv.events()), sorted([ids[0], ids[3]]))
+
+    def test_partner_style_bus_name_is_a_validation_error(self):
+        with self.assertRaises(self.events.exceptions.ClientError) as cm:
+            self.events.put_events(Entries=[entry(), entry(EventBusName="aws.partner/x/y")])
+        self.assertAwsError(cm, "ValidationException",
+                            "1 validation error detected: Value 'aws.partner/x/y' at 'entries.2.member.eventBusName' "
+                            "failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                            "(arn:aws[\\w-]*:events:[a-z]+-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[\\.\\-_A-Za-z0-9]+")
+
+    def test_responses_carry_a_request_id(self):
+        out = self.events.put_events(Entries=[entry()])
+        self.assertTrue(out["ResponseMetadata"]["RequestId"])
+        with self.assertRaises(self.events.exceptions.ResourceNotFoundException) as cm:
+            self.events.describe_event_bus(Name=harness.unique("nobus"))
+        self.assertTrue(cm.exception.response["ResponseMetadata"]["RequestId"])
