@@ -29,7 +29,13 @@ func ruleNotFound(name, bus string) error {
 // returning InvalidEventPatternException with the engine's reason.
 func (s *Service) ValidatePattern(src string) (*pattern.Pattern, error) {
 	p, err := pattern.ParseWithOptions([]byte(src), pattern.Options{MaxLength: s.limits.PatternMaxLength})
-	if err != nil {
+	var lengthErr *pattern.LengthError
+	switch {
+	case errors.As(err, &lengthErr):
+		// AWS refuses an over-long pattern before parsing it, as a
+		// constraint violation rather than an invalid pattern.
+		return nil, awserr.Validation("%s", err.Error())
+	case err != nil:
 		return nil, awserr.New(awserr.CodeInvalidEventPattern, "%s", err.Error())
 	}
 	return p, nil
@@ -81,7 +87,7 @@ func (s *Service) PutRule(ctx context.Context, sc Scope, in RuleInput) (*Rule, e
 				return awserr.New(awserr.CodeManagedRule, "Rule %s is managed by %s and cannot be modified.", in.Name, old.ManagedBy)
 			}
 			r.Targets, r.ManagedBy, r.CreationTime = old.Targets, old.ManagedBy, old.CreationTime
-			r.Tags = mergeTags(old.Tags, in.Tags)
+			r.Tags = old.Tags // AWS ignores PutRule's Tags when it updates a rule
 		} else if len(s.view.Rules(sc, bus)) >= s.limits.RulesPerBus {
 			return awserr.New(awserr.CodeLimitExceeded, "The requested resource exceeds the maximum number allowed.")
 		}

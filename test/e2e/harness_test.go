@@ -64,7 +64,7 @@ type server struct {
 	log     strings.Builder
 }
 
-var servingRE = regexp.MustCompile(`switchyard serving addr=(\S+)`)
+var servingRE = regexp.MustCompile(`switchyard serving"? addr=(\S+)`)
 
 // startServer runs switchyard on a fresh data directory.
 func startServer(t testing.TB, args ...string) *server {
@@ -153,9 +153,9 @@ func (s *server) restart() {
 // access key id) and region.
 func (s *server) client(account, region string) *eventbridge.Client {
 	return eventbridge.New(eventbridge.Options{
-		Region:       region,
-		BaseEndpoint: aws.String("http://" + s.addr),
-		Credentials:  credentials.NewStaticCredentialsProvider(account, "secret", ""),
+		Region:           region,
+		BaseEndpoint:     aws.String("http://" + s.addr),
+		Credentials:      credentials.NewStaticCredentialsProvider(account, "secret", ""),
 		RetryMaxAttempts: 1,
 	})
 }
