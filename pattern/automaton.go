@@ -18,7 +18,7 @@ type pathNode struct {
 	// byName replaces the linear search once a level has many keys.
 	byName map[string]int
 	idx    *valueIndex
-	// key identifies the path of this node (see pathKey).
+	// key identifies the path of this node (see matchPathKey).
 	key string
 }
 
@@ -64,7 +64,7 @@ func (n *pathNode) update(path []string, depth int, fn func(*valueIndex) *valueI
 	c := n.clone()
 	if depth == len(path) {
 		c.idx = fn(c.idx)
-		c.key = pathKey(path)
+		c.key = matchPathKey(path)
 	} else {
 		at := slices.Index(c.names, path[depth])
 		var old *pathNode
@@ -111,8 +111,8 @@ type bnode struct {
 }
 
 type wildRef struct {
-	f   *cfield
-	pat string
+	f    *cfield
+	toks []int // see wildcardTokens
 }
 
 func (n *bnode) next(c byte) *bnode {
@@ -191,8 +191,6 @@ type valueIndex struct {
 	// slow are conditions tested one by one (numeric ranges, anything-but,
 	// cidr, exists:true).
 	slow []slowCond
-	// numbers is set when some condition needs event numbers decoded.
-	numbers bool
 	// fields counts the fields at this path, to know when it is empty.
 	fields int
 }
@@ -200,6 +198,8 @@ type valueIndex struct {
 type slowCond struct {
 	f *cfield
 	c *Cond
+	// toks are the compiled operands of anything-but wildcard.
+	toks [][]int
 }
 
 func (v *valueIndex) clone() *valueIndex {
@@ -216,7 +216,6 @@ func (v *valueIndex) clone() *valueIndex {
 // number 1 stay apart and prefixes only ever meet strings.
 const (
 	tagString = 's'
-	tagNumber = 'n'
 	tagTrue   = 't'
 	tagFalse  = 'f'
 	tagNull   = 'z'

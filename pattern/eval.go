@@ -1,7 +1,7 @@
 package pattern
 
 import (
-	"strconv"
+	"slices"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
@@ -126,17 +126,12 @@ func (s *evalState) onString(node *pathNode, start, end int, esc bool) error {
 	}
 	str := bytesView(v)
 	for _, w := range idx.wildAny {
-		if wildcardMatch(w.pat, str) {
+		if matchWildcardTokens(w.toks, str) {
 			s.hits = append(s.hits, hit{f: w.f, occ: occ})
 		}
 	}
 	if len(idx.slow) != 0 {
-		val := Value{Kind: KindString, Str: str}
-		for _, sc := range idx.slow {
-			if slowMatch(sc.c, &val) {
-				s.hits = append(s.hits, hit{f: sc.f, occ: occ})
-			}
-		}
+		s.slowHits(idx.slow, Value{Kind: KindString, Str: str}, occ)
 	}
 	return nil
 }
@@ -159,7 +154,7 @@ func (s *evalState) walk(n *bnode, v []byte, occ int32, backwards bool) {
 			s.hitAll(n.pre, occ)
 		}
 		for _, w := range n.wild {
-			if wildcardMatch(w.pat, str) {
+			if matchWildcardTokens(w.toks, str) {
 				s.hits = append(s.hits, hit{f: w.f, occ: occ})
 			}
 		}
@@ -183,22 +178,22 @@ func (s *evalState) walk(n *bnode, v []byte, occ int32, backwards bool) {
 func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 	occ := s.addOcc(node)
 	idx := node.idx
-	val := Value{Kind: kind}
-	if kind == KindNumber {
-		val.Str = bytesView(s.ev[start:end])
-		f, err := strconv.ParseFloat(val.Str, 64)
-		if err != nil {
-			// Out of float range: equal to nothing, inside no range.
-			val.Kind = KindString
-			val.Str = ""
-			return
-		}
-		val.Num = f
-	}
+	lit := s.ev[start:end]
 	if idx.fwd != nil {
-		s.numBuf = valueKey(s.numBuf[:0], &val)
+		var key []byte
+		switch kind {
+		case KindNumber:
+			key = appendNumberKey(s.numBuf[:0], lit)
+			s.numBuf = key
+		case KindTrue:
+			key = tagKeys[:1]
+		case KindFalse:
+			key = tagKeys[1:2]
+		default:
+			key = tagKeys[2:3]
+		}
 		n := idx.fwd
-		for _, c := range s.numBuf {
+		for _, c := range key {
 			if n = n.next(c); n == nil {
 				break
 			}
@@ -207,12 +202,36 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 			s.hitAll(n.exact, occ)
 		}
 	}
-	for _, sc := range idx.slow {
-		if slowMatch(sc.c, &val) {
+	if len(idx.slow) != 0 {
+		s.slowHits(idx.slow, Value{Kind: kind, Str: bytesView(lit)}, occ)
+	}
+}
+
+// slowHits tests the conditions that have no index, one by one.
+func (s *evalState) slowHits(slow []slowCond, v Value, occ int32) {
+	num, comparable := 0.0, false
+	if v.Kind == KindNumber {
+		num, comparable = ComparableNumber(unsafe.Slice(unsafe.StringData(v.Str), len(v.Str)))
+	}
+	for i := range slow {
+		sc := &slow[i]
+		var ok bool
+		switch sc.c.Op {
+		case OpNumeric:
+			// Decoded once per value rather than once per condition.
+			ok = comparable && inRange(sc.c.Range, num)
+		case OpAnythingButWildcard:
+			ok = v.Kind != KindString || !slices.ContainsFunc(sc.toks, func(t []int) bool { return matchWildcardTokens(t, v.Str) })
+		default:
+			ok = referenceCond(*sc.c, v)
+		}
+		if ok {
 			s.hits = append(s.hits, hit{f: sc.f, occ: occ})
 		}
 	}
 }
+
+var tagKeys = []byte{tagTrue, tagFalse, tagNull}
 
 // collect appends the ids of the patterns whose rules are met.
 func (s *evalState) collect(dst []string) []string {

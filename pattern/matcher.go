@@ -154,7 +154,7 @@ func compilePattern(id string, p *Pattern) *cpattern {
 		r := &crule{pat: cp}
 		for fi := range p.Rules[ri].Fields {
 			src := &p.Rules[ri].Fields[fi]
-			f := &cfield{rule: r, path: slices.Clone(src.Path), pathK: pathKey(src.Path), conds: slices.Clone(src.Conds)}
+			f := &cfield{rule: r, path: slices.Clone(src.Path), pathK: matchPathKey(src.Path), conds: slices.Clone(src.Conds)}
 			cp.bytes += int64(unsafe.Sizeof(cfield{})) + int64(len(f.pathK))*2
 			for _, c := range f.conds {
 				if c.Op == OpExists && !c.Exists {
@@ -205,28 +205,6 @@ func opRank(op Op) int {
 	default: // anything-but: almost every value passes
 		return 3
 	}
-}
-
-func pathKey(path []string) string {
-	n := 0
-	for _, p := range path {
-		n += len(p) + 1
-	}
-	b := make([]byte, 0, n)
-	for _, p := range path {
-		// Lengths make the key unambiguous whatever the names contain.
-		b = appendUvarint(b, uint64(len(p)))
-		b = append(b, p...)
-	}
-	return string(b)
-}
-
-func appendUvarint(b []byte, v uint64) []byte {
-	for v >= 0x80 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
 }
 
 func condBytes(c *Cond) int64 {
@@ -307,7 +285,6 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 	}
 	c.wildAny = slices.DeleteFunc(c.wildAny, func(w wildRef) bool { return w.f == f })
 	c.slow = slices.DeleteFunc(c.slow, func(s slowCond) bool { return s.f == f })
-	c.numbers = slices.ContainsFunc(c.slow, func(s slowCond) bool { return s.c.Op == OpNumeric || s.c.Op == OpAnythingBut })
 	return c
 }
 
@@ -318,10 +295,10 @@ func (v *valueIndex) addCond(f *cfield, c *Cond) {
 			case OpExact, OpEqualsIgnoreCase:
 				n.exact = append(n.exact, f)
 			case OpWildcard:
-				if wildcardIsLiteral(c.Str) {
+				if toks := wildcardTokens(c.Str); !slices.Contains(toks, wcStar) {
 					n.exact = append(n.exact, f)
 				} else {
-					n.wild = append(n.wild, wildRef{f: f, pat: c.Str})
+					n.wild = append(n.wild, wildRef{f: f, toks: toks})
 				}
 			default:
 				n.pre = append(n.pre, f)
@@ -331,16 +308,19 @@ func (v *valueIndex) addCond(f *cfield, c *Cond) {
 	}
 	switch c.Op {
 	case OpWildcard:
-		v.wildAny = append(v.wildAny, wildRef{f: f, pat: c.Str})
+		v.wildAny = append(v.wildAny, wildRef{f: f, toks: wildcardTokens(c.Str)})
 	case OpExists:
 		if c.Exists {
 			v.slow = append(v.slow, slowCond{f: f, c: c})
 		}
+	case OpAnythingButWildcard:
+		sc := slowCond{f: f, c: c}
+		for _, w := range c.Strs {
+			sc.toks = append(sc.toks, wildcardTokens(w))
+		}
+		v.slow = append(v.slow, sc)
 	default:
 		v.slow = append(v.slow, slowCond{f: f, c: c})
-		if c.Op == OpNumeric || c.Op == OpAnythingBut {
-			v.numbers = true
-		}
 	}
 }
 
@@ -359,15 +339,22 @@ func (v *valueIndex) trieFor(c *Cond) (**bnode, []byte) {
 	case OpSuffixIgnoreCase:
 		return &v.frev, reversed(nil, foldAppend(nil, []byte(c.Str)))
 	case OpWildcard:
-		if wildcardIsLiteral(c.Str) {
-			return &v.fwd, append([]byte{tagString}, wildcardLiteral(c.Str)...)
+		// A wildcard hangs off the trie node of its fixed start, or of its
+		// fixed end; only values reaching that node are checked in full.
+		toks := wildcardTokens(c.Str)
+		first := slices.Index(toks, wcStar)
+		if first < 0 {
+			return &v.fwd, append([]byte{tagString}, tokenBytes(toks)...)
 		}
-		lead, trail := wildcardEnds(c.Str)
-		if lead != "" {
-			return &v.fwd, append([]byte{tagString}, lead...)
+		if first > 0 {
+			return &v.fwd, append([]byte{tagString}, tokenBytes(toks[:first])...)
 		}
-		if trail != "" {
-			return &v.rev, reversed(nil, []byte(trail))
+		last := len(toks) - 1
+		for toks[last] != wcStar {
+			last--
+		}
+		if last < len(toks)-1 {
+			return &v.rev, reversed(nil, tokenBytes(toks[last+1:]))
 		}
 	}
 	return nil, nil
@@ -380,7 +367,7 @@ func valueKey(dst []byte, v *Value) []byte {
 	case KindString:
 		return append(append(dst, tagString), v.Str...)
 	case KindNumber:
-		return appendNumberKey(append(dst, tagNumber), v.Num)
+		return appendNumberKey(dst, []byte(v.Str))
 	case KindTrue:
 		return append(dst, tagTrue)
 	case KindFalse:
@@ -395,4 +382,13 @@ func reversed(dst, s []byte) []byte {
 		dst = append(dst, s[i])
 	}
 	return dst
+}
+
+// tokenBytes turns star-free wildcard tokens back into bytes.
+func tokenBytes(toks []int) []byte {
+	b := make([]byte, len(toks))
+	for i, t := range toks {
+		b[i] = byte(t)
+	}
+	return b
 }

@@ -13,7 +13,7 @@ func fld(cs []Cond, path ...string) Field { return Field{Path: path, Conds: cs} 
 func rule(fs ...Field) Rule               { return Rule{Fields: fs} }
 func pat(rs ...Rule) *Pattern             { return &Pattern{Rules: rs} }
 func str(s string) Cond                   { return Cond{Op: OpExact, Value: Value{Kind: KindString, Str: s}} }
-func num(f float64) Cond                  { return Cond{Op: OpExact, Value: Value{Kind: KindNumber, Num: f}} }
+func num(lit string) Cond                 { return Cond{Op: OpExact, Value: numberValue(lit)} }
 func op(o Op, s string) Cond              { return Cond{Op: o, Str: s} }
 func cs(c ...Cond) []Cond                 { return c }
 
@@ -29,7 +29,7 @@ func TestMatcherCases(t *testing.T) {
 		{"exact escaped", pat(rule(fld(cs(str("a\"b")), "x"))), `{"x":"a\"b"}`, true},
 		{"escaped key", pat(rule(fld(cs(str("a")), "x y"))), `{"x\u0020y":"a"}`, true},
 		{"string is not number", pat(rule(fld(cs(str("1")), "x"))), `{"x":1}`, false},
-		{"number numerically", pat(rule(fld(cs(num(1)), "x"))), `{"x":1.0e0}`, true},
+		{"number numerically", pat(rule(fld(cs(num("1")), "x"))), `{"x":1.0e0}`, true},
 		{"nested", pat(rule(fld(cs(str("a")), "x", "y"))), `{"x":{"z":[1,{"q":2}],"y":"a"}}`, true},
 		{"array any", pat(rule(fld(cs(str("a")), "x"))), `{"x":["b",["c","a"]]}`, true},
 		{"object is no value", pat(rule(fld(cs(op(OpPrefix, "")), "x"))), `{"x":{"a":"b"}}`, false},
@@ -95,7 +95,7 @@ func TestMatcherAddRemove(t *testing.T) {
 	m := NewMatcher()
 	ev := []byte(`{"x":"abc","y":5}`)
 	m.Add("a", pat(rule(fld(cs(op(OpPrefix, "a")), "x"))))
-	m.Add("b", pat(rule(fld(cs(num(5)), "y"))))
+	m.Add("b", pat(rule(fld(cs(num("5")), "y"))))
 	m.Add("c", pat(rule(fld(cs(str("zzz")), "x"))))
 	check := func(want ...string) {
 		t.Helper()
@@ -152,7 +152,7 @@ func TestMatcherConcurrent(t *testing.T) {
 	}
 	for i := 0; i < 500; i++ {
 		id := fmt.Sprint(i % 50)
-		m.Add(id, pat(rule(fld(cs(str(fmt.Sprint("v", i%10))), "x"), fld(cs(num(float64(i%3))), "y", "z"))))
+		m.Add(id, pat(rule(fld(cs(str(fmt.Sprint("v", i%10))), "x"), fld(cs(num(fmt.Sprint(i%3))), "y", "z"))))
 		if i%7 == 0 {
 			m.Remove(fmt.Sprint(i % 13))
 		}
