@@ -90,9 +90,6 @@ class RuleTest(harness.ServerTestCase):
     # AWS: "If you are updating an existing rule, any tags you specify in the
     # PutRule operation are ignored. To update the tags of an existing rule,
     # use TagResource and UntagResource." (PutRule, API reference.)
-    # Switchyard merges them into the rule's tags (internal/control/rules.go,
-    # PutRule: r.Tags = mergeTags(old.Tags, in.Tags)).
-    @unittest.expectedFailure
     def test_put_rule_update_ignores_tags(self):
         name = harness.unique("r")
         self.addCleanup(self.events.delete_rule, Name=name)
@@ -113,6 +110,18 @@ class RuleTest(harness.ServerTestCase):
         self.assertEqual(d["ScheduleExpression"], "cron(0 12 * * ? *)")
         self.assertEqual(d["EventPattern"], PATTERN)
         self.events.delete_rule(Name=name)
+
+    def test_state_enabled_with_all_cloudtrail_management_events(self):
+        recv = self.receiver()
+        bus = self.new_bus()
+        state = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+        self.events.put_rule(Name="ct", EventBusName=bus, EventPattern=json.dumps({"source": ["app.ct"]}), State=state)
+        self.assertEqual(self.events.describe_rule(Name="ct", EventBusName=bus)["State"], state)
+        self.assertEqual(self.events.list_rules(EventBusName=bus)["Rules"][0]["State"], state)
+        self.events.put_targets(Rule="ct", EventBusName=bus, Targets=[{"Id": "1", "Arn": recv.url}])
+        recv.wait_for_id(self.put_event(source="app.ct", bus=bus))
+        self.events.disable_rule(Name="ct", EventBusName=bus)
+        self.assertEqual(self.events.describe_rule(Name="ct", EventBusName=bus)["State"], "DISABLED")
 
     # ---- errors and validation
 
@@ -207,10 +216,7 @@ class RuleTest(harness.ServerTestCase):
 
     # A pattern longer than the account's limit (2048 characters by default)
     # is refused before it is parsed, with a ValidationException
-    # (pattern.LengthError documents AWS's text). Switchyard wraps every
-    # pattern error as InvalidEventPatternException
-    # (internal/control/rules.go ValidatePattern).
-    @unittest.expectedFailure
+    # (pattern.LengthError documents AWS's text).
     def test_pattern_over_length_limit(self):
         long = json.dumps({"source": ["s" * 2100]})
         with self.assertRaises(self.events.exceptions.ClientError) as cm:
