@@ -47,7 +47,8 @@ class LimitsTest(harness.ServerTestCase):
         too_long = json.dumps({"source": ["s" * 60]})
         with self.assertRaises(self.events.exceptions.ClientError) as cm:
             self.events.put_rule(Name=name, EventPattern=too_long)
-        self.assertIn("Member must have length less than or equal to 60", cm.exception.response["Error"]["Message"])
+        self.assertAwsError(cm, "ValidationException", "1 validation error detected: Value at 'eventPattern' failed to "
+                            "satisfy constraint: Member must have length less than or equal to 60")
         # The rule is unchanged.
         self.assertEqual(self.events.describe_rule(Name=name)["EventPattern"], ok)
 
