@@ -97,11 +97,14 @@ func (n *pathNode) update(path []string, depth int, fn func(*valueIndex) *valueI
 
 // bnode is a node of a byte trie keyed by (possibly case-folded, possibly
 // reversed) value bytes. Fields hang off the node their literal leads to.
+// The labels of the first few children sit inside the node, and a node
+// with many children indexes them by byte, so that a step costs one or two
+// memory loads: with many rules, the trie is larger than the cache.
 type bnode struct {
-	keys []byte
-	kids []*bnode
-	// exact fields match when the value ends at this node.
-	exact []*cfield
+	n     int16 // number of children
+	keys  [bnodeInline]byte
+	kids  []*bnode      // children of keys[:n], while n <= bnodeInline
+	dense *[256]*bnode // children by byte, once n > bnodeInline
 	// pre fields match when the value passes through this node (prefix and
 	// suffix conditions, in the reversed trie).
 	pre []*cfield
@@ -110,14 +113,21 @@ type bnode struct {
 	wild []wildRef
 }
 
+const bnodeInline = 14
+
 type wildRef struct {
 	f    *cfield
 	toks []int // see wildcardTokens
 }
 
 func (n *bnode) next(c byte) *bnode {
-	if i := bytes.IndexByte(n.keys, c); i >= 0 {
-		return n.kids[i]
+	if n.dense != nil {
+		return n.dense[c]
+	}
+	for i := 0; i < int(n.n); i++ {
+		if n.keys[i] == c {
+			return n.kids[i]
+		}
 	}
 	return nil
 }
@@ -126,17 +136,57 @@ func (n *bnode) clone() *bnode {
 	if n == nil {
 		return &bnode{}
 	}
-	return &bnode{
-		keys:  slices.Clone(n.keys),
-		kids:  slices.Clone(n.kids),
-		exact: slices.Clone(n.exact),
-		pre:   slices.Clone(n.pre),
-		wild:  slices.Clone(n.wild),
+	c := *n
+	c.kids = slices.Clone(n.kids)
+	if n.dense != nil {
+		d := *n.dense
+		c.dense = &d
+	}
+	c.pre = slices.Clone(n.pre)
+	c.wild = slices.Clone(n.wild)
+	return &c
+}
+
+// setChild sets (or, with k nil, removes) the child for byte b of a node
+// that is not yet published.
+func (n *bnode) setChild(b byte, k *bnode) {
+	if n.dense != nil {
+		if (n.dense[b] == nil) != (k == nil) {
+			if k == nil {
+				n.n--
+			} else {
+				n.n++
+			}
+		}
+		n.dense[b] = k
+		return
+	}
+	at := bytes.IndexByte(n.keys[:n.n], b)
+	switch {
+	case at >= 0 && k != nil:
+		n.kids[at] = k
+	case at >= 0:
+		copy(n.keys[at:], n.keys[at+1:n.n])
+		n.kids = slices.Delete(n.kids, at, at+1)
+		n.n--
+	case k == nil:
+	case n.n < bnodeInline:
+		n.keys[n.n] = b
+		n.kids = append(n.kids, k)
+		n.n++
+	default:
+		d := new([256]*bnode)
+		for i, kid := range n.kids {
+			d[n.keys[i]] = kid
+		}
+		d[b] = k
+		n.dense, n.kids, n.keys = d, nil, [bnodeInline]byte{}
+		n.n++
 	}
 }
 
 func (n *bnode) empty() bool {
-	return len(n.kids) == 0 && len(n.exact) == 0 && len(n.pre) == 0 && len(n.wild) == 0
+	return n.n == 0 && len(n.pre) == 0 && len(n.wild) == 0
 }
 
 // update returns a copy of n with fn applied to the node at key, pruning
@@ -146,22 +196,11 @@ func (n *bnode) update(key []byte, fn func(*bnode)) *bnode {
 	if len(key) == 0 {
 		fn(c)
 	} else {
-		at := bytes.IndexByte(c.keys, key[0])
 		var old *bnode
-		if at >= 0 {
-			old = c.kids[at]
+		if n != nil {
+			old = n.next(key[0])
 		}
-		nk := old.update(key[1:], fn)
-		switch {
-		case nk != nil && at >= 0:
-			c.kids[at] = nk
-		case nk != nil:
-			c.keys = append(c.keys, key[0])
-			c.kids = append(c.kids, nk)
-		case at >= 0:
-			c.keys = slices.Delete(c.keys, at, at+1)
-			c.kids = slices.Delete(c.kids, at, at+1)
-		}
+		c.setChild(key[0], old.update(key[1:], fn))
 	}
 	if c.empty() {
 		return nil
@@ -169,8 +208,8 @@ func (n *bnode) update(key []byte, fn func(*bnode)) *bnode {
 	return c
 }
 
-// bnodeBytes is the rough heap cost of one trie node, for Stats.
-const bnodeBytes = 5*24 + 16
+// bnodeBytes is the rough heap cost of one sparse trie node, for Stats.
+const bnodeBytes = 112
 
 func removeField(list []*cfield, f *cfield) []*cfield {
 	return slices.DeleteFunc(list, func(g *cfield) bool { return g == f })
@@ -179,12 +218,18 @@ func removeField(list []*cfield, f *cfield) []*cfield {
 // valueIndex finds, for one value at one path, the fields of all rules at
 // that path whose conditions the value meets.
 type valueIndex struct {
-	// fwd holds exact values (tagged by kind, see valueKey), prefixes and
-	// wildcards by their fixed start.
+	// exact holds exact values, tagged by kind (see valueKey), and
+	// case-folded ones for equals-ignore-case (tagFolded).
+	exact *hnode
+	// foldedExact counts the tagFolded entries: values need folding only
+	// when some condition wants it.
+	foldedExact int
+	// fwd holds prefixes and wildcards by their fixed start, both after
+	// tagString.
 	fwd *bnode
 	// rev holds suffixes and wildcards by their fixed end, reversed.
 	rev *bnode
-	// fold and frev are fwd and rev over case-folded text.
+	// fold and frev are fwd and rev over case-folded text (no tag).
 	fold, frev *bnode
 	// wildAny are wildcards with '*' at both ends: always checked.
 	wildAny []wildRef
@@ -219,4 +264,5 @@ const (
 	tagTrue   = 't'
 	tagFalse  = 'f'
 	tagNull   = 'z'
+	tagFolded = 'i'
 )

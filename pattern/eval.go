@@ -107,6 +107,9 @@ func (s *evalState) onString(node *pathNode, start, end int, esc bool) error {
 	}
 	occ := s.addOcc(node)
 	idx := node.idx
+	if idx.exact != nil {
+		s.hitAll(idx.exact.lookup(hashValue(tagString, v), tagString, v), occ)
+	}
 	if n := idx.fwd; n != nil {
 		if n = n.next(tagString); n != nil {
 			s.walk(n, v, occ, false)
@@ -115,8 +118,11 @@ func (s *evalState) onString(node *pathNode, start, end int, esc bool) error {
 	if idx.rev != nil {
 		s.walk(idx.rev, v, occ, true)
 	}
-	if idx.fold != nil || idx.frev != nil {
+	if idx.fold != nil || idx.frev != nil || idx.foldedExact > 0 {
 		s.foldBuf = foldAppend(s.foldBuf[:0], v)
+		if idx.foldedExact > 0 {
+			s.hitAll(idx.exact.lookup(hashValue(tagFolded, s.foldBuf), tagFolded, s.foldBuf), occ)
+		}
 		if idx.fold != nil {
 			s.walk(idx.fold, s.foldBuf, occ, false)
 		}
@@ -146,7 +152,7 @@ func isASCII(b []byte) bool {
 }
 
 // walk runs v through a trie, forwards or backwards, collecting the fields
-// met on the way (prefixes, wildcard candidates) and at the end (exact).
+// met on the way: prefixes, and wildcards to check in full.
 func (s *evalState) walk(n *bnode, v []byte, occ int32, backwards bool) {
 	str := bytesView(v)
 	for i := 0; ; i++ {
@@ -159,9 +165,6 @@ func (s *evalState) walk(n *bnode, v []byte, occ int32, backwards bool) {
 			}
 		}
 		if i == len(v) {
-			if len(n.exact) != 0 {
-				s.hitAll(n.exact, occ)
-			}
 			return
 		}
 		c := v[i]
@@ -179,7 +182,7 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 	occ := s.addOcc(node)
 	idx := node.idx
 	lit := s.ev[start:end]
-	if idx.fwd != nil {
+	if idx.exact != nil {
 		var key []byte
 		switch kind {
 		case KindNumber:
@@ -192,15 +195,7 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 		default:
 			key = tagKeys[2:3]
 		}
-		n := idx.fwd
-		for _, c := range key {
-			if n = n.next(c); n == nil {
-				break
-			}
-		}
-		if n != nil && len(n.exact) != 0 {
-			s.hitAll(n.exact, occ)
-		}
+		s.hitAll(idx.exact.lookup(hashValue(key[0], key[1:]), key[0], key[1:]), occ)
 	}
 	if len(idx.slow) != 0 {
 		s.slowHits(idx.slow, Value{Kind: kind, Str: bytesView(lit)}, occ)

@@ -272,14 +272,17 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 		return nil
 	}
 	drop := func(n *bnode) {
-		n.exact = removeField(n.exact, f)
 		n.pre = removeField(n.pre, f)
 		n.wild = slices.DeleteFunc(n.wild, func(w wildRef) bool { return w.f == f })
 	}
 	for i := range f.conds {
 		cond := &f.conds[i]
-		switch trie, key := c.trieFor(cond); {
-		case trie != nil:
+		if tag, key, ok := exactKey(cond); ok {
+			c.exact = c.exact.update(hashValue(tag, []byte(key)), 0, tag, key, func(fs []*cfield) []*cfield { return removeField(fs, f) })
+			if tag == tagFolded {
+				c.foldedExact--
+			}
+		} else if trie, key := c.trieFor(cond); trie != nil {
 			*trie = (*trie).update(key, drop)
 		}
 	}
@@ -289,18 +292,18 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 }
 
 func (v *valueIndex) addCond(f *cfield, c *Cond) {
+	if tag, key, ok := exactKey(c); ok {
+		v.exact = v.exact.update(hashValue(tag, []byte(key)), 0, tag, key, func(fs []*cfield) []*cfield { return append(fs, f) })
+		if tag == tagFolded {
+			v.foldedExact++
+		}
+		return
+	}
 	if trie, key := v.trieFor(c); trie != nil {
 		*trie = (*trie).update(key, func(n *bnode) {
-			switch c.Op {
-			case OpExact, OpEqualsIgnoreCase:
-				n.exact = append(n.exact, f)
-			case OpWildcard:
-				if toks := wildcardTokens(c.Str); !slices.Contains(toks, wcStar) {
-					n.exact = append(n.exact, f)
-				} else {
-					n.wild = append(n.wild, wildRef{f: f, toks: toks})
-				}
-			default:
+			if c.Op == OpWildcard {
+				n.wild = append(n.wild, wildRef{f: f, toks: wildcardTokens(c.Str)})
+			} else {
 				n.pre = append(n.pre, f)
 			}
 		})
@@ -324,17 +327,31 @@ func (v *valueIndex) addCond(f *cfield, c *Cond) {
 	}
 }
 
+// exactKey gives the hash-trie key of a condition met by one value only.
+func exactKey(c *Cond) (tag byte, key string, ok bool) {
+	switch c.Op {
+	case OpExact:
+		k := valueKey(nil, &c.Value)
+		return k[0], string(k[1:]), true
+	case OpEqualsIgnoreCase:
+		return tagFolded, string(foldAppend(nil, []byte(c.Str))), true
+	case OpWildcard:
+		if toks := wildcardTokens(c.Str); !slices.Contains(toks, wcStar) {
+			return tagString, string(tokenBytes(toks)), true
+		}
+	}
+	return 0, "", false
+}
+
 // trieFor says in which trie, under which key, a condition lives; nil for
 // conditions tested one by one.
 func (v *valueIndex) trieFor(c *Cond) (**bnode, []byte) {
 	switch c.Op {
-	case OpExact:
-		return &v.fwd, valueKey(nil, &c.Value)
 	case OpPrefix:
 		return &v.fwd, append([]byte{tagString}, c.Str...)
 	case OpSuffix:
 		return &v.rev, reversed(nil, []byte(c.Str))
-	case OpEqualsIgnoreCase, OpPrefixIgnoreCase:
+	case OpPrefixIgnoreCase:
 		return &v.fold, foldAppend(nil, []byte(c.Str))
 	case OpSuffixIgnoreCase:
 		return &v.frev, reversed(nil, foldAppend(nil, []byte(c.Str)))
@@ -343,9 +360,6 @@ func (v *valueIndex) trieFor(c *Cond) (**bnode, []byte) {
 		// fixed end; only values reaching that node are checked in full.
 		toks := wildcardTokens(c.Str)
 		first := slices.Index(toks, wcStar)
-		if first < 0 {
-			return &v.fwd, append([]byte{tagString}, tokenBytes(toks)...)
-		}
 		if first > 0 {
 			return &v.fwd, append([]byte{tagString}, tokenBytes(toks[:first])...)
 		}

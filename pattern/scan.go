@@ -1,7 +1,6 @@
 package pattern
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -435,28 +434,30 @@ func (s *evalState) skipValue(i int, depth int) (int, error) {
 func (s *evalState) lightSkip(i, open int) (int, error) {
 	b := s.ev
 	depth := open
-	for ; i < len(b); i++ {
-		switch b[i] {
+	for i < len(b) {
+		c := b[i]
+		if lightClass[c] == 0 {
+			i++
+			continue
+		}
+		switch c {
 		case '"':
-			for {
-				j := bytes.IndexByte(b[i+1:], '"')
-				if j < 0 {
-					return 0, s.fail(i, "unterminated string")
+			// Strings are short: a byte loop beats a call to IndexByte.
+			i++
+			for i < len(b) && b[i] != '"' {
+				if b[i] == '\\' {
+					i++
 				}
-				i += j + 1
-				// The quote is escaped when an odd number of backslashes
-				// precede it.
-				k := i - 1
-				for b[k] == '\\' {
-					k--
-				}
-				if (i-1-k)%2 == 0 {
-					break
-				}
+				i++
 			}
+			if i >= len(b) {
+				return 0, s.fail(i, "unterminated string")
+			}
+			i++
 			if depth == 0 {
-				return i + 1, nil
+				return i, nil
 			}
+			continue
 		case '{', '[':
 			depth++
 		case '}', ']':
@@ -471,12 +472,20 @@ func (s *evalState) lightSkip(i, open int) (int, error) {
 				return i, nil
 			}
 		}
+		i++
 	}
 	if depth == 0 {
 		return i, nil
 	}
 	return 0, s.fail(i, "unterminated container")
 }
+
+var lightClass = func() (t [256]uint8) {
+	for _, c := range []byte(`"{}[],`) {
+		t[c] = 1
+	}
+	return
+}()
 
 // plainStringEnd returns the index after the closing quote of a string body
 // starting at i that holds no escapes or control characters, or -1.

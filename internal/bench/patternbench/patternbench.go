@@ -70,6 +70,18 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	fmt.Fprintf(w, "%-26s %8s %14s %14s  %s\n", "group", "patterns", "events/s", "validating/s", "counts (checked)")
 
 	b := &bench{ctx: ctx, events: events, passes: cfg.Passes, w: w}
+	// A group with wrong counts gets no figures, but the others are still
+	// measured; Run then fails with all the mismatches.
+	var wrong []error
+	report := func(err error) error {
+		var ce *countError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(w, "%-26s WRONG COUNTS, no figures\n", ce.name)
+			wrong = append(wrong, err)
+			return nil
+		}
+		return err
+	}
 	var all []entry
 	fiveRule := map[string]float64{}
 	for _, g := range groups {
@@ -86,13 +98,15 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 			continue
 		}
 		r, err := b.measure(g.name, es)
-		if err != nil {
+		if err := report(err); err != nil {
 			return err
 		}
-		fiveRule[g.name] = r.trusted
+		if err == nil {
+			fiveRule[g.name] = r.trusted
+		}
 	}
 	if !cfg.SkipAll && len(cfg.Groups) == 0 {
-		if _, err := b.measure("all groups in one matcher", all); err != nil {
+		if _, err := b.measure("all groups in one matcher", all); report(err) != nil {
 			return err
 		}
 	}
@@ -102,12 +116,22 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 			if !ok {
 				continue
 			}
-			if err := b.scale(kind, all, cfg.ScaleRules, base); err != nil {
+			if err := report(b.scale(kind, all, cfg.ScaleRules, base)); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	return errors.Join(wrong...)
+}
+
+// countError reports patterns whose match counts differ from the expected.
+type countError struct {
+	name string
+	bad  []string
+}
+
+func (e *countError) Error() string {
+	return fmt.Sprintf("patternbench: %s: WRONG COUNTS:\n  %s", e.name, strings.Join(e.bad, "\n  "))
 }
 
 type group struct {
@@ -150,7 +174,7 @@ func build(es []entry) (*pattern.Matcher, error) {
 
 // check counts the matches of every pattern over all events, with both
 // entry points, and compares them with the expected counts.
-func (b *bench) check(m *pattern.Matcher, es []entry) (map[string]int, error) {
+func (b *bench) check(name string, m *pattern.Matcher, es []entry) (map[string]int, error) {
 	got := map[string]int{}
 	got2 := map[string]int{}
 	var dst []string
@@ -179,7 +203,7 @@ func (b *bench) check(m *pattern.Matcher, es []entry) (map[string]int, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return nil, fmt.Errorf("patternbench: WRONG COUNTS, no figures reported:\n  %s", strings.Join(bad, "\n  "))
+		return nil, &countError{name: name, bad: bad}
 	}
 	return got, nil
 }
@@ -222,9 +246,9 @@ func (b *bench) measure(name string, es []entry) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	got, err := b.check(m, es)
+	got, err := b.check(name, m, es)
 	if err != nil {
-		return result{}, fmt.Errorf("%s: %w", name, err)
+		return result{}, err
 	}
 	total := 0
 	for _, n := range got {
@@ -294,9 +318,9 @@ func (b *bench) scale(kind string, all []entry, n int, base float64) error {
 	buildTime := time.Since(start)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	got, err := b.check(m, es)
+	got, err := b.check(kind+" scaled", m, es)
 	if err != nil {
-		return fmt.Errorf("%s x%d: %w", kind, n, err)
+		return err
 	}
 	total := 0
 	for _, c := range got {
