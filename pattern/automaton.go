@@ -103,7 +103,7 @@ func (n *pathNode) update(path []string, depth int, fn func(*valueIndex) *valueI
 type bnode struct {
 	n     int16 // number of children
 	keys  [bnodeInline]byte
-	kids  []*bnode      // children of keys[:n], while n <= bnodeInline
+	kids  []*bnode     // children of keys[:n], while n <= bnodeInline
 	dense *[256]*bnode // children by byte, once n > bnodeInline
 	// pre fields match when the value passes through this node (prefix and
 	// suffix conditions, in the reversed trie).
