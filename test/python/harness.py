@@ -224,9 +224,12 @@ class Server:
 class Receiver:
     """An HTTP endpoint that records the POSTs it receives."""
 
-    def __init__(self, status=200):
-        self.requests = []  # dicts: path, headers, body (bytes), json (or None)
+    def __init__(self, status=200, statuses=()):
+        """status answers every request; statuses, if given, answer the first
+        len(statuses) requests in turn."""
+        self.requests = []  # dicts: path, headers, body (bytes), json (or None), time, status
         self.status = status
+        self.statuses = list(statuses)
         self.cond = threading.Condition()
         recv = self
 
@@ -238,11 +241,14 @@ class Receiver:
                     doc = json.loads(body)
                 except ValueError:
                     doc = None
-                self.send_response(recv.status)
+                with recv.cond:
+                    status = recv.statuses.pop(0) if recv.statuses else recv.status
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 with recv.cond:
-                    recv.requests.append({"path": self.path, "headers": dict(self.headers), "body": body, "json": doc})
+                    recv.requests.append({"path": self.path, "headers": dict(self.headers), "body": body, "json": doc,
+                                          "time": time.monotonic(), "status": status})
                     recv.cond.notify_all()
 
             def log_message(self, *a):
@@ -313,8 +319,8 @@ class ServerTestCase(unittest.TestCase):
         cls.server.close()
         super().tearDownClass()
 
-    def receiver(self, status=200):
-        r = Receiver(status)
+    def receiver(self, status=200, statuses=()):
+        r = Receiver(status, statuses)
         self.addCleanup(r.close)
         return r
 
