@@ -78,3 +78,15 @@ class IsolationTest(harness.ServerTestCase):
         self.assertEqual(c2.describe_event_bus(Name=name)["Arn"],
                          "arn:aws:events:us-east-1:%s:event-bus/%s" % (harness.DEFAULT_ACCOUNT, name))
         self.assertEqual(self.events.describe_event_bus(Name=name)["Name"], name)
+
+    def test_partitions_in_arns(self):
+        for region, partition in (("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")):
+            c = self.server.client(region=region)
+            name = self.new_bus(client=c)
+            arn = "arn:%s:events:%s:%s:event-bus/%s" % (partition, region, harness.DEFAULT_ACCOUNT, name)
+            self.assertEqual(c.describe_event_bus(Name=name)["Arn"], arn)
+            self.assertEqual(c.describe_event_bus(Name=arn)["Name"], name)
+            rule_arn = c.put_rule(Name="r", EventBusName=arn, EventPattern=PATTERN)["RuleArn"]
+            self.assertEqual(rule_arn, "arn:%s:events:%s:%s:rule/%s/r" % (partition, region, harness.DEFAULT_ACCOUNT, name))
+            c.tag_resource(ResourceARN=rule_arn, Tags=[{"Key": "p", "Value": partition}])
+            self.assertEqual(c.list_tags_for_resource(ResourceARN=rule_arn)["Tags"], [{"Key": "p", "Value": partition}])
