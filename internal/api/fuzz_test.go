@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
@@ -94,7 +95,11 @@ func FuzzRequest(f *testing.F) {
 	h := newTestHandler(f)
 	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
 		name := names[int(op)%len(names)]
+		start := time.Now()
 		rec := call(h, name, body)
+		if d := time.Since(start); d > 10*time.Second {
+			t.Fatalf("%s %q took %v: requests must never hang", name, body, d)
+		}
 		checkResponse(t, name, body, rec)
 	})
 }
