@@ -99,8 +99,18 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 	}
 	rev := strconv.FormatUint(s.control.View().Rev(), 10)
 	now := s.now()
+	ingested := strconv.FormatInt(now.UnixMilli(), 10)
 	results := make([]Result, len(entries))
-	futures := make([]jetstream.PubAckFuture, len(entries))
+	// Accepted entries are published as one message per bus (see
+	// HeaderEvents); nearly always a call has a single bus.
+	type batch struct {
+		bus     string
+		entries []int
+		ids     []string
+		data    []byte
+		future  jetstream.PubAckFuture
+	}
+	var batches []*batch
 	for i := range entries {
 		e := &entries[i]
 		bus, res := s.check(sc, e)
@@ -108,34 +118,63 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 			results[i] = res
 			continue
 		}
+		var b *batch
+		for _, x := range batches {
+			if x.bus == bus {
+				b = x
+			}
+		}
+		if b == nil {
+			b = &batch{bus: bus, data: make([]byte, 0, total+400*len(entries))}
+			batches = append(batches, b)
+		}
 		id := uuid.NewString()
 		t := now
 		if e.Time != nil {
 			t = *e.Time
 		}
-		env := Envelope(id, *e.DetailType, *e.Source, sc, t, e.Resources, []byte(*e.Detail))
-		msg := &nats.Msg{Subject: Subject(sc, bus), Data: env, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, id)
+		b.entries, b.ids = append(b.entries, i), append(b.ids, id)
+		b.data = appendFrame(b.data, id, func(dst []byte) []byte {
+			return AppendEnvelope(dst, id, *e.DetailType, *e.Source, sc, t, e.Resources, *e.Detail)
+		})
+	}
+	for _, b := range batches {
+		msg := &nats.Msg{Subject: Subject(sc, b.bus), Header: nats.Header{}}
+		if len(b.entries) == 1 {
+			// A lone event keeps the plain one-event form.
+			_, msg.Data, _ = frameField(b.data[4+len(b.ids[0]):])
+		} else {
+			msg.Data = b.data
+			msg.Header.Set(HeaderEvents, strconv.Itoa(len(b.entries)))
+		}
+		msg.Header.Set(jetstream.MsgIDHeader, b.ids[0])
 		msg.Header.Set(HeaderRev, rev)
-		msg.Header.Set(HeaderIngested, strconv.FormatInt(now.UnixMilli(), 10))
+		msg.Header.Set(HeaderIngested, ingested)
 		f, err := s.js.PublishMsgAsync(msg)
 		if err != nil {
 			s.log.Error("ingest: publish", "err", err)
-			results[i] = internalFailure
+			for _, i := range b.entries {
+				results[i] = internalFailure
+			}
 			continue
 		}
-		futures[i], results[i].EventId = f, id
+		b.future = f
+		for k, i := range b.entries {
+			results[i].EventId = b.ids[k]
+		}
 	}
 	// An entry is acknowledged only once JetStream has stored it.
-	for i, f := range futures {
-		if f == nil {
+	for _, b := range batches {
+		if b.future == nil {
 			continue
 		}
 		select {
-		case <-f.Ok():
-		case err := <-f.Err():
+		case <-b.future.Ok():
+		case err := <-b.future.Err():
 			s.log.Error("ingest: publish not acknowledged", "err", err)
-			results[i] = internalFailure
+			for _, i := range b.entries {
+				results[i] = internalFailure
+			}
 		case <-ctx.Done():
 			return nil, fmt.Errorf("put events: %w", ctx.Err())
 		}
@@ -194,6 +233,12 @@ func deref(p *string) string {
 // valid JSON object (see CheckDetail).
 func Envelope(id, detailType, source string, sc control.Scope, t time.Time, resources []string, detail []byte) []byte {
 	b := make([]byte, 0, 200+len(detailType)+len(source)+len(detail))
+	return AppendEnvelope(b, id, detailType, source, sc, t, resources, detail)
+}
+
+// AppendEnvelope is Envelope appending to b; detail may be a string or
+// bytes so that neither form needs a copy.
+func AppendEnvelope[D string | []byte](b []byte, id, detailType, source string, sc control.Scope, t time.Time, resources []string, detail D) []byte {
 	b = append(b, `{"version":"0","id":"`...)
 	b = append(b, id...)
 	b = append(b, `","detail-type":`...)

@@ -69,6 +69,7 @@ func NewRouter(st *store.Store, view *control.View, log *slog.Logger) *Router {
 
 type pending struct {
 	msg     jetstream.Msg
+	events  int
 	futures []jetstream.PubAckFuture
 }
 
@@ -110,13 +111,13 @@ func (r *Router) Run(ctx context.Context) error {
 			r.log.Error("match: next event", "err", err)
 			continue
 		}
-		futures, err := r.route(ctx, msg)
+		n, futures, err := r.route(ctx, msg)
 		if err != nil {
 			r.log.Error("match: route", "subject", msg.Subject(), "err", err)
 			_ = msg.NakWithDelay(time.Second)
 			continue
 		}
-		acks <- pending{msg, futures}
+		acks <- pending{msg, n, futures}
 	}
 }
 
@@ -137,7 +138,7 @@ func (r *Router) finish(ctx context.Context, p pending) {
 		r.log.Warn("match: ack", "err", err)
 		return
 	}
-	matchedEvents.Inc()
+	matchedEvents.Add(float64(p.events))
 }
 
 func (r *Router) watchBacklog(ctx context.Context, cons jetstream.Consumer) {
@@ -155,14 +156,19 @@ func (r *Router) watchBacklog(ctx context.Context, cons jetstream.Consumer) {
 	}
 }
 
-// route publishes the tasks of one event.
-func (r *Router) route(ctx context.Context, msg jetstream.Msg) ([]jetstream.PubAckFuture, error) {
+// route publishes the tasks of the events of one message.
+func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream.PubAckFuture, error) {
 	sc, bus, ok := ParseSubject(msg.Subject())
 	if !ok {
 		r.log.Error("match: unexpected subject; dropped", "subject", msg.Subject())
-		return nil, nil
+		return 1, nil, nil
 	}
 	h := msg.Headers()
+	events, err := ingest.Events(h.Get(ingest.HeaderEvents), h.Get(jetstream.MsgIDHeader), msg.Data())
+	if err != nil {
+		r.log.Error("match: undecodable message; dropped", "subject", msg.Subject(), "err", err)
+		return 1, nil, nil
+	}
 	if rev, err := strconv.ParseUint(h.Get(ingest.HeaderRev), 10, 64); err == nil && rev > 0 {
 		// The event was accepted after this control-plane revision; match
 		// it against at least that state (rules put just before the event).
@@ -173,35 +179,35 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) ([]jetstream.PubA
 			r.log.Warn("match: control view behind the event's revision; matching with what it has", "want", rev, "have", r.view.Rev())
 		}
 	}
-	event := msg.Data()
-	rules, err := r.view.Match(sc, bus, event)
-	if err != nil {
-		r.log.Error("match: event does not parse; dropped", "subject", msg.Subject(), "err", err)
-		return nil, nil
-	}
 	ingested, _ := strconv.ParseInt(h.Get(ingest.HeaderIngested), 10, 64)
-	eventID := h.Get(jetstream.MsgIDHeader)
 	var futures []jetstream.PubAckFuture
-	for _, rule := range rules {
-		for _, t := range rule.Targets {
-			data, err := json.Marshal(Task{RuleArn: rule.ARN(), RuleName: rule.Name, Target: t, Event: event, Ingested: ingested})
-			if err != nil {
-				return nil, fmt.Errorf("encode task: %w", err)
+	for _, ev := range events {
+		rules, err := r.view.Match(sc, bus, ev.Envelope)
+		if err != nil {
+			r.log.Error("match: event does not parse; dropped", "subject", msg.Subject(), "event", ev.ID, "err", err)
+			continue
+		}
+		for _, rule := range rules {
+			for _, t := range rule.Targets {
+				data, err := json.Marshal(Task{RuleArn: rule.ARN(), RuleName: rule.Name, Target: t, Event: ev.Envelope, Ingested: ingested})
+				if err != nil {
+					return 0, nil, fmt.Errorf("encode task: %w", err)
+				}
+				m := &nats.Msg{
+					Subject: store.DeliveryPrefix + sc.Account + "." + sc.Region + "." + store.Token(bus) + "." + store.Token(rule.Name),
+					Data:    data,
+					Header:  nats.Header{},
+				}
+				m.Header.Set(jetstream.MsgIDHeader, ev.ID+"|"+rule.ARN()+"|"+t.Id)
+				f, err := r.st.JS.PublishMsgAsync(m)
+				if err != nil {
+					return 0, nil, fmt.Errorf("publish task: %w", err)
+				}
+				futures = append(futures, f)
 			}
-			m := &nats.Msg{
-				Subject: store.DeliveryPrefix + sc.Account + "." + sc.Region + "." + store.Token(bus) + "." + store.Token(rule.Name),
-				Data:    data,
-				Header:  nats.Header{},
-			}
-			m.Header.Set(jetstream.MsgIDHeader, eventID+"|"+rule.ARN()+"|"+t.Id)
-			f, err := r.st.JS.PublishMsgAsync(m)
-			if err != nil {
-				return nil, fmt.Errorf("publish task: %w", err)
-			}
-			futures = append(futures, f)
 		}
 	}
-	return futures, nil
+	return len(events), futures, nil
 }
 
 // ParseSubject splits an events-stream subject into scope and bus.
