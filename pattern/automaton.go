@@ -243,8 +243,10 @@ type valueIndex struct {
 type slowCond struct {
 	f *cfield
 	c *Cond
-	// toks are the compiled operands of anything-but wildcard.
-	toks [][]int
+	// toks are the compiled operands of anything-but wildcard, folded
+	// those of anything-but equals-ignore-case.
+	toks   [][]int
+	folded []string
 }
 
 func (v *valueIndex) clone() *valueIndex {

@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
@@ -26,13 +27,16 @@ type evalState struct {
 	scratch   []byte // unescaped keys
 	strBuf    []byte // unescaped or repaired string values
 	foldBuf   []byte
+	foldBuf2  []byte
 	numBuf    []byte
 
 	cands  []*crule
 	sat    []int32 // per-field lists of occurrences, for consistency checks
 	pick   []int32
 	chosen []int32
-	seen   map[string]struct{}
+	// ruleSeen and patSeen are indexed by crule.num and cpattern.num.
+	ruleSeen, patSeen []uint32
+	epoch             uint32
 }
 
 var statePool = sync.Pool{New: func() any { return &evalState{} }}
@@ -202,23 +206,48 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 	}
 }
 
-// slowHits tests the conditions that have no index, one by one.
+// slowHits tests the conditions that have no index, one by one. The
+// common operators are spelled out here rather than left to referenceCond,
+// so that the event value is decoded or folded once, not once per
+// condition; the property and fuzz tests hold the two to the same answers.
 func (s *evalState) slowHits(slow []slowCond, v Value, occ int32) {
+	isStr := v.Kind == KindString
 	num, comparable := 0.0, false
 	if v.Kind == KindNumber {
-		num, comparable = ComparableNumber(unsafe.Slice(unsafe.StringData(v.Str), len(v.Str)))
+		num, comparable = eventNumber(unsafe.Slice(unsafe.StringData(v.Str), len(v.Str)))
 	}
+	var folded string
 	for i := range slow {
 		sc := &slow[i]
-		var ok bool
-		switch sc.c.Op {
+		c := sc.c
+		ok := true
+		switch c.Op {
 		case OpNumeric:
-			// Decoded once per value rather than once per condition.
-			ok = comparable && inRange(sc.c.Range, num)
+			ok = comparable && inRange(c.Range, num)
+		case OpAnythingBut:
+			for j := range c.Values {
+				x := &c.Values[j]
+				if x.Kind == KindString && isStr && x.Str == v.Str || x.Kind == KindNumber && comparable && x.Num == num {
+					ok = false
+					break
+				}
+			}
+		case OpAnythingButPrefix:
+			ok = !isStr || !slices.ContainsFunc(c.Strs, func(x string) bool { return strings.HasPrefix(v.Str, x) })
+		case OpAnythingButSuffix:
+			ok = !isStr || !slices.ContainsFunc(c.Strs, func(x string) bool { return strings.HasSuffix(v.Str, x) })
+		case OpAnythingButIgnoreCase:
+			if isStr {
+				if folded == "" {
+					s.foldBuf2 = foldAppend(s.foldBuf2[:0], unsafe.Slice(unsafe.StringData(v.Str), len(v.Str)))
+					folded = bytesView(s.foldBuf2)
+				}
+				ok = !slices.Contains(sc.folded, folded)
+			}
 		case OpAnythingButWildcard:
-			ok = v.Kind != KindString || !slices.ContainsFunc(sc.toks, func(t []int) bool { return matchWildcardTokens(t, v.Str) })
+			ok = !isStr || !slices.ContainsFunc(sc.toks, func(t []int) bool { return matchWildcardTokens(t, v.Str) })
 		default:
-			ok = referenceCond(*sc.c, v)
+			ok = referenceCond(*c, v)
 		}
 		if ok {
 			s.hits = append(s.hits, hit{f: sc.f, occ: occ})
@@ -230,64 +259,41 @@ var tagKeys = []byte{tagTrue, tagFalse, tagNull}
 
 // collect appends the ids of the patterns whose rules are met.
 func (s *evalState) collect(dst []string) []string {
+	s.newEpoch()
 	cands := s.cands[:0]
 	for _, h := range s.hits {
 		r := h.f.rule
-		if r.anchor != h.f {
-			continue
-		}
-		// Hits of one rule's anchor come together (one value, then the
-		// next), so checking the last few candidates removes nearly all
-		// duplicates; the rest are caught below at no harm.
-		dup := false
-		for j := len(cands) - 1; j >= 0 && j >= len(cands)-4; j-- {
-			if cands[j] == r {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if r.anchor == h.f && s.ruleSeen[r.num] != s.epoch {
+			s.ruleSeen[r.num] = s.epoch
 			cands = append(cands, r)
 		}
 	}
 	cands = append(cands, s.snap.always...)
 	s.cands = cands
-	first := len(dst)
 	for _, r := range cands {
-		if !s.ruleMatches(r) {
-			continue
+		if p := r.pat; s.patSeen[p.num] != s.epoch && s.ruleMatches(r) {
+			s.patSeen[p.num] = s.epoch
+			dst = append(dst, p.id)
 		}
-		dst = s.appendOnce(dst, first, r.pat.id)
-	}
-	if s.seen != nil {
-		clear(s.seen)
 	}
 	return dst
 }
 
-// appendOnce appends id unless dst[first:] holds it already.
-func (s *evalState) appendOnce(dst []string, first int, id string) []string {
-	if len(dst)-first < 16 {
-		for _, d := range dst[first:] {
-			if d == id {
-				return dst
-			}
-		}
-		return append(dst, id)
+// newEpoch starts the bookkeeping of which rules and patterns an event has
+// dealt with: a slot equal to the epoch means "seen", so nothing needs
+// clearing between events.
+func (s *evalState) newEpoch() {
+	if n := int(s.snap.nRules); len(s.ruleSeen) < n {
+		s.ruleSeen = append(s.ruleSeen, make([]uint32, n-len(s.ruleSeen))...)
 	}
-	if s.seen == nil {
-		s.seen = map[string]struct{}{}
+	if n := int(s.snap.nPatterns); len(s.patSeen) < n {
+		s.patSeen = append(s.patSeen, make([]uint32, n-len(s.patSeen))...)
 	}
-	if len(s.seen) == 0 {
-		for _, d := range dst[first:] {
-			s.seen[d] = struct{}{}
-		}
+	if s.epoch++; s.epoch == 0 {
+		clear(s.ruleSeen)
+		clear(s.patSeen)
+		s.epoch = 1
 	}
-	if _, ok := s.seen[id]; ok {
-		return dst
-	}
-	s.seen[id] = struct{}{}
-	return append(dst, id)
 }
 
 // ruleMatches reports whether every field of r is met, by values that lie

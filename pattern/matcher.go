@@ -18,7 +18,28 @@ type Matcher struct {
 	mu       sync.Mutex // serialises writers
 	patterns map[string]*cpattern
 	stats    Stats
+	// ruleNums and patNums hand out the small numbers that index the
+	// per-event bookkeeping of rules and patterns.
+	ruleNums, patNums numbers
 }
+
+// numbers allocates small non-negative integers, reusing freed ones.
+type numbers struct {
+	next int32
+	free []int32
+}
+
+func (n *numbers) get() int32 {
+	if k := len(n.free); k > 0 {
+		v := n.free[k-1]
+		n.free = n.free[:k-1]
+		return v
+	}
+	n.next++
+	return n.next - 1
+}
+
+func (n *numbers) put(v int32) { n.free = append(n.free, v) }
 
 // Stats describes the size of a Matcher.
 type Stats struct {
@@ -37,15 +58,19 @@ type snapshot struct {
 	// their fields are exists:false, or they have no fields): they are
 	// evaluated for every event.
 	always []*crule
+	// nRules and nPatterns bound crule.num and cpattern.num.
+	nRules, nPatterns int32
 }
 
 type cpattern struct {
+	num   int32
 	id    string
 	rules []*crule
 	bytes int64
 }
 
 type crule struct {
+	num    int32
 	pat    *cpattern
 	fields []*cfield
 	// anchor is the field whose hit makes the rule a candidate; nil for
@@ -224,7 +249,9 @@ func condBytes(c *Cond) int64 {
 }
 
 func (m *Matcher) index(snap *snapshot, cp *cpattern) {
+	cp.num = m.patNums.get()
 	for _, r := range cp.rules {
+		r.num = m.ruleNums.get()
 		for _, f := range r.fields {
 			snap.root = snap.root.update(f.path, 0, func(v *valueIndex) *valueIndex { return v.with(f) })
 		}
@@ -236,6 +263,7 @@ func (m *Matcher) index(snap *snapshot, cp *cpattern) {
 	}
 	m.stats.Patterns++
 	m.stats.ApproxBytes += cp.bytes
+	snap.nRules, snap.nPatterns = m.ruleNums.next, m.patNums.next
 }
 
 func (m *Matcher) unindex(snap *snapshot, cp *cpattern) {
@@ -248,7 +276,9 @@ func (m *Matcher) unindex(snap *snapshot, cp *cpattern) {
 		}
 		m.stats.Rules--
 		m.stats.Fields -= len(r.fields)
+		m.ruleNums.put(r.num)
 	}
+	m.patNums.put(cp.num)
 	m.stats.Patterns--
 	m.stats.ApproxBytes -= cp.bytes
 }
@@ -320,6 +350,12 @@ func (v *valueIndex) addCond(f *cfield, c *Cond) {
 		sc := slowCond{f: f, c: c}
 		for _, w := range c.Strs {
 			sc.toks = append(sc.toks, wildcardTokens(w))
+		}
+		v.slow = append(v.slow, sc)
+	case OpAnythingButIgnoreCase:
+		sc := slowCond{f: f, c: c}
+		for _, x := range c.Strs {
+			sc.folded = append(sc.folded, string(foldAppend(nil, []byte(x))))
 		}
 		v.slow = append(v.slow, sc)
 	default:

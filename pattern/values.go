@@ -56,3 +56,55 @@ func matchPathKey(path []string) string {
 	}
 	return string(b)
 }
+
+// eventNumber is ComparableNumber for the common shape of event numbers,
+// a plain decimal without exponent, computed in one pass without
+// allocating; other literals go to ComparableNumber. Both give the same
+// answers (TestEventNumber).
+func eventNumber(lit []byte) (float64, bool) {
+	i, neg := 0, false
+	if len(lit) > 0 && lit[0] == '-' {
+		i, neg = 1, true
+	}
+	var units int64
+	start := i
+	for ; i < len(lit) && isDigit(lit[i]); i++ {
+		units = units*10 + int64(lit[i]-'0')
+	}
+	if n := i - start; n == 0 || n > 10 || n > 1 && lit[start] == '0' {
+		return ComparableNumber(lit)
+	}
+	frac := lit[i:i]
+	if i < len(lit) && lit[i] == '.' {
+		j := i + 1
+		for j < len(lit) && isDigit(lit[j]) {
+			j++
+		}
+		if j == i+1 {
+			return ComparableNumber(lit)
+		}
+		frac, i = lit[i+1:j], j
+		for len(frac) > 0 && frac[len(frac)-1] == '0' {
+			frac = frac[:len(frac)-1]
+		}
+	}
+	if i != len(lit) {
+		return ComparableNumber(lit) // an exponent, or not a number
+	}
+	if len(frac) > NumberDecimals {
+		return 0, false // more precise than AWS compares
+	}
+	for k := 0; k < NumberDecimals; k++ {
+		units *= 10
+		if k < len(frac) {
+			units += int64(frac[k] - '0')
+		}
+	}
+	if units > numberLimitUnits {
+		return 0, false
+	}
+	if neg {
+		units = -units
+	}
+	return float64(units) / numberScale, true
+}
