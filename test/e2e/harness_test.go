@@ -70,8 +70,8 @@ var servingRE = regexp.MustCompile(`switchyard serving"? addr=(\S+)`)
 func startServer(t testing.TB, args ...string) *server {
 	t.Helper()
 	s := &server{t: t, dataDir: t.TempDir(), args: args}
-	s.start("127.0.0.1:0")
 	t.Cleanup(func() { s.stop() })
+	s.start("127.0.0.1:0")
 	return s
 }
 
@@ -108,8 +108,10 @@ func (s *server) start(listen string) {
 	select {
 	case s.addr = <-addr:
 	case <-s.exited:
+		s.cmd = nil
 		s.t.Fatalf("switchyard exited before serving:\n%s", s.logs())
 	case <-time.After(60 * time.Second):
+		s.kill9()
 		s.t.Fatalf("switchyard did not start:\n%s", s.logs())
 	}
 }
