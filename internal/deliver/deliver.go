@@ -1,20 +1,17 @@
-// Package deliver invokes targets: it consumes the delivery stream and sends
-// each task's event to its target — another event bus, or an HTTP endpoint —
-// retrying failures with exponential backoff within the target's retry
-// policy. A task stays in the stream until it is delivered or given up, so
-// a crash loses none.
+// Package deliver invokes targets: it consumes the delivery stream and hands
+// each task's event to the Invoker registered for its target's kind (another
+// event bus, an HTTP endpoint, ...), retrying failures with exponential
+// backoff within the target's retry policy. A task stays in the stream until
+// it is delivered or given up, so a crash loses none.
 package deliver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -37,21 +34,23 @@ const consumerName = "deliver"
 
 // Deliverer consumes delivery tasks.
 type Deliverer struct {
-	st      *store.Store
-	ingest  *ingest.Service
-	log     *slog.Logger
-	client  *http.Client
-	workers int
+	st       *store.Store
+	log      *slog.Logger
+	workers  int
+	invokers map[string]Invoker
 }
 
-// New returns a deliverer with the given number of concurrent workers.
+// New returns a deliverer with the given number of concurrent workers and
+// the built-in invokers: plain HTTP URLs and event buses.
 func New(st *store.Store, in *ingest.Service, log *slog.Logger, workers int) *Deliverer {
-	return &Deliverer{
-		st: st, ingest: in, log: log, workers: max(workers, 1),
-		// AWS gives an HTTP target five seconds.
-		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}},
-	}
+	d := &Deliverer{st: st, log: log, workers: max(workers, 1), invokers: map[string]Invoker{}}
+	d.Register("http", newHTTPInvoker())
+	d.Register("event-bus", busInvoker{in})
+	return d
 }
+
+// Register sets the invoker for a kind of target (see Kind).
+func (d *Deliverer) Register(kind string, inv Invoker) { d.invokers[kind] = inv }
 
 // Run delivers until ctx ends.
 func (d *Deliverer) Run(ctx context.Context) error {
@@ -114,7 +113,13 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
-	err = d.invoke(ctx, sc, &t, meta)
+	inv := &Invocation{Scope: sc, RuleArn: t.RuleArn, RuleName: t.RuleName, Target: &t.Target, Event: t.Event,
+		Input: t.Event, Ingested: time.UnixMilli(t.Ingested), Attempt: int(meta.NumDelivered),
+		ID: msg.Headers().Get(jetstream.MsgIDHeader)}
+	if t.Target.Input != nil {
+		inv.Input = []byte(*t.Target.Input)
+	}
+	err = d.invoke(ctx, inv)
 	if err == nil {
 		_ = msg.Ack()
 		return
@@ -128,17 +133,25 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) {
 			maxAge = time.Duration(*rp.MaximumEventAgeInSeconds) * time.Second
 		}
 	}
-	retries := int(meta.NumDelivered) - 1 // NumDelivered counts this attempt
-	age := time.Since(time.UnixMilli(t.Ingested))
-	var perm permanent
-	if errors.As(err, &perm) || retries >= attempts || age >= maxAge {
+	e := classify(err)
+	retries := inv.Attempt - 1
+	if e.Permanent || retries >= attempts || time.Since(inv.Ingested) >= maxAge {
 		d.log.Warn("deliver: giving up", "rule", t.RuleArn, "target", t.Target.Id, "retries", retries, "err", err)
 		_ = msg.Term()
 		return
 	}
-	delay := Backoff(retries)
+	delay := max(Backoff(retries), e.RetryAfter)
 	d.log.Info("deliver: will retry", "rule", t.RuleArn, "target", t.Target.Id, "retry", retries+1, "in", delay, "err", err)
 	_ = msg.NakWithDelay(delay)
+}
+
+// invoke hands the invocation to the invoker of its target's kind.
+func (d *Deliverer) invoke(ctx context.Context, inv *Invocation) error {
+	i := d.invokers[Kind(inv.Target.Arn)]
+	if i == nil {
+		return unsupported(inv.Target.Arn)
+	}
+	return i.Invoke(ctx, inv)
 }
 
 // Backoff is the wait before retry n+1: exponential from one second, capped
@@ -159,62 +172,4 @@ func taskScope(subj string) (control.Scope, string, bool) {
 		return control.Scope{}, "", false
 	}
 	return control.Scope{Account: parts[0], Region: parts[1]}, store.Untoken(parts[2]), true
-}
-
-// invoke sends the task's event to its target once.
-func (d *Deliverer) invoke(ctx context.Context, sc control.Scope, t *match.Task, meta *jetstream.MsgMetadata) error {
-	body := []byte(t.Event)
-	if t.Target.Input != nil {
-		body = []byte(*t.Target.Input)
-	}
-	arn := t.Target.Arn
-	switch {
-	case strings.HasPrefix(arn, "http://") || strings.HasPrefix(arn, "https://"):
-		return d.post(ctx, arn, body)
-	case isBusARN(arn):
-		parts := strings.SplitN(arn, ":", 6)
-		target := control.Scope{Account: parts[4], Region: parts[3]}
-		if target != sc {
-			return permanent{fmt.Errorf("cross-account and cross-region bus targets are not supported yet (%s)", arn)}
-		}
-		bus := strings.TrimPrefix(parts[5], "event-bus/")
-		dedup := fmt.Sprintf("fwd|%d|%s|%s", meta.Sequence.Stream, t.RuleArn, t.Target.Id)
-		err := d.ingest.Forward(ctx, target, bus, body, t.Ingested, dedup)
-		if err != nil && strings.Contains(err.Error(), "does not exist") {
-			return permanent{err}
-		}
-		return err
-	default:
-		return permanent{fmt.Errorf("target kind not supported yet: %s", arn)}
-	}
-}
-
-func isBusARN(arn string) bool {
-	parts := strings.SplitN(arn, ":", 6)
-	return len(parts) == 6 && parts[0] == "arn" && parts[2] == "events" && strings.HasPrefix(parts[5], "event-bus/")
-}
-
-// post sends body to an HTTP endpoint. 2xx is success; 401, 407, 409, 429
-// and 5xx are retried; other answers cannot succeed on retry.
-func (d *Deliverer) post(ctx context.Context, url string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return permanent{fmt.Errorf("http target %s: %w", url, err)}
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("User-Agent", "Switchyard")
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("http target %s: %w", url, err)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	switch c := resp.StatusCode; {
-	case c >= 200 && c < 300:
-		return nil
-	case c == 401 || c == 407 || c == 409 || c == 429 || c >= 500:
-		return fmt.Errorf("http target %s: status %d", url, c)
-	default:
-		return permanent{fmt.Errorf("http target %s: status %d", url, c)}
-	}
 }
