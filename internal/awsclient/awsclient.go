@@ -1,0 +1,101 @@
+// Package awsclient configures the AWS SDK (aws-sdk-go-v2) for the targets
+// and dead-letter queues Switchyard delivers to, so that the same binary
+// delivers to real AWS or to any AWS-compatible server:
+//
+//   - the region is the one of the resource's ARN;
+//   - the endpoint of a service comes from Switchyard's --aws-endpoint flag
+//     (service=URL pairs), else from the SDK's standard variables
+//     (AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, ...), else AWS's own;
+//   - credentials come from the SDK's default chain (environment, shared
+//     files, roles).
+package awsclient
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+)
+
+// Services are the service identifiers --aws-endpoint accepts, as they
+// appear in ARNs.
+var Services = []string{"sqs", "sns", "lambda", "kinesis", "firehose", "states", "logs"}
+
+// Factory hands out SDK configurations per region.
+type Factory struct {
+	endpoints map[string]string
+	mu        sync.Mutex
+	byRegion  map[string]aws.Config
+}
+
+// New returns a factory with the given endpoint overrides, keyed by ARN
+// service name ("sqs", "states", ...); the key "*" applies to every service.
+func New(endpoints map[string]string) *Factory {
+	return &Factory{endpoints: endpoints, byRegion: map[string]aws.Config{}}
+}
+
+// ParseEndpoints parses "sqs=http://127.0.0.1:5000,sns=..." (or a bare URL
+// for every service).
+func ParseEndpoints(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		svc, url, ok := strings.Cut(part, "=")
+		if !ok {
+			svc, url = "*", part
+		}
+		if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+			return nil, fmt.Errorf("aws endpoint %q: not an http(s) URL", part)
+		}
+		out[svc] = url
+	}
+	return out, nil
+}
+
+// Config returns the SDK configuration for region, loaded once.
+func (f *Factory) Config(ctx context.Context, region string) (aws.Config, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.byRegion[region]; ok {
+		return c, nil
+	}
+	c, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("aws config for %s: %w", region, err)
+	}
+	f.byRegion[region] = c
+	return c, nil
+}
+
+// Endpoint is the override for service, or nil to let the SDK resolve it
+// (which honours AWS_ENDPOINT_URL_<SERVICE>). Pass it as the client's
+// BaseEndpoint option.
+func (f *Factory) Endpoint(service string) *string {
+	if u, ok := f.endpoints[service]; ok {
+		return aws.String(u)
+	}
+	if u, ok := f.endpoints["*"]; ok {
+		return aws.String(u)
+	}
+	return nil
+}
+
+// ARN is a parsed Amazon Resource Name.
+type ARN struct {
+	Partition, Service, Region, Account, Resource string
+}
+
+// ParseARN splits arn:partition:service:region:account:resource.
+func ParseARN(s string) (ARN, error) {
+	p := strings.SplitN(s, ":", 6)
+	if len(p) != 6 || p[0] != "arn" {
+		return ARN{}, fmt.Errorf("not an ARN: %q", s)
+	}
+	return ARN{Partition: p[1], Service: p[2], Region: p[3], Account: p[4], Resource: p[5]}, nil
+}
