@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/store"
@@ -77,6 +78,7 @@ func envFlags(fs *pflag.FlagSet) error {
 func serveCmd() *cobra.Command {
 	var (
 		listen, dataDir, natsURL, sync, logLevel, logFormat string
+		awsEndpoints                                        string
 		replicas, workers, maxRequest                       int
 		limits                                              = control.DefaultLimits()
 	)
@@ -96,9 +98,14 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			endpoints, err := awsclient.ParseEndpoints(awsEndpoints)
+			if err != nil {
+				return fmt.Errorf("--aws-endpoint: %w", err)
+			}
 			if limits.PatternMaxLength < 1 || limits.PatternMaxLength > 4096 {
 				return fmt.Errorf("--pattern-max-length must be between 1 and 4096")
 			}
+			tuneGC()
 			if pprofAddr != "" {
 				if err := servePprof(pprofAddr, log); err != nil {
 					return err
@@ -112,6 +119,7 @@ func serveCmd() *cobra.Command {
 				Limits:         limits,
 				MaxRequestSize: maxRequest,
 				Workers:        workers,
+				AWSEndpoints:   endpoints,
 				Logger:         log,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
@@ -132,6 +140,7 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&limits.TargetsPerRule, "targets-per-rule", limits.TargetsPerRule, "most targets a rule may have")
 	f.IntVar(&limits.PatternMaxLength, "pattern-max-length", limits.PatternMaxLength, "longest event pattern accepted, in characters (at most 4096)")
 	f.IntVar(&limits.BusesPerScope, "buses-per-account", limits.BusesPerScope, "most event buses an account may have in a region")
+	f.StringVar(&awsEndpoints, "aws-endpoint", "", `AWS endpoints for targets: "sqs=http://host:port,sns=..." or one URL for all services (default: AWS_ENDPOINT_URL_<SERVICE>, then AWS)`)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (host:port); off when empty")

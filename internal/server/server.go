@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchyard/switchyard/internal/api"
+	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/deliver"
 	"github.com/switchyard/switchyard/internal/ingest"
@@ -30,7 +31,10 @@ type Config struct {
 	Limits         control.Limits
 	MaxRequestSize int // PutEvents entries, summed (256 KiB)
 	Workers        int // concurrent deliveries
-	Logger         *slog.Logger
+	// AWSEndpoints overrides AWS service endpoints for targets, by ARN
+	// service name ("sqs", ...; "*" for all). See package awsclient.
+	AWSEndpoints map[string]string
+	Logger       *slog.Logger
 	// ScheduleValid validates schedule expressions for PutRule.
 	ScheduleValid func(string) error
 	// Ready, if set, is called with the bound address once serving.
@@ -73,7 +77,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return nil
 	}
 	g.Go(func() error { return match.NewRouter(st, view, log).Run(gctx) })
-	g.Go(func() error { return deliver.New(st, in, log, cfg.Workers).Run(gctx) })
+	aws := awsclient.New(cfg.AWSEndpoints)
+	_ = aws // the AWS service targets register their invokers with it
+	dl := deliver.New(st, in, log, cfg.Workers)
+	g.Go(func() error { return dl.Run(gctx) })
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.Handler())
