@@ -233,9 +233,11 @@ type valueIndex struct {
 	fold, frev *bnode
 	// wildAny are wildcards with '*' at both ends: always checked.
 	wildAny []wildRef
-	// slow are conditions tested one by one (numeric ranges, anything-but,
-	// cidr, exists:true).
-	slow []slowCond
+	// Conditions tested one by one: on comparable numbers (numeric), on
+	// strings (cidr), on any value (anything-but, exists:true).
+	slowNum, slowStr, slowAny []slowCond
+	// absent counts the fields with exists:false here.
+	absent int
 	// fields counts the fields at this path, to know when it is empty.
 	fields int
 }
@@ -255,7 +257,9 @@ func (v *valueIndex) clone() *valueIndex {
 	}
 	c := *v
 	c.wildAny = slices.Clone(v.wildAny)
-	c.slow = slices.Clone(v.slow)
+	c.slowNum = slices.Clone(v.slowNum)
+	c.slowStr = slices.Clone(v.slowStr)
+	c.slowAny = slices.Clone(v.slowAny)
 	return &c
 }
 

@@ -31,6 +31,13 @@ type evalState struct {
 	numBuf    []byte
 
 	cands  []*crule
+	// out are the ids of patterns met by a single value, found while
+	// scanning.
+	out []string
+	// curNode is the path of the value being handled, curOcc its
+	// occurrence or -1 if none was recorded yet.
+	curNode *pathNode
+	curOcc  int32
 	sat    []int32 // per-field lists of occurrences, for consistency checks
 	pick   []int32
 	chosen []int32
@@ -60,6 +67,8 @@ type trailStep struct {
 
 func (s *evalState) reset(snap *snapshot, ev []byte, trusted bool) {
 	s.snap, s.ev, s.trusted = snap, ev, trusted
+	s.out = s.out[:0]
+	s.newEpoch()
 	s.occs, s.hits, s.trail, s.trails = s.occs[:0], s.hits[:0], s.trail[:0], s.trails[:0]
 	s.nextArray = 0
 }
@@ -71,6 +80,8 @@ func (s *evalState) release() {
 	clear(s.cands)
 	clear(s.hits)
 	clear(s.occs)
+	clear(s.out)
+	s.curNode = nil
 }
 
 func (s *evalState) addOcc(node *pathNode) int32 {
@@ -80,9 +91,35 @@ func (s *evalState) addOcc(node *pathNode) int32 {
 	return int32(len(s.occs) - 1)
 }
 
-func (s *evalState) hitAll(fs []*cfield, occ int32) {
+// startValue begins the handling of one value at node. Its occurrence is
+// recorded only when needed: when a field of a bigger rule hits it, or when
+// the path's presence matters (exists:false).
+func (s *evalState) startValue(node *pathNode) {
+	s.curNode, s.curOcc = node, -1
+	if node.idx.absent > 0 {
+		s.curOcc = s.addOcc(node)
+	}
+}
+
+// hit records that the current value meets f.
+func (s *evalState) hit(f *cfield) {
+	if f.simple {
+		// The whole pattern is met, nothing else to check.
+		if s.patSeen[f.patNum] != s.epoch {
+			s.patSeen[f.patNum] = s.epoch
+			s.out = append(s.out, f.patID)
+		}
+		return
+	}
+	if s.curOcc < 0 {
+		s.curOcc = s.addOcc(s.curNode)
+	}
+	s.hits = append(s.hits, hit{f: f, occ: s.curOcc})
+}
+
+func (s *evalState) hitAll(fs []*cfield) {
 	for _, f := range fs {
-		s.hits = append(s.hits, hit{f: f, occ: occ})
+		s.hit(f)
 	}
 }
 
@@ -109,39 +146,41 @@ func (s *evalState) onString(node *pathNode, start, end int, esc bool) error {
 		s.strBuf = []byte(string([]rune(string(v))))
 		v = s.strBuf
 	}
-	occ := s.addOcc(node)
+	s.startValue(node)
 	idx := node.idx
 	if idx.exact != nil {
-		s.hitAll(idx.exact.lookup(hashValue(tagString, v), tagString, v), occ)
+		s.hitAll(idx.exact.lookup(hashValue(tagString, v), tagString, v))
 	}
 	if n := idx.fwd; n != nil {
 		if n = n.next(tagString); n != nil {
-			s.walk(n, v, occ, false)
+			s.walk(n, v, false)
 		}
 	}
 	if idx.rev != nil {
-		s.walk(idx.rev, v, occ, true)
+		s.walk(idx.rev, v, true)
 	}
 	if idx.fold != nil || idx.frev != nil || idx.foldedExact > 0 {
 		s.foldBuf = foldAppend(s.foldBuf[:0], v)
 		if idx.foldedExact > 0 {
-			s.hitAll(idx.exact.lookup(hashValue(tagFolded, s.foldBuf), tagFolded, s.foldBuf), occ)
+			s.hitAll(idx.exact.lookup(hashValue(tagFolded, s.foldBuf), tagFolded, s.foldBuf))
 		}
 		if idx.fold != nil {
-			s.walk(idx.fold, s.foldBuf, occ, false)
+			s.walk(idx.fold, s.foldBuf, false)
 		}
 		if idx.frev != nil {
-			s.walk(idx.frev, s.foldBuf, occ, true)
+			s.walk(idx.frev, s.foldBuf, true)
 		}
 	}
 	str := bytesView(v)
 	for _, w := range idx.wildAny {
 		if matchWildcardTokens(w.toks, str) {
-			s.hits = append(s.hits, hit{f: w.f, occ: occ})
+			s.hit(w.f)
 		}
 	}
-	if len(idx.slow) != 0 {
-		s.slowHits(idx.slow, Value{Kind: KindString, Str: str}, occ)
+	if len(idx.slowStr) != 0 || len(idx.slowAny) != 0 {
+		v := Value{Kind: KindString, Str: str}
+		s.slowHits(idx.slowStr, v, 0, false)
+		s.slowHits(idx.slowAny, v, 0, false)
 	}
 	return nil
 }
@@ -157,15 +196,15 @@ func isASCII(b []byte) bool {
 
 // walk runs v through a trie, forwards or backwards, collecting the fields
 // met on the way: prefixes, and wildcards to check in full.
-func (s *evalState) walk(n *bnode, v []byte, occ int32, backwards bool) {
+func (s *evalState) walk(n *bnode, v []byte, backwards bool) {
 	str := bytesView(v)
 	for i := 0; ; i++ {
 		if len(n.pre) != 0 {
-			s.hitAll(n.pre, occ)
+			s.hitAll(n.pre)
 		}
 		for _, w := range n.wild {
 			if matchWildcardTokens(w.toks, str) {
-				s.hits = append(s.hits, hit{f: w.f, occ: occ})
+				s.hit(w.f)
 			}
 		}
 		if i == len(v) {
@@ -183,7 +222,7 @@ func (s *evalState) walk(n *bnode, v []byte, occ int32, backwards bool) {
 
 // onValue handles a number or literal at a used path.
 func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
-	occ := s.addOcc(node)
+	s.startValue(node)
 	idx := node.idx
 	lit := s.ev[start:end]
 	if idx.exact != nil {
@@ -199,10 +238,20 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 		default:
 			key = tagKeys[2:3]
 		}
-		s.hitAll(idx.exact.lookup(hashValue(key[0], key[1:]), key[0], key[1:]), occ)
+		s.hitAll(idx.exact.lookup(hashValue(key[0], key[1:]), key[0], key[1:]))
 	}
-	if len(idx.slow) != 0 {
-		s.slowHits(idx.slow, Value{Kind: kind, Str: bytesView(lit)}, occ)
+	v := Value{Kind: kind, Str: bytesView(lit)}
+	if kind == KindNumber && len(idx.slowNum) != 0 {
+		if num, ok := eventNumber(lit); ok {
+			s.slowHits(idx.slowNum, v, num, true)
+		}
+	}
+	if len(idx.slowAny) != 0 {
+		num, comparable := 0.0, false
+		if kind == KindNumber {
+			num, comparable = eventNumber(lit)
+		}
+		s.slowHits(idx.slowAny, v, num, comparable)
 	}
 }
 
@@ -210,12 +259,9 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 // common operators are spelled out here rather than left to referenceCond,
 // so that the event value is decoded or folded once, not once per
 // condition; the property and fuzz tests hold the two to the same answers.
-func (s *evalState) slowHits(slow []slowCond, v Value, occ int32) {
+// num and comparable are the event number's ComparableNumber.
+func (s *evalState) slowHits(slow []slowCond, v Value, num float64, comparable bool) {
 	isStr := v.Kind == KindString
-	num, comparable := 0.0, false
-	if v.Kind == KindNumber {
-		num, comparable = eventNumber(unsafe.Slice(unsafe.StringData(v.Str), len(v.Str)))
-	}
 	var folded string
 	for i := range slow {
 		sc := &slow[i]
@@ -250,7 +296,7 @@ func (s *evalState) slowHits(slow []slowCond, v Value, occ int32) {
 			ok = referenceCond(*c, v)
 		}
 		if ok {
-			s.hits = append(s.hits, hit{f: sc.f, occ: occ})
+			s.hit(sc.f)
 		}
 	}
 }
@@ -259,7 +305,7 @@ var tagKeys = []byte{tagTrue, tagFalse, tagNull}
 
 // collect appends the ids of the patterns whose rules are met.
 func (s *evalState) collect(dst []string) []string {
-	s.newEpoch()
+	dst = append(dst, s.out...)
 	cands := s.cands[:0]
 	for _, h := range s.hits {
 		r := h.f.rule

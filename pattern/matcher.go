@@ -79,7 +79,14 @@ type crule struct {
 }
 
 type cfield struct {
-	rule  *crule
+	rule *crule
+	// simple is set when the field is its rule's only one: a value meeting
+	// it matches the pattern outright. patNum and patID are the pattern's,
+	// at hand for that case.
+	simple bool
+	patNum int32
+	patID  string
+	// The field's own data.
 	path  []string
 	pathK string // path joined, identifies occurrences at this path
 	conds []Cond
@@ -253,6 +260,10 @@ func (m *Matcher) index(snap *snapshot, cp *cpattern) {
 	for _, r := range cp.rules {
 		r.num = m.ruleNums.get()
 		for _, f := range r.fields {
+			f.patNum, f.patID = cp.num, cp.id
+			f.simple = len(r.fields) == 1 && r.anchor == f
+		}
+		for _, f := range r.fields {
 			snap.root = snap.root.update(f.path, 0, func(v *valueIndex) *valueIndex { return v.with(f) })
 		}
 		if r.anchor == nil {
@@ -287,6 +298,9 @@ func (m *Matcher) unindex(snap *snapshot, cp *cpattern) {
 func (v *valueIndex) with(f *cfield) *valueIndex {
 	c := v.clone()
 	c.fields++
+	if f.existsFalse {
+		c.absent++
+	}
 	for i := range f.conds {
 		c.addCond(f, &f.conds[i])
 	}
@@ -317,7 +331,13 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 		}
 	}
 	c.wildAny = slices.DeleteFunc(c.wildAny, func(w wildRef) bool { return w.f == f })
-	c.slow = slices.DeleteFunc(c.slow, func(s slowCond) bool { return s.f == f })
+	notF := func(s slowCond) bool { return s.f == f }
+	c.slowNum = slices.DeleteFunc(c.slowNum, notF)
+	c.slowStr = slices.DeleteFunc(c.slowStr, notF)
+	c.slowAny = slices.DeleteFunc(c.slowAny, notF)
+	if f.existsFalse {
+		c.absent--
+	}
 	return c
 }
 
@@ -339,27 +359,30 @@ func (v *valueIndex) addCond(f *cfield, c *Cond) {
 		})
 		return
 	}
+	sc := slowCond{f: f, c: c}
 	switch c.Op {
 	case OpWildcard:
 		v.wildAny = append(v.wildAny, wildRef{f: f, toks: wildcardTokens(c.Str)})
 	case OpExists:
 		if c.Exists {
-			v.slow = append(v.slow, slowCond{f: f, c: c})
+			v.slowAny = append(v.slowAny, sc)
 		}
+	case OpNumeric:
+		v.slowNum = append(v.slowNum, sc)
 	case OpAnythingButWildcard:
-		sc := slowCond{f: f, c: c}
 		for _, w := range c.Strs {
 			sc.toks = append(sc.toks, wildcardTokens(w))
 		}
-		v.slow = append(v.slow, sc)
+		v.slowAny = append(v.slowAny, sc)
 	case OpAnythingButIgnoreCase:
-		sc := slowCond{f: f, c: c}
 		for _, x := range c.Strs {
 			sc.folded = append(sc.folded, string(foldAppend(nil, []byte(x))))
 		}
-		v.slow = append(v.slow, sc)
+		v.slowAny = append(v.slowAny, sc)
+	case OpCIDR:
+		v.slowStr = append(v.slowStr, sc)
 	default:
-		v.slow = append(v.slow, slowCond{f: f, c: c})
+		v.slowAny = append(v.slowAny, sc)
 	}
 }
 
