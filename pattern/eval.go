@@ -30,7 +30,7 @@ type evalState struct {
 	foldBuf2  []byte
 	numBuf    []byte
 
-	cands  []*crule
+	cands []*crule
 	// out are the ids of patterns met by a single value, found while
 	// scanning.
 	out []string
@@ -38,9 +38,9 @@ type evalState struct {
 	// occurrence or -1 if none was recorded yet.
 	curNode *pathNode
 	curOcc  int32
-	sat    []int32 // per-field lists of occurrences, for consistency checks
-	pick   []int32
-	chosen []int32
+	sat     []int32 // per-field lists of occurrences, for consistency checks
+	pick    []int32
+	chosen  []int32
 	// ruleSeen and patSeen are indexed by crule.num and cpattern.num.
 	ruleSeen, patSeen []uint32
 	epoch             uint32
