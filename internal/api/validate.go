@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/switchyard/switchyard/internal/awserr"
 )
@@ -64,8 +65,9 @@ type violation struct{ value, at, constraint string }
 // validate checks v (a pointer to an input shape) against its tags and
 // returns a ValidationException listing every violation, or nil.
 func validate(v any) error {
-	var vs []violation
-	walk(reflect.ValueOf(v), "", &vs)
+	w := walker{path: make([]byte, 0, 64)}
+	w.walk(reflect.ValueOf(v))
+	vs := w.vs
 	if len(vs) == 0 {
 		return nil
 	}
@@ -84,7 +86,72 @@ func validate(v any) error {
 	return awserr.Validation("%s", b.String())
 }
 
-func walk(v reflect.Value, prefix string, vs *[]violation) {
+// A shape's tags are parsed once per type: PutEvents validates every
+// entry of every request, and re-reading the tags each time cost more than
+// the checks themselves.
+type fieldPlan struct {
+	index int
+	name  string // member name, lowerCamelCase
+	req   bool
+	terms []term
+}
+
+type term struct {
+	key, arg string
+	lo, hi   int      // len and range
+	enum     []string // enum
+}
+
+var plans sync.Map // reflect.Type -> []fieldPlan
+
+func planOf(t reflect.Type) []fieldPlan {
+	if p, ok := plans.Load(t); ok {
+		return p.([]fieldPlan)
+	}
+	var out []fieldPlan
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		fp := fieldPlan{index: i, name: memberName(f)}
+		if tag := f.Tag.Get("v"); tag != "" {
+			for _, s := range strings.Split(tag, ",") {
+				if s == "req" {
+					fp.req = true
+				}
+				key, arg, _ := strings.Cut(s, "=")
+				tm := term{key: key, arg: arg}
+				switch key {
+				case "len", "range":
+					tm.lo, tm.hi = bounds(arg)
+				case "enum":
+					tm.enum = strings.Split(arg, "|")
+				case "re":
+				default:
+					continue
+				}
+				fp.terms = append(fp.terms, tm)
+			}
+		}
+		out = append(out, fp)
+	}
+	plans.Store(t, out)
+	return out
+}
+
+// walker collects violations; path is the member path of the value being
+// checked, built in place and only turned into a string for a violation.
+type walker struct {
+	path []byte
+	vs   []violation
+}
+
+func (w *walker) add(v reflect.Value, constraint string) {
+	w.vs = append(w.vs, violation{render(v), string(w.path), constraint})
+}
+
+func (w *walker) walk(v reflect.Value) {
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return
@@ -93,22 +160,23 @@ func walk(v reflect.Value, prefix string, vs *[]violation) {
 	}
 	switch v.Kind() {
 	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
+		n := len(w.path)
+		for _, fp := range planOf(v.Type()) {
+			if n > 0 {
+				w.path = append(w.path, '.')
 			}
-			name := memberName(f)
-			at := name
-			if prefix != "" {
-				at = prefix + "." + name
-			}
-			checkField(v.Field(i), f.Tag.Get("v"), at, vs)
+			w.path = append(w.path, fp.name...)
+			w.checkField(v.Field(fp.index), &fp)
+			w.path = w.path[:n]
 		}
 	case reflect.Slice:
+		n := len(w.path)
 		for i := 0; i < v.Len(); i++ {
-			walk(v.Index(i), fmt.Sprintf("%s.%d.member", prefix, i+1), vs)
+			w.path = append(w.path, '.')
+			w.path = strconv.AppendInt(w.path, int64(i+1), 10)
+			w.path = append(w.path, ".member"...)
+			w.walk(v.Index(i))
+			w.path = w.path[:n]
 		}
 	case reflect.Map:
 		// Maps (header and query parameters) are checked with their own rules.
@@ -125,15 +193,11 @@ func memberName(f reflect.StructField) string {
 	return strings.ToLower(n[:1]) + n[1:]
 }
 
-func checkField(fv reflect.Value, tag, at string, vs *[]violation) {
+func (w *walker) checkField(fv reflect.Value, fp *fieldPlan) {
 	present := !(fv.Kind() == reflect.Pointer || fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) || !fv.IsNil()
-	if tag != "" {
-		for _, term := range strings.Split(tag, ",") {
-			if term == "req" && !present {
-				*vs = append(*vs, violation{"null", at, "Member must not be null"})
-				return
-			}
-		}
+	if fp.req && !present {
+		w.vs = append(w.vs, violation{"null", string(w.path), "Member must not be null"})
+		return
 	}
 	if !present {
 		return
@@ -142,48 +206,65 @@ func checkField(fv reflect.Value, tag, at string, vs *[]violation) {
 	for v.Kind() == reflect.Pointer {
 		v = v.Elem()
 	}
-	for _, term := range strings.Split(tag, ",") {
-		key, arg, _ := strings.Cut(term, "=")
-		switch key {
+	for i := range fp.terms {
+		tm := &fp.terms[i]
+		switch tm.key {
 		case "len":
-			lo, hi := bounds(arg)
+			lo, hi := tm.lo, tm.hi
 			var n int
 			switch v.Kind() {
 			case reflect.String:
-				n = len(utf16.Encode([]rune(v.String())))
+				n = utf16Len(v.String())
 			default:
 				n = v.Len()
 			}
 			if hi >= 0 && n > hi {
-				*vs = append(*vs, violation{render(v), at, fmt.Sprintf("Member must have length less than or equal to %d", hi)})
+				w.add(v, "Member must have length less than or equal to "+strconv.Itoa(hi))
 			} else if lo >= 0 && n < lo {
-				*vs = append(*vs, violation{render(v), at, fmt.Sprintf("Member must have length greater than or equal to %d", lo)})
+				w.add(v, "Member must have length greater than or equal to "+strconv.Itoa(lo))
 			}
 		case "range":
-			lo, hi := bounds(arg)
+			lo, hi := tm.lo, tm.hi
 			n := int(v.Int())
 			if hi >= 0 && n > hi {
-				*vs = append(*vs, violation{render(v), at, fmt.Sprintf("Member must have value less than or equal to %d", hi)})
+				w.add(v, "Member must have value less than or equal to "+strconv.Itoa(hi))
 			} else if lo >= 0 && n < lo {
-				*vs = append(*vs, violation{render(v), at, fmt.Sprintf("Member must have value greater than or equal to %d", lo)})
+				w.add(v, "Member must have value greater than or equal to "+strconv.Itoa(lo))
 			}
 		case "re":
-			if !matchPattern(arg, v.String()) {
-				*vs = append(*vs, violation{render(v), at, "Member must satisfy regular expression pattern: " + patterns[arg]})
+			if !matchPattern(tm.arg, v.String()) {
+				w.add(v, "Member must satisfy regular expression pattern: "+patterns[tm.arg])
 			}
 		case "enum":
 			ok := false
-			for _, e := range strings.Split(arg, "|") {
+			for _, e := range tm.enum {
 				ok = ok || v.String() == e
 			}
 			if !ok {
-				*vs = append(*vs, violation{render(v), at, "Member must satisfy enum value set: [" + strings.ReplaceAll(arg, "|", ", ") + "]"})
+				w.add(v, "Member must satisfy enum value set: ["+strings.ReplaceAll(tm.arg, "|", ", ")+"]")
 			}
 		}
 	}
 	if v.Kind() == reflect.Struct || v.Kind() == reflect.Slice {
-		walk(v, at, vs)
+		w.walk(v)
 	}
+}
+
+// utf16Len is the length of s in UTF-16 code units, as AWS counts string
+// lengths: one per rune, two for runes outside the Basic Multilingual
+// Plane (an invalid byte decodes to U+FFFD, one unit).
+func utf16Len(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			n = 0
+			for _, r := range s {
+				n += utf16.RuneLen(r)
+			}
+			return n
+		}
+	}
+	return n
 }
 
 func bounds(arg string) (lo, hi int) {
