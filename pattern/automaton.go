@@ -236,8 +236,10 @@ type valueIndex struct {
 	// Conditions tested one by one: on comparable numbers (numeric), on
 	// strings (cidr), on any value (anything-but, exists:true).
 	slowNum, slowStr, slowAny []slowCond
-	// absent counts the fields with exists:false here.
-	absent int
+	// absent counts the fields with exists:false here, later the fields
+	// that are not their rule's anchor: those are judged after the scan,
+	// on the values recorded then.
+	absent, later int
 	// fields counts the fields at this path, to know when it is empty.
 	fields int
 }

@@ -38,6 +38,7 @@ type evalState struct {
 	// occurrence or -1 if none was recorded yet.
 	curNode *pathNode
 	curOcc  int32
+	curVal  occurrence
 	sat     []int32 // per-field lists of occurrences, for consistency checks
 	pick    []int32
 	chosen  []int32
@@ -52,6 +53,10 @@ var statePool = sync.Pool{New: func() any { return &evalState{} }}
 type occurrence struct {
 	node         *pathNode
 	tStart, tEnd int32 // its trail in evalState.trails
+	// Where the value is in the event, for fields judged after the scan.
+	kind       Kind
+	esc        bool
+	start, end int32
 }
 
 type hit struct {
@@ -87,16 +92,20 @@ func (s *evalState) release() {
 func (s *evalState) addOcc(node *pathNode) int32 {
 	start := int32(len(s.trails))
 	s.trails = append(s.trails, s.trail...)
-	s.occs = append(s.occs, occurrence{node: node, tStart: start, tEnd: int32(len(s.trails))})
+	o := s.curVal
+	o.node, o.tStart, o.tEnd = node, start, int32(len(s.trails))
+	s.occs = append(s.occs, o)
 	return int32(len(s.occs) - 1)
 }
 
-// startValue begins the handling of one value at node. Its occurrence is
-// recorded only when needed: when a field of a bigger rule hits it, or when
-// the path's presence matters (exists:false).
-func (s *evalState) startValue(node *pathNode) {
+// startValue begins the handling of one value at node, found at
+// s.ev[start:end]. Its occurrence is recorded only when needed: when a
+// field of a bigger rule hits it, when fields judged after the scan may
+// want it, or when the path's presence matters (exists:false).
+func (s *evalState) startValue(node *pathNode, kind Kind, start, end int, esc bool) {
 	s.curNode, s.curOcc = node, -1
-	if node.idx.absent > 0 {
+	s.curVal = occurrence{kind: kind, esc: esc, start: int32(start), end: int32(end)}
+	if idx := node.idx; idx.later > 0 || idx.absent > 0 {
 		s.curOcc = s.addOcc(node)
 	}
 }
@@ -132,21 +141,11 @@ func bytesView(b []byte) string {
 // onString handles a string value at a used path; raw is s.ev[start:end],
 // the body between the quotes.
 func (s *evalState) onString(node *pathNode, start, end int, esc bool) error {
-	v := s.ev[start:end]
-	if esc {
-		var err error
-		if s.strBuf, err = unescape(s.strBuf[:0], v); err != nil {
-			return err
-		}
-		v = s.strBuf
+	v, err := s.stringAt(start, end, esc, &s.strBuf)
+	if err != nil {
+		return err
 	}
-	if !isASCII(v) && !utf8.Valid(v) {
-		// Decoders replace invalid UTF-8 with U+FFFD; values must compare
-		// the same way here.
-		s.strBuf = []byte(string([]rune(string(v))))
-		v = s.strBuf
-	}
-	s.startValue(node)
+	s.startValue(node, KindString, start, end, esc)
 	idx := node.idx
 	if idx.exact != nil {
 		s.hitAll(idx.exact.lookup(hashValue(tagString, v), tagString, v))
@@ -220,9 +219,29 @@ func (s *evalState) walk(n *bnode, v []byte, backwards bool) {
 	}
 }
 
+// stringAt returns the text of the string whose body is s.ev[start:end],
+// decoded into *buf if it needs to be.
+func (s *evalState) stringAt(start, end int, esc bool, buf *[]byte) ([]byte, error) {
+	v := s.ev[start:end]
+	if esc {
+		var err error
+		if *buf, err = unescape((*buf)[:0], v); err != nil {
+			return nil, err
+		}
+		v = *buf
+	}
+	if !isASCII(v) && !utf8.Valid(v) {
+		// Decoders replace invalid UTF-8 with U+FFFD; values must compare
+		// the same way here.
+		*buf = []byte(string([]rune(string(v))))
+		v = *buf
+	}
+	return v, nil
+}
+
 // onValue handles a number or literal at a used path.
 func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
-	s.startValue(node)
+	s.startValue(node, kind, start, end, false)
 	idx := node.idx
 	lit := s.ev[start:end]
 	if idx.exact != nil {
@@ -357,10 +376,14 @@ func (s *evalState) ruleMatches(r *crule) bool {
 	needCheck := false
 	for _, f := range r.fields {
 		start := len(sat)
-		for _, h := range s.hits {
-			if h.f == f {
-				sat = append(sat, h.occ)
+		if f == r.anchor {
+			for _, h := range s.hits {
+				if h.f == f {
+					sat = append(sat, h.occ)
+				}
 			}
+		} else {
+			sat = s.judge(f, sat)
 		}
 		if len(sat) == start {
 			if !f.existsFalse || s.present(f) {
@@ -385,6 +408,33 @@ func (s *evalState) ruleMatches(r *crule) bool {
 		s.chosen = make([]int32, 0, 2*len(r.fields))
 	}
 	return s.consistent(sat, bounds, 0, s.chosen[:0])
+}
+
+// judge appends the occurrences meeting f, a field that was not indexed:
+// only the anchor of a rule is, so that the work of the other fields grows
+// with the rules an event makes candidates, not with all rules.
+func (s *evalState) judge(f *cfield, sat []int32) []int32 {
+	for i := range s.occs {
+		o := &s.occs[i]
+		if o.node.key != f.pathK {
+			continue
+		}
+		v := Value{Kind: o.kind, Str: bytesView(s.ev[o.start:o.end])}
+		if o.kind == KindString {
+			b, err := s.stringAt(int(o.start), int(o.end), o.esc, &s.strBuf)
+			if err != nil {
+				continue // cannot happen: the scan decoded it already
+			}
+			v.Str = bytesView(b)
+		}
+		for j := range f.conds {
+			if referenceCond(f.conds[j], v) {
+				sat = append(sat, int32(i))
+				break
+			}
+		}
+	}
+	return sat
 }
 
 // present reports whether the event has a value at f's path.

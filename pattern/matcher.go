@@ -301,6 +301,10 @@ func (v *valueIndex) with(f *cfield) *valueIndex {
 	if f.existsFalse {
 		c.absent++
 	}
+	if f.rule.anchor != f {
+		c.later++
+		return c
+	}
 	for i := range f.conds {
 		c.addCond(f, &f.conds[i])
 	}
@@ -314,6 +318,13 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 	c.fields--
 	if c.fields == 0 {
 		return nil
+	}
+	if f.existsFalse {
+		c.absent--
+	}
+	if f.rule.anchor != f {
+		c.later--
+		return c
 	}
 	drop := func(n *bnode) {
 		n.pre = removeField(n.pre, f)
@@ -335,9 +346,6 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 	c.slowNum = slices.DeleteFunc(c.slowNum, notF)
 	c.slowStr = slices.DeleteFunc(c.slowStr, notF)
 	c.slowAny = slices.DeleteFunc(c.slowAny, notF)
-	if f.existsFalse {
-		c.absent--
-	}
 	return c
 }
 
