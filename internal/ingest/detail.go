@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"strconv"
 )
@@ -13,6 +12,7 @@ const MaxDetailDepth = 1100
 
 var (
 	errNotObject = errors.New("detail is not a JSON object")
+	errInvalid   = errors.New("detail is not valid JSON")
 	errTooDeep   = errors.New("detail is nested too deeply")
 	errBigInt    = errors.New("detail has an integer outside the int64 range")
 )
@@ -20,52 +20,236 @@ var (
 // CheckDetail reports whether detail is what AWS accepts as an event's
 // Detail: one JSON object, nested at most MaxDetailDepth levels, whose
 // integers (numbers without fraction or exponent) fit in an int64.
+//
+// It checks all of that in one pass over the bytes: validating with
+// encoding/json and then scanning again for depth and integers cost a
+// tenth of the server's CPU under PutEvents load. It accepts exactly what
+// json.Valid accepts (after bytes.TrimSpace).
 func CheckDetail(detail []byte) error {
 	d := bytes.TrimSpace(detail)
 	if len(d) == 0 || d[0] != '{' {
 		return errNotObject
 	}
-	if !json.Valid(d) {
-		return errors.New("detail is not valid JSON")
+	s := detailScanner{d: d}
+	if err := s.value(); err != nil {
+		return err
 	}
-	// The bytes are valid JSON, so a light scan suffices: outside strings,
-	// brackets set the depth and number literals start with '-' or a digit.
-	depth, inString := 0, false
-	for i := 0; i < len(d); i++ {
-		c := d[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
+	s.ws()
+	if s.i != len(d) {
+		return errInvalid
+	}
+	return nil
+}
+
+type detailScanner struct {
+	d     []byte
+	i     int
+	depth int
+}
+
+func (s *detailScanner) ws() {
+	for s.i < len(s.d) {
+		switch s.d[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
 		}
+	}
+}
+
+func (s *detailScanner) value() error {
+	s.ws()
+	if s.i >= len(s.d) {
+		return errInvalid
+	}
+	switch c := s.d[s.i]; {
+	case c == '{':
+		return s.object()
+	case c == '[':
+		return s.array()
+	case c == '"':
+		return s.str()
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return s.number()
+	}
+	return errInvalid
+}
+
+func (s *detailScanner) object() error {
+	if s.depth++; s.depth > MaxDetailDepth {
+		return errTooDeep
+	}
+	s.i++ // '{'
+	s.ws()
+	if s.i < len(s.d) && s.d[s.i] == '}' {
+		s.i++
+		s.depth--
+		return nil
+	}
+	for {
+		s.ws()
+		if s.i >= len(s.d) || s.d[s.i] != '"' {
+			return errInvalid
+		}
+		if err := s.str(); err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.d) || s.d[s.i] != ':' {
+			return errInvalid
+		}
+		s.i++
+		if err := s.value(); err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.d) {
+			return errInvalid
+		}
+		switch s.d[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			s.depth--
+			return nil
+		default:
+			return errInvalid
+		}
+	}
+}
+
+func (s *detailScanner) array() error {
+	if s.depth++; s.depth > MaxDetailDepth {
+		return errTooDeep
+	}
+	s.i++ // '['
+	s.ws()
+	if s.i < len(s.d) && s.d[s.i] == ']' {
+		s.i++
+		s.depth--
+		return nil
+	}
+	for {
+		if err := s.value(); err != nil {
+			return err
+		}
+		s.ws()
+		if s.i >= len(s.d) {
+			return errInvalid
+		}
+		switch s.d[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			s.depth--
+			return nil
+		default:
+			return errInvalid
+		}
+	}
+}
+
+func (s *detailScanner) str() error {
+	d := s.d
+	i := s.i + 1 // '"'
+	for i < len(d) {
+		c := d[i]
 		switch {
 		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			if depth++; depth > MaxDetailDepth {
-				return errTooDeep
+			s.i = i + 1
+			return nil
+		case c == '\\':
+			if i+1 >= len(d) {
+				return errInvalid
 			}
-		case c == '}' || c == ']':
-			depth--
-		case c == '-' || (c >= '0' && c <= '9'):
-			j := i
-			integer := true
-			for j < len(d) && bytes.IndexByte([]byte("+-.0123456789eE"), d[j]) >= 0 {
-				if d[j] == '.' || d[j] == 'e' || d[j] == 'E' {
-					integer = false
+			switch d[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(d) {
+					return errInvalid
 				}
-				j++
-			}
-			if integer {
-				if _, err := strconv.ParseInt(string(d[i:j]), 10, 64); err != nil {
-					return errBigInt
+				for _, h := range d[i+2 : i+6] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return errInvalid
+					}
 				}
+				i += 6
+			default:
+				return errInvalid
 			}
-			i = j - 1
+		case c < 0x20:
+			return errInvalid
+		default:
+			i++
+		}
+	}
+	return errInvalid
+}
+
+func (s *detailScanner) literal(lit string) error {
+	if !bytes.HasPrefix(s.d[s.i:], []byte(lit)) {
+		return errInvalid
+	}
+	s.i += len(lit)
+	return nil
+}
+
+func (s *detailScanner) number() error {
+	d := s.d
+	start := s.i
+	i := s.i
+	if d[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(d) && d[i] == '0':
+		i++
+	case i < len(d) && d[i] >= '1' && d[i] <= '9':
+		digits()
+	default:
+		return errInvalid
+	}
+	integer := true
+	if i < len(d) && d[i] == '.' {
+		i++
+		if digits() == 0 {
+			return errInvalid
+		}
+		integer = false
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return errInvalid
+		}
+		integer = false
+	}
+	s.i = i
+	// Up to 18 digits always fit; only longer integers need parsing.
+	if integer && i-start > 18 {
+		if _, err := strconv.ParseInt(string(d[start:i]), 10, 64); err != nil {
+			return errBigInt
 		}
 	}
 	return nil
