@@ -57,6 +57,10 @@ type occurrence struct {
 	kind       Kind
 	esc        bool
 	start, end int32
+	// num caches the ComparableNumber of a number (numState 1: comparable,
+	// 2: not, 0: not computed yet).
+	numState uint8
+	num      float64
 }
 
 type hit struct {
@@ -428,7 +432,21 @@ func (s *evalState) judge(f *cfield, sat []int32) []int32 {
 			v.Str = bytesView(b)
 		}
 		for j := range f.conds {
-			if referenceCond(f.conds[j], v) {
+			c := &f.conds[j]
+			var ok bool
+			if c.Op == OpNumeric {
+				// Decoded once per value, not once per condition and rule.
+				if o.kind == KindNumber && o.numState == 0 {
+					o.numState = 2
+					if n, comparable := eventNumber(s.ev[o.start:o.end]); comparable {
+						o.num, o.numState = n, 1
+					}
+				}
+				ok = o.numState == 1 && inRange(c.Range, o.num)
+			} else {
+				ok = referenceCond(*c, v)
+			}
+			if ok {
 				sat = append(sat, int32(i))
 				break
 			}

@@ -433,59 +433,71 @@ func (s *evalState) skipValue(i int, depth int) (int, error) {
 // an error or a wrong position, never a panic.
 func (s *evalState) lightSkip(i, open int) (int, error) {
 	b := s.ev
-	depth := open
-	for i < len(b) {
-		c := b[i]
-		if lightClass[c] == 0 {
-			i++
-			continue
+	if open == 0 {
+		if i >= len(b) {
+			return 0, s.fail(i, "expected a value")
 		}
-		switch c {
+		switch b[i] {
 		case '"':
-			// Strings are short: a byte loop beats a call to IndexByte.
-			i++
-			for i < len(b) && b[i] != '"' {
-				if b[i] == '\\' {
-					i++
-				}
+			return s.lightString(i)
+		case '{', '[':
+			i, open = i+1, 1
+		default:
+			for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && byteClass[b[i]]&clsWS == 0 {
 				i++
 			}
-			if i >= len(b) {
-				return 0, s.fail(i, "unterminated string")
+			return i, nil
+		}
+	}
+	depth := open
+	for {
+		// Eight bytes at a time while none can be a quote or a bracket:
+		// c|0x26 == 0x7f holds for the four brackets (and for Y, _, y and
+		// DEL, which the byte loop below then passes over).
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			q := w ^ (lo8 * '"')
+			br := (w | lo8*0x26) ^ (lo8 * 0x7f)
+			if ((q-lo8)&^q|(br-lo8)&^br)&hi8 != 0 {
+				break
 			}
-			i++
-			if depth == 0 {
-				return i, nil
+			i += 8
+		}
+		if i >= len(b) {
+			return 0, s.fail(i, "unterminated container")
+		}
+		switch b[i] {
+		case '"':
+			var err error
+			if i, err = s.lightString(i); err != nil {
+				return 0, err
 			}
 			continue
 		case '{', '[':
 			depth++
 		case '}', ']':
-			if depth--; depth <= 0 {
-				if depth < 0 {
-					return i, nil // the end of the enclosing container
-				}
+			if depth--; depth == 0 {
 				return i + 1, nil
-			}
-		case ',':
-			if depth == 0 {
-				return i, nil
 			}
 		}
 		i++
 	}
-	if depth == 0 {
-		return i, nil
-	}
-	return 0, s.fail(i, "unterminated container")
 }
 
-var lightClass = func() (t [256]uint8) {
-	for _, c := range []byte(`"{}[],`) {
-		t[c] = 1
+// lightString returns the end of the string starting at the quote at i.
+func (s *evalState) lightString(i int) (int, error) {
+	b := s.ev
+	// Strings are short: a byte loop beats a call to IndexByte.
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return i + 1, nil
+		case '\\':
+			i++
+		}
 	}
-	return
-}()
+	return 0, s.fail(i, "unterminated string")
+}
 
 // plainStringEnd returns the index after the closing quote of a string body
 // starting at i that holds no escapes or control characters, or -1.
