@@ -18,6 +18,7 @@ type Matcher struct {
 	mu       sync.Mutex // serialises writers
 	patterns map[string]*cpattern
 	stats    Stats
+	maxBytes int64 // 0: no limit
 	// ruleNums and patNums hand out the small numbers that index the
 	// per-event bookkeeping of rules and patterns.
 	ruleNums, patNums numbers
@@ -105,6 +106,18 @@ func NewMatcher() *Matcher {
 // ErrNilPattern is returned by Add for a nil pattern.
 var ErrNilPattern = errors.New("pattern: nil pattern")
 
+// ErrMatcherFull is returned by Add when the pattern would take the
+// matcher's estimated size (Stats.ApproxBytes) over its limit.
+var ErrMatcherFull = errors.New("pattern: matcher memory limit reached")
+
+// SetMaxBytes bounds Stats().ApproxBytes: Add refuses patterns that would
+// exceed n. Zero or less removes the bound. Patterns already held stay.
+func (m *Matcher) SetMaxBytes(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.maxBytes = max(n, 0)
+}
+
 // Add adds p under id, replacing any pattern already held under id.
 func (m *Matcher) Add(id string, p *Pattern) error {
 	if p == nil {
@@ -113,8 +126,18 @@ func (m *Matcher) Add(id string, p *Pattern) error {
 	cp := compilePattern(id, p)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	old := m.patterns[id]
+	if m.maxBytes > 0 {
+		size := m.stats.ApproxBytes + cp.bytes
+		if old != nil {
+			size -= old.bytes
+		}
+		if size > m.maxBytes {
+			return ErrMatcherFull
+		}
+	}
 	snap := *m.cur.Load()
-	if old := m.patterns[id]; old != nil {
+	if old != nil {
 		m.unindex(&snap, old)
 	}
 	m.index(&snap, cp)
@@ -247,10 +270,13 @@ func condBytes(c *Cond) int64 {
 	for _, v := range c.Values {
 		n += int64(unsafe.Sizeof(v)) + int64(len(v.Str))
 	}
-	// Trie nodes the condition may create.
+	// Index space: an exact value takes an entry of the hash trie and a
+	// share of its node; a trie literal may take a node per byte.
 	switch c.Op {
-	case OpExact, OpPrefix, OpSuffix, OpEqualsIgnoreCase, OpPrefixIgnoreCase, OpSuffixIgnoreCase, OpWildcard:
-		n += int64(len(c.Str)+len(c.Value.Str)+2) * (bnodeBytes + 16)
+	case OpExact, OpEqualsIgnoreCase:
+		n += int64(unsafe.Sizeof(hentry{})) + int64(len(c.Str)+len(c.Value.Str)) + 8 + int64(unsafe.Sizeof(hnode{}))/hLeafMax*2
+	case OpPrefix, OpSuffix, OpPrefixIgnoreCase, OpSuffixIgnoreCase, OpWildcard:
+		n += int64(len(c.Str)+2) * (bnodeBytes + 16)
 	}
 	return n
 }

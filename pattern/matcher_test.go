@@ -186,3 +186,31 @@ func TestAppendMatchesAllocs(t *testing.T) {
 		t.Errorf("got %v", dst)
 	}
 }
+
+func TestMatcherMaxBytes(t *testing.T) {
+	m := NewMatcher()
+	p := pat(rule(fld(cs(str("some value")), "x")))
+	if err := m.Add("a", p); err != nil {
+		t.Fatal(err)
+	}
+	one := m.Stats().ApproxBytes
+	if one <= 0 {
+		t.Fatalf("ApproxBytes = %d after one pattern", one)
+	}
+	m.SetMaxBytes(2*one + one/2)
+	for _, id := range []string{"a", "b"} { // replacing counts the difference only
+		if err := m.Add(id, p); err != nil {
+			t.Fatalf("Add(%s): %v", id, err)
+		}
+	}
+	if err := m.Add("c", p); err != ErrMatcherFull {
+		t.Fatalf("Add over the limit: %v, want ErrMatcherFull", err)
+	}
+	if got, _ := m.Match([]byte(`{"x":"some value"}`)); len(got) != 2 {
+		t.Errorf("after a refused Add, matches %v", got)
+	}
+	m.SetMaxBytes(0)
+	if err := m.Add("c", p); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -260,10 +260,13 @@ func (s *evalState) scanValue(i int, node *pathNode, depth int) (int, error) {
 	leaf := node.idx != nil
 	switch c := b[i]; c {
 	case '{':
-		if !node.hasKids() {
-			return s.skipValue(i, depth)
+		switch {
+		case node.hasKids():
+			return s.scanObject(i, node, depth)
+		case s.trusted:
+			return s.lightSkip(i, 0)
 		}
-		return s.scanObject(i, node, depth)
+		return s.skipValue(i, depth)
 	case '[':
 		return s.scanArray(i, node, depth)
 	case '"':
