@@ -35,8 +35,13 @@ func (n *pathNode) child(name []byte) int {
 		}
 		return -1
 	}
+	if len(name) == 0 {
+		return slices.Index(n.names, "")
+	}
+	// Length and first byte settle most comparisons without a call to
+	// the general string comparison.
 	for i, k := range n.names {
-		if k == string(name) {
+		if len(k) == len(name) && k[0] == name[0] && k == string(name) {
 			return i
 		}
 	}

@@ -22,6 +22,9 @@ type evalState struct {
 	// trails stores the trail of every occurrence, end to end.
 	trails    []trailStep
 	nextArray int32
+	// trailSaved says that trails[savedStart:] holds the current trail.
+	trailSaved bool
+	savedStart int32
 
 	skipStack []byte
 	scratch   []byte // unescaped keys
@@ -80,6 +83,7 @@ func (s *evalState) reset(snap *snapshot, ev []byte, trusted bool) {
 	s.newEpoch()
 	s.occs, s.hits, s.trail, s.trails = s.occs[:0], s.hits[:0], s.trail[:0], s.trails[:0]
 	s.nextArray = 0
+	s.trailSaved = false
 }
 
 // release drops references so the pooled state pins neither the event nor
@@ -94,8 +98,13 @@ func (s *evalState) release() {
 }
 
 func (s *evalState) addOcc(node *pathNode) int32 {
-	start := int32(len(s.trails))
-	s.trails = append(s.trails, s.trail...)
+	// Values of one array element share their trail: store it once.
+	if !s.trailSaved {
+		s.savedStart = int32(len(s.trails))
+		s.trails = append(s.trails, s.trail...)
+		s.trailSaved = true
+	}
+	start := s.savedStart
 	o := s.curVal
 	o.node, o.tStart, o.tEnd = node, start, int32(len(s.trails))
 	s.occs = append(s.occs, o)

@@ -317,8 +317,9 @@ func (s *evalState) scanArray(i int, node *pathNode, depth int) (int, error) {
 	b := s.ev
 	s.nextArray++
 	s.trail = append(s.trail, trailStep{arr: s.nextArray})
+	s.trailSaved = false
 	top := len(s.trail) - 1
-	defer func() { s.trail = s.trail[:top] }()
+	defer s.popTrail(top)
 	i = s.ws(i + 1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, nil
@@ -336,6 +337,7 @@ func (s *evalState) scanArray(i int, node *pathNode, depth int) (int, error) {
 		switch b[i] {
 		case ',':
 			s.trail[top].idx++
+			s.trailSaved = false
 			i = s.ws(i + 1)
 		case ']':
 			return i + 1, nil
@@ -343,6 +345,11 @@ func (s *evalState) scanArray(i int, node *pathNode, depth int) (int, error) {
 			return 0, s.fail(i, "expected ',' or ']'")
 		}
 	}
+}
+
+func (s *evalState) popTrail(top int) {
+	s.trail = s.trail[:top]
+	s.trailSaved = false
 }
 
 // skipValue passes over a value no pattern reads, checking its syntax.
