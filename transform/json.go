@@ -1,0 +1,340 @@
+package transform
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+)
+
+// The scanner below walks raw JSON bytes instead of decoding them: a target
+// needs a few values out of each event, and copying their bytes is far
+// cheaper than building a generic tree. Every value it hands out has been
+// scanned in full, so it is valid JSON even when the rest of the document
+// is never looked at.
+
+var errSyntax = errors.New("transform: event is not valid JSON")
+
+// kind is the JSON type of a value, from its first byte.
+type kind uint8
+
+const (
+	kindMissing kind = iota
+	kindString
+	kindNumber
+	kindBool
+	kindNull
+	kindObject
+	kindArray
+)
+
+func kindOf(v []byte) kind {
+	if len(v) == 0 {
+		return kindMissing
+	}
+	switch v[0] {
+	case '"':
+		return kindString
+	case '{':
+		return kindObject
+	case '[':
+		return kindArray
+	case 't', 'f':
+		return kindBool
+	case 'n':
+		return kindNull
+	}
+	return kindNumber
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanValue returns the end of the value that starts at b[i] (no leading
+// whitespace).
+func scanValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errSyntax
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, err := scanString(b, i)
+		return end, err
+	case c == '{':
+		return scanObject(b, i, nil)
+	case c == '[':
+		return scanArray(b, i, nil)
+	case c == 't':
+		return scanLiteral(b, i, "true")
+	case c == 'f':
+		return scanLiteral(b, i, "false")
+	case c == 'n':
+		return scanLiteral(b, i, "null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return scanNumber(b, i)
+	}
+	return 0, errSyntax
+}
+
+func scanLiteral(b []byte, i int, lit string) (int, error) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return 0, errSyntax
+	}
+	return i + len(lit), nil
+}
+
+func scanNumber(b []byte, i int) (int, error) {
+	if b[i] == '-' {
+		i++
+	}
+	digits := func() bool {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return 0, errSyntax
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return 0, errSyntax
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return 0, errSyntax
+		}
+	}
+	return i, nil
+}
+
+// scanString returns the end of the string starting at b[i] and whether it
+// holds escapes.
+func scanString(b []byte, i int) (int, bool, error) {
+	esc := false
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, esc, nil
+		case c == '\\':
+			esc = true
+			i++
+			if i >= len(b) {
+				return 0, false, errSyntax
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(b)-i < 5 || !isHex(b[i+1]) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) {
+					return 0, false, errSyntax
+				}
+				i += 4
+			default:
+				return 0, false, errSyntax
+			}
+		case c < 0x20:
+			return 0, false, errSyntax
+		}
+	}
+	return 0, false, errSyntax
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// scanObject scans the object at b[i], calling member (when not nil) with
+// each raw key (quotes included) and value.
+func scanObject(b []byte, i int, member func(key, val []byte) error) (int, error) {
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return 0, errSyntax
+		}
+		kend, _, err := scanString(b, i)
+		if err != nil {
+			return 0, err
+		}
+		key := b[i:kend]
+		i = skipWS(b, kend)
+		if i >= len(b) || b[i] != ':' {
+			return 0, errSyntax
+		}
+		i = skipWS(b, i+1)
+		vend, err := scanValue(b, i)
+		if err != nil {
+			return 0, err
+		}
+		if member != nil {
+			if err := member(key, b[i:vend]); err != nil {
+				return 0, err
+			}
+		}
+		i = skipWS(b, vend)
+		if i >= len(b) {
+			return 0, errSyntax
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case '}':
+			return i + 1, nil
+		default:
+			return 0, errSyntax
+		}
+	}
+}
+
+// scanArray scans the array at b[i], calling elem (when not nil) with each
+// element.
+func scanArray(b []byte, i int, elem func(n int, val []byte) error) (int, error) {
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, nil
+	}
+	for n := 0; ; n++ {
+		vend, err := scanValue(b, i)
+		if err != nil {
+			return 0, err
+		}
+		if elem != nil {
+			if err := elem(n, b[i:vend]); err != nil {
+				return 0, err
+			}
+		}
+		i = skipWS(b, vend)
+		if i >= len(b) {
+			return 0, errSyntax
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case ']':
+			return i + 1, nil
+		default:
+			return 0, errSyntax
+		}
+	}
+}
+
+// keyIs reports whether the raw key (with quotes) names name.
+func keyIs(key []byte, name string) bool {
+	raw := key[1 : len(key)-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw) == name
+	}
+	var s string
+	return json.Unmarshal(key, &s) == nil && s == name
+}
+
+// member returns the value of obj's member name, the last one if the name
+// repeats (as a JSON parser that overwrites would keep).
+func member(obj []byte, name string) ([]byte, error) {
+	var found []byte
+	_, err := scanObject(obj, 0, func(key, val []byte) error {
+		if keyIs(key, name) {
+			found = val
+		}
+		return nil
+	})
+	return found, err
+}
+
+var errStop = errors.New("stop")
+
+// element returns arr's element n.
+func element(arr []byte, n int) ([]byte, error) {
+	var found []byte
+	_, err := scanArray(arr, 0, func(i int, val []byte) error {
+		if i == n {
+			found = val
+			return errStop
+		}
+		return nil
+	})
+	if err == errStop {
+		err = nil
+	}
+	return found, err
+}
+
+// appendCompact appends v without insignificant whitespace.
+func appendCompact(dst, v []byte) []byte {
+	if bytes.IndexAny(v, " \t\r\n") < 0 {
+		return append(dst, v...)
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, v) != nil {
+		return append(dst, v...) // v was scanned, so this does not happen
+	}
+	return append(dst, buf.Bytes()...)
+}
+
+// appendUnquoted appends a compacted object or array with the quotes
+// around its strings dropped, which is how AWS inserts a structure into a
+// JSON string ("EventBridge removes any internal quotes to ensure a valid
+// string"). The strings keep their escapes, so the result stays valid
+// inside a JSON string.
+func appendUnquoted(dst, v []byte) []byte {
+	in := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case in && c == '\\':
+			dst = append(dst, c, v[i+1])
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// appendQuoted appends s as a JSON string. Like encoding/json it escapes
+// <, > and & nowhere: targets receive the text as written.
+func appendQuoted(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}
