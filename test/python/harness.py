@@ -34,6 +34,11 @@ DEFAULT_REGION = "us-east-1"
 # watching when asserting that nothing arrives.
 DELIVERY_TIMEOUT = 15.0
 QUIET_PERIOD = 0.75
+# Once one delivery has timed out, delivery is probably broken altogether:
+# later waits give up sooner so that a broken server fails the suite quickly
+# instead of slowly.
+DEGRADED_TIMEOUT = 3.0
+_delivery_timed_out = False
 
 _live_servers = []
 _live_receivers = []
@@ -269,21 +274,34 @@ class Receiver:
         with self.cond:
             return [r["json"] for r in self.requests]
 
+    @staticmethod
+    def _deadline(timeout):
+        if _delivery_timed_out:
+            timeout = min(timeout, DEGRADED_TIMEOUT)
+        return time.monotonic() + timeout, timeout
+
+    @staticmethod
+    def _timed_out():
+        global _delivery_timed_out
+        _delivery_timed_out = True
+
     def wait_for(self, n, timeout=DELIVERY_TIMEOUT):
         """Waits until at least n requests have arrived; returns their JSON
         bodies (raises AssertionError on timeout)."""
-        deadline = time.monotonic() + timeout
+        deadline, timeout = self._deadline(timeout)
         with self.cond:
             while len(self.requests) < n:
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    self._timed_out()
                     raise AssertionError("receiver got %d request(s), wanted %d within %.0fs"
                                          % (len(self.requests), n, timeout))
                 self.cond.wait(left)
             return [r["json"] for r in self.requests]
 
     def wait_for_id(self, event_id, timeout=DELIVERY_TIMEOUT):
-        deadline = time.monotonic() + timeout
+        """Waits for the event with this id; returns it."""
+        deadline, timeout = self._deadline(timeout)
         with self.cond:
             while True:
                 for r in self.requests:
@@ -291,6 +309,7 @@ class Receiver:
                         return r["json"]
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    self._timed_out()
                     raise AssertionError("event %s not delivered within %.0fs (got %d request(s))"
                                          % (event_id, timeout, len(self.requests)))
                 self.cond.wait(left)
