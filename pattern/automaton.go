@@ -18,8 +18,6 @@ type pathNode struct {
 	// byName replaces the linear search once a level has many keys.
 	byName map[string]int
 	idx    *valueIndex
-	// key identifies the path of this node (see matchPathKey).
-	key string
 }
 
 const pathMapMin = 9
@@ -69,7 +67,6 @@ func (n *pathNode) update(path []string, depth int, fn func(*valueIndex) *valueI
 	c := n.clone()
 	if depth == len(path) {
 		c.idx = fn(c.idx)
-		c.key = matchPathKey(path)
 	} else {
 		at := slices.Index(c.names, path[depth])
 		var old *pathNode
@@ -247,6 +244,9 @@ type valueIndex struct {
 	absent, later int
 	// fields counts the fields at this path, to know when it is empty.
 	fields int
+	// pathID numbers the path while it has fields, so that an event's
+	// values can be grouped by path (evalState.pathHead).
+	pathID int32
 }
 
 type slowCond struct {

@@ -48,6 +48,10 @@ type evalState struct {
 	// ruleSeen and patSeen are indexed by crule.num and cpattern.num.
 	ruleSeen, patSeen []uint32
 	epoch             uint32
+	// pathHead holds the last occurrence at each path (by pathID), valid
+	// where pathEpoch equals epoch.
+	pathHead  []int32
+	pathEpoch []uint32
 }
 
 var statePool = sync.Pool{New: func() any { return &evalState{} }}
@@ -55,6 +59,7 @@ var statePool = sync.Pool{New: func() any { return &evalState{} }}
 // occurrence is one scalar value found at a used path.
 type occurrence struct {
 	node         *pathNode
+	prev         int32 // the previous occurrence at the same path, or -1
 	tStart, tEnd int32 // its trail in evalState.trails
 	// Where the value is in the event, for fields judged after the scan.
 	kind       Kind
@@ -107,6 +112,8 @@ func (s *evalState) addOcc(node *pathNode) int32 {
 	start := s.savedStart
 	o := s.curVal
 	o.node, o.tStart, o.tEnd = node, start, int32(len(s.trails))
+	o.prev = s.lastAt(node.idx.pathID)
+	s.pathHead[node.idx.pathID] = int32(len(s.occs))
 	s.occs = append(s.occs, o)
 	return int32(len(s.occs) - 1)
 }
@@ -367,9 +374,14 @@ func (s *evalState) newEpoch() {
 	if n := int(s.snap.nPatterns); len(s.patSeen) < n {
 		s.patSeen = append(s.patSeen, make([]uint32, n-len(s.patSeen))...)
 	}
+	if n := int(s.snap.nPaths); len(s.pathEpoch) < n {
+		s.pathEpoch = append(s.pathEpoch, make([]uint32, n-len(s.pathEpoch))...)
+		s.pathHead = append(s.pathHead, make([]int32, n-len(s.pathHead))...)
+	}
 	if s.epoch++; s.epoch == 0 {
 		clear(s.ruleSeen)
 		clear(s.patSeen)
+		clear(s.pathEpoch)
 		s.epoch = 1
 	}
 }
@@ -423,15 +435,21 @@ func (s *evalState) ruleMatches(r *crule) bool {
 	return s.consistent(sat, bounds, 0, s.chosen[:0])
 }
 
+// lastAt returns the last occurrence recorded at the path, or -1.
+func (s *evalState) lastAt(path int32) int32 {
+	if s.pathEpoch[path] != s.epoch {
+		s.pathEpoch[path] = s.epoch
+		s.pathHead[path] = -1
+	}
+	return s.pathHead[path]
+}
+
 // judge appends the occurrences meeting f, a field that was not indexed:
 // only the anchor of a rule is, so that the work of the other fields grows
 // with the rules an event makes candidates, not with all rules.
 func (s *evalState) judge(f *cfield, sat []int32) []int32 {
-	for i := range s.occs {
+	for i := s.lastAt(f.pathID); i >= 0; i = s.occs[i].prev {
 		o := &s.occs[i]
-		if o.node.key != f.pathK {
-			continue
-		}
 		v := Value{Kind: o.kind, Str: bytesView(s.ev[o.start:o.end])}
 		if o.kind == KindString {
 			b, err := s.stringAt(int(o.start), int(o.end), o.esc, &s.strBuf)
@@ -456,7 +474,7 @@ func (s *evalState) judge(f *cfield, sat []int32) []int32 {
 				ok = referenceCond(*c, v)
 			}
 			if ok {
-				sat = append(sat, int32(i))
+				sat = append(sat, i)
 				break
 			}
 		}
@@ -465,14 +483,7 @@ func (s *evalState) judge(f *cfield, sat []int32) []int32 {
 }
 
 // present reports whether the event has a value at f's path.
-func (s *evalState) present(f *cfield) bool {
-	for i := range s.occs {
-		if s.occs[i].node.key == f.pathK {
-			return true
-		}
-	}
-	return false
-}
+func (s *evalState) present(f *cfield) bool { return s.lastAt(f.pathID) >= 0 }
 
 // consistent searches for one occurrence per field (fields from k on) such
 // that all chosen occurrences agree on the element of every array they

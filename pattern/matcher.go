@@ -21,7 +21,7 @@ type Matcher struct {
 	maxBytes int64 // 0: no limit
 	// ruleNums and patNums hand out the small numbers that index the
 	// per-event bookkeeping of rules and patterns.
-	ruleNums, patNums numbers
+	ruleNums, patNums, pathNums numbers
 }
 
 // numbers allocates small non-negative integers, reusing freed ones.
@@ -59,8 +59,9 @@ type snapshot struct {
 	// their fields are exists:false, or they have no fields): they are
 	// evaluated for every event.
 	always []*crule
-	// nRules and nPatterns bound crule.num and cpattern.num.
-	nRules, nPatterns int32
+	// nRules, nPatterns and nPaths bound crule.num, cpattern.num and
+	// valueIndex.pathID.
+	nRules, nPatterns, nPaths int32
 }
 
 type cpattern struct {
@@ -89,7 +90,8 @@ type cfield struct {
 	patID  string
 	// The field's own data.
 	path  []string
-	pathK string // path joined, identifies occurrences at this path
+	// pathID is the number of the path (valueIndex.pathID).
+	pathID int32
 	conds []Cond
 	// existsFalse is set when some condition is {"exists": false}: the
 	// field is then met by the absence of values too.
@@ -209,8 +211,11 @@ func compilePattern(id string, p *Pattern) *cpattern {
 		r := &crule{pat: cp}
 		for fi := range p.Rules[ri].Fields {
 			src := &p.Rules[ri].Fields[fi]
-			f := &cfield{rule: r, path: slices.Clone(src.Path), pathK: matchPathKey(src.Path), conds: slices.Clone(src.Conds)}
-			cp.bytes += int64(unsafe.Sizeof(cfield{})) + int64(len(f.pathK))*2
+			f := &cfield{rule: r, path: slices.Clone(src.Path), conds: slices.Clone(src.Conds)}
+			cp.bytes += int64(unsafe.Sizeof(cfield{}))
+			for _, k := range f.path {
+				cp.bytes += 16 + 2*int64(len(k)) // the field's copy and the path node's
+			}
 			for _, c := range f.conds {
 				if c.Op == OpExists && !c.Exists {
 					f.existsFalse = true
@@ -290,7 +295,14 @@ func (m *Matcher) index(snap *snapshot, cp *cpattern) {
 			f.simple = len(r.fields) == 1 && r.anchor == f
 		}
 		for _, f := range r.fields {
-			snap.root = snap.root.update(f.path, 0, func(v *valueIndex) *valueIndex { return v.with(f) })
+			snap.root = snap.root.update(f.path, 0, func(v *valueIndex) *valueIndex {
+				nv := v.with(f)
+				if v == nil {
+					nv.pathID = m.pathNums.get()
+				}
+				f.pathID = nv.pathID
+				return nv
+			})
 		}
 		if r.anchor == nil {
 			snap.always = append(slices.Clip(snap.always), r)
@@ -300,13 +312,19 @@ func (m *Matcher) index(snap *snapshot, cp *cpattern) {
 	}
 	m.stats.Patterns++
 	m.stats.ApproxBytes += cp.bytes
-	snap.nRules, snap.nPatterns = m.ruleNums.next, m.patNums.next
+	snap.nRules, snap.nPatterns, snap.nPaths = m.ruleNums.next, m.patNums.next, m.pathNums.next
 }
 
 func (m *Matcher) unindex(snap *snapshot, cp *cpattern) {
 	for _, r := range cp.rules {
 		for _, f := range r.fields {
-			snap.root = snap.root.update(f.path, 0, func(v *valueIndex) *valueIndex { return v.without(f) })
+			snap.root = snap.root.update(f.path, 0, func(v *valueIndex) *valueIndex {
+				nv := v.without(f)
+				if nv == nil {
+					m.pathNums.put(v.pathID)
+				}
+				return nv
+			})
 		}
 		if r.anchor == nil {
 			snap.always = slices.DeleteFunc(slices.Clone(snap.always), func(x *crule) bool { return x == r })

@@ -46,17 +46,6 @@ func appendNumberKey(dst []byte, lit []byte) []byte {
 	return append(append(dst, tagNumberLit), lit...)
 }
 
-// matchPathKey identifies a path by one string; lengths in front of the
-// names keep it unambiguous whatever characters the names hold.
-func matchPathKey(path []string) string {
-	var b []byte
-	for _, p := range path {
-		b = binary.AppendUvarint(b, uint64(len(p)))
-		b = append(b, p...)
-	}
-	return string(b)
-}
-
 // eventNumber is ComparableNumber for the common shape of event numbers,
 // a plain decimal without exponent, computed in one pass without
 // allocating; other literals go to ComparableNumber. Both give the same
