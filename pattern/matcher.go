@@ -89,10 +89,10 @@ type cfield struct {
 	patNum int32
 	patID  string
 	// The field's own data.
-	path  []string
+	path []string
 	// pathID is the number of the path (valueIndex.pathID).
 	pathID int32
-	conds []Cond
+	conds  []Cond
 	// existsFalse is set when some condition is {"exists": false}: the
 	// field is then met by the absence of values too.
 	existsFalse bool
