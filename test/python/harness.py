@@ -102,7 +102,18 @@ def unique(prefix="t"):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
 
 
-_ADDR_RE = re.compile(r"switchyard serving.*?addr=(\S+)")
+# The serving line in the text log format (addr=...) or the JSON one ("addr":"...").
+_ADDR_RE = re.compile(r'switchyard serving.*?(?:addr=|"addr":)"?([0-9.:\[\]a-f]+)')
+
+# The receivers and the server are on 127.0.0.1: never through a proxy.
+for _k in ("NO_PROXY", "no_proxy"):
+    os.environ[_k] = ",".join(x for x in (os.environ.get(_k), "127.0.0.1", "localhost") if x)
+
+
+def _server_env():
+    # serve reads every flag from SWITCHYARD_<FLAG> too; the suite's servers
+    # must not pick up a developer's settings.
+    return {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
 
 
 class Server:
@@ -124,7 +135,7 @@ class Server:
     def start(self, timeout=30.0):
         args = [binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir] + self.extra_args
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True, bufsize=1)
+                                     stderr=subprocess.PIPE, text=True, bufsize=1, env=_server_env())
         _live_servers.append(self)
         found = threading.Event()
 
@@ -134,7 +145,7 @@ class Server:
                 if self.addr is None:
                     m = _ADDR_RE.search(line)
                     if m:
-                        self.addr = m.group(1).strip('"')
+                        self.addr = m.group(1)
                         found.set()
             found.set()  # EOF: the process has gone
 
