@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchyard/switchyard/internal/awserr"
+	"github.com/switchyard/switchyard/internal/secretbox"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -44,6 +45,8 @@ type Service struct {
 	now    func() time.Time
 	// ScheduleValid validates a ScheduleExpression; nil accepts none.
 	ScheduleValid func(expr string) error
+	// Secrets seals connection credentials before they are stored.
+	Secrets *secretbox.Box
 }
 
 // NewService returns a control-plane service writing to kv and reading view.

@@ -46,6 +46,8 @@ type View struct {
 	rev     uint64        // last bucket revision applied
 	changed chan struct{} // closed and replaced whenever rev advances
 	buses   map[busKey]*busState
+	conns   map[nameKey]*connEntry
+	dests   map[nameKey]*destEntry
 }
 
 // NewView returns an empty view of kv; Run fills it.
@@ -135,6 +137,8 @@ func (v *View) apply(e jetstream.KeyValueEntry) {
 				v.log.Error("control: pattern not added to matcher", "rule", r.ARN(), "err", err)
 			}
 		}
+	case len(parts) == 4 && (parts[0] == connPrefix || parts[0] == destPrefix):
+		v.applyAPIDest(parts, e, deleted)
 	default:
 		v.log.Warn("control: unknown key in bucket", "key", e.Key())
 	}
