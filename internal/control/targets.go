@@ -31,6 +31,12 @@ func (s *Service) PutTargets(ctx context.Context, sc Scope, busNameOrARN, ruleNa
 		if !validTargetARN(t.Arn) {
 			return nil, awserr.Validation("Parameter %s is not valid. Reason: Provided Arn is not in correct format.", t.Arn)
 		}
+		if needsSqsParameters(&t) {
+			return nil, awserr.Validation("Parameter(s) SqsParameters must be specified for target: %s.", t.Id)
+		}
+		if subj, ok := NATSSubject(t.Arn); ok && !ValidNATSSubject(subj) {
+			return nil, awserr.Validation("Parameter %s is not valid. Reason: %q is not a subject a target may publish on (no wildcards, whitespace or empty tokens; sy., $ and _INBOX. are reserved).", t.Arn, subj)
+		}
 	}
 	err := retry(ctx, func() error {
 		r, rev, bus, err := s.rule(ctx, sc, busNameOrARN, ruleName)

@@ -11,14 +11,24 @@ import (
 	"github.com/switchyard/switchyard/internal/ingest"
 )
 
-// busInvoker forwards the event to another event bus.
+// busInvoker forwards the event to another event bus: of the rule's
+// account and region, or of any other account and region this server
+// holds. The bus must exist. Its resource policy is not consulted yet
+// (permissions are a later feature): for now any account may send to any
+// bus.
 type busInvoker struct{ ingest *ingest.Service }
 
 func (b busInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 	parts := strings.SplitN(inv.Target.Arn, ":", 6)
+	if len(parts) != 6 || !strings.HasPrefix(parts[5], "event-bus/") {
+		return Permanent("InvalidTarget", fmt.Errorf("not an event bus ARN: %s", inv.Target.Arn))
+	}
 	target := control.Scope{Account: parts[4], Region: parts[3]}
-	if target != inv.Scope {
-		return Permanent("UnsupportedTarget", fmt.Errorf("cross-account and cross-region bus targets are not supported yet (%s)", inv.Target.Arn))
+	if target.Account == "" {
+		target.Account = inv.Scope.Account
+	}
+	if target.Region == "" {
+		target.Region = inv.Scope.Region
 	}
 	bus := strings.TrimPrefix(parts[5], "event-bus/")
 	err := b.ingest.Forward(ctx, target, bus, inv.Input, inv.Ingested.UnixMilli(), "fwd|"+inv.ID)

@@ -19,6 +19,8 @@ import (
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/deliver"
+	"github.com/switchyard/switchyard/internal/deliver/awstarget"
+	"github.com/switchyard/switchyard/internal/deliver/natstarget"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/match"
 	"github.com/switchyard/switchyard/internal/store"
@@ -78,8 +80,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	g.Go(func() error { return match.NewRouter(st, view, log).Run(gctx) })
 	aws := awsclient.New(cfg.AWSEndpoints)
-	_ = aws // the AWS service targets register their invokers with it
 	dl := deliver.New(st, in, log, cfg.Workers)
+	for kind, inv := range awstarget.Invokers(aws) {
+		dl.Register(kind, inv)
+	}
+	dl.Register(natstarget.Kind, natstarget.New(st.NC, st.JS))
 	g.Go(func() error { return dl.Run(gctx) })
 
 	mux := http.NewServeMux()

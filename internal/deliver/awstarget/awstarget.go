@@ -1,0 +1,240 @@
+// Package awstarget delivers to AWS service targets through their real APIs
+// with aws-sdk-go-v2, sending what EventBridge sends to each:
+//
+//	sqs       SendMessage: the input as the body; FIFO queues (".fifo") with
+//	          SqsParameters.MessageGroupId and the event id as
+//	          MessageDeduplicationId
+//	sns       Publish: the input as the message; FIFO topics with
+//	          SqsParameters.MessageGroupId (else the target id) and the event
+//	          id as MessageDeduplicationId
+//	lambda    Invoke with InvocationType Event (asynchronous): the input as
+//	          the payload
+//	kinesis   PutRecord: the input as the data; the partition key is the value
+//	          at KinesisParameters.PartitionKeyPath in the event, else the
+//	          event id
+//	firehose  PutRecord: the input as the record, unchanged (no newline added)
+//	states    StartExecution: the input as the execution input; the name is
+//	          derived from the delivery task, so a retried start finds its
+//	          execution instead of starting another
+//	logs      PutLogEvents into the log group of the ARN, in a log stream
+//	          named by the event id, created as needed; an input of the form
+//	          {"timestamp": ..., "message": ...} sets both, otherwise the
+//	          message is the input and the timestamp the event's time
+//
+// It lives apart from package deliver so that the delivery core does not
+// depend on the AWS SDK; the server registers Invokers with the deliverer.
+//
+// The region of each call is the one of the target's ARN; endpoints and
+// credentials come from package awsclient (--aws-endpoint,
+// AWS_ENDPOINT_URL_<SERVICE>, the default credential chain). A target's
+// RoleArn is not assumed: calls are made with Switchyard's own credentials.
+//
+// Failures are classified as AWS treats them: throttling, 5xx answers, and
+// requests that got no answer are retried; a missing resource, a denied
+// permission or a refused request are permanent. The AWS error code is the
+// Error's Code.
+package awstarget
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+
+	"github.com/switchyard/switchyard/internal/awsclient"
+	"github.com/switchyard/switchyard/internal/deliver"
+)
+
+// callTimeout bounds one API call; a hung endpoint must not hold a delivery
+// worker longer than a retry would cost.
+const callTimeout = 10 * time.Second
+
+// Invokers returns the invokers of the AWS service targets, keyed by the
+// target kind they serve (see deliver.Kind).
+func Invokers(f *awsclient.Factory) map[string]deliver.Invoker {
+	return map[string]deliver.Invoker{
+		"sqs":      newSQS(f),
+		"sns":      newSNS(f),
+		"lambda":   newLambda(f),
+		"kinesis":  newKinesis(f),
+		"firehose": newFirehose(f),
+		"states":   newSFN(f),
+		"logs":     newLogs(f),
+	}
+}
+
+// clients caches one SDK client per region for one service: a client holds
+// its connection pool and resolved credentials, so building one per call
+// would cost a handshake and a credential lookup every time.
+type clients[C any] struct {
+	f       *awsclient.Factory
+	service string
+	build   func(cfg aws.Config, endpoint *string) C
+	mu      sync.Mutex
+	m       map[string]C
+}
+
+func newClients[C any](f *awsclient.Factory, service string, build func(aws.Config, *string) C) *clients[C] {
+	return &clients[C]{f: f, service: service, build: build, m: map[string]C{}}
+}
+
+func (c *clients[C]) get(ctx context.Context, region string) (C, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.m[region]; ok {
+		return cl, nil
+	}
+	cfg, err := c.f.Config(ctx, region)
+	if err != nil {
+		var zero C
+		return zero, deliver.Retryable("SDK_CLIENT_ERROR", err)
+	}
+	cl := c.build(cfg, c.f.Endpoint(c.service))
+	c.m[region] = cl
+	return cl, nil
+}
+
+// target is a parsed target ARN of the expected service.
+func target(inv *deliver.Invocation, service string) (awsclient.ARN, error) {
+	a, err := awsclient.ParseARN(inv.Target.Arn)
+	if err == nil && a.Service != service {
+		err = fmt.Errorf("not a %s ARN", service)
+	}
+	if err == nil && a.Region == "" {
+		err = errors.New("the ARN has no region")
+	}
+	if err != nil {
+		return a, deliver.Permanent("InvalidTarget", fmt.Errorf("target %s: %w", inv.Target.Arn, err))
+	}
+	return a, nil
+}
+
+// envelope holds the fields of the event some targets need besides the
+// input.
+type envelope struct {
+	ID   string `json:"id"`
+	Time string `json:"time"`
+}
+
+func eventOf(inv *deliver.Invocation) envelope {
+	var e envelope
+	_ = json.Unmarshal(inv.Event, &e)
+	return e
+}
+
+// time is the event's time, or its ingestion time if it has none.
+func (e envelope) time(inv *deliver.Invocation) time.Time {
+	if t, err := time.Parse(time.RFC3339, e.Time); err == nil {
+		return t
+	}
+	return inv.Ingested
+}
+
+// taskName is a stable name for the delivery task, shaped as a UUID: it
+// fits the names AWS APIs accept (Step Functions executions: 80
+// characters, no '|' or ':') while the task id, which holds the rule ARN,
+// does not.
+func taskName(inv *deliver.Invocation) string {
+	id := inv.ID
+	if id == "" {
+		id = inv.RuleArn + "|" + inv.Target.Id + "|" + string(inv.Event)
+	}
+	h := sha256.Sum256([]byte(id))
+	h[6] = h[6]&0x0f | 0x50 // version 5 layout: name-based
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// retryableCodes are error codes of throttling and passing unavailability
+// that some services answer with a 4xx status; retrying them succeeds once
+// the load passes.
+var retryableCodes = map[string]bool{
+	"Throttling":                             true,
+	"ThrottlingException":                    true,
+	"ThrottledException":                     true,
+	"RequestThrottled":                       true,
+	"RequestThrottledException":              true,
+	"TooManyRequestsException":               true,
+	"ProvisionedThroughputExceededException": true,
+	"TransactionInProgressException":         true,
+	"RequestLimitExceeded":                   true,
+	"LimitExceededException":                 true,
+	"ExecutionLimitExceeded":                 true,
+	"SlowDown":                               true,
+	"EC2ThrottledException":                  true,
+	"KMSThrottlingException":                 true,
+	"KmsThrottled":                           true,
+	"KMS.ThrottlingException":                true,
+	"ServiceUnavailable":                     true,
+	"ServiceUnavailableException":            true,
+	"InternalFailure":                        true,
+	"InternalError":                          true,
+	"ResourceNotReadyException":              true,
+	// Expired credentials are refreshed by the credential chain.
+	"ExpiredToken":          true,
+	"ExpiredTokenException": true,
+	"RequestExpired":        true,
+	"RequestTimeTooSkewed":  true,
+}
+
+// classify turns an SDK error into a deliver.Error: throttling, 5xx, 409
+// and requests without an answer (network errors, timeouts, no
+// credentials) are retryable; any other answer — the resource does not
+// exist, access denied, a refused request — cannot succeed on retry, and
+// AWS does not retry it.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *deliver.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	code := "SDK_CLIENT_ERROR"
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() != "" {
+		code = ae.ErrorCode()
+	}
+	status := 0
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		status = re.HTTPStatusCode()
+	}
+	switch {
+	case status == 0, status == 409, status == 429, status >= 500, retryableCodes[code]:
+		return deliver.Retryable(code, err)
+	default:
+		return deliver.Permanent(code, err)
+	}
+}
+
+// errorCode is the AWS error code of err, if it has one.
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// withTimeout runs one API call under callTimeout.
+func withTimeout(ctx context.Context, call func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return call(ctx)
+}
+
+// resourceName is the part of an ARN resource after its type prefix
+// ("stream/name" → "name", "log-group:name:*" → "name").
+func resourceName(resource, prefix string) (string, bool) {
+	name, ok := strings.CutPrefix(resource, prefix)
+	return name, ok && name != ""
+}

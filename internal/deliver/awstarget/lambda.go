@@ -1,0 +1,45 @@
+package awstarget
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/switchyard/switchyard/internal/awsclient"
+	"github.com/switchyard/switchyard/internal/deliver"
+)
+
+type lambdaInvoker struct{ clients *clients[*lambda.Client] }
+
+func newLambda(f *awsclient.Factory) *lambdaInvoker {
+	return &lambdaInvoker{newClients(f, "lambda", func(cfg aws.Config, ep *string) *lambda.Client {
+		return lambda.NewFromConfig(cfg, func(o *lambda.Options) {
+			o.BaseEndpoint = ep
+			o.RetryMaxAttempts = 1
+		})
+	})}
+}
+
+// Invoke queues an asynchronous invocation, as EventBridge does: the
+// delivery succeeds once Lambda has accepted the event, whatever the
+// function later does with it.
+func (l *lambdaInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) error {
+	a, err := target(inv, "lambda")
+	if err != nil {
+		return err
+	}
+	cl, err := l.clients.get(ctx, a.Region)
+	if err != nil {
+		return err
+	}
+	return classify(withTimeout(ctx, func(ctx context.Context) error {
+		_, err := cl.Invoke(ctx, &lambda.InvokeInput{
+			FunctionName:   aws.String(inv.Target.Arn), // the ARN keeps a qualifier (version, alias)
+			InvocationType: types.InvocationTypeEvent,
+			Payload:        inv.Input,
+		})
+		return err
+	}))
+}

@@ -1,0 +1,47 @@
+package awstarget
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/switchyard/switchyard/internal/awsclient"
+	"github.com/switchyard/switchyard/internal/deliver"
+)
+
+type sfnInvoker struct{ clients *clients[*sfn.Client] }
+
+func newSFN(f *awsclient.Factory) *sfnInvoker {
+	return &sfnInvoker{newClients(f, "states", func(cfg aws.Config, ep *string) *sfn.Client {
+		return sfn.NewFromConfig(cfg, func(o *sfn.Options) {
+			o.BaseEndpoint = ep
+			o.RetryMaxAttempts = 1
+		})
+	})}
+}
+
+func (s *sfnInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) error {
+	a, err := target(inv, "states")
+	if err != nil {
+		return err
+	}
+	cl, err := s.clients.get(ctx, a.Region)
+	if err != nil {
+		return err
+	}
+	err = withTimeout(ctx, func(ctx context.Context) error {
+		_, err := cl.StartExecution(ctx, &sfn.StartExecutionInput{
+			StateMachineArn: aws.String(inv.Target.Arn),
+			Input:           aws.String(string(inv.Input)),
+			Name:            aws.String(taskName(inv)),
+		})
+		return err
+	})
+	// The name is the task's: an execution that already has it was
+	// started by an earlier attempt whose answer was lost.
+	if errorCode(err) == "ExecutionAlreadyExists" {
+		return nil
+	}
+	return classify(err)
+}
