@@ -41,10 +41,13 @@ type evalState struct {
 	// occurrence or -1 if none was recorded yet.
 	curNode *pathNode
 	curOcc  int32
-	curVal  occurrence
-	sat     []int32 // per-field lists of occurrences, for consistency checks
-	pick    []int32
-	chosen  []int32
+	// Where the current value is (see occurrence).
+	curKind          Kind
+	curEsc           bool
+	curStart, curEnd int32
+	sat              []int32 // per-field lists of occurrences, for consistency checks
+	pick             []int32
+	chosen           []int32
 	// ruleSeen and patSeen are indexed by crule.num and cpattern.num.
 	ruleSeen, patSeen []uint32
 	epoch             uint32
@@ -58,7 +61,6 @@ var statePool = sync.Pool{New: func() any { return &evalState{} }}
 
 // occurrence is one scalar value found at a used path.
 type occurrence struct {
-	node         *pathNode
 	prev         int32 // the previous occurrence at the same path, or -1
 	tStart, tEnd int32 // its trail in evalState.trails
 	// Where the value is in the event, for fields judged after the scan.
@@ -109,13 +111,15 @@ func (s *evalState) addOcc(node *pathNode) int32 {
 		s.trails = append(s.trails, s.trail...)
 		s.trailSaved = true
 	}
-	start := s.savedStart
-	o := s.curVal
-	o.node, o.tStart, o.tEnd = node, start, int32(len(s.trails))
-	o.prev = s.lastAt(node.idx.pathID)
-	s.pathHead[node.idx.pathID] = int32(len(s.occs))
-	s.occs = append(s.occs, o)
-	return int32(len(s.occs) - 1)
+	path := node.idx.pathID
+	n := int32(len(s.occs))
+	s.occs = append(s.occs, occurrence{
+		prev:   s.lastAt(path),
+		tStart: s.savedStart, tEnd: int32(len(s.trails)),
+		kind: s.curKind, esc: s.curEsc, start: s.curStart, end: s.curEnd,
+	})
+	s.pathHead[path] = n
+	return n
 }
 
 // startValue begins the handling of one value at node, found at
@@ -124,7 +128,7 @@ func (s *evalState) addOcc(node *pathNode) int32 {
 // want it, or when the path's presence matters (exists:false).
 func (s *evalState) startValue(node *pathNode, kind Kind, start, end int, esc bool) {
 	s.curNode, s.curOcc = node, -1
-	s.curVal = occurrence{kind: kind, esc: esc, start: int32(start), end: int32(end)}
+	s.curKind, s.curEsc, s.curStart, s.curEnd = kind, esc, int32(start), int32(end)
 	if idx := node.idx; idx.later > 0 || idx.absent > 0 {
 		s.curOcc = s.addOcc(node)
 	}
