@@ -21,6 +21,7 @@ import (
 //	range=MIN:MAX integer value
 //	re=NAME      the string must wholly match the named pattern in patterns
 //	enum=A|B     the string must be one of the values
+//	sensitive    the value is a secret: violations name the member, never the value
 //
 // validate reports every violation at once in AWS's (Coral's) wording,
 // "N validation error(s) detected: Value '...' at 'member' failed to satisfy
@@ -81,6 +82,10 @@ func validate(v any) error {
 		if i > 0 {
 			b.WriteString("; ")
 		}
+		if x.value == "" { // a sensitive member, whose value Coral does not echo
+			fmt.Fprintf(&b, "Value at '%s' failed to satisfy constraint: %s", x.at, x.constraint)
+			continue
+		}
 		fmt.Fprintf(&b, "Value %s at '%s' failed to satisfy constraint: %s", x.value, x.at, x.constraint)
 	}
 	return awserr.Validation("%s", b.String())
@@ -90,10 +95,11 @@ func validate(v any) error {
 // entry of every request, and re-reading the tags each time cost more than
 // the checks themselves.
 type fieldPlan struct {
-	index int
-	name  string // member name, lowerCamelCase
-	req   bool
-	terms []term
+	index     int
+	name      string // member name, lowerCamelCase
+	req       bool
+	sensitive bool
+	terms     []term
 }
 
 type term struct {
@@ -119,6 +125,9 @@ func planOf(t reflect.Type) []fieldPlan {
 			for _, s := range strings.Split(tag, ",") {
 				if s == "req" {
 					fp.req = true
+				}
+				if s == "sensitive" {
+					fp.sensitive = true
 				}
 				key, arg, _ := strings.Cut(s, "=")
 				tm := term{key: key, arg: arg}
@@ -205,6 +214,14 @@ func (w *walker) checkField(fv reflect.Value, fp *fieldPlan) {
 	v := fv
 	for v.Kind() == reflect.Pointer {
 		v = v.Elem()
+	}
+	if fp.sensitive {
+		n := len(w.vs)
+		defer func() {
+			for i := n; i < len(w.vs); i++ {
+				w.vs[i].value = ""
+			}
+		}()
 	}
 	for i := range fp.terms {
 		tm := &fp.terms[i]
