@@ -259,3 +259,28 @@ func (v *View) Match(s Scope, bus string, event []byte) ([]*Rule, error) {
 	}
 	return out, nil
 }
+
+// Changed returns a channel that is closed when the view next applies a
+// change; a watcher calls it again after each close.
+func (v *View) Changed() <-chan struct{} {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.changed
+}
+
+// ScheduledRules returns the enabled rules that have a schedule expression,
+// in every scope. Rules are never modified in place (a change stores a new
+// *Rule), so callers may compare pointers to detect changes.
+func (v *View) ScheduledRules() []*Rule {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []*Rule
+	for _, bs := range v.buses {
+		for _, re := range bs.rules {
+			if re.rule.ScheduleExpression != "" && re.rule.Enabled() {
+				out = append(out, re.rule)
+			}
+		}
+	}
+	return out
+}

@@ -123,10 +123,3 @@ func (v *View) ApiDestinations(s Scope) []*ApiDestination {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
-
-// Changed returns a channel closed at the view's next change.
-func (v *View) Changed() <-chan struct{} {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return v.changed
-}

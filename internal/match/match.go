@@ -23,6 +23,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
+	"github.com/switchyard/switchyard/internal/metrics"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -233,6 +234,10 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 			continue
 		}
 		for _, rule := range rules {
+			// Counted when routed; a redelivered event (after a crash) is
+			// counted again, as AWS's best-effort metrics may.
+			metrics.MatchedEvents.WithLabelValues(sc.Account, sc.Region, bus, rule.Name).Inc()
+			metrics.TriggeredRules.WithLabelValues(sc.Account, sc.Region, bus, rule.Name).Inc()
 			for _, t := range rule.Targets {
 				data, err := json.Marshal(Task{RuleArn: rule.ARN(), RuleName: rule.Name, Target: t, Event: ev.Envelope, Ingested: ingested})
 				if err != nil {

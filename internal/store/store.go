@@ -34,6 +34,11 @@ const (
 	EventsPrefix = "sy.events."
 	// DeliveryPrefix is followed by "<account>.<region>.<bus>.<rule>".
 	DeliveryPrefix = "sy.deliver."
+	// RetryPrefix holds delivery tasks waiting for a later attempt, one
+	// subject per waiting task: JetStream message schedules ("@at") that
+	// the server itself re-publishes onto their task's DeliveryPrefix
+	// subject when due. A schedule must live in the stream of its target.
+	RetryPrefix = "sy.retry."
 )
 
 // Config says where the store is.
@@ -157,13 +162,18 @@ func (s *Store) ensureAssets(ctx context.Context, replicas int) error {
 	}
 	s.Deliver, err = s.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        DeliveryStream,
-		Description: "Matched (event, rule, target) deliveries awaiting invocation",
-		Subjects:    []string{DeliveryPrefix + ">"},
+		Description: "Matched (event, rule, target) deliveries awaiting invocation, and those waiting to be retried",
+		Subjects:    []string{DeliveryPrefix + ">", RetryPrefix + ">"},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
 		MaxAge:      7 * 24 * time.Hour,
 		Duplicates:  2 * time.Minute,
+		// Retries wait as message schedules in the stream, not as
+		// unacknowledged messages of the consumer (see package deliver);
+		// schedules need subject roll-ups.
+		AllowMsgSchedules: true,
+		AllowRollup:       true,
 	})
 	if err != nil {
 		return fmt.Errorf("delivery stream: %w", err)
