@@ -2,8 +2,9 @@ package transform
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // The scanner below walks raw JSON bytes instead of decoding them: a target
@@ -244,8 +245,72 @@ func keyIs(key []byte, name string) bool {
 	if bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw) == name
 	}
-	var s string
-	return json.Unmarshal(key, &s) == nil && s == name
+	if len(raw) < len(name) {
+		return false // escapes only ever shorten
+	}
+	var buf [128]byte
+	return string(appendUnescaped(buf[:0], key)) == name
+}
+
+// appendUnescaped appends the characters of the scanned JSON string s
+// (quotes included), its escapes decoded.
+func appendUnescaped(dst, s []byte) []byte {
+	s = s[1 : len(s)-1]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := rune(hex4(s[i+1:]))
+			i += 4
+			if utf16.IsSurrogate(r) {
+				if i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+					if r2 := utf16.DecodeRune(r, rune(hex4(s[i+3:]))); r2 != utf8.RuneError {
+						r = r2
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+		default: // " \ /
+			dst = append(dst, s[i])
+		}
+	}
+	return dst
+}
+
+func hex4(b []byte) int {
+	n := 0
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		n = n<<4 | int(c)
+	}
+	return n
 }
 
 // member returns the value of obj's member name, the last one if the name
@@ -279,16 +344,23 @@ func element(arr []byte, n int) ([]byte, error) {
 	return found, err
 }
 
-// appendCompact appends v without insignificant whitespace.
+// appendCompact appends the scanned value v without insignificant
+// whitespace.
 func appendCompact(dst, v []byte) []byte {
-	if bytes.IndexAny(v, " \t\r\n") < 0 {
-		return append(dst, v...)
+	in := false
+	start := 0 // of the run of v not yet appended
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			dst = append(dst, v[start:i]...)
+			start = i + 1
+		}
 	}
-	var buf bytes.Buffer
-	if json.Compact(&buf, v) != nil {
-		return append(dst, v...) // v was scanned, so this does not happen
-	}
-	return append(dst, buf.Bytes()...)
+	return append(dst, v[start:]...)
 }
 
 // appendUnquoted appends a compacted object or array with the quotes

@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"bytes"
 	"encoding/json"
 )
 
@@ -214,14 +213,7 @@ func (t *template) render(out, v []byte, inString bool) []byte {
 	case kindMissing:
 		return out
 	case kindString:
-		if bytes.IndexByte(v, '\\') < 0 {
-			return append(out, v[1:len(v)-1]...)
-		}
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			return append(out, s...)
-		}
-		return append(out, v[1:len(v)-1]...)
+		return appendUnescaped(out, v)
 	case kindObject, kindArray:
 		return appendCompact(out, v)
 	}
