@@ -80,6 +80,7 @@ func serveCmd() *cobra.Command {
 		listen, dataDir, natsURL, sync, logLevel, logFormat string
 		awsEndpoints                                        string
 		replicas, workers, maxRequest                       int
+		retryBase                                           time.Duration
 		limits                                              = control.DefaultLimits()
 	)
 	var pprofAddr string
@@ -119,6 +120,7 @@ func serveCmd() *cobra.Command {
 				Limits:         limits,
 				MaxRequestSize: maxRequest,
 				Workers:        workers,
+				RetryBaseDelay: retryBase,
 				AWSEndpoints:   endpoints,
 				Logger:         log,
 				ScheduleValid: func(expr string) error {
@@ -134,7 +136,8 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&natsURL, "nats-url", "", "external NATS server or cluster to use instead of the embedded one")
 	f.StringVar(&sync, "sync", "1s", `fsync policy of the embedded store: "always" (fsync every write) or an interval such as 1s`)
 	f.IntVar(&replicas, "replicas", 1, "stream and bucket replicas on an external NATS cluster")
-	f.IntVar(&workers, "delivery-workers", 64, "concurrent target invocations")
+	f.IntVar(&workers, "delivery-workers", 64, "most calls in flight per target (each target ARN or URL); a slow target uses only its own")
+	f.DurationVar(&retryBase, "retry-base-delay", time.Second, "first retry delay; scales the whole retry schedule (capped at 180x), for tests")
 	f.IntVar(&maxRequest, "max-request-size", 256*1024, "PutEvents limit on the summed entry sizes of one request, in bytes")
 	f.IntVar(&limits.RulesPerBus, "rules-per-bus", limits.RulesPerBus, "most rules an event bus may have")
 	f.IntVar(&limits.TargetsPerRule, "targets-per-rule", limits.TargetsPerRule, "most targets a rule may have")

@@ -1,8 +1,16 @@
 // Package deliver invokes targets: it consumes the delivery stream and hands
 // each task's event to the Invoker registered for its target's kind (another
 // event bus, an HTTP endpoint, ...), retrying failures with exponential
-// backoff within the target's retry policy. A task stays in the stream until
-// it is delivered or given up, so a crash loses none.
+// backoff within the target's retry policy and dead-lettering what the
+// policy gives up.
+//
+// Nothing waits in memory or on the consumer. A task to retry is
+// acknowledged and written back to the stream as a JetStream message
+// schedule (retry.go) that the NATS server re-publishes onto the task's
+// subject when it is due, so thousands of events in backoff hold neither a
+// consumer slot nor Switchyard memory, and survive any crash. Targets are
+// isolated from each other by a per-target limit on calls in flight
+// (limiter.go): a slow or hanging target occupies only its own slots.
 package deliver
 
 import (
@@ -11,16 +19,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/match"
+	"github.com/switchyard/switchyard/internal/metrics"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -32,18 +41,36 @@ const (
 
 const consumerName = "deliver"
 
+// ackWait is how long a task may stay unacknowledged before JetStream
+// hands it out again (after a crash). Tasks queued behind a busy target
+// are kept alive with InProgress; see limiter.go.
+const ackWait = 30 * time.Second
+
 // Deliverer consumes delivery tasks.
 type Deliverer struct {
 	st       *store.Store
 	log      *slog.Logger
-	workers  int
 	invokers map[string]Invoker
+
+	// PerTarget is the most calls of one target (one ARN or URL) in
+	// flight at once; see limiter.go.
+	PerTarget int
+	// BaseDelay scales the whole retry schedule: the first retry waits
+	// about BaseDelay, the cap is 180 × BaseDelay (1 s and 3 min by
+	// default). Tests shrink it.
+	BaseDelay time.Duration
+	// AWS configures the SDK clients of dead-letter queues.
+	AWS *awsclient.Factory
+
+	limiter *limiter
+	dlq     *dlqSender
+	running sync.WaitGroup
 }
 
-// New returns a deliverer with the given number of concurrent workers and
+// New returns a deliverer allowing workers calls in flight per target, with
 // the built-in invokers: plain HTTP URLs and event buses.
 func New(st *store.Store, in *ingest.Service, log *slog.Logger, workers int) *Deliverer {
-	d := &Deliverer{st: st, log: log, workers: max(workers, 1), invokers: map[string]Invoker{}}
+	d := &Deliverer{st: st, log: log, invokers: map[string]Invoker{}, PerTarget: max(workers, 1), BaseDelay: time.Second}
 	d.Register("http", newHTTPInvoker())
 	d.Register("event-bus", busInvoker{in})
 	return d
@@ -54,95 +81,224 @@ func (d *Deliverer) Register(kind string, inv Invoker) { d.invokers[kind] = inv 
 
 // Run delivers until ctx ends.
 func (d *Deliverer) Run(ctx context.Context) error {
+	if d.AWS == nil {
+		d.AWS = awsclient.New(nil)
+	}
+	d.dlq = newDLQSender(d.AWS)
+	d.limiter = newLimiter(d.PerTarget, d.BaseDelay)
 	cons, err := d.st.JS.CreateOrUpdateConsumer(ctx, store.DeliveryStream, jetstream.ConsumerConfig{
-		Durable:       consumerName,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       30 * time.Second,
-		MaxAckPending: 10000,
+		Durable:   consumerName,
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   ackWait,
+		// Only tasks due now: waiting retries are schedules on RetryPrefix.
+		FilterSubject: store.DeliveryPrefix + ">",
+		// Bounds the tasks this process holds (in flight or queued behind
+		// a busy target); the limiter keeps any one target far below it.
+		MaxAckPending: 20000,
 		MaxDeliver:    -1, // the retry policy decides, per target
 	})
 	if err != nil {
 		return fmt.Errorf("deliver consumer: %w", err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(2 * d.workers))
+	it, err := cons.Messages(jetstream.PullMaxMessages(1000))
 	if err != nil {
 		return fmt.Errorf("deliver consume: %w", err)
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
-	var wg sync.WaitGroup
-	for i := 0; i < d.workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				msg, err := it.Next()
-				if err != nil {
-					if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-						return
-					}
-					d.log.Error("deliver: next task", "err", err)
-					continue
-				}
-				d.handle(ctx, msg)
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				break
 			}
-		}()
+			d.log.Error("deliver: next task", "err", err)
+			continue
+		}
+		j, ok := d.decode(msg)
+		if !ok {
+			continue
+		}
+		d.dispatch(ctx, j)
 	}
-	wg.Wait()
+	// Queued tasks go back to the stream at once rather than after
+	// ackWait; running ones finish (their calls see ctx end).
+	for _, j := range d.limiter.drain() {
+		_ = j.msg.Nak()
+	}
+	d.running.Wait()
 	return nil
 }
 
-// permanent marks failures that retrying cannot fix (a missing resource,
-// an unsupported target); AWS skips the retries for those.
-type permanent struct{ error }
+// job is one task taken from the stream.
+type job struct {
+	msg   jetstream.Msg
+	task  match.Task
+	scope control.Scope
+	bus   string
+	kind  string
+	// id identifies the task across its re-publications.
+	id string
+	// attempts is how many calls of the target already failed.
+	attempts int
+	// defers counts re-publications for a busy target (not attempts).
+	defers int
+	// dead is set once the policy gave the task up and only its dead
+	// letter is left to send; dlqAttempts counts failed sends.
+	dead        *deadLetter
+	dlqAttempts int
+	queued      time.Time
+}
 
-func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) {
-	var t match.Task
-	if err := json.Unmarshal(msg.Data(), &t); err != nil {
+func (d *Deliverer) decode(msg jetstream.Msg) (*job, bool) {
+	j := &job{msg: msg}
+	if err := json.Unmarshal(msg.Data(), &j.task); err != nil {
 		d.log.Error("deliver: undecodable task; dropped", "err", err)
 		_ = msg.Term()
-		return
+		return nil, false
 	}
-	meta, err := msg.Metadata()
-	if err != nil {
-		d.log.Error("deliver: no metadata", "err", err)
-		_ = msg.Nak()
-		return
-	}
-	sc, _, ok := taskScope(msg.Subject())
+	sc, bus, ok := taskScope(msg.Subject())
 	if !ok {
+		d.log.Error("deliver: unexpected subject; dropped", "subject", msg.Subject())
 		_ = msg.Term()
+		return nil, false
+	}
+	j.scope, j.bus, j.kind = sc, bus, Kind(j.task.Target.Arn)
+	if err := j.readHeaders(msg.Headers()); err != nil {
+		d.log.Error("deliver: bad retry headers; dropped", "subject", msg.Subject(), "err", err)
+		_ = msg.Term()
+		return nil, false
+	}
+	return j, true
+}
+
+// dispatch starts j, or queues it behind its target's calls in flight, or,
+// when the target's queue is full too, defers it through the stream.
+// It never blocks: one target cannot hold up the consumer.
+func (d *Deliverer) dispatch(ctx context.Context, j *job) {
+	if j.dead != nil {
+		// A dead letter is a call of the queue, not of the target.
+		d.start(ctx, j, "")
 		return
 	}
-	inv := &Invocation{Scope: sc, RuleArn: t.RuleArn, RuleName: t.RuleName, Target: &t.Target, Event: t.Event,
-		Input: t.Event, Ingested: time.UnixMilli(t.Ingested), Attempt: int(meta.NumDelivered),
-		ID: msg.Headers().Get(jetstream.MsgIDHeader)}
-	if t.Target.Input != nil {
-		inv.Input = []byte(*t.Target.Input)
+	key := j.task.Target.Arn
+	switch d.limiter.admit(key, j) {
+	case admitRun:
+		d.start(ctx, j, key)
+	case admitQueued:
+	case admitDefer:
+		d.running.Add(1)
+		go func() {
+			defer d.running.Done()
+			d.deferJob(ctx, j, d.limiter.deferDelay(key))
+		}()
 	}
-	err = d.invoke(ctx, inv)
+}
+
+// start runs j and then, while its target has queued tasks, those, in one
+// goroutine (a target's slot passes from task to task).
+func (d *Deliverer) start(ctx context.Context, j *job, key string) {
+	d.running.Add(1)
+	go func() {
+		defer d.running.Done()
+		for j != nil {
+			t0 := time.Now()
+			d.handle(ctx, j)
+			if key == "" {
+				return
+			}
+			j = d.limiter.done(key, time.Since(t0))
+		}
+	}()
+}
+
+// handle makes one attempt of j and settles it: acknowledged when the
+// target took it, re-published for a later attempt, or given up.
+func (d *Deliverer) handle(ctx context.Context, j *job) {
+	if j.dead != nil {
+		d.sendDeadLetter(ctx, j)
+		return
+	}
+	t := &j.task
+	inv := &Invocation{Scope: j.scope, RuleArn: t.RuleArn, RuleName: t.RuleName, Target: &t.Target, Event: t.Event,
+		Input: t.Event, Ingested: time.UnixMilli(t.Ingested), Attempt: j.attempts + 1, ID: j.id}
+	if err := d.shape(inv); err != nil {
+		d.settle(ctx, j, inv, err)
+		return
+	}
+	labels := j.labels()
+	if inv.Attempt == 1 && t.Ingested > 0 {
+		metrics.IngestionToInvocationStartLatency.WithLabelValues(j.scope.Account, j.scope.Region, j.bus, j.kind).
+			Observe(time.Since(inv.Ingested).Seconds())
+	}
+	metrics.InvocationAttempts.WithLabelValues(labels...).Inc()
+	if inv.Attempt > 1 {
+		metrics.RetryInvocationAttempts.WithLabelValues(labels...).Inc()
+	}
+	err := d.invoke(ctx, inv)
+	if err != nil && ctx.Err() != nil {
+		// Shutting down: the call was cut short, which says nothing
+		// about the target. Redelivered at once to the next process.
+		_ = j.msg.Nak()
+		return
+	}
+	d.settle(ctx, j, inv, err)
+}
+
+// shape sets the input the target receives. For now: the event, or the
+// target's constant Input.
+func (d *Deliverer) shape(inv *Invocation) error {
+	if inv.Target.Input != nil {
+		inv.Input = []byte(*inv.Target.Input)
+	}
+	return nil
+}
+
+// settle acts on the outcome of an attempt.
+func (d *Deliverer) settle(ctx context.Context, j *job, inv *Invocation, err error) {
+	labels := j.labels()
 	if err == nil {
-		_ = msg.Ack()
+		metrics.SuccessfulInvocationAttempts.WithLabelValues(labels...).Inc()
+		metrics.Invocations.WithLabelValues(labels...).Inc()
+		if j.task.Ingested > 0 {
+			metrics.IngestionToInvocationSuccessLatency.WithLabelValues(j.scope.Account, j.scope.Region, j.bus, j.kind).
+				Observe(time.Since(inv.Ingested).Seconds())
+		}
+		_ = j.msg.Ack()
 		return
-	}
-	attempts, maxAge := DefaultMaxAttempts, DefaultMaxAge
-	if rp := t.Target.RetryPolicy; rp != nil {
-		if rp.MaximumRetryAttempts != nil {
-			attempts = int(*rp.MaximumRetryAttempts)
-		}
-		if rp.MaximumEventAgeInSeconds != nil {
-			maxAge = time.Duration(*rp.MaximumEventAgeInSeconds) * time.Second
-		}
 	}
 	e := classify(err)
+	pol := policyOf(&j.task.Target)
 	retries := inv.Attempt - 1
-	if e.Permanent || retries >= attempts || time.Since(inv.Ingested) >= maxAge {
-		d.log.Warn("deliver: giving up", "rule", t.RuleArn, "target", t.Target.Id, "retries", retries, "err", err)
-		_ = msg.Term()
+	age := time.Since(inv.Ingested)
+	if e.Permanent {
+		d.giveUp(ctx, j, e, "", retries)
 		return
 	}
-	delay := max(Backoff(retries), e.RetryAfter)
-	d.log.Info("deliver: will retry", "rule", t.RuleArn, "target", t.Target.Id, "retry", retries+1, "in", delay, "err", err)
-	_ = msg.NakWithDelay(delay)
+	if retries >= pol.maxRetries {
+		d.giveUp(ctx, j, e, ConditionRetryAttempts, retries)
+		return
+	}
+	delay := max(backoff(retries, d.BaseDelay), e.RetryAfter)
+	if age+delay >= pol.maxAge {
+		// The retry would come after the event's age limit: give up now
+		// rather than hold it until then.
+		d.giveUp(ctx, j, e, ConditionEventAge, retries)
+		return
+	}
+	d.log.Debug("deliver: will retry", "rule", j.task.RuleArn, "target", j.task.Target.Id, "retry", retries+1, "in", delay, "err", err)
+	d.republish(ctx, j, retryState{attempts: inv.Attempt}, delay)
+}
+
+// deferJob sends j, untried, back to the stream for later: its target has
+// as many calls in flight and queued as it may.
+func (d *Deliverer) deferJob(ctx context.Context, j *job, delay time.Duration) {
+	pol := policyOf(&j.task.Target)
+	if time.Since(time.UnixMilli(j.task.Ingested))+delay >= pol.maxAge {
+		e := &Error{Code: "THROTTLING", Err: errors.New("the target had too many calls in flight until the event's maximum age")}
+		d.giveUp(ctx, j, e, ConditionEventAge, j.attempts)
+		return
+	}
+	d.republish(ctx, j, retryState{attempts: j.attempts, defers: j.defers + 1}, delay)
 }
 
 // invoke hands the invocation to the invoker of its target's kind.
@@ -154,12 +310,27 @@ func (d *Deliverer) invoke(ctx context.Context, inv *Invocation) error {
 	return i.Invoke(ctx, inv)
 }
 
-// Backoff is the wait before retry n+1: exponential from one second, capped
-// at three minutes, with full jitter in its upper half.
-func Backoff(n int) time.Duration {
-	d := time.Second << min(n, 8)
-	d = min(d, 3*time.Minute)
-	return d/2 + rand.N(d/2+1)
+func (j *job) labels() []string {
+	return []string{j.scope.Account, j.scope.Region, j.bus, j.task.RuleName, j.kind}
+}
+
+// policy is a target's RetryPolicy with AWS's defaults filled in.
+type policy struct {
+	maxRetries int
+	maxAge     time.Duration
+}
+
+func policyOf(t *control.Target) policy {
+	p := policy{DefaultMaxAttempts, DefaultMaxAge}
+	if rp := t.RetryPolicy; rp != nil {
+		if rp.MaximumRetryAttempts != nil {
+			p.maxRetries = int(*rp.MaximumRetryAttempts)
+		}
+		if rp.MaximumEventAgeInSeconds != nil {
+			p.maxAge = time.Duration(*rp.MaximumEventAgeInSeconds) * time.Second
+		}
+	}
+	return p
 }
 
 func taskScope(subj string) (control.Scope, string, bool) {

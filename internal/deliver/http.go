@@ -3,9 +3,11 @@ package deliver
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 )
@@ -31,7 +33,11 @@ func (h *httpInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 	req.Header.Set("User-Agent", "Switchyard")
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return Retryable("HttpConnectionError", fmt.Errorf("http target %s: %w", url, err))
+		code := "CONNECTION_FAILURE"
+		if errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err) {
+			code = "TIMEOUT"
+		}
+		return Retryable(code, fmt.Errorf("http target %s: %w", url, err))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
@@ -39,15 +45,31 @@ func (h *httpInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 	if c >= 200 && c < 300 {
 		return nil
 	}
+	// The codes are those AWS reports in dead letters for HTTP targets.
 	e := &Error{Code: "SDK_CLIENT_ERROR", Err: fmt.Errorf("http target %s: status %d", url, c)}
 	switch {
-	case c == 401 || c == 407 || c == 409 || c == 429 || c >= 500:
-		e.Code = fmt.Sprintf("%d", c)
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-			e.RetryAfter = time.Duration(s) * time.Second
-		}
+	case c == 429:
+		e.Code = "THROTTLING"
+	case c == 401 || c == 407 || c == 409 || c >= 500:
 	default:
-		e.Code, e.Permanent = fmt.Sprintf("%d", c), true
+		e.Permanent = true
+	}
+	if !e.Permanent {
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
 	}
 	return e
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		return time.Duration(max(s, 0)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
 }

@@ -32,7 +32,9 @@ type Config struct {
 	Store          store.Config
 	Limits         control.Limits
 	MaxRequestSize int // PutEvents entries, summed (256 KiB)
-	Workers        int // concurrent deliveries
+	Workers        int // calls in flight per target
+	// RetryBaseDelay scales the retry schedule (default 1 s); for tests.
+	RetryBaseDelay time.Duration
 	// AWSEndpoints overrides AWS service endpoints for targets, by ARN
 	// service name ("sqs", ...; "*" for all). See package awsclient.
 	AWSEndpoints map[string]string
@@ -85,6 +87,10 @@ func Run(ctx context.Context, cfg Config) error {
 		dl.Register(kind, inv)
 	}
 	dl.Register(natstarget.Kind, natstarget.New(st.NC, st.JS))
+	dl.AWS = aws // dead-letter queues
+	if cfg.RetryBaseDelay > 0 {
+		dl.BaseDelay = cfg.RetryBaseDelay
+	}
 	g.Go(func() error { return dl.Run(gctx) })
 
 	mux := http.NewServeMux()

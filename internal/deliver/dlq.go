@@ -1,0 +1,167 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/switchyard/switchyard/internal/awsclient"
+	"github.com/switchyard/switchyard/internal/metrics"
+)
+
+// deadLetter is why a task was given up: what its dead letter reports.
+type deadLetter struct {
+	code, message string
+	// condition is the exhausted retry condition; empty for a permanent
+	// error.
+	condition string
+	retries   int
+}
+
+// dlqMaxAge bounds the retries of a dead letter that cannot be stored: the
+// delivery stream's own age limit, past which the task would be gone anyway.
+const dlqMaxAge = 7 * 24 * time.Hour
+
+// giveUp ends a task the retry policy no longer retries: it goes to the
+// target's dead-letter queue, or, without one, is dropped and counted.
+func (d *Deliverer) giveUp(ctx context.Context, j *job, e *Error, condition string, retries int) {
+	labels := j.labels()
+	metrics.Invocations.WithLabelValues(labels...).Inc()
+	metrics.FailedInvocations.WithLabelValues(labels...).Inc()
+	dlq := j.task.Target.DeadLetterConfig
+	if dlq == nil || dlq.Arn == nil || *dlq.Arn == "" {
+		metrics.DroppedEvents.WithLabelValues(labels...).Inc()
+		d.log.Warn("deliver: gave up; no dead-letter queue, event dropped", "rule", j.task.RuleArn, "target", j.task.Target.Id,
+			"retries", retries, "condition", condition, "err", e)
+		_ = j.msg.Ack()
+		return
+	}
+	metrics.DeadLetterInvocations.WithLabelValues(labels...).Inc()
+	msg := e.Err.Error()
+	if msg == "" {
+		msg = e.Code
+	}
+	j.dead = &deadLetter{code: e.Code, message: msg, condition: condition, retries: retries}
+	d.log.Info("deliver: gave up; to the dead-letter queue", "rule", j.task.RuleArn, "target", j.task.Target.Id,
+		"retries", retries, "condition", condition, "err", e)
+	d.sendDeadLetter(ctx, j)
+}
+
+// sendDeadLetter stores j's event in its target's dead-letter queue. A
+// failed send is retried later, with backoff, through the stream like any
+// retry: the event is not lost because its queue is unavailable.
+func (d *Deliverer) sendDeadLetter(ctx context.Context, j *job) {
+	labels := j.labels()
+	err := d.dlq.send(ctx, *j.task.Target.DeadLetterConfig.Arn, j.task.RuleArn, j.task.Target.Arn, j.task.Event, j.dead)
+	if err == nil {
+		metrics.InvocationsSentToDlq.WithLabelValues(labels...).Inc()
+		_ = j.msg.Ack()
+		return
+	}
+	if ctx.Err() != nil {
+		_ = j.msg.Nak()
+		return
+	}
+	metrics.InvocationsFailedToBeSentToDlq.WithLabelValues(labels...).Inc()
+	if time.Since(time.UnixMilli(j.task.Ingested)) >= dlqMaxAge {
+		metrics.DroppedEvents.WithLabelValues(labels...).Inc()
+		d.log.Error("deliver: dead-letter queue unavailable for the stream's whole retention; event dropped",
+			"rule", j.task.RuleArn, "target", j.task.Target.Id, "dlq", *j.task.Target.DeadLetterConfig.Arn, "err", err)
+		_ = j.msg.Ack()
+		return
+	}
+	d.log.Warn("deliver: dead letter not stored; will retry", "rule", j.task.RuleArn, "target", j.task.Target.Id,
+		"dlq", *j.task.Target.DeadLetterConfig.Arn, "err", err)
+	d.republish(ctx, j, retryState{attempts: j.attempts, defers: j.defers, dead: j.dead, dlqAttempts: j.dlqAttempts + 1},
+		backoff(j.dlqAttempts, d.BaseDelay))
+}
+
+// dlqSender sends dead letters with the SQS API, to AWS or any
+// SQS-compatible endpoint (package awsclient).
+type dlqSender struct {
+	aws     *awsclient.Factory
+	mu      sync.Mutex
+	clients map[string]*sqs.Client // by region
+	urls    map[string]string      // queue URL by ARN
+}
+
+func newDLQSender(f *awsclient.Factory) *dlqSender {
+	return &dlqSender{aws: f, clients: map[string]*sqs.Client{}, urls: map[string]string{}}
+}
+
+// send sends the event with the attributes AWS gives a dead letter.
+func (s *dlqSender) send(ctx context.Context, queueArn, ruleArn, targetArn string, event []byte, dl *deadLetter) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	client, url, err := s.queue(ctx, queueArn)
+	if err != nil {
+		return err
+	}
+	attr := func(v string) sqstypes.MessageAttributeValue {
+		if v == "" {
+			v = "-" // SQS refuses empty attribute values
+		}
+		return sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	attrs := map[string]sqstypes.MessageAttributeValue{
+		"RULE_ARN":       attr(ruleArn),
+		"TARGET_ARN":     attr(targetArn),
+		"ERROR_CODE":     attr(dl.code),
+		"ERROR_MESSAGE":  attr(truncate(dl.message, 1024)),
+		"RETRY_ATTEMPTS": attr(strconv.Itoa(dl.retries)),
+	}
+	if dl.condition != "" {
+		attrs["EXHAUSTED_RETRY_CONDITION"] = attr(dl.condition)
+	}
+	_, err = client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(string(event)), MessageAttributes: attrs})
+	if err != nil {
+		return fmt.Errorf("dead-letter queue %s: %w", queueArn, err)
+	}
+	return nil
+}
+
+func (s *dlqSender) queue(ctx context.Context, queueArn string) (*sqs.Client, string, error) {
+	a, err := awsclient.ParseARN(queueArn)
+	if err != nil || a.Service != "sqs" {
+		return nil, "", errors.New("dead-letter queue: not an SQS queue ARN: " + queueArn)
+	}
+	s.mu.Lock()
+	client := s.clients[a.Region]
+	url := s.urls[queueArn]
+	s.mu.Unlock()
+	if client == nil {
+		cfg, err := s.aws.Config(ctx, a.Region)
+		if err != nil {
+			return nil, "", err
+		}
+		client = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = s.aws.Endpoint("sqs") })
+		s.mu.Lock()
+		s.clients[a.Region] = client
+		s.mu.Unlock()
+	}
+	if url == "" {
+		out, err := client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(a.Resource), QueueOwnerAWSAccountId: aws.String(a.Account)})
+		if err != nil {
+			return nil, "", fmt.Errorf("dead-letter queue %s: %w", queueArn, err)
+		}
+		url = aws.ToString(out.QueueUrl)
+		s.mu.Lock()
+		s.urls[queueArn] = url
+		s.mu.Unlock()
+	}
+	return client, url, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,115 @@
+// Package testpeer starts the real peers Switchyard's tests deliver to:
+// moto_server as the AWS endpoint (SQS, SNS, ...). Tests only.
+package testpeer
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// Account is moto's default account: queue ARNs name it.
+const Account = "123456789012"
+
+// Moto starts moto_server on a free loopback port, waits until it answers,
+// and returns its URL. It sets the AWS credential variables the SDK's
+// default chain reads (for this process and any child it starts). The test
+// is skipped when moto_server is not installed.
+func Moto(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Skip("moto_server not installed")
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := lis.Addr().(*net.TCPAddr).Port
+	lis.Close()
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("moto_server did not answer on %s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_REGION", "us-east-1")
+	return url
+}
+
+// SQS returns an SQS client of the moto server at url.
+func SQS(url, region string) *sqs.Client {
+	return sqs.New(sqs.Options{Region: region, BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+}
+
+// CreateQueue creates a standard queue and returns its ARN and URL.
+func CreateQueue(t testing.TB, c *sqs.Client, name string) (arn, url string) {
+	t.Helper()
+	ctx := context.Background()
+	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "arn:aws:sqs:" + c.Options().Region + ":" + Account + ":" + name, aws.ToString(out.QueueUrl)
+}
+
+// Message is a received SQS message: body and string attributes.
+type Message struct {
+	Body  string
+	Attrs map[string]string
+}
+
+// Drain receives (and deletes) every message currently in the queue,
+// waiting up to within for at least n.
+func Drain(t testing.TB, c *sqs.Client, url string, n int, within time.Duration) []Message {
+	t.Helper()
+	ctx := context.Background()
+	var got []Message
+	deadline := time.Now().Add(within)
+	for {
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
+			MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			msg := Message{Body: aws.ToString(m.Body), Attrs: map[string]string{}}
+			for k, v := range m.MessageAttributes {
+				msg.Attrs[k] = aws.ToString(v.StringValue)
+			}
+			got = append(got, msg)
+			_, _ = c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle})
+		}
+		if len(out.Messages) == 0 && (len(got) >= n || time.Now().After(deadline)) {
+			return got
+		}
+	}
+}
