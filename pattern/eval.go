@@ -48,8 +48,10 @@ type evalState struct {
 	sat              []int32 // per-field lists of occurrences, for consistency checks
 	pick             []int32
 	chosen           []int32
-	// ruleSeen and patSeen are indexed by crule.num and cpattern.num.
+	// ruleSeen and patSeen are indexed by crule.num and cpattern.num;
+	// ruleHead holds a candidate rule's last hit.
 	ruleSeen, patSeen []uint32
+	ruleHead          []int32
 	epoch             uint32
 	// pathHead holds the last occurrence at each path (by pathID), valid
 	// where pathEpoch equals epoch.
@@ -73,9 +75,10 @@ type occurrence struct {
 	num      float64
 }
 
+// hit is a value meeting the anchor of a rule.
 type hit struct {
-	f   *cfield
-	occ int32
+	occ  int32
+	prev int32 // the rule's previous hit, or -1
 }
 
 // trailStep locates a value in one enclosing array: which array (numbered
@@ -89,6 +92,7 @@ func (s *evalState) reset(snap *snapshot, ev []byte, trusted bool) {
 	s.out = s.out[:0]
 	s.newEpoch()
 	s.occs, s.hits, s.trail, s.trails = s.occs[:0], s.hits[:0], s.trail[:0], s.trails[:0]
+	s.cands = s.cands[:0]
 	s.nextArray = 0
 	s.trailSaved = false
 }
@@ -98,7 +102,6 @@ func (s *evalState) reset(snap *snapshot, ev []byte, trusted bool) {
 func (s *evalState) release() {
 	s.snap, s.ev = nil, nil
 	clear(s.cands)
-	clear(s.hits)
 	clear(s.occs)
 	clear(s.out)
 	s.curNode = nil
@@ -147,7 +150,18 @@ func (s *evalState) hit(f *cfield) {
 	if s.curOcc < 0 {
 		s.curOcc = s.addOcc(s.curNode)
 	}
-	s.hits = append(s.hits, hit{f: f, occ: s.curOcc})
+	// Only anchors are indexed, so every hit makes its rule a candidate;
+	// a rule's hits are chained for ruleMatches.
+	r := f.rule
+	prev := int32(-1)
+	if s.ruleSeen[r.num] != s.epoch {
+		s.ruleSeen[r.num] = s.epoch
+		s.cands = append(s.cands, r)
+	} else {
+		prev = s.ruleHead[r.num]
+	}
+	s.ruleHead[r.num] = int32(len(s.hits))
+	s.hits = append(s.hits, hit{occ: s.curOcc, prev: prev})
 }
 
 func (s *evalState) hitAll(fs []*cfield) {
@@ -349,17 +363,8 @@ var tagKeys = []byte{tagTrue, tagFalse, tagNull}
 // collect appends the ids of the patterns whose rules are met.
 func (s *evalState) collect(dst []string) []string {
 	dst = append(dst, s.out...)
-	cands := s.cands[:0]
-	for _, h := range s.hits {
-		r := h.f.rule
-		if r.anchor == h.f && s.ruleSeen[r.num] != s.epoch {
-			s.ruleSeen[r.num] = s.epoch
-			cands = append(cands, r)
-		}
-	}
-	cands = append(cands, s.snap.always...)
-	s.cands = cands
-	for _, r := range cands {
+	s.cands = append(s.cands, s.snap.always...)
+	for _, r := range s.cands {
 		if p := r.pat; s.patSeen[p.num] != s.epoch && s.ruleMatches(r) {
 			s.patSeen[p.num] = s.epoch
 			dst = append(dst, p.id)
@@ -374,6 +379,7 @@ func (s *evalState) collect(dst []string) []string {
 func (s *evalState) newEpoch() {
 	if n := int(s.snap.nRules); len(s.ruleSeen) < n {
 		s.ruleSeen = append(s.ruleSeen, make([]uint32, n-len(s.ruleSeen))...)
+		s.ruleHead = append(s.ruleHead, make([]int32, n-len(s.ruleHead))...)
 	}
 	if n := int(s.snap.nPatterns); len(s.patSeen) < n {
 		s.patSeen = append(s.patSeen, make([]uint32, n-len(s.patSeen))...)
@@ -406,10 +412,8 @@ func (s *evalState) ruleMatches(r *crule) bool {
 	for _, f := range r.fields {
 		start := len(sat)
 		if f == r.anchor {
-			for _, h := range s.hits {
-				if h.f == f {
-					sat = append(sat, h.occ)
-				}
+			for i := s.ruleHead[r.num]; i >= 0; i = s.hits[i].prev {
+				sat = append(sat, s.hits[i].occ)
 			}
 		} else {
 			sat = s.judge(f, sat)
