@@ -2,7 +2,6 @@ package pattern
 
 import (
 	"slices"
-	"strings"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
@@ -336,9 +335,19 @@ func (s *evalState) slowHits(slow []slowCond, v Value, num float64, comparable b
 				}
 			}
 		case OpAnythingButPrefix:
-			ok = !isStr || !slices.ContainsFunc(c.Strs, func(x string) bool { return strings.HasPrefix(v.Str, x) })
+			for j := 0; isStr && j < len(c.Strs); j++ {
+				if x := c.Strs[j]; len(v.Str) >= len(x) && v.Str[:len(x)] == x {
+					ok = false
+					break
+				}
+			}
 		case OpAnythingButSuffix:
-			ok = !isStr || !slices.ContainsFunc(c.Strs, func(x string) bool { return strings.HasSuffix(v.Str, x) })
+			for j := 0; isStr && j < len(c.Strs); j++ {
+				if x := c.Strs[j]; len(v.Str) >= len(x) && v.Str[len(v.Str)-len(x):] == x {
+					ok = false
+					break
+				}
+			}
 		case OpAnythingButIgnoreCase:
 			if isStr {
 				if folded == "" {
@@ -348,7 +357,12 @@ func (s *evalState) slowHits(slow []slowCond, v Value, num float64, comparable b
 				ok = !slices.Contains(sc.folded, folded)
 			}
 		case OpAnythingButWildcard:
-			ok = !isStr || !slices.ContainsFunc(sc.toks, func(t []int) bool { return matchWildcardTokens(t, v.Str) })
+			for j := 0; isStr && j < len(sc.toks); j++ {
+				if matchWildcardTokens(sc.toks[j], v.Str) {
+					ok = false
+					break
+				}
+			}
 		default:
 			ok = referenceCond(*c, v)
 		}
