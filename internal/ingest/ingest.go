@@ -142,7 +142,7 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		msg := &nats.Msg{Subject: Subject(sc, b.bus), Header: nats.Header{}}
 		if len(b.entries) == 1 {
 			// A lone event keeps the plain one-event form.
-			_, msg.Data, _ = frameField(b.data[4+len(b.ids[0]):])
+			msg.Data, _, _ = frameField(b.data[4+len(b.ids[0]):])
 		} else {
 			msg.Data = b.data
 			msg.Header.Set(HeaderEvents, strconv.Itoa(len(b.entries)))

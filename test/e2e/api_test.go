@@ -73,6 +73,16 @@ func TestTutorialFlow(t *testing.T) {
 	if got = rcv.received(); len(got) != 1 {
 		t.Fatalf("received %d events, want 1: %s", len(got), got)
 	}
+	// A call with a single entry is stored in the one-event form; it must
+	// be delivered the same way.
+	one, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{
+		{EventBusName: aws.String("orders"), Source: aws.String("app.orders"), DetailType: aws.String("OrderCreated"), Detail: aws.String(`{"single":true}`)}}})
+	if err != nil || one.FailedEntryCount != 0 {
+		t.Fatal(err, one)
+	}
+	if all := rcv.waitFor(t, 2, 10*time.Second); !strings.Contains(string(all[1]), aws.ToString(one.Entries[0].EventId)) {
+		t.Errorf("single-entry event not delivered: %s", all[1])
+	}
 	var ev event
 	if err := json.Unmarshal(got[0], &ev); err != nil {
 		t.Fatal(err)
