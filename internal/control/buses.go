@@ -121,27 +121,20 @@ func (s *Service) UpdateEventBus(ctx context.Context, sc Scope, in BusInput) (*B
 	return out, err
 }
 
-// DeleteEventBus deletes a custom bus and the rules on it. Deleting a bus
-// that does not exist succeeds, as in AWS.
+// DeleteEventBus deletes a custom bus. AWS refuses while rules remain
+// ("All rules associated with this event bus need to be deleted"), and
+// deleting a bus that does not exist succeeds.
 func (s *Service) DeleteEventBus(ctx context.Context, sc Scope, name string) error {
 	if name == DefaultBus {
 		return awserr.Validation("Cannot delete event bus default.")
-	}
-	for _, r := range s.view.Rules(sc, name) {
-		if err := retry(ctx, func() error {
-			_, rev := s.view.Rule(sc, name, r.Name)
-			if rev == 0 {
-				return nil
-			}
-			return s.remove(ctx, ruleKeyName(sc, name, r.Name), rev)
-		}); err != nil {
-			return err
-		}
 	}
 	return retry(ctx, func() error {
 		_, rev := s.view.Bus(sc, name)
 		if rev == 0 {
 			return nil
+		}
+		if len(s.view.Rules(sc, name)) > 0 {
+			return awserr.Validation("EventBus can't be deleted since it has rules.")
 		}
 		return s.remove(ctx, busKeyName(sc, name), rev)
 	})

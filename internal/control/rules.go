@@ -154,13 +154,16 @@ func (s *Service) SetRuleState(ctx context.Context, sc Scope, busNameOrARN, name
 // Deleting a rule that does not exist succeeds, as in AWS.
 func (s *Service) DeleteRule(ctx context.Context, sc Scope, busNameOrARN, name string, force bool) error {
 	return retry(ctx, func() error {
-		r, rev, bus, err := s.rule(ctx, sc, busNameOrARN, name)
-		var ae *awserr.Error
-		if errors.As(err, &ae) && ae.Code == awserr.CodeResourceNotFound {
-			return nil
-		}
+		bus, err := ResolveBus(sc, busNameOrARN)
 		if err != nil {
 			return err
+		}
+		if _, err := s.bus(ctx, sc, bus); err != nil {
+			return err // a missing bus is an error; a missing rule is not
+		}
+		r, rev := s.view.Rule(sc, bus, name)
+		if r == nil {
+			return nil
 		}
 		if r.ManagedBy != "" && !force {
 			return awserr.New(awserr.CodeManagedRule, "Rule %s is managed by %s and cannot be modified.", name, r.ManagedBy)

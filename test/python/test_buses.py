@@ -150,9 +150,7 @@ class BusTest(harness.ServerTestCase):
     # AWS refuses to delete a bus that still has rules: ValidationException
     # "EventBus can't be deleted since it has rules." (seen by Terraform's
     # and SST's users; the API reference: "All rules associated with this event
-    # bus need to be deleted."). Switchyard deletes the rules with the bus
-    # (internal/control/buses.go, DeleteEventBus).
-    @unittest.expectedFailure
+    # bus need to be deleted.").
     def test_delete_bus_with_rules_is_refused(self):
         name = self.new_bus()
         self.events.put_rule(Name="r1", EventBusName=name, EventPattern='{"source":["x"]}')

@@ -159,9 +159,6 @@ class RuleTest(harness.ServerTestCase):
 
     # DeleteRule: "When you call delete rule for a non-existent custom
     # eventbus, ResourceNotFoundException is returned." (API reference.)
-    # Switchyard answers success: it swallows every ResourceNotFound in
-    # internal/control/rules.go DeleteRule, the bus's as well as the rule's.
-    @unittest.expectedFailure
     def test_delete_rule_on_missing_bus(self):
         bus = harness.unique("nobus")
         with self.assertRaises(self.events.exceptions.ResourceNotFoundException) as cm:
