@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/switchyard/switchyard/internal/awserr"
+	"github.com/switchyard/switchyard/transform"
 )
 
 // FailedEntry is a per-target failure of PutTargets or RemoveTargets.
@@ -25,11 +26,26 @@ func validTargetARN(arn string) bool {
 	return len(parts) == 6 && parts[0] == "arn" && parts[1] != "" && parts[2] != "" && parts[5] != ""
 }
 
+// Shaping is the target's input shaping, as package transform takes it.
+func (t *Target) Shaping() transform.Spec {
+	spec := transform.Spec{ID: t.Id, Input: t.Input, InputPath: t.InputPath}
+	if it := t.InputTransformer; it != nil {
+		spec.Transformer = &transform.Transformer{PathsMap: it.InputPathsMap}
+		if it.InputTemplate != nil {
+			spec.Transformer.Template = *it.InputTemplate
+		}
+	}
+	return spec
+}
+
 // PutTargets adds targets to a rule or updates those with the same Id.
 func (s *Service) PutTargets(ctx context.Context, sc Scope, busNameOrARN, ruleName string, targets []Target) ([]FailedEntry, error) {
 	for _, t := range targets {
 		if !validTargetARN(t.Arn) {
 			return nil, awserr.Validation("Parameter %s is not valid. Reason: Provided Arn is not in correct format.", t.Arn)
+		}
+		if _, err := transform.Compile(t.Shaping()); err != nil {
+			return nil, awserr.Validation("%s", err.Error())
 		}
 		if needsSqsParameters(&t) {
 			return nil, awserr.Validation("Parameter(s) SqsParameters must be specified for target: %s.", t.Id)

@@ -244,13 +244,10 @@ func (d *Deliverer) handle(ctx context.Context, j *job) {
 	d.settle(ctx, j, inv, err)
 }
 
-// shape sets the input the target receives. For now: the event, or the
-// target's constant Input.
+// shape sets the input the target receives: the event, or the target's
+// Input, InputPath or InputTransformer applied to it (shape.go).
 func (d *Deliverer) shape(inv *Invocation) error {
-	if inv.Target.Input != nil {
-		inv.Input = []byte(*inv.Target.Input)
-	}
-	return nil
+	return shapeInput(inv)
 }
 
 // settle acts on the outcome of an attempt.

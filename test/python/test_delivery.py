@@ -3,7 +3,6 @@ InputTransformer, and retries within a target's RetryPolicy."""
 
 import json
 import time
-import unittest
 
 from . import harness
 
@@ -37,10 +36,7 @@ class DeliveryTest(harness.ServerTestCase):
 
     # "If InputPath is specified in the form of JSONPath (for example,
     # $.detail), then only the part of the event specified in the path is
-    # passed to the target" (PutTargets, API reference). Switchyard's
-    # deliverer sends the whole event: internal/deliver/deliver.go invoke()
-    # handles Input only.
-    @unittest.expectedFailure
+    # passed to the target" (PutTargets, API reference).
     def test_input_path(self):
         recv = self.receiver()
         bus, src = self.route(recv, InputPath="$.detail")
@@ -49,8 +45,6 @@ class DeliveryTest(harness.ServerTestCase):
 
     # InputTransformer: "one or more specified JSONPaths are extracted from the
     # event and used as values in a template" (PutTargets, API reference).
-    # Not applied by internal/deliver/deliver.go invoke().
-    @unittest.expectedFailure
     def test_input_transformer(self):
         recv = self.receiver()
         bus, src = self.route(recv, InputTransformer={
