@@ -1,0 +1,348 @@
+package apidest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/deliver"
+)
+
+// Timeout is AWS's limit on an API destination call ("a maximum client
+// execution timeout of 5 seconds").
+const Timeout = 5 * time.Second
+
+// Invoker is the deliver.Invoker of "api-destination" targets. Its Run
+// authorizes new OAuth connections.
+type Invoker struct {
+	ctl    *control.Service
+	view   *control.View
+	log    *slog.Logger
+	client *http.Client
+	tokens *tokens
+	limits *rateLimits
+	// MaxWait is the longest an invocation waits for its destination's
+	// rate limit; beyond it the invocation is retried later. It must stay
+	// well under the delivery consumer's ack wait.
+	MaxWait time.Duration
+
+	mu     sync.Mutex
+	opened map[string]openedAuth // decrypted authorizations, by connection ARN
+}
+
+type openedAuth struct {
+	sealed string
+	auth   *control.ConnectionAuth
+}
+
+// New returns the invoker of API destinations over ctl's view, opening
+// connection secrets with ctl.Secrets.
+func New(ctl *control.Service, log *slog.Logger) *Invoker {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	client := &http.Client{Timeout: Timeout, Transport: tr,
+		// AWS does not follow redirects: a 3xx is the destination's answer,
+		// and following it would carry the credentials to another host.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &Invoker{ctl: ctl, view: ctl.View(), log: log, client: client, tokens: newTokens(client),
+		limits: newRateLimits(), MaxWait: 10 * time.Second, opened: make(map[string]openedAuth)}
+}
+
+// open returns the connection's decrypted authorization, decrypting once
+// per version of its sealed value.
+func (i *Invoker) open(c *control.Connection) (*control.ConnectionAuth, error) {
+	i.mu.Lock()
+	o, ok := i.opened[c.ARN()]
+	i.mu.Unlock()
+	if ok && o.sealed == c.Auth {
+		return o.auth, nil
+	}
+	a, err := control.OpenAuth(i.ctl.Secrets, c)
+	if err != nil {
+		return nil, err
+	}
+	i.mu.Lock()
+	i.opened[c.ARN()] = openedAuth{c.Auth, a}
+	i.mu.Unlock()
+	return a, nil
+}
+
+// Invoke sends the input to the API destination the target names.
+func (i *Invoker) Invoke(ctx context.Context, inv *deliver.Invocation) error {
+	arn := inv.Target.Arn
+	d := i.view.ApiDestinationByARN(arn)
+	if d == nil {
+		return deliver.Permanent("ResourceNotFoundException", fmt.Errorf("api destination %s does not exist", arn))
+	}
+	if d.Scope != inv.Scope {
+		return deliver.Permanent("UnsupportedTarget", fmt.Errorf("api destination %s is not in the rule's account and region", arn))
+	}
+	c := i.view.ConnectionByARN(d.ConnectionArn)
+	if c == nil {
+		return deliver.Permanent("ResourceNotFoundException", fmt.Errorf("connection %s of api destination %s does not exist", d.ConnectionArn, arn))
+	}
+	switch c.State {
+	case control.ConnAuthorized, control.ConnAuthorizing:
+	default:
+		// Not permanent: UpdateConnection with new credentials makes the
+		// pending events deliverable again.
+		return deliver.Retryable("ConnectionNotAuthorized", fmt.Errorf("connection %s is %s", c.ARN(), c.State))
+	}
+	auth, err := i.open(c)
+	if err != nil {
+		i.log.Error("apidest: connection secrets unreadable", "connection", c.ARN(), "err", err)
+		return deliver.Retryable("InternalError", err)
+	}
+	r, err := build(d, auth, inv.Target.HttpParameters, inv.Input)
+	if err != nil {
+		return deliver.Permanent("InvalidEndpoint", err)
+	}
+	if err := i.throttle(ctx, d); err != nil {
+		return err
+	}
+
+	header, value, err := i.authorization(ctx, c, auth, "")
+	if err != nil {
+		return err
+	}
+	status, retryAfter, err := i.send(ctx, r, header, value)
+	if err == nil && (status == 401 || status == 407) && c.AuthorizationType == control.AuthOAuth {
+		// The token was refused (revoked, expired early): get a new one and
+		// try once more, as AWS refreshes on 401 and 407.
+		if header, value, err = i.authorization(ctx, c, auth, value); err != nil {
+			return err
+		}
+		status, retryAfter, err = i.send(ctx, r, header, value)
+	}
+	if err != nil {
+		return err
+	}
+	return classify(arn, status, retryAfter)
+}
+
+// throttle waits for the destination's rate limit, or defers the
+// invocation when the wait would be too long.
+func (i *Invoker) throttle(ctx context.Context, d *control.ApiDestination) error {
+	wait, ok := i.limits.reserve(d.ARN(), d.InvocationRateLimitPerSecond, i.MaxWait)
+	if !ok {
+		return &deliver.Error{Code: "THROTTLING", RetryAfter: wait,
+			Err: fmt.Errorf("api destination %s: InvocationRateLimitPerSecond %d reached", d.ARN(), d.InvocationRateLimitPerSecond)}
+	}
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return deliver.Retryable("THROTTLING", ctx.Err())
+	}
+}
+
+// authorization returns the header that authorizes a request through c.
+func (i *Invoker) authorization(ctx context.Context, c *control.Connection, a *control.ConnectionAuth, stale string) (string, string, error) {
+	switch c.AuthorizationType {
+	case control.AuthBasic:
+		if p := a.BasicAuthParameters; p != nil {
+			r, _ := http.NewRequest(http.MethodGet, "/", nil)
+			r.SetBasicAuth(p.Username, p.Password)
+			return "Authorization", r.Header.Get("Authorization"), nil
+		}
+	case control.AuthAPIKey:
+		if p := a.ApiKeyAuthParameters; p != nil {
+			return p.ApiKeyName, p.ApiKeyValue, nil
+		}
+	case control.AuthOAuth:
+		if p := a.OAuthParameters; p != nil {
+			value, err := i.tokens.header(ctx, c, p, stale)
+			if err != nil {
+				return "", "", deliver.Retryable("OAuthTokenUnavailable", fmt.Errorf("connection %s: %w", c.ARN(), err))
+			}
+			if c.State == control.ConnAuthorizing {
+				if err := i.ctl.ReportAuthorization(ctx, c, nil); err != nil {
+					i.log.Warn("apidest: recording authorization", "connection", c.ARN(), "err", err)
+				}
+			}
+			return "Authorization", value, nil
+		}
+	}
+	return "", "", deliver.Retryable("ConnectionNotAuthorized", fmt.Errorf("connection %s has no %s credentials", c.ARN(), c.AuthorizationType))
+}
+
+// send makes one HTTP call and returns the status and Retry-After.
+func (i *Invoker) send(ctx context.Context, r *request, header, value string) (int, string, error) {
+	req, err := r.httpRequest(ctx, header, value)
+	if err != nil {
+		return 0, "", deliver.Permanent("InvalidEndpoint", err)
+	}
+	resp, err := i.client.Do(req)
+	if err != nil {
+		code := "CONNECTION_FAILURE"
+		if errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err) {
+			code = "TIMEOUT"
+		}
+		return 0, "", deliver.Retryable(code, fmt.Errorf("api destination %s: %w", r.url, err))
+	}
+	// AWS reads at most the first MiB (its Range header) and ignores it.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Retry-After"), nil
+}
+
+// classify turns a destination's answer into the delivery outcome: 2xx is
+// delivered; 401, 407, 409, 429 and 5xx are retried, no sooner than
+// Retry-After (a negative Retry-After stops the retries, as AWS documents);
+// anything else is final.
+func classify(arn string, status int, retryAfter string) error {
+	if status >= 200 && status <= 299 {
+		return nil
+	}
+	e := &deliver.Error{Code: "SDK_CLIENT_ERROR", Err: fmt.Errorf("api destination %s: status %d", arn, status)}
+	switch {
+	case status == 429:
+		e.Code = "THROTTLING"
+	case status == 401 || status == 407 || status == 409 || status >= 500:
+	default:
+		e.Permanent = true
+		return e
+	}
+	d, negative := parseRetryAfter(retryAfter)
+	if negative {
+		e.Permanent = true
+	}
+	e.RetryAfter = d
+	return e
+}
+
+// parseRetryAfter reads seconds or an HTTP date.
+func parseRetryAfter(v string) (d time.Duration, negative bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0, true
+		}
+		return time.Duration(s) * time.Second, false
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0), false
+	}
+	return 0, false
+}
+
+// Run authorizes OAuth connections that are AUTHORIZING (new, or given new
+// credentials), until ctx ends. Every process does, so a connection is
+// authorized even if the process that stored it stopped; each process
+// obtains its own token, which it needs for its own invocations anyway.
+func (i *Invoker) Run(ctx context.Context) error {
+	var mu sync.Mutex
+	inflight := map[string]bool{}
+	lastGC := time.Now()
+	for {
+		rev := i.view.Rev()
+		for _, c := range i.view.AllConnections() {
+			if c.AuthorizationType != control.AuthOAuth || c.State != control.ConnAuthorizing {
+				continue
+			}
+			key := c.ARN() + "|" + c.Auth
+			mu.Lock()
+			busy := inflight[key]
+			inflight[key] = true
+			mu.Unlock()
+			if busy {
+				continue
+			}
+			go func() {
+				i.authorize(ctx, c)
+				mu.Lock()
+				delete(inflight, key)
+				mu.Unlock()
+			}()
+		}
+		if time.Since(lastGC) > time.Minute {
+			i.gc()
+			lastGC = time.Now()
+		}
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = i.view.WaitRev(wctx, rev+1)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// authorize requests a token for an AUTHORIZING connection and records the
+// outcome; a server that cannot be reached is tried a few times first.
+func (i *Invoker) authorize(ctx context.Context, c *control.Connection) {
+	auth, err := i.open(c)
+	if err != nil {
+		i.log.Error("apidest: connection secrets unreadable", "connection", c.ARN(), "err", err)
+		return
+	}
+	if auth.OAuthParameters == nil {
+		return
+	}
+	for attempt := 0; ; attempt++ {
+		tctx, cancel := context.WithTimeout(ctx, Timeout)
+		_, err = i.tokens.header(tctx, c, auth.OAuthParameters, "")
+		cancel()
+		var refused *errAuthorization
+		if err == nil || errors.As(err, &refused) || attempt == 2 || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Duration(attempt+1) * time.Second):
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		i.log.Warn("apidest: connection not authorized", "connection", c.ARN(), "err", err)
+	}
+	if err := i.ctl.ReportAuthorization(ctx, c, err); err != nil {
+		i.log.Warn("apidest: recording authorization", "connection", c.ARN(), "err", err)
+	}
+}
+
+// gc forgets tokens, keys and buckets of deleted resources.
+func (i *Invoker) gc() {
+	i.mu.Lock()
+	for arn := range i.opened {
+		if i.view.ConnectionByARN(arn) == nil {
+			delete(i.opened, arn)
+		}
+	}
+	i.mu.Unlock()
+	i.tokens.mu.Lock()
+	var gone []string
+	for arn := range i.tokens.m {
+		if i.view.ConnectionByARN(arn) == nil {
+			gone = append(gone, arn)
+		}
+	}
+	i.tokens.mu.Unlock()
+	for _, arn := range gone {
+		i.tokens.forget(arn)
+	}
+	i.limits.mu.Lock()
+	for arn := range i.limits.m {
+		if i.view.ApiDestinationByARN(arn) == nil {
+			delete(i.limits.m, arn)
+		}
+	}
+	i.limits.mu.Unlock()
+}

@@ -1,0 +1,201 @@
+// Package apidest delivers events to API destinations: it resolves the
+// destination and its connection from the control-plane view, authorizes
+// the request as the connection says (Basic, API key, or an OAuth
+// client-credentials token it obtains, caches and refreshes), applies the
+// target's HttpParameters, and enforces the destination's invocation rate.
+package apidest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/switchyard/switchyard/internal/control"
+)
+
+// userAgent is what AWS sends to API destinations, and what receivers that
+// recognise EventBridge look for.
+const userAgent = "Amazon/EventBridge/ApiDestinations"
+
+// removedHeaders are those EventBridge will not let a connection or target
+// set: the transport's own and those it sets itself.
+var removedHeaders = map[string]bool{}
+
+func init() {
+	for _, h := range []string{"A-IM", "Accept-Charset", "Accept-Datetime", "Accept-Encoding", "Cache-Control",
+		"Connection", "Content-Encoding", "Content-Length", "Content-MD5", "Date", "Expect", "Forwarded", "From",
+		"Host", "HTTP2-Settings", "If-Match", "If-Modified-Since", "If-None-Match", "If-Range",
+		"If-Unmodified-Since", "Max-Forwards", "Origin", "Pragma", "Proxy-Authorization", "Range", "Referer",
+		"TE", "Trailer", "Transfer-Encoding", "User-Agent", "Upgrade", "Via", "Warning"} {
+		removedHeaders[http.CanonicalHeaderKey(h)] = true
+	}
+}
+
+// request is an invocation before authorization: what the destination, the
+// connection's invocation parameters and the target's HttpParameters make.
+type request struct {
+	method string
+	url    string
+	header http.Header
+	body   []byte
+}
+
+// build assembles the request for input. Path parameters fill the
+// endpoint's "*" wildcards in order; headers and query-string parameters of
+// the target and of the connection are merged with the connection's values
+// winning on conflict, as AWS documents; the connection's body parameters
+// are added to a JSON-object body.
+func build(d *control.ApiDestination, auth *control.ConnectionAuth, hp *control.HttpParameters, input []byte) (*request, error) {
+	var conn control.ConnectionHttpParameters
+	if auth != nil && auth.InvocationHttpParameters != nil {
+		conn = *auth.InvocationHttpParameters
+	}
+	var target control.HttpParameters
+	if hp != nil {
+		target = *hp
+	}
+	endpoint := fillPath(d.InvocationEndpoint, target.PathParameterValues)
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("invocation endpoint %q: %w", endpoint, err)
+	}
+	q := u.Query()
+	for k, v := range target.QueryStringParameters {
+		q.Set(k, v)
+	}
+	for _, p := range conn.QueryStringParameters {
+		if p.Key != "" {
+			q.Set(p.Key, p.Value)
+		}
+	}
+	u.RawQuery = q.Encode()
+
+	h := http.Header{}
+	for k, v := range target.HeaderParameters {
+		setHeader(h, k, v)
+	}
+	for _, p := range conn.HeaderParameters {
+		setHeader(h, p.Key, p.Value)
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json; charset=utf-8")
+	}
+
+	r := &request{method: d.HttpMethod, url: u.String(), header: h}
+	switch r.method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		// No body: GET, HEAD and OPTIONS requests carry none that servers
+		// are bound to read.
+	default:
+		r.body = addBodyParameters(input, conn.BodyParameters)
+	}
+	return r, nil
+}
+
+func setHeader(h http.Header, k, v string) {
+	k = strings.TrimSpace(k)
+	if k == "" || removedHeaders[http.CanonicalHeaderKey(k)] {
+		return
+	}
+	h.Set(k, v)
+}
+
+// fillPath replaces the "*" wildcards of the endpoint's path, in order, with
+// the path parameter values (escaped as path segments).
+func fillPath(endpoint string, values []string) string {
+	if len(values) == 0 {
+		return endpoint
+	}
+	// Only the path: a "*" in the host or query is not a wildcard.
+	start := 0
+	if i := strings.Index(endpoint, "://"); i >= 0 {
+		start = i + 3
+		if j := strings.IndexByte(endpoint[start:], '/'); j >= 0 {
+			start += j
+		} else {
+			return endpoint
+		}
+	}
+	end := len(endpoint)
+	if i := strings.IndexAny(endpoint[start:], "?#"); i >= 0 {
+		end = start + i
+	}
+	var b strings.Builder
+	b.WriteString(endpoint[:start])
+	path := endpoint[start:end]
+	for _, v := range values {
+		i := strings.IndexByte(path, '*')
+		if i < 0 {
+			break
+		}
+		b.WriteString(path[:i])
+		b.WriteString(url.PathEscape(v))
+		path = path[i+1:]
+	}
+	b.WriteString(path)
+	b.WriteString(endpoint[end:])
+	return b.String()
+}
+
+// addBodyParameters adds the connection's body parameters to a JSON-object
+// input, the parameters winning; other inputs (a string, an array, a
+// transformer's plain text) are sent as they are.
+func addBodyParameters(input []byte, params []control.ConnectionParameter) []byte {
+	if len(params) == 0 {
+		return input
+	}
+	trimmed := bytes.TrimSpace(input)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return input
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &obj); err != nil {
+		return input
+	}
+	for _, p := range params {
+		if p.Key == "" {
+			continue
+		}
+		v, _ := json.Marshal(p.Value)
+		obj[p.Key] = v
+	}
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return input
+	}
+	return out
+}
+
+// httpRequest makes the net/http request, with the headers AWS always sends
+// and the connection's authorization header.
+func (r *request) httpRequest(ctx context.Context, authHeader, authValue string) (*http.Request, error) {
+	var body *bytes.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	var req *http.Request
+	var err error
+	if body != nil {
+		req, err = http.NewRequestWithContext(ctx, r.method, r.url, body)
+	} else {
+		req, err = http.NewRequestWithContext(ctx, r.method, r.url, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range r.header {
+		req.Header[k] = v
+	}
+	if authHeader != "" {
+		req.Header.Set(authHeader, authValue)
+	}
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Range", "bytes=0-1048575")
+	req.Header.Set("Accept-Encoding", "gzip,deflate")
+	req.Close = true // "Connection: close", as AWS sends
+	return req, nil
+}

@@ -1,0 +1,144 @@
+package apidest
+
+import (
+	"context"
+	"encoding/json"
+	"github.com/switchyard/switchyard/internal/deliver"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/control"
+)
+
+func TestFillPath(t *testing.T) {
+	tests := []struct {
+		endpoint string
+		values   []string
+		want     string
+	}{
+		{"https://h/orders/*/items/*", []string{"o-1", "i 2"}, "https://h/orders/o-1/items/i%202"},
+		{"https://h/a/*", nil, "https://h/a/*"},
+		{"https://h/a/*/b/*", []string{"x"}, "https://h/a/x/b/*"},
+		{"https://h/a/*?q=*", []string{"x", "y"}, "https://h/a/x?q=*"},
+		{"https://h/a", []string{"x"}, "https://h/a"},
+		{"https://h", []string{"x"}, "https://h"},
+		{"https://h/*", []string{"a/b"}, "https://h/a%2Fb"},
+	}
+	for _, tt := range tests {
+		if got := fillPath(tt.endpoint, tt.values); got != tt.want {
+			t.Errorf("fillPath(%q, %q) = %q, want %q", tt.endpoint, tt.values, got, tt.want)
+		}
+	}
+}
+
+// TestBuildPrecedence: target HttpParameters and the connection's
+// invocation parameters are merged, the connection winning on conflict
+// (headers case-insensitively); headers EventBridge owns cannot be set.
+func TestBuildPrecedence(t *testing.T) {
+	d := &control.ApiDestination{InvocationEndpoint: "https://h/orders/*?fixed=1&both=endpoint", HttpMethod: "PUT"}
+	auth := &control.ConnectionAuth{InvocationHttpParameters: &control.ConnectionHttpParameters{
+		HeaderParameters: []control.ConnectionParameter{{Key: "x-tenant", Value: "conn"}, {Key: "X-Conn-Only", Value: "c", IsValueSecret: true},
+			{Key: "User-Agent", Value: "evil"}, {Key: "Host", Value: "other"}},
+		QueryStringParameters: []control.ConnectionParameter{{Key: "both", Value: "conn"}, {Key: "key", Value: "s3cret", IsValueSecret: true}},
+		BodyParameters:        []control.ConnectionParameter{{Key: "team", Value: "blue"}},
+	}}
+	hp := &control.HttpParameters{PathParameterValues: []string{"o-7"},
+		HeaderParameters:      map[string]string{"X-Tenant": "target", "X-Target-Only": "t", "Content-Type": "application/vnd.x+json"},
+		QueryStringParameters: map[string]string{"both": "target", "t": "1"}}
+	r, err := build(d, auth, hp, []byte(`{"id":1,"team":"red"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "https://h/orders/o-7?both=conn&fixed=1&key=s3cret&t=1"; r.url != want {
+		t.Errorf("url = %s, want %s", r.url, want)
+	}
+	req, err := r.httpRequest(context.Background(), "Authorization", "Basic x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"X-Tenant": "conn", "X-Conn-Only": "c", "X-Target-Only": "t", "Content-Type": "application/vnd.x+json",
+		"User-Agent": userAgent, "Range": "bytes=0-1048575", "Accept-Encoding": "gzip,deflate", "Authorization": "Basic x"}
+	for k, v := range want {
+		if got := req.Header.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	if len(req.Header.Values("X-Tenant")) != 1 || req.Header.Get("Host") != "" || req.Host != "h" || !req.Close {
+		t.Errorf("headers %v host %q close %v", req.Header, req.Host, req.Close)
+	}
+	if req.Method != "PUT" {
+		t.Errorf("method %s", req.Method)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(r.body, &body); err != nil || body["team"] != "blue" || body["id"] != float64(1) {
+		t.Errorf("body %s (%v)", r.body, err)
+	}
+
+	// Defaults, and no body for GET.
+	r, _ = build(&control.ApiDestination{InvocationEndpoint: "http://h/x", HttpMethod: "GET"}, nil, nil, []byte(`{}`))
+	if r.body != nil || r.header.Get("Content-Type") != "application/json; charset=utf-8" || r.url != "http://h/x" {
+		t.Errorf("GET request %+v", r)
+	}
+	// A body that is not an object is sent as it is.
+	if got := addBodyParameters([]byte(`"text"`), auth.InvocationHttpParameters.BodyParameters); string(got) != `"text"` {
+		t.Errorf("string body became %s", got)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, tt := range []struct {
+		status     int
+		retryAfter string
+		ok, perm   bool
+		after      time.Duration
+	}{
+		{200, "", true, false, 0}, {204, "", true, false, 0},
+		{301, "", false, true, 0}, {400, "", false, true, 0}, {403, "", false, true, 0}, {404, "", false, true, 0},
+		{401, "", false, false, 0}, {407, "", false, false, 0}, {409, "", false, false, 0},
+		{429, "7", false, false, 7 * time.Second}, {503, "2", false, false, 2 * time.Second}, {500, "", false, false, 0},
+		{429, "-1", false, true, 0},
+	} {
+		err := classify("arn", tt.status, tt.retryAfter)
+		if tt.ok {
+			if err != nil {
+				t.Errorf("%d: %v", tt.status, err)
+			}
+			continue
+		}
+		e, ok := err.(interface{ Error() string })
+		if !ok || err == nil {
+			t.Fatalf("%d: no error", tt.status)
+		}
+		de := asDeliverError(err)
+		if de.Permanent != tt.perm || de.RetryAfter != tt.after {
+			t.Errorf("%d %q: %v permanent=%v after=%v", tt.status, tt.retryAfter, e, de.Permanent, de.RetryAfter)
+		}
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	now := time.Unix(0, 0)
+	r := newRateLimits()
+	r.now = func() time.Time { return now }
+	for i := 0; i < 5; i++ { // the burst: one second's worth
+		if w, ok := r.reserve("d", 5, time.Second); !ok || w != 0 {
+			t.Fatalf("burst %d: wait %v ok %v", i, w, ok)
+		}
+	}
+	if w, ok := r.reserve("d", 5, time.Second); !ok || w != 200*time.Millisecond {
+		t.Errorf("6th: wait %v ok %v, want 200ms", w, ok)
+	}
+	if w, ok := r.reserve("d", 5, 300*time.Millisecond); ok || w != 400*time.Millisecond {
+		t.Errorf("7th over max wait: wait %v ok %v", w, ok)
+	}
+	now = now.Add(2 * time.Second)
+	if w, ok := r.reserve("d", 5, 0); !ok || w != 0 {
+		t.Errorf("after refill: wait %v ok %v", w, ok)
+	}
+	_ = http.StatusOK
+}
+
+type deliverError = deliver.Error
+
+func asDeliverError(err error) *deliverError { return err.(*deliverError) }
