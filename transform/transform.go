@@ -34,6 +34,15 @@
 // Any other template, such as <instance> is in state <state>, is text: it
 // is sent as written with each placeholder replaced by the value as text —
 // a string's characters, anything else as its JSON.
+//
+// # Where AWS is silent
+//
+// These are choices, not observed AWS behaviour: a string inserted inside
+// a JSON string keeps its escapes (AWS says it "doesn't escape values",
+// which can break the JSON; here a JSON template always gives JSON); an
+// InputPath the event lacks sends null; a wildcard path gives an array of
+// its matches; aws.events.event.ingestion-time is to the second, like the
+// envelope's time; aws.events.event takes its time from the envelope.
 package transform
 
 import (
