@@ -83,7 +83,7 @@ func serveCmd() *cobra.Command {
 		retryBase                                           time.Duration
 		limits                                              = control.DefaultLimits()
 	)
-	var pprofAddr string
+	var pprofAddr, secretsKeyFile string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
@@ -123,6 +123,7 @@ func serveCmd() *cobra.Command {
 				RetryBaseDelay: retryBase,
 				AWSEndpoints:   endpoints,
 				Logger:         log,
+				SecretsKeyFile: secretsKeyFile,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -133,6 +134,7 @@ func serveCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:4010", "address of the API (host:port)")
 	f.StringVar(&dataDir, "data-dir", "./switchyard-data", "directory of the embedded store")
+	f.StringVar(&secretsKeyFile, "secrets-key-file", "", "AES-256 key encrypting connection secrets (default <data-dir>/secrets.key, created with mode 0600 on first start); processes sharing a --nats-url must share it")
 	f.StringVar(&natsURL, "nats-url", "", "external NATS server or cluster to use instead of the embedded one")
 	f.StringVar(&sync, "sync", "1s", `fsync policy of the embedded store: "always" (fsync every write) or an interval such as 1s`)
 	f.IntVar(&replicas, "replicas", 1, "stream and bucket replicas on an external NATS cluster")

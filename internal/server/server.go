@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/switchyard/switchyard/internal/api"
+	"github.com/switchyard/switchyard/internal/apidest"
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/deliver"
@@ -23,6 +25,7 @@ import (
 	"github.com/switchyard/switchyard/internal/deliver/natstarget"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/match"
+	"github.com/switchyard/switchyard/internal/secretbox"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -43,6 +46,10 @@ type Config struct {
 	ScheduleValid func(string) error
 	// Ready, if set, is called with the bound address once serving.
 	Ready func(addr string)
+	// SecretsKeyFile holds the key that encrypts connection secrets
+	// (default <data dir>/secrets.key, created on first start). Processes
+	// sharing a NATS cluster must share it.
+	SecretsKeyFile string
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener
@@ -50,6 +57,14 @@ type Config struct {
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	cfg.Store.Logger = log
+	keyFile := cfg.SecretsKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.Store.DataDir, "secrets.key")
+	}
+	secrets, err := secretbox.LoadOrCreate(keyFile)
+	if err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, cfg.Store)
 	if err != nil {
 		return err
@@ -59,6 +74,7 @@ func Run(ctx context.Context, cfg Config) error {
 	view := control.NewView(st.Control, log)
 	ctl := control.NewService(st.Control, view, cfg.Limits, log)
 	ctl.ScheduleValid = cfg.ScheduleValid
+	ctl.Secrets = secrets
 	in := ingest.NewService(st.JS, ctl, log)
 	if cfg.MaxRequestSize > 0 {
 		in.MaxRequestSize = cfg.MaxRequestSize
@@ -91,6 +107,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.RetryBaseDelay > 0 {
 		dl.BaseDelay = cfg.RetryBaseDelay
 	}
+	apiDest := apidest.New(ctl, log)
+	dl.Register("api-destination", apiDest)
+	g.Go(func() error { return apiDest.Run(gctx) }) // authorizes OAuth connections
 	g.Go(func() error { return dl.Run(gctx) })
 
 	mux := http.NewServeMux()
