@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,6 +49,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	stopMoto()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -237,4 +239,126 @@ func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return c
+}
+
+// moto is the moto_server shared by every test of this binary: starting one
+// costs seconds, and tests keep apart by naming their own resources.
+var moto struct {
+	once     sync.Once
+	cmd      *exec.Cmd
+	url      string
+	dir      string
+	recorded string // moto's request recording (MOTO_ENABLE_RECORDING)
+	err      error
+}
+
+// startMoto returns the URL of the shared moto_server, starting it on a
+// free loopback port on first use; the test is skipped when moto_server is
+// not installed. It also sets, for this process and the switchyard
+// processes it starts, the dummy credentials moto accepts: pass the URL to
+// switchyard as --aws-endpoint. moto's Lambda runs no code (no Docker):
+// Invoke calls are accepted and recorded, see motoRequests.
+func startMoto(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		t.Skip("moto_server is not installed")
+	}
+	moto.once.Do(func() { moto.err = launchMoto(bin) })
+	if moto.err != nil {
+		t.Fatal(moto.err)
+	}
+	return moto.url
+}
+
+func launchMoto(bin string) error {
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_SESSION_TOKEN": "", "AWS_EC2_METADATA_DISABLED": "true"} {
+		os.Setenv(k, v)
+	}
+	dir, err := os.MkdirTemp("", "switchyard-e2e-moto")
+	if err != nil {
+		return err
+	}
+	moto.dir, moto.recorded = dir, filepath.Join(dir, "recording.jsonl")
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	port := lis.Addr().(*net.TCPAddr).Port
+	lis.Close()
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd.Env = append(os.Environ(), "MOTO_ENABLE_RECORDING=true", "MOTO_RECORDER_FILEPATH="+moto.recorded)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	// Its own process group, so that stopMoto ends the Python process
+	// behind the pyenv shim too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	moto.cmd, moto.url = cmd, fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(moto.url + "/moto-api/config")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("moto_server did not answer on %s: %v", moto.url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resp, err := http.Post(moto.url+"/moto-api/config", "application/json",
+		strings.NewReader(`{"lambda": {"use_docker": false}}`))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+func stopMoto() {
+	if moto.cmd != nil {
+		_ = syscall.Kill(-moto.cmd.Process.Pid, syscall.SIGKILL)
+		_ = moto.cmd.Wait()
+	}
+	if moto.dir != "" {
+		os.RemoveAll(moto.dir)
+	}
+}
+
+// motoRequest is one request moto recorded.
+type motoRequest struct {
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
+	Encoded bool              `json:"body_encoded"`
+}
+
+// body is the request's body, decoded.
+func (r motoRequest) body() string {
+	if !r.Encoded {
+		return r.Body
+	}
+	b, _ := base64.StdEncoding.DecodeString(r.Body)
+	return string(b)
+}
+
+// motoRequests returns the requests moto has received so far.
+func motoRequests(t testing.TB) []motoRequest {
+	t.Helper()
+	b, err := os.ReadFile(moto.recorded)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []motoRequest
+	for _, line := range strings.Split(string(b), "\n") {
+		var r motoRequest
+		if json.Unmarshal([]byte(line), &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
