@@ -19,8 +19,8 @@ type Matcher struct {
 	patterns map[string]*cpattern
 	stats    Stats
 	maxBytes int64 // 0: no limit
-	// ruleNums and patNums hand out the small numbers that index the
-	// per-event bookkeeping of rules and patterns.
+	// ruleNums, patNums and pathNums hand out the small numbers that
+	// index the per-event bookkeeping of rules, patterns and paths.
 	ruleNums, patNums, pathNums numbers
 }
 
@@ -47,9 +47,10 @@ type Stats struct {
 	Patterns int // patterns held
 	Rules    int // rules (alternatives after $or expansion)
 	Fields   int // field constraints over all rules
-	// ApproxBytes estimates the heap the compiled patterns use. It is an
-	// upper bound in the usual case: trie nodes shared between patterns are
-	// counted once per pattern.
+	// ApproxBytes estimates the heap the compiled patterns use, from the
+	// size of what each pattern adds (trie nodes shared between patterns
+	// are counted once per pattern). patternbench compares it with the
+	// heap growth: both are within a factor of two.
 	ApproxBytes int64
 }
 
