@@ -170,8 +170,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err := s.load(ctx); err != nil {
 		return err
 	}
-	changed := s.view.Changed()
-	dirty, first := true, true
+	var rev uint64 // the View revision the entries reflect
+	first := true
+	// A change seen at a round was made after the previous one: ticks
+	// from then on are its to fire. At a start that is the minute past,
+	// so a quick restart loses no tick (those fired are in the bucket).
+	prev := s.clock.Now().Add(-grace)
 	// The first round runs at once, so that a tick missed by a restart
 	// within its minute is still fired.
 	timer := s.clock.NewTimer(0)
@@ -180,18 +184,17 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-changed:
-			// Applied lazily, at the next round: ticks are on minute
-			// boundaries, and a burst of control-plane writes then costs
-			// one reconciliation.
-			changed, dirty = s.view.Changed(), true
 		case <-timer.C():
 			now := s.clock.Now()
-			if dirty {
-				s.reconcile(now, first)
-				dirty, first = false, false
+			// Changes are applied at rounds only: ticks are on minute
+			// boundaries, and a burst of control-plane writes then costs
+			// one reconciliation.
+			if r := s.view.Rev(); r != rev || first {
+				s.reconcile(prev)
+				rev, first = r, false
 			}
 			s.round(ctx, now)
+			prev = now
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -232,12 +235,10 @@ func (s *Scheduler) load(ctx context.Context) error {
 	}
 }
 
-// reconcile brings the entries in line with the View's scheduled rules.
-// A new or changed schedule starts after now: a rule put, enabled or
-// changed between two ticks fires at the next, never at one already past.
-// On the first round (a start) the ticks of the last minute count as well,
-// so a quick restart loses none; those already fired are in the bucket.
-func (s *Scheduler) reconcile(now time.Time, first bool) {
+// reconcile brings the entries in line with the View's scheduled rules. A
+// new or changed schedule starts after since: a rule put, enabled or changed
+// between two ticks fires at the next, never at one already past.
+func (s *Scheduler) reconcile(since time.Time) {
 	seen := make(map[string]bool, len(s.entries))
 	for _, r := range s.view.ScheduledRules() {
 		k := stateKey(r)
@@ -255,10 +256,7 @@ func (s *Scheduler) reconcile(now time.Time, first bool) {
 			delete(s.entries, k)
 			continue
 		}
-		from := now
-		if first {
-			from = now.Add(-grace)
-		}
+		from := since
 		// A cron tick before the rule existed is not one of its ticks.
 		if r.CreationTime.After(from) {
 			from = r.CreationTime
@@ -326,6 +324,11 @@ func (s *Scheduler) round(ctx context.Context, now time.Time) {
 	wg.Wait()
 }
 
+// eventID is the id of the event of a tick: the same in every process.
+func eventID(arn string, tick time.Time) string {
+	return uuid.NewSHA1(eventNamespace, []byte(arn+"|"+tick.UTC().Format(time.RFC3339))).String()
+}
+
 // fire publishes the tasks of one tick and claims it.
 //
 // Publish, then claim: a crash between the two leaves the tick unclaimed,
@@ -342,7 +345,7 @@ func (s *Scheduler) fire(ctx context.Context, f firing) {
 	if known && !rec.tick.Before(f.tick) {
 		return // fired before a restart, or by another process
 	}
-	id := uuid.NewSHA1(eventNamespace, []byte(f.arn+"|"+f.tick.UTC().Format(time.RFC3339))).String()
+	id := eventID(f.arn, f.tick)
 	var err error
 	for attempt := 0; ; attempt++ {
 		if err = s.publish(ctx, f.rule, id, f.tick); err == nil || ctx.Err() != nil {
