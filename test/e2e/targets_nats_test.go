@@ -61,7 +61,9 @@ func TestNATSSubjectTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	arn := func(subj string) string { return fmt.Sprintf("arn:aws:events:eu-west-1:%s:nats-subject/%s", acct, subj) }
+	arn := func(subj string) string {
+		return fmt.Sprintf("arn:aws:events:eu-west-1:%s:nats-subject/%s", acct, subj)
+	}
 	if _, err := c.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("orders"),
 		EventPattern: aws.String(`{"source":["app.orders"]}`)}); err != nil {
 		t.Fatal(err)
