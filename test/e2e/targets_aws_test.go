@@ -213,6 +213,27 @@ func TestAWSTargets(t *testing.T) {
 		checkEnvelope(t, note.Message, id, "test.sns", `{"alert":"disk"}`)
 	})
 
+	t.Run("SNSFIFO", func(t *testing.T) {
+		sn := sns.NewFromConfig(e.cfg)
+		topic, err := sn.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String("alerts.fifo"),
+			Attributes: map[string]string{"FifoTopic": "true"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		url, qarn := createQueue(t, q, "alerts-sub.fifo", map[string]string{"FifoQueue": "true"})
+		if _, err := sn.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"),
+			Endpoint: aws.String(qarn), Attributes: map[string]string{"RawMessageDelivery": "true"}}); err != nil {
+			t.Fatal(err)
+		}
+		// No SqsParameters: the target id is the message group.
+		id := e.route(t, "test.snsfifo", types.Target{Arn: topic.TopicArn}, `{"alert":"cpu"}`)
+		msg := receive(t, q, url)
+		checkEnvelope(t, aws.ToString(msg.Body), id, "test.snsfifo", `{"alert":"cpu"}`)
+		if g := msg.Attributes["MessageGroupId"]; g != "t" {
+			t.Errorf("MessageGroupId = %q, want the target id t", g)
+		}
+	})
+
 	t.Run("Kinesis", func(t *testing.T) {
 		k := kinesis.NewFromConfig(e.cfg)
 		if _, err := k.CreateStream(ctx(t), &kinesis.CreateStreamInput{StreamName: aws.String("clicks"), ShardCount: aws.Int32(1)}); err != nil {
