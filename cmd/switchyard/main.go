@@ -43,7 +43,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), versionCmd(), benchCmd())
+	root.AddCommand(serveCmd(), versionCmd(), benchCmd(), rulesCmd())
 	return root
 }
 

@@ -239,16 +239,10 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 			metrics.MatchedEvents.WithLabelValues(sc.Account, sc.Region, bus, rule.Name).Inc()
 			metrics.TriggeredRules.WithLabelValues(sc.Account, sc.Region, bus, rule.Name).Inc()
 			for _, t := range rule.Targets {
-				data, err := json.Marshal(Task{RuleArn: rule.ARN(), RuleName: rule.Name, Target: t, Event: ev.Envelope, Ingested: ingested})
+				m, err := TaskMsg(sc, bus, ev.ID, &Task{RuleArn: rule.ARN(), RuleName: rule.Name, Target: t, Event: ev.Envelope, Ingested: ingested})
 				if err != nil {
-					return 0, nil, fmt.Errorf("encode task: %w", err)
+					return 0, nil, err
 				}
-				m := &nats.Msg{
-					Subject: store.DeliveryPrefix + sc.Account + "." + sc.Region + "." + store.Token(bus) + "." + store.Token(rule.Name),
-					Data:    data,
-					Header:  nats.Header{},
-				}
-				m.Header.Set(jetstream.MsgIDHeader, ev.ID+"|"+rule.ARN()+"|"+t.Id)
 				f, err := r.st.JS.PublishMsgAsync(m)
 				if err != nil {
 					return 0, nil, fmt.Errorf("publish task: %w", err)
@@ -258,6 +252,24 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 		}
 	}
 	return len(events), futures, nil
+}
+
+// TaskMsg returns the delivery-stream message of task, for the rule of bus
+// in scope sc that eventID matched. Its JetStream message id derives from
+// the event, rule and target, so that publishing it again (after a crash, or
+// from another process) stores no duplicate within the stream's window.
+func TaskMsg(sc control.Scope, bus, eventID string, task *Task) (*nats.Msg, error) {
+	data, err := json.Marshal(task)
+	if err != nil {
+		return nil, fmt.Errorf("encode task: %w", err)
+	}
+	m := &nats.Msg{
+		Subject: store.DeliveryPrefix + sc.Account + "." + sc.Region + "." + store.Token(bus) + "." + store.Token(task.RuleName),
+		Data:    data,
+		Header:  nats.Header{},
+	}
+	m.Header.Set(jetstream.MsgIDHeader, eventID+"|"+task.RuleArn+"|"+task.Target.Id)
+	return m, nil
 }
 
 // ParseSubject splits an events-stream subject into scope and bus.

@@ -476,28 +476,34 @@ func conflict(err error) bool {
 	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
 
+// Fired describes an event FireNow emitted.
+type Fired struct {
+	EventID string
+	Time    time.Time
+	Targets int // how many targets it was sent to
+}
+
 // FireNow emits the scheduled event of a rule at once, to the rule's
 // targets, whatever its state (a disabled rule can be fired by hand, which
 // is how tests drive scheduled code without waiting for ticks). It neither
-// claims nor moves the rule's ticks. It returns the event id, or AWS-shaped
-// errors: ResourceNotFoundException for a missing rule, ValidationException
-// for a rule without a schedule.
-func (s *Scheduler) FireNow(ctx context.Context, sc control.Scope, busNameOrARN, name string) (string, time.Time, error) {
+// claims nor moves the rule's ticks. Errors are AWS-shaped:
+// ResourceNotFoundException for a missing rule, ValidationException for a
+// rule without a schedule.
+func (s *Scheduler) FireNow(ctx context.Context, sc control.Scope, busNameOrARN, name string) (Fired, error) {
 	bus, err := control.ResolveBus(sc, busNameOrARN)
 	if err != nil {
-		return "", time.Time{}, err
+		return Fired{}, err
 	}
 	r, _ := s.view.Rule(sc, bus, name)
 	if r == nil {
-		return "", time.Time{}, awserr.NotFound("Rule %s does not exist on EventBus %s.", name, bus)
+		return Fired{}, awserr.NotFound("Rule %s does not exist on EventBus %s.", name, bus)
 	}
 	if r.ScheduleExpression == "" {
-		return "", time.Time{}, awserr.Validation("Rule %s has no ScheduleExpression: only scheduled rules can be fired; rules with an EventPattern are triggered by PutEvents.", name)
+		return Fired{}, awserr.Validation("Rule %s has no ScheduleExpression: only scheduled rules can be fired; rules with an EventPattern are triggered by PutEvents.", name)
 	}
-	now := s.clock.Now().UTC().Truncate(time.Second)
-	id := uuid.NewString()
-	if err := s.publish(ctx, r, id, now); err != nil {
-		return "", time.Time{}, err
+	f := Fired{EventID: uuid.NewString(), Time: s.clock.Now().UTC().Truncate(time.Second), Targets: len(r.Targets)}
+	if err := s.publish(ctx, r, f.EventID, f.Time); err != nil {
+		return Fired{}, err
 	}
-	return id, now, nil
+	return f, nil
 }

@@ -526,7 +526,7 @@ func TestFireNow(t *testing.T) {
 		{"sched", "other-bus", awserr.CodeResourceNotFound},
 	}
 	for _, c := range cases {
-		id, when, err := s.FireNow(ctx, sc, c.bus, c.rule)
+		f, err := s.FireNow(ctx, sc, c.bus, c.rule)
 		var ae *awserr.Error
 		switch {
 		case c.code == "" && err != nil:
@@ -535,8 +535,8 @@ func TestFireNow(t *testing.T) {
 			t.Errorf("%s on %q: err %v, want %s", c.rule, c.bus, err, c.code)
 		case c.code == "":
 			fs := e.tasks()
-			if len(fs) != 1 || fs[0].ID != id || fs[0].Time != "2027-03-10T10:17:42Z" || !when.Equal(ts("2027-03-10T10:17:42Z")) {
-				t.Errorf("%s: tasks %v, want one of event %s at 10:17:42", c.rule, fs, id)
+			if len(fs) != 1 || fs[0].ID != f.EventID || fs[0].Time != "2027-03-10T10:17:42Z" || !f.Time.Equal(ts("2027-03-10T10:17:42Z")) || f.Targets != 1 {
+				t.Errorf("%s: tasks %v, want one of event %+v at 10:17:42", c.rule, fs, f)
 			}
 		}
 	}

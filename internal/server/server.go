@@ -25,6 +25,7 @@ import (
 	"github.com/switchyard/switchyard/internal/deliver/natstarget"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/match"
+	"github.com/switchyard/switchyard/internal/scheduler"
 	"github.com/switchyard/switchyard/internal/secretbox"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -97,6 +98,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return nil
 	}
 	g.Go(func() error { return match.NewRouter(st, view, log).Run(gctx) })
+	sch := scheduler.New(st, view, log)
+	g.Go(func() error { return sch.Run(gctx) })
 	aws := awsclient.New(cfg.AWSEndpoints)
 	dl := deliver.New(st, in, log, cfg.Workers)
 	for kind, inv := range awstarget.Invokers(aws) {
@@ -115,6 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.Handle("POST "+scheduler.FirePath, sch.FireHandler(api.Caller))
 	mux.Handle("/", api.New(ctl, in, log))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	lis, err := net.Listen("tcp", cfg.Listen)

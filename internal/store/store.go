@@ -27,6 +27,7 @@ import (
 // Names of the JetStream assets. They are part of the on-disk format.
 const (
 	ControlBucket  = "switchyard_control"
+	ScheduleBucket = "switchyard_schedule" // per scheduled rule, the last tick fired
 	EventsStream   = "SWITCHYARD_EVENTS"
 	DeliveryStream = "SWITCHYARD_DELIVERIES"
 
@@ -62,6 +63,9 @@ type Store struct {
 	Control jetstream.KeyValue
 	Events  jetstream.Stream
 	Deliver jetstream.Stream
+
+	// Schedule is the scheduler's per-rule state (ScheduleBucket).
+	Schedule jetstream.KeyValue
 
 	srv *server.Server // nil when external
 	log *slog.Logger
@@ -144,6 +148,19 @@ func (s *Store) ensureAssets(ctx context.Context, replicas int) error {
 	})
 	if err != nil {
 		return fmt.Errorf("control bucket: %w", err)
+	}
+	// A tick more than a minute old is never fired, so a day-old record
+	// is never needed; the TTL clears the records of deleted rules.
+	s.Schedule, err = s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      ScheduleBucket,
+		Description: "Switchyard scheduled rules: the last tick fired, per rule",
+		History:     1,
+		TTL:         24 * time.Hour,
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("schedule bucket: %w", err)
 	}
 	// Events are removed once every consumer (the matcher, later archives)
 	// has acknowledged them; the age limit only bounds a stuck backlog.
