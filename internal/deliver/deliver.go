@@ -85,7 +85,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		d.AWS = awsclient.New(nil)
 	}
 	d.dlq = newDLQSender(d.AWS)
-	d.limiter = newLimiter(d.PerTarget, d.BaseDelay)
+	d.limiter = newLimiter(d.PerTarget)
 	cons, err := d.st.JS.CreateOrUpdateConsumer(ctx, store.DeliveryStream, jetstream.ConsumerConfig{
 		Durable:   consumerName,
 		AckPolicy: jetstream.AckExplicitPolicy,
@@ -105,6 +105,18 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		return fmt.Errorf("deliver consume: %w", err)
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
+	go func() {
+		tick := time.NewTicker(ackWait / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				d.limiter.touch()
+			}
+		}
+	}()
 	for {
 		msg, err := it.Next()
 		if err != nil {

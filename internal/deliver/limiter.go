@@ -11,7 +11,7 @@ import (
 // must not be able to take every worker, nor every slot of the consumer.
 // Each target (one ARN, or one URL) gets at most perTarget calls in flight
 // and a short queue behind them (queueFactor × perTarget, in memory,
-// bounded); a task arriving when both are full is deferred: re-published
+// bounded, kept alive with InProgress); a task arriving when both are full is deferred: re-published
 // through the stream for when the target's backlog should have drained, so
 // it holds nothing meanwhile.
 //
@@ -22,12 +22,11 @@ import (
 // consumer, and its memory is bounded by the consumer's MaxAckPending.
 type limiter struct {
 	perTarget int
-	minDefer  time.Duration
 	mu        sync.Mutex
 	targets   map[string]*targetState
 }
 
-const queueFactor = 4
+const queueFactor = 8
 
 type targetState struct {
 	inflight int
@@ -44,8 +43,12 @@ const (
 	admitDefer
 )
 
-func newLimiter(perTarget int, minDefer time.Duration) *limiter {
-	return &limiter{perTarget: perTarget, minDefer: minDefer, targets: map[string]*targetState{}}
+// minDefer is the shortest deferral: JetStream fires schedules at most every
+// 250 ms anyway, and a deferral for a fast target should be about that.
+const minDefer = 250 * time.Millisecond
+
+func newLimiter(perTarget int) *limiter {
+	return &limiter{perTarget: perTarget, targets: map[string]*targetState{}}
 }
 
 func (l *limiter) admit(key string, j *job) admission {
@@ -90,11 +93,23 @@ func (l *limiter) done(key string, took time.Duration) *job {
 	t.queue[0] = nil
 	t.queue = t.queue[1:]
 	l.mu.Unlock()
-	if time.Since(j.queued) > ackWait/3 {
-		// Still ours: keep JetStream from handing it to another worker.
-		_ = j.msg.InProgress()
-	}
 	return j
+}
+
+// touch tells JetStream that tasks queued for a while are still being
+// worked on, so that a long wait behind a slow target (its queue times its
+// timeout can exceed ackWait) does not hand them out a second time.
+func (l *limiter) touch() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range l.targets {
+		for _, j := range t.queue {
+			if time.Since(j.queued) > ackWait/3 {
+				_ = j.msg.InProgress()
+				j.queued = time.Now()
+			}
+		}
+	}
 }
 
 // deferDelay is about when the target's current backlog should be done,
@@ -106,7 +121,7 @@ func (l *limiter) deferDelay(key string) time.Duration {
 		d = t.latency * time.Duration(1+(t.inflight+len(t.queue))/l.perTarget)
 	}
 	l.mu.Unlock()
-	d = min(max(d, l.minDefer), time.Minute)
+	d = min(max(d, minDefer), time.Minute)
 	return d + rand.N(d/2+1)
 }
 
