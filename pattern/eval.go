@@ -297,16 +297,22 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 		s.hitAll(idx.exact.lookup(hashValue(key[0], key[1:]), key[0], key[1:]))
 	}
 	v := Value{Kind: kind, Str: bytesView(lit)}
-	if kind == KindNumber && len(idx.slowNum) != 0 {
-		if num, ok := eventNumber(lit); ok {
-			s.slowHits(idx.slowNum, v, num, true)
+	num, comparable := 0.0, false
+	if kind == KindNumber && (len(idx.slowNum) != 0 || len(idx.slowAny) != 0 || s.curOcc >= 0) {
+		num, comparable = eventNumber(lit)
+		if s.curOcc >= 0 {
+			// Later-judged fields will want it too.
+			o := &s.occs[s.curOcc]
+			o.num, o.numState = num, 2
+			if comparable {
+				o.numState = 1
+			}
 		}
 	}
+	if comparable && len(idx.slowNum) != 0 {
+		s.slowHits(idx.slowNum, v, num, true)
+	}
 	if len(idx.slowAny) != 0 {
-		num, comparable := 0.0, false
-		if kind == KindNumber {
-			num, comparable = eventNumber(lit)
-		}
 		s.slowHits(idx.slowAny, v, num, comparable)
 	}
 }
