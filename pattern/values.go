@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"unicode/utf8"
@@ -40,7 +41,7 @@ const (
 )
 
 func appendNumberKey(dst []byte, lit []byte) []byte {
-	if f, ok := ComparableNumber(lit); ok {
+	if f, ok := eventNumber(lit); ok {
 		return binary.BigEndian.AppendUint64(append(dst, tagNumber), math.Float64bits(f))
 	}
 	return append(append(dst, tagNumberLit), lit...)
@@ -51,6 +52,13 @@ func appendNumberKey(dst []byte, lit []byte) []byte {
 // allocating; other literals go to ComparableNumber. Both give the same
 // answers (TestEventNumber).
 func eventNumber(lit []byte) (float64, bool) {
+	// Event numbers with more decimals than AWS compares are common
+	// (coordinates, measurements): tell them apart before any arithmetic.
+	if dot := bytes.IndexByte(lit, '.'); dot >= 0 && len(lit)-dot-1 > NumberDecimals {
+		if last := lit[len(lit)-1]; last >= '1' && last <= '9' && bytes.IndexAny(lit[dot:], "eE") < 0 {
+			return 0, false
+		}
+	}
 	i, neg := 0, false
 	if len(lit) > 0 && lit[0] == '-' {
 		i, neg = 1, true
