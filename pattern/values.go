@@ -55,7 +55,7 @@ func eventNumber(lit []byte) (float64, bool) {
 	// Event numbers with more decimals than AWS compares are common
 	// (coordinates, measurements): tell them apart before any arithmetic.
 	if dot := bytes.IndexByte(lit, '.'); dot >= 0 && len(lit)-dot-1 > NumberDecimals {
-		if last := lit[len(lit)-1]; last >= '1' && last <= '9' && bytes.IndexAny(lit[dot:], "eE") < 0 {
+		if last := lit[len(lit)-1]; last >= '1' && last <= '9' && skipDigits(lit, dot+1) == len(lit) {
 			return 0, false
 		}
 	}
