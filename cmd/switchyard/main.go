@@ -84,6 +84,7 @@ func serveCmd() *cobra.Command {
 		limits                                              = control.DefaultLimits()
 	)
 	var pprofAddr, secretsKeyFile string
+	var replayMaxPending int
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
@@ -115,15 +116,16 @@ func serveCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return server.Run(ctx, server.Config{
-				Listen:         listen,
-				Store:          store.Config{URL: natsURL, DataDir: dataDir, Sync: syncEvery, Replicas: replicas},
-				Limits:         limits,
-				MaxRequestSize: maxRequest,
-				Workers:        workers,
-				RetryBaseDelay: retryBase,
-				AWSEndpoints:   endpoints,
-				Logger:         log,
-				SecretsKeyFile: secretsKeyFile,
+				Listen:           listen,
+				Store:            store.Config{URL: natsURL, DataDir: dataDir, Sync: syncEvery, Replicas: replicas},
+				Limits:           limits,
+				MaxRequestSize:   maxRequest,
+				Workers:          workers,
+				RetryBaseDelay:   retryBase,
+				AWSEndpoints:     endpoints,
+				Logger:           log,
+				SecretsKeyFile:   secretsKeyFile,
+				ReplayMaxPending: replayMaxPending,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -148,6 +150,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&awsEndpoints, "aws-endpoint", "", `AWS endpoints for targets: "sqs=http://host:port,sns=..." or one URL for all services (default: AWS_ENDPOINT_URL_<SERVICE>, then AWS)`)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	f.IntVar(&replayMaxPending, "replay-max-pending", 50000, "delivery tasks waiting beyond which replays pause, so that live events never queue behind more")
 	f.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (host:port); off when empty")
 	return cmd
 }

@@ -57,6 +57,16 @@ func (h *Handler) operations() map[string]func(context.Context, control.Scope, [
 		"UpdateApiDestination":   handle(h.updateApiDestination),
 		"DeleteApiDestination":   handle(h.deleteApiDestination),
 		"ListApiDestinations":    handle(h.listApiDestinations),
+
+		"CreateArchive":   handle(h.createArchive),
+		"DescribeArchive": handle(h.describeArchive),
+		"ListArchives":    handle(h.listArchives),
+		"UpdateArchive":   handle(h.updateArchive),
+		"DeleteArchive":   handle(h.deleteArchive),
+		"StartReplay":     handle(h.startReplay),
+		"DescribeReplay":  handle(h.describeReplay),
+		"ListReplays":     handle(h.listReplays),
+		"CancelReplay":    handle(h.cancelReplay),
 	}
 	for op, feature := range map[string]string{
 		"ActivateEventSource": "partner event sources", "DeactivateEventSource": "partner event sources",
@@ -64,9 +74,6 @@ func (h *Handler) operations() map[string]func(context.Context, control.Scope, [
 		"CreatePartnerEventSource": "partner event sources", "DeletePartnerEventSource": "partner event sources",
 		"DescribePartnerEventSource": "partner event sources", "ListPartnerEventSources": "partner event sources",
 		"ListPartnerEventSourceAccounts": "partner event sources", "PutPartnerEvents": "partner event sources",
-		"CreateArchive": "archives and replay", "DescribeArchive": "archives and replay", "ListArchives": "archives and replay",
-		"UpdateArchive": "archives and replay", "DeleteArchive": "archives and replay", "StartReplay": "archives and replay",
-		"DescribeReplay": "archives and replay", "ListReplays": "archives and replay", "CancelReplay": "archives and replay",
 		"CreateEndpoint": "global endpoints", "DescribeEndpoint": "global endpoints", "ListEndpoints": "global endpoints",
 		"UpdateEndpoint": "global endpoints", "DeleteEndpoint": "global endpoints",
 		"PutPermission": "cross-account policies", "RemovePermission": "cross-account policies",

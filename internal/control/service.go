@@ -47,6 +47,8 @@ type Service struct {
 	ScheduleValid func(expr string) error
 	// Secrets seals connection credentials before they are stored.
 	Secrets *secretbox.Box
+	// ArchiveStorage holds archived events (package archive).
+	ArchiveStorage ArchiveStorage
 }
 
 // NewService returns a control-plane service writing to kv and reading view.

@@ -48,6 +48,9 @@ type View struct {
 	buses   map[busKey]*busState
 	conns   map[nameKey]*connEntry
 	dests   map[nameKey]*destEntry
+	// archives and replays (view_archive.go)
+	archives map[nameKey]*archiveEntry
+	replays  map[nameKey]*replayEntry
 }
 
 // NewView returns an empty view of kv; Run fills it.
@@ -139,6 +142,8 @@ func (v *View) apply(e jetstream.KeyValueEntry) {
 		}
 	case len(parts) == 4 && (parts[0] == connPrefix || parts[0] == destPrefix):
 		v.applyAPIDest(parts, e, deleted)
+	case len(parts) == 4 && (parts[0] == archivePrefix || parts[0] == replayPrefix):
+		v.applyArchive(parts, e, deleted)
 	default:
 		v.log.Warn("control: unknown key in bucket", "key", e.Key())
 	}

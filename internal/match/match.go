@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/switchyard/switchyard/internal/archive"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/metrics"
@@ -226,6 +228,15 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 		}
 	}
 	ingested, _ := strconv.ParseInt(h.Get(ingest.HeaderIngested), 10, 64)
+	// A replay's events go to the rules it names (all when none), and
+	// never to an archive; other events go to archives through their
+	// managed rules, stored before the message is acknowledged.
+	replay := h.Get(archive.HeaderReplay)
+	var only []string
+	if f := h.Get(archive.HeaderReplayFilter); f != "" {
+		only = strings.Split(f, ",")
+	}
+	archived := archive.NewBatch(r.view, sc, h.Get(jetstream.MsgIDHeader))
 	var futures []jetstream.PubAckFuture
 	for _, ev := range events {
 		rules, err := r.view.Match(sc, bus, ev.Envelope)
@@ -234,6 +245,15 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 			continue
 		}
 		for _, rule := range rules {
+			if archive.IsArchiveRule(rule) {
+				if replay == "" {
+					archived.Add(rule, ev)
+				}
+				continue
+			}
+			if only != nil && !slices.Contains(only, rule.ARN()) {
+				continue
+			}
 			// Counted when routed; a redelivered event (after a crash) is
 			// counted again, as AWS's best-effort metrics may.
 			metrics.MatchedEvents.WithLabelValues(sc.Account, sc.Region, bus, rule.Name).Inc()
@@ -251,7 +271,11 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 			}
 		}
 	}
-	return len(events), futures, nil
+	af, err := archived.Publish(r.st.JS)
+	if err != nil {
+		return 0, nil, err
+	}
+	return len(events), append(futures, af...), nil
 }
 
 // TaskMsg returns the delivery-stream message of task, for the rule of bus

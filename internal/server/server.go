@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/api"
 	"github.com/switchyard/switchyard/internal/apidest"
+	"github.com/switchyard/switchyard/internal/archive"
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/deliver"
@@ -51,6 +52,9 @@ type Config struct {
 	// (default <data dir>/secrets.key, created on first start). Processes
 	// sharing a NATS cluster must share it.
 	SecretsKeyFile string
+	// ReplayMaxPending is how many delivery tasks may wait before replays
+	// pause (package archive).
+	ReplayMaxPending int
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener
@@ -76,6 +80,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctl := control.NewService(st.Control, view, cfg.Limits, log)
 	ctl.ScheduleValid = cfg.ScheduleValid
 	ctl.Secrets = secrets
+	ctl.ArchiveStorage = &archive.Storage{JS: st.JS, Replicas: cfg.Store.Replicas, Log: log}
 	in := ingest.NewService(st.JS, ctl, log)
 	if cfg.MaxRequestSize > 0 {
 		in.MaxRequestSize = cfg.MaxRequestSize
@@ -114,6 +119,10 @@ func Run(ctx context.Context, cfg Config) error {
 	dl.Register("api-destination", apiDest)
 	g.Go(func() error { return apiDest.Run(gctx) }) // authorizes OAuth connections
 	g.Go(func() error { return dl.Run(gctx) })
+	g.Go(func() error { return (&archive.Sweeper{JS: st.JS, View: view, Log: log}).Run(gctx) })
+	g.Go(func() error {
+		return (&archive.Replayer{JS: st.JS, Ctl: ctl, View: view, Log: log, MaxDeliveries: uint64(max(cfg.ReplayMaxPending, 0))}).Run(gctx)
+	})
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.Handler())
