@@ -306,22 +306,44 @@ func (s *Scheduler) round(ctx context.Context, now time.Time) {
 	if len(due) == 0 {
 		return
 	}
-	work := make(chan firing)
+	// All the tasks of the round are sent before any is waited for or
+	// claimed, so that deliveries start while claims are written.
+	sent := make([]sending, len(due))
+	for i, f := range due {
+		s.mu.Lock()
+		rec, known := s.state[f.key]
+		s.mu.Unlock()
+		if known && !rec.tick.Before(f.tick) {
+			sent[i].skip = true // fired before a restart, or by another process
+			continue
+		}
+		sent[i].futures, sent[i].err = s.send(f.rule, eventID(f.arn, f.tick), f.tick)
+	}
+	work := make(chan int)
 	var wg sync.WaitGroup
-	for i := 0; i < min(s.workers, len(due)); i++ {
+	for w := 0; w < min(s.workers, len(due)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for f := range work {
-				s.fire(ctx, f)
+			for i := range work {
+				if !sent[i].skip {
+					s.fire(ctx, due[i], sent[i])
+				}
 			}
 		}()
 	}
-	for _, f := range due {
-		work <- f
+	for i := range due {
+		work <- i
 	}
 	close(work)
 	wg.Wait()
+}
+
+// sending is the state of a firing's tasks within a round.
+type sending struct {
+	skip    bool
+	futures []jetstream.PubAckFuture
+	err     error
 }
 
 // eventID is the id of the event of a tick: the same in every process.
@@ -338,19 +360,12 @@ func eventID(arn string, tick time.Time) string {
 // discards. Claiming first would instead lose the tick to such a crash,
 // since the claim would say it was fired. Processes that race for a tick
 // both publish, one copy is stored, and one claim wins.
-func (s *Scheduler) fire(ctx context.Context, f firing) {
-	s.mu.Lock()
-	rec, known := s.state[f.key]
-	s.mu.Unlock()
-	if known && !rec.tick.Before(f.tick) {
-		return // fired before a restart, or by another process
+func (s *Scheduler) fire(ctx context.Context, f firing, sent sending) {
+	err := sent.err
+	if err == nil {
+		err = await(ctx, sent.futures)
 	}
-	id := eventID(f.arn, f.tick)
-	var err error
-	for attempt := 0; ; attempt++ {
-		if err = s.publish(ctx, f.rule, id, f.tick); err == nil || ctx.Err() != nil {
-			break
-		}
+	for attempt := 0; err != nil && ctx.Err() == nil; attempt++ {
 		if s.clock.Now().Sub(f.tick) >= grace-5*time.Second {
 			failedTicks.Inc()
 			s.log.Error("scheduler: tick not fired: its tasks could not be stored", "rule", f.arn, "tick", f.tick, "err", err)
@@ -360,6 +375,7 @@ func (s *Scheduler) fire(ctx context.Context, f firing) {
 		case <-ctx.Done():
 		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
 		}
+		err = s.publish(ctx, f.rule, eventID(f.arn, f.tick), f.tick)
 	}
 	if err != nil {
 		return
@@ -384,8 +400,17 @@ func (s *Scheduler) fire(ctx context.Context, f firing) {
 
 // publish stores one task per target of rule for the event of a tick.
 func (s *Scheduler) publish(ctx context.Context, rule *control.Rule, id string, tick time.Time) error {
+	futures, err := s.send(rule, id, tick)
+	if err != nil {
+		return err
+	}
+	return await(ctx, futures)
+}
+
+// send publishes the tasks of publish without waiting for them to be stored.
+func (s *Scheduler) send(rule *control.Rule, id string, tick time.Time) ([]jetstream.PubAckFuture, error) {
 	if len(rule.Targets) == 0 {
-		return nil
+		return nil, nil
 	}
 	arn := rule.ARN()
 	event := ingest.Envelope(id, DetailType, Source, rule.Scope, tick, []string{arn}, []byte("{}"))
@@ -394,14 +419,19 @@ func (s *Scheduler) publish(ctx context.Context, rule *control.Rule, id string, 
 		m, err := match.TaskMsg(rule.Scope, rule.Bus, id, &match.Task{RuleArn: arn, RuleName: rule.Name, Target: t,
 			Event: event, Ingested: tick.UnixMilli()})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		f, err := s.js.PublishMsgAsync(m)
 		if err != nil {
-			return fmt.Errorf("publish task: %w", err)
+			return nil, fmt.Errorf("publish task: %w", err)
 		}
 		futures = append(futures, f)
 	}
+	return futures, nil
+}
+
+// await waits until every future's message is stored.
+func await(ctx context.Context, futures []jetstream.PubAckFuture) error {
 	for _, f := range futures {
 		select {
 		case <-f.Ok():
