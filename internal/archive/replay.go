@@ -171,6 +171,9 @@ func (j *job) finish(ctx context.Context, state, reason string) error {
 	return nil
 }
 
+// errStop ends a job whose record changed under it (see job.stop).
+var errStop = errors.New("replay stopped")
+
 func (r *Replayer) claimAndRun(ctx context.Context, sc control.Scope, name string) error {
 	rec, rev, err := r.Ctl.LoadReplay(ctx, sc, name)
 	if err != nil {
@@ -192,6 +195,9 @@ func (r *Replayer) claimAndRun(ctx context.Context, sc control.Scope, name strin
 		return j.finish(ctx, control.ReplayCancelled, "")
 	}
 	reason, err := j.run(ctx)
+	if errors.Is(err, errStop) {
+		err = nil
+	}
 	if ctx.Err() != nil {
 		return nil // shutting down: the next owner resumes
 	}
@@ -402,8 +408,9 @@ type publisher struct {
 	firstID string
 	lastT   time.Time
 	pending []jetstream.PubAckFuture
-	// the backlog seen at the last check, and when
-	checked time.Time
+	// when the backlog was last checked, and events emitted since
+	checked    time.Time
+	sinceCheck int
 }
 
 func (p *publisher) emit(ctx context.Context, it item) error {
@@ -428,6 +435,7 @@ func (p *publisher) emit(ctx context.Context, it item) error {
 	l := len(p.data) - at - 4
 	p.data[at], p.data[at+1], p.data[at+2], p.data[at+3] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
 	p.n++
+	p.sinceCheck++
 	p.lastT = it.t
 	p.j.rec.Replayed++
 	if p.n >= perMessage || len(p.data) >= 512<<10 {
@@ -489,10 +497,11 @@ func (p *publisher) wait(ctx context.Context) error {
 // work ahead of live traffic.
 func (p *publisher) throttle(ctx context.Context) error {
 	r := p.j.r
+	if time.Since(p.checked) < 20*time.Millisecond && p.sinceCheck < 1000 {
+		return nil
+	}
+	beat := time.Now()
 	for {
-		if time.Since(p.checked) < 20*time.Millisecond {
-			return nil
-		}
 		behind := false
 		if c, err := r.JS.Consumer(ctx, store.EventsStream, "match"); err == nil {
 			if info, err := c.Info(ctx); err == nil && info.NumPending+uint64(info.NumAckPending) > r.MaxBacklog {
@@ -507,8 +516,19 @@ func (p *publisher) throttle(ctx context.Context) error {
 			}
 		}
 		if !behind {
-			p.checked = time.Now()
+			p.checked, p.sinceCheck = time.Now(), 0
 			return nil
+		}
+		// A long wait behind a slow target must neither lose the claim
+		// nor miss a cancellation.
+		if time.Since(beat) >= r.Progress {
+			beat = time.Now()
+			if err := p.j.save(ctx); err != nil {
+				return err
+			}
+			if p.j.stop {
+				return errStop
+			}
 		}
 		select {
 		case <-ctx.Done():
