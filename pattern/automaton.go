@@ -15,38 +15,42 @@ import (
 type pathNode struct {
 	names []string
 	kids  []*pathNode
-	// byName replaces the linear search once a level has many keys.
-	byName map[string]int
-	idx    *valueIndex
+	// wide replaces names and kids once a level has many keys, so that an
+	// update copies a few small nodes, not every key of the level.
+	wide  *hnode[*pathNode]
+	nWide int
+	idx   *valueIndex
 }
 
-const pathMapMin = 9
+// pathWideMin is the number of keys from which a level is wide.
+const pathWideMin = 16
 
-// child returns the index in kids of the key name, or -1.
-func (n *pathNode) child(name []byte) int {
+// child returns the child for the key name, and its index in kids (-1 for
+// a wide level or no child).
+func (n *pathNode) child(name []byte) (*pathNode, int) {
 	if n == nil {
-		return -1
+		return nil, -1
 	}
-	if n.byName != nil {
-		if i, ok := n.byName[string(name)]; ok {
-			return i
-		}
-		return -1
+	if n.wide != nil {
+		return n.wide.lookup(hashValue(0, name), 0, name), -1
 	}
 	if len(name) == 0 {
-		return slices.Index(n.names, "")
+		if i := slices.Index(n.names, ""); i >= 0 {
+			return n.kids[i], i
+		}
+		return nil, -1
 	}
 	// Length and first byte settle most comparisons without a call to
 	// the general string comparison.
 	for i, k := range n.names {
 		if len(k) == len(name) && k[0] == name[0] && k == string(name) {
-			return i
+			return n.kids[i], i
 		}
 	}
-	return -1
+	return nil, -1
 }
 
-func (n *pathNode) hasKids() bool { return len(n.kids) != 0 }
+func (n *pathNode) hasKids() bool { return len(n.kids) != 0 || n.wide != nil }
 
 func (n *pathNode) clone() *pathNode {
 	if n == nil {
@@ -55,11 +59,10 @@ func (n *pathNode) clone() *pathNode {
 	c := *n
 	c.names = slices.Clone(n.names)
 	c.kids = slices.Clone(n.kids)
-	c.byName = nil
 	return &c
 }
 
-func (n *pathNode) empty() bool { return len(n.kids) == 0 && n.idx == nil }
+func (n *pathNode) empty() bool { return !n.hasKids() && n.idx == nil }
 
 // update returns a copy of n in which the value index at path has been
 // replaced by fn(old index); nodes left empty are pruned (nil result).
@@ -67,8 +70,25 @@ func (n *pathNode) update(path []string, depth int, fn func(*valueIndex) *valueI
 	c := n.clone()
 	if depth == len(path) {
 		c.idx = fn(c.idx)
+		if c.empty() {
+			return nil
+		}
+		return c
+	}
+	name := path[depth]
+	if c.wide != nil {
+		h := hashValue(0, []byte(name))
+		old := c.wide.lookup(h, 0, []byte(name))
+		nk := old.update(path, depth+1, fn)
+		c.wide = c.wide.update(h, 0, 0, name, func(*pathNode) *pathNode { return nk })
+		switch {
+		case old == nil && nk != nil:
+			c.nWide++
+		case old != nil && nk == nil:
+			c.nWide--
+		}
 	} else {
-		at := slices.Index(c.names, path[depth])
+		at := slices.Index(c.names, name)
 		var old *pathNode
 		if at >= 0 {
 			old = c.kids[at]
@@ -78,21 +98,22 @@ func (n *pathNode) update(path []string, depth int, fn func(*valueIndex) *valueI
 		case nk != nil && at >= 0:
 			c.kids[at] = nk
 		case nk != nil:
-			c.names = append(c.names, path[depth])
+			c.names = append(c.names, name)
 			c.kids = append(c.kids, nk)
 		case at >= 0:
 			c.names = slices.Delete(c.names, at, at+1)
 			c.kids = slices.Delete(c.kids, at, at+1)
 		}
+		if len(c.names) >= pathWideMin {
+			for i, k := range c.names {
+				kid := c.kids[i]
+				c.wide = c.wide.update(hashValue(0, []byte(k)), 0, 0, k, func(*pathNode) *pathNode { return kid })
+			}
+			c.nWide, c.names, c.kids = len(c.names), nil, nil
+		}
 	}
 	if c.empty() {
 		return nil
-	}
-	if len(c.names) >= pathMapMin {
-		c.byName = make(map[string]int, len(c.names))
-		for i, k := range c.names {
-			c.byName[k] = i
-		}
 	}
 	return c
 }
@@ -222,7 +243,7 @@ func removeField(list []*cfield, f *cfield) []*cfield {
 type valueIndex struct {
 	// exact holds exact values, tagged by kind (see valueKey), and
 	// case-folded ones for equals-ignore-case (tagFolded).
-	exact *hnode
+	exact *hnode[[]*cfield]
 	// foldedExact counts the tagFolded entries: values need folding only
 	// when some condition wants it.
 	foldedExact int

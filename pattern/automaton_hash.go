@@ -5,11 +5,12 @@ import (
 	"slices"
 )
 
-// Exact values live in a persistent hash trie rather than in the byte
-// tries: a lookup then costs a few dependent memory loads whatever the
-// value's length, where walking a byte trie costs a few per byte, and with
-// many rules those loads miss the cache. Like the rest of the automaton it
-// is updated by path copying.
+// Exact values, and the keys of wide object levels, live in a persistent
+// hash trie: a lookup costs a few dependent memory loads whatever the key's
+// length, where walking a byte trie costs a few per byte (and with many
+// rules those loads miss the cache), and an update copies a few small nodes
+// where a map would have to be copied whole. Like the rest of the automaton
+// it is updated by path copying.
 
 var hashSeed = maphash.MakeSeed()
 
@@ -21,19 +22,18 @@ const (
 
 // hnode is a node of the hash trie: interior nodes route on hBits of the
 // hash per level; leaves hold entries.
-type hnode struct {
+type hnode[V any] struct {
 	inner bool
-	kids  [hFan]*hnode
-	ents  []hentry
+	kids  [hFan]*hnode[V]
+	ents  []hentry[V]
 }
 
-// hentry is one exact value (tag, see valueKey, and text) and the fields
-// it satisfies.
-type hentry struct {
-	h      uint64
-	tag    byte
-	key    string
-	fields []*cfield
+// hentry is one key (a tag, see valueKey, and text) and its value.
+type hentry[V any] struct {
+	h   uint64
+	tag byte
+	key string
+	val V
 }
 
 func hashValue(tag byte, v []byte) uint64 {
@@ -42,50 +42,66 @@ func hashValue(tag byte, v []byte) uint64 {
 	return maphash.Bytes(hashSeed, v) ^ uint64(tag)*0x9E3779B97F4A7C15
 }
 
-func (n *hnode) lookup(h uint64, tag byte, v []byte) []*cfield {
+func (n *hnode[V]) lookup(h uint64, tag byte, v []byte) V {
 	for depth := 0; n != nil && n.inner; depth += hBits {
 		n = n.kids[(h>>depth)&(hFan-1)]
 	}
-	if n == nil {
-		return nil
-	}
-	for i := range n.ents {
-		if e := &n.ents[i]; e.h == h && e.tag == tag && e.key == string(v) {
-			return e.fields
+	if n != nil {
+		for i := range n.ents {
+			if e := &n.ents[i]; e.h == h && e.tag == tag && e.key == string(v) {
+				return e.val
+			}
 		}
 	}
-	return nil
+	var zero V
+	return zero
 }
 
-// update returns a copy of n in which fn has edited the fields of the
-// entry for (tag, key); entries left without fields are dropped and empty
-// nodes pruned (nil result).
-func (n *hnode) update(h uint64, depth int, tag byte, key string, fn func([]*cfield) []*cfield) *hnode {
+// absent says whether a value stands for no entry: the trie holds no empty
+// field lists and no nil nodes.
+func absent[V any](v V) bool {
+	switch x := any(v).(type) {
+	case []*cfield:
+		return len(x) == 0
+	case *pathNode:
+		return x == nil
+	}
+	return false
+}
+
+// update returns a copy of n in which fn has replaced the value for (tag,
+// key) (fn gets the zero value when there is none); absent results drop the
+// entry and empty nodes are pruned (nil result).
+func (n *hnode[V]) update(h uint64, depth int, tag byte, key string, fn func(V) V) *hnode[V] {
 	if n == nil {
-		fs := fn(nil)
-		if len(fs) == 0 {
+		var zero V
+		v := fn(zero)
+		if absent(v) {
 			return nil
 		}
-		return &hnode{ents: []hentry{{h: h, tag: tag, key: key, fields: fs}}}
+		return &hnode[V]{ents: []hentry[V]{{h: h, tag: tag, key: key, val: v}}}
 	}
-	c := &hnode{inner: n.inner, kids: n.kids}
+	c := &hnode[V]{inner: n.inner, kids: n.kids}
 	if n.inner {
 		i := (h >> depth) & (hFan - 1)
 		c.kids[i] = n.kids[i].update(h, depth+hBits, tag, key, fn)
-		if c.kids == ([hFan]*hnode{}) {
+		if c.kids == ([hFan]*hnode[V]{}) {
 			return nil
 		}
 		return c
 	}
 	c.ents = slices.Clone(n.ents)
-	at := slices.IndexFunc(c.ents, func(e hentry) bool { return e.h == h && e.tag == tag && e.key == key })
+	at := slices.IndexFunc(c.ents, func(e hentry[V]) bool { return e.h == h && e.tag == tag && e.key == key })
 	if at >= 0 {
 		e := &c.ents[at]
-		if e.fields = fn(slices.Clone(e.fields)); len(e.fields) == 0 {
+		if e.val = fn(e.val); absent(e.val) {
 			c.ents = slices.Delete(c.ents, at, at+1)
 		}
-	} else if fs := fn(nil); len(fs) > 0 {
-		c.ents = append(c.ents, hentry{h: h, tag: tag, key: key, fields: fs})
+	} else {
+		var zero V
+		if v := fn(zero); !absent(v) {
+			c.ents = append(c.ents, hentry[V]{h: h, tag: tag, key: key, val: v})
+		}
 	}
 	switch {
 	case len(c.ents) == 0:
@@ -93,17 +109,12 @@ func (n *hnode) update(h uint64, depth int, tag byte, key string, fn func([]*cfi
 	case len(c.ents) > hLeafMax && depth+hBits < 64:
 		// Split; entries whose hashes agree on every bit stay together in
 		// a leaf at the bottom.
-		s := &hnode{inner: true}
+		s := &hnode[V]{inner: true}
 		for _, e := range c.ents {
 			i := (e.h >> depth) & (hFan - 1)
-			s.kids[i] = s.kids[i].insertEntry(e, depth+hBits)
+			s.kids[i] = s.kids[i].update(e.h, depth+hBits, e.tag, e.key, func(V) V { return e.val })
 		}
 		return s
 	}
 	return c
-}
-
-// insertEntry adds a whole entry to a node being built by a split.
-func (n *hnode) insertEntry(e hentry, depth int) *hnode {
-	return n.update(e.h, depth, e.tag, e.key, func([]*cfield) []*cfield { return e.fields })
 }

@@ -280,7 +280,7 @@ func condBytes(c *Cond) int64 {
 	// share of its node; a trie literal may take a node per byte.
 	switch c.Op {
 	case OpExact, OpEqualsIgnoreCase:
-		n += int64(unsafe.Sizeof(hentry{})) + int64(len(c.Str)+len(c.Value.Str)) + 8 + int64(unsafe.Sizeof(hnode{}))/hLeafMax*2
+		n += int64(unsafe.Sizeof(hentry[[]*cfield]{})) + int64(len(c.Str)+len(c.Value.Str)) + 8 + int64(unsafe.Sizeof(hnode[[]*cfield]{}))/hLeafMax*2
 	case OpPrefix, OpSuffix, OpPrefixIgnoreCase, OpSuffixIgnoreCase, OpWildcard:
 		n += int64(len(c.Str)+2) * (bnodeBytes + 16)
 	}
@@ -378,7 +378,7 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 	for i := range f.conds {
 		cond := &f.conds[i]
 		if tag, key, ok := exactKey(cond); ok {
-			c.exact = c.exact.update(hashValue(tag, []byte(key)), 0, tag, key, func(fs []*cfield) []*cfield { return removeField(fs, f) })
+			c.exact = c.exact.update(hashValue(tag, []byte(key)), 0, tag, key, func(fs []*cfield) []*cfield { return removeField(slices.Clone(fs), f) })
 			if tag == tagFolded {
 				c.foldedExact--
 			}
@@ -396,7 +396,7 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 
 func (v *valueIndex) addCond(f *cfield, c *Cond) {
 	if tag, key, ok := exactKey(c); ok {
-		v.exact = v.exact.update(hashValue(tag, []byte(key)), 0, tag, key, func(fs []*cfield) []*cfield { return append(fs, f) })
+		v.exact = v.exact.update(hashValue(tag, []byte(key)), 0, tag, key, func(fs []*cfield) []*cfield { return append(slices.Clip(fs), f) })
 		if tag == tagFolded {
 			v.foldedExact++
 		}

@@ -214,3 +214,43 @@ func TestMatcherMaxBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMatcherWideLevel covers object levels with many keys, which are held
+// in a hash trie instead of a list, through growth and shrinkage.
+func TestMatcherWideLevel(t *testing.T) {
+	m := NewMatcher()
+	const n = 200
+	for i := 0; i < n; i++ {
+		m.Add(fmt.Sprint(i), pat(rule(fld(cs(str("v")), "detail", fmt.Sprint("k", i)))))
+	}
+	check := func(key string, want ...string) {
+		t.Helper()
+		got, err := m.Match([]byte(`{"detail":{"x":1,"` + key + `":"v","y":[2]}}`))
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: got %v, %v; want %v", key, got, err, want)
+		}
+	}
+	check("k7", "7")
+	check("k199", "199")
+	check("k200")
+	for i := 0; i < n; i++ {
+		if i != 7 && !m.Remove(fmt.Sprint(i)) {
+			t.Fatalf("Remove(%d)", i)
+		}
+	}
+	check("k7", "7")
+	check("k199")
+	m.Remove("7")
+	if r := m.cur.Load().root; r != nil {
+		t.Errorf("root not pruned: %+v", r)
+	}
+}
+
+func BenchmarkAddWide(b *testing.B) {
+	for b.Loop() {
+		m := NewMatcher()
+		for i := 0; i < 10000; i++ {
+			m.Add(fmt.Sprint(i), pat(rule(fld(cs(str("v")), "detail", fmt.Sprint("k", i)))))
+		}
+	}
+}

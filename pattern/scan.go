@@ -202,15 +202,16 @@ func (s *evalState) scanObject(i int, node *pathNode, depth int) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		var child *pathNode
 		var at int
 		if esc {
 			s.scratch, err = unescape(s.scratch[:0], b[i+1:end-1])
 			if err != nil {
 				return 0, s.fail(i, err.Error())
 			}
-			at = node.child(s.scratch)
+			child, at = node.child(s.scratch)
 		} else {
-			at = node.child(b[i+1 : end-1])
+			child, at = node.child(b[i+1 : end-1])
 		}
 		i = s.ws(end)
 		if i >= len(b) || b[i] != ':' {
@@ -218,9 +219,11 @@ func (s *evalState) scanObject(i int, node *pathNode, depth int) (int, error) {
 		}
 		i = s.ws(i + 1)
 		switch {
-		case at >= 0:
-			i, err = s.scanValue(i, node.kids[at], depth)
-			seen |= 1 << uint(at)
+		case child != nil:
+			i, err = s.scanValue(i, child, depth)
+			if at >= 0 {
+				seen |= 1 << uint(at)
+			}
 		case s.trusted:
 			i, err = s.lightSkip(i, 0)
 		default:
