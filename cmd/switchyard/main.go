@@ -43,7 +43,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), versionCmd(), benchCmd(), rulesCmd())
+	root.AddCommand(serveCmd(), versionCmd(), benchCmd(), rulesCmd(), replayCmd())
 	return root
 }
 
@@ -184,6 +184,6 @@ func newLogger(level, format string) (*slog.Logger, error) {
 // benchCmd groups the load generators; each lives in its own file.
 func benchCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks and load generators"}
-	cmd.AddCommand(benchPutEventsCmd(), benchPatternsCmd(), benchDeliveryCmd(), benchSchedulesCmd())
+	cmd.AddCommand(benchPutEventsCmd(), benchPatternsCmd(), benchDeliveryCmd(), benchSchedulesCmd(), benchArchiveCmd())
 	return cmd
 }

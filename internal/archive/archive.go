@@ -118,11 +118,20 @@ type Batch struct {
 	sc     control.Scope
 	msgID  string
 	byRule map[string][]ingest.Event
+	// the message's own batch (its Sy-Events count and data), stored as
+	// it is when an archive takes all of its events
+	count int
+	data  []byte
 }
 
-// NewBatch starts the archive batch of the events-stream message msgID.
-func NewBatch(view *control.View, sc control.Scope, msgID string) *Batch {
-	return &Batch{view: view, sc: sc, msgID: msgID}
+// NewBatch starts the archive batch of the events-stream message msgID,
+// whose Sy-Events header is countHeader and whose data is data.
+func NewBatch(view *control.View, sc control.Scope, msgID, countHeader string, data []byte) *Batch {
+	b := &Batch{view: view, sc: sc, msgID: msgID}
+	if n, err := strconv.Atoi(countHeader); err == nil && countHeader != "" {
+		b.count, b.data = n, data
+	}
+	return b
 }
 
 // IsArchiveRule reports whether r is an archive's managed rule.
@@ -147,7 +156,13 @@ func (b *Batch) Publish(js jetstream.JetStream) ([]jetstream.PubAckFuture, error
 		if a == nil { // deleted since: its rule goes with it
 			continue
 		}
-		f, err := js.PublishMsgAsync(Msg(a.UUID, b.msgID+"|"+a.UUID, evs))
+		var m *nats.Msg
+		if len(evs) == b.count {
+			m = rawMsg(a.UUID, b.msgID+"|"+a.UUID, b.count, b.data)
+		} else {
+			m = Msg(a.UUID, b.msgID+"|"+a.UUID, evs)
+		}
+		f, err := js.PublishMsgAsync(m)
 		if err != nil {
 			return nil, fmt.Errorf("archive: %w", err)
 		}
@@ -169,6 +184,15 @@ func Msg(uuid, msgID string, evs []ingest.Event) *nats.Msg {
 	}
 	m := &nats.Msg{Subject: SubjectPrefix + uuid + "." + strconv.Itoa(len(evs)), Data: data, Header: nats.Header{}}
 	m.Header.Set(ingest.HeaderEvents, strconv.Itoa(len(evs)))
+	m.Header.Set(jetstream.MsgIDHeader, msgID)
+	return m
+}
+
+// rawMsg is Msg for data already in the batch layout.
+func rawMsg(uuid, msgID string, n int, data []byte) *nats.Msg {
+	cnt := strconv.Itoa(n)
+	m := &nats.Msg{Subject: SubjectPrefix + uuid + "." + cnt, Data: data, Header: nats.Header{}}
+	m.Header.Set(ingest.HeaderEvents, cnt)
 	m.Header.Set(jetstream.MsgIDHeader, msgID)
 	return m
 }

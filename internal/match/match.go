@@ -236,7 +236,7 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 	if f := h.Get(archive.HeaderReplayFilter); f != "" {
 		only = strings.Split(f, ",")
 	}
-	archived := archive.NewBatch(r.view, sc, h.Get(jetstream.MsgIDHeader))
+	archived := archive.NewBatch(r.view, sc, h.Get(jetstream.MsgIDHeader), h.Get(ingest.HeaderEvents), msg.Data())
 	var futures []jetstream.PubAckFuture
 	for _, ev := range events {
 		rules, err := r.view.Match(sc, bus, ev.Envelope)

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchyard/switchyard/internal/api"
+)
+
+func replayCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "replay", Short: "Follow archive replays"}
+	cmd.AddCommand(replayWatchCmd())
+	return cmd
+}
+
+// replayState is the part of DescribeReplay the watcher shows.
+type replayState struct {
+	ReplayName            string
+	State                 string
+	StateReason           string
+	EventStartTime        float64
+	EventEndTime          float64
+	EventLastReplayedTime float64
+	ReplayStartTime       float64
+	ReplayEndTime         float64
+}
+
+// progress is how far through its window the replay is. AWS replays a
+// window in time order and reports the time of the last event replayed, so
+// the share of the window before it is the share done.
+func (r *replayState) progress() float64 {
+	switch {
+	case r.State == "COMPLETED":
+		return 1
+	case r.EventLastReplayedTime == 0 || r.EventEndTime <= r.EventStartTime:
+		return 0
+	}
+	return math.Min(1, math.Max(0, (r.EventLastReplayedTime+1-r.EventStartTime)/(r.EventEndTime-r.EventStartTime)))
+}
+
+func replayWatchCmd() *cobra.Command {
+	var name, endpoint, region, account string
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "watch --name REPLAY",
+		Short: "Show a replay's progress as a bar until it ends",
+		Long: `Polls DescribeReplay on a running switchyard and draws the replay's progress
+through its time window (EventLastReplayedTime between EventStartTime and
+EventEndTime) until it is COMPLETED, CANCELLED or FAILED. It exits non-zero
+when the replay failed.
+
+  switchyard replay watch --name orders-2026-01-02
+  switchyard replay watch --name orders-2026-01-02 --region eu-west-1 --account 111122223333`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := envFlags(cmd.Flags()); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			tty := isTerminal(out)
+			last := ""
+			for {
+				st, err := describeReplay(cmd.Context(), endpoint, region, account, name)
+				if err != nil {
+					return err
+				}
+				line := renderReplay(st)
+				switch {
+				case tty:
+					fmt.Fprintf(out, "\r\033[K%s", line)
+				case line != last:
+					fmt.Fprintln(out, line)
+				}
+				last = line
+				switch st.State {
+				case "COMPLETED", "CANCELLED", "FAILED":
+					if tty {
+						fmt.Fprintln(out)
+					}
+					if st.State == "FAILED" {
+						return fmt.Errorf("replay %s failed: %s", name, st.StateReason)
+					}
+					return nil
+				}
+				select {
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				case <-time.After(interval):
+				}
+			}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "the replay's name (required)")
+	f.StringVar(&endpoint, "endpoint", "http://127.0.0.1:4010", "the switchyard API endpoint")
+	f.StringVar(&region, "region", envOr("us-east-1", "AWS_REGION", "AWS_DEFAULT_REGION"), "the replay's region (default from AWS_REGION or AWS_DEFAULT_REGION)")
+	f.StringVar(&account, "account", api.DefaultAccount, "the replay's account")
+	f.DurationVar(&interval, "interval", 500*time.Millisecond, "polling interval")
+	_ = cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func renderReplay(st *replayState) string {
+	const width = 30
+	p := st.progress()
+	done := int(p * width)
+	bar := strings.Repeat("#", done) + strings.Repeat(".", width-done)
+	line := fmt.Sprintf("%s [%s] %5.1f%% %s", st.ReplayName, bar, 100*p, st.State)
+	if st.EventLastReplayedTime > 0 {
+		line += "  last event " + epochTime(st.EventLastReplayedTime).Format(time.RFC3339)
+	}
+	if st.ReplayEndTime > 0 && st.ReplayStartTime > 0 {
+		line += fmt.Sprintf("  took %.1fs", st.ReplayEndTime-st.ReplayStartTime)
+	}
+	if st.StateReason != "" {
+		line += "  (" + st.StateReason + ")"
+	}
+	return line
+}
+
+func epochTime(s float64) time.Time {
+	return time.UnixMilli(int64(math.Round(s * 1000))).UTC()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// describeReplay calls DescribeReplay.
+func describeReplay(ctx context.Context, endpoint, region, account, name string) (*replayState, error) {
+	var st replayState
+	if err := callAPI(ctx, endpoint, region, account, "DescribeReplay", map[string]string{"ReplayName": name}, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// callAPI calls an EventBridge operation over the AWS JSON protocol, with
+// the scope in the credential as the API reads it (api.Caller).
+func callAPI(ctx context.Context, endpoint, region, account, op string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(endpoint, "/")+"/", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "AWSEvents."+op)
+	req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/%s/%s/events/aws4_request, SignedHeaders=host, Signature=none",
+		account, time.Now().UTC().Format("20060102"), region))
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Type != "" {
+			return fmt.Errorf("%s: %s: %s", op, e.Type, e.Message)
+		}
+		return fmt.Errorf("%s: %s: %s", op, resp.Status, bytes.TrimSpace(data))
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(data, out)
+}
