@@ -19,10 +19,6 @@ def bus_arn(name):
 
 
 class ArchivesTest(harness.ServerTestCase):
-    # One delivery at a time per target, so that the order in which a
-    # replay sends events is the order the receiver sees.
-    server_args = ("--delivery-workers", "1")
-
     def wait_count(self, name, n, timeout=15):
         deadline = time.monotonic() + timeout
         while True:
@@ -139,7 +135,10 @@ class ArchivesTest(harness.ServerTestCase):
         self.assertIn("ReplayEndTime", d)
         time.sleep(harness.QUIET_PERIOD)
         got = recv.events()
-        self.assertEqual([e["detail"]["i"] for e in got], [2, 3, 4, 5, 6])
+        # The replay hands them to the rules in time order (checked on the
+        # events stream in test/e2e); deliveries to one target may overtake
+        # each other, so here the set is checked.
+        self.assertEqual(sorted(e["detail"]["i"] for e in got), [2, 3, 4, 5, 6])
         for e in got:
             self.assertEqual(list(e)[-1], "replay-name")
             self.assertEqual(e["replay-name"], rname)
