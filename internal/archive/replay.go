@@ -199,7 +199,13 @@ func (r *Replayer) claimAndRun(ctx context.Context, sc control.Scope, name strin
 		err = nil
 	}
 	if ctx.Err() != nil {
-		return nil // shutting down: the next owner resumes
+		// Shutting down: release the claim so that the next owner resumes
+		// from the last checkpoint without waiting for the lease to lapse.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		j.rec.Owner, j.rec.LeaseUntil = "", time.Time{}
+		_, _, _ = r.Ctl.UpdateReplay(rctx, j.rec, j.rev)
+		return nil
 	}
 	switch {
 	case j.stop && j.rec.State == control.ReplayCancelling:
