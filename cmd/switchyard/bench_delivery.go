@@ -169,7 +169,9 @@ func (b *deliveryBench) latency(ctx context.Context, rate float64, out io.Writer
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	arrived, missing := b.rcv.wait(ctx, accepted, 30*time.Second)
+	// A run the server cannot keep up with drains late; only what never
+	// arrives is lost.
+	arrived, missing := b.rcv.wait(ctx, accepted, 3*time.Minute)
 	var lat []time.Duration
 	for id, at := range accepted {
 		if a, ok := arrived[id]; ok {

@@ -111,7 +111,7 @@ func Run(ctx context.Context, cfg Config) error {
 		dl.Register(kind, inv)
 	}
 	dl.Register(natstarget.Kind, natstarget.New(st.NC, st.JS))
-	dl.AWS = aws // dead-letter queues
+	dl.AWS = aws // dead-letter queues; the AWS service targets register their invokers with it
 	if cfg.RetryBaseDelay > 0 {
 		dl.BaseDelay = cfg.RetryBaseDelay
 	}
