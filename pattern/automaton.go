@@ -247,6 +247,9 @@ type valueIndex struct {
 	// foldedExact counts the tagFolded entries: values need folding only
 	// when some condition wants it.
 	foldedExact int
+	// litNumbers counts the tagNumberLit entries: pattern numbers that
+	// only match their own literal.
+	litNumbers int
 	// fwd holds prefixes and wildcards by their fixed start, both after
 	// tagString.
 	fwd *bnode

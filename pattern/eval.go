@@ -281,32 +281,48 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 	s.startValue(node, kind, start, end, false)
 	idx := node.idx
 	lit := s.ev[start:end]
-	if idx.exact != nil {
-		var key []byte
-		switch kind {
-		case KindNumber:
-			key = appendNumberKey(s.numBuf[:0], lit)
-			s.numBuf = key
-		case KindTrue:
-			key = tagKeys[:1]
-		case KindFalse:
-			key = tagKeys[1:2]
-		default:
-			key = tagKeys[2:3]
-		}
-		s.hitAll(idx.exact.lookup(hashValue(key[0], key[1:]), key[0], key[1:]))
-	}
 	v := Value{Kind: kind, Str: bytesView(lit)}
-	num, comparable := 0.0, false
-	if kind == KindNumber && (len(idx.slowNum) != 0 || len(idx.slowAny) != 0 || s.curOcc >= 0) {
-		num, comparable = eventNumber(lit)
-		if s.curOcc >= 0 {
-			// Later-judged fields will want it too.
-			o := &s.occs[s.curOcc]
-			o.num, o.numState = num, 2
-			if comparable {
-				o.numState = 1
+	if kind != KindNumber {
+		if idx.exact != nil {
+			key := tagKeys[2:3]
+			switch kind {
+			case KindTrue:
+				key = tagKeys[:1]
+			case KindFalse:
+				key = tagKeys[1:2]
 			}
+			s.hitAll(idx.exact.lookup(hashValue(key[0], nil), key[0], nil))
+		}
+		if len(idx.slowAny) != 0 {
+			s.slowHits(idx.slowAny, v, 0, false)
+		}
+		return
+	}
+	if idx.exact == nil && len(idx.slowNum) == 0 && len(idx.slowAny) == 0 {
+		// Fields judged after the scan decode it if they need it.
+		return
+	}
+	num, class := eventNumberClass(lit)
+	comparable := class != numNone
+	if s.curOcc >= 0 {
+		// Later-judged fields will want it too.
+		o := &s.occs[s.curOcc]
+		o.num, o.numState = num, 2
+		if comparable {
+			o.numState = 1
+		}
+	}
+	if idx.exact != nil {
+		if comparable {
+			key := appendNumberValueKey(s.numBuf[:0], num)
+			s.numBuf = key
+			s.hitAll(idx.exact.lookup(hashValue(key[0], key[1:]), key[0], key[1:]))
+		}
+		// Pattern numbers that are not comparable match the identical
+		// literal; with six decimals or fewer, an event number is never
+		// one of those.
+		if class == numNone || class == numPrecise && idx.litNumbers > 0 {
+			s.hitAll(idx.exact.lookup(hashValue(tagNumberLit, lit), tagNumberLit, lit))
 		}
 	}
 	if comparable && len(idx.slowNum) != 0 {

@@ -379,8 +379,11 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 		cond := &f.conds[i]
 		if tag, key, ok := exactKey(cond); ok {
 			c.exact = c.exact.update(hashValue(tag, []byte(key)), 0, tag, key, func(fs []*cfield) []*cfield { return removeField(slices.Clone(fs), f) })
-			if tag == tagFolded {
+			switch tag {
+			case tagFolded:
 				c.foldedExact--
+			case tagNumberLit:
+				c.litNumbers--
 			}
 		} else if trie, key := c.trieFor(cond); trie != nil {
 			*trie = (*trie).update(key, drop)
@@ -397,8 +400,11 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 func (v *valueIndex) addCond(f *cfield, c *Cond) {
 	if tag, key, ok := exactKey(c); ok {
 		v.exact = v.exact.update(hashValue(tag, []byte(key)), 0, tag, key, func(fs []*cfield) []*cfield { return append(slices.Clip(fs), f) })
-		if tag == tagFolded {
+		switch tag {
+		case tagFolded:
 			v.foldedExact++
+		case tagNumberLit:
+			v.litNumbers++
 		}
 		return
 	}
@@ -493,7 +499,7 @@ func valueKey(dst []byte, v *Value) []byte {
 	case KindString:
 		return append(append(dst, tagString), v.Str...)
 	case KindNumber:
-		return appendNumberKey(dst, []byte(v.Str))
+		return appendPatternNumberKey(dst, []byte(v.Str))
 	case KindTrue:
 		return append(dst, tagTrue)
 	case KindFalse:

@@ -16,6 +16,10 @@ var (
 	propStrings = []string{"", "a", "ab", "abc", "B", "Ab", "ba", "x*y", "xay", "10.0.0.1", "10.0.1.5", "::1",
 		"ſ", "s", "S", "K", "k", "straße", "STRASSE", "1", "a\"b", "é", "É"}
 	propNumbers = []string{"0", "1", "1.0", "-1", "2.5", "1e2", "100", "5000000001", "0.1234567", "3.000001", "-0", "1E-7", "12345678901234567890"}
+	// propEventNumbers adds event numbers with more than six decimals,
+	// some of which round to pattern numbers.
+	propEventNumbers = append(slices.Clone(propNumbers), "0.99999999999999999", "1.0000000000000001", "2.50000000000000001",
+		"-0.0000001", "100.00000000000001", "3.0000010000000001", "0.12345670", "2.4999999999999999", "4999999999.99999999")
 )
 
 type propGen struct{ r *rand.Rand }
@@ -124,7 +128,7 @@ func (g propGen) eventValue(depth int) string {
 	case n < 7:
 		return g.str()
 	case n < 9:
-		return g.pick(propNumbers)
+		return g.pick(propEventNumbers)
 	default:
 		return g.pick([]string{"true", "false", "null"})
 	}

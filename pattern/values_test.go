@@ -1,7 +1,10 @@
 package pattern
 
 import (
+	"math"
+	"math/big"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -27,25 +30,95 @@ func TestEventNumber(t *testing.T) {
 		}
 		lits = append(lits, b.String())
 	}
+	// More decimals than the fixed point: up to 20 significant digits.
+	lits = append(lits, "-122.50592764163595", "37.75821528970597", "4999999999.9999999", "5000000000.0000001",
+		"-4999999999.000000001", "0.00000000000000000001", "0.30000000000000001", "9007199254740993.5",
+		"900719925.47409935", "1.00000000000000011102230246251565", "0.1000000000000000055511151231257827")
+	for i := 0; i < 200000; i++ {
+		var b strings.Builder
+		if r.IntN(2) == 0 {
+			b.WriteByte('-')
+		}
+		if r.IntN(4) == 0 {
+			b.WriteByte('0')
+		} else {
+			b.WriteByte(byte('1' + r.IntN(9)))
+			for n := r.IntN(10); n > 0; n-- {
+				b.WriteByte(byte('0' + r.IntN(10)))
+			}
+		}
+		b.WriteByte('.')
+		for n := 7 + r.IntN(13); n > 0; n-- {
+			b.WriteByte("0123456789"[r.IntN(10)])
+		}
+		lits = append(lits, b.String())
+	}
 	for _, l := range lits {
-		f1, ok1 := eventNumber([]byte(l))
-		f2, ok2 := ComparableNumber([]byte(l))
-		if f1 != f2 || ok1 != ok2 {
-			t.Errorf("%q: eventNumber %v %v, ComparableNumber %v %v", l, f1, ok1, f2, ok2)
+		f1, c1 := eventNumberClass([]byte(l))
+		f2, c2 := comparableNumber([]byte(l))
+		if math.Float64bits(f1) != math.Float64bits(f2) || c1 != c2 {
+			t.Errorf("%q: eventNumberClass %v %v, comparableNumber %v %v", l, f1, c1, f2, c2)
+		}
+		if c2 == numPrecise {
+			// comparableNumber asks strconv; check it is what ParseFloat gives.
+			if f, _ := strconv.ParseFloat(l, 64); f != f2 {
+				t.Errorf("%q: %v, ParseFloat %v", l, f2, f)
+			}
 		}
 	}
 }
 
-func TestFoldAppend(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	alphabet := []rune("aAbBkKsSſ\u212Aéɐ\u2C6FßẞΣσςİıi\xff0 ")
-	for i := 0; i < 20000; i++ {
-		var b strings.Builder
-		for n := r.IntN(6); n > 0; n-- {
-			b.WriteRune(alphabet[r.IntN(len(alphabet))])
+// TestNearestFloat checks the 128-bit rounding against strconv, near
+// midpoints between floats too.
+func TestNearestFloat(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	check := func(m uint64, k int) {
+		f, ok := nearestFloat(m, k)
+		if !ok {
+			return
 		}
-		if got, want := string(foldAppend(nil, []byte(b.String()))), foldKey(b.String()); got != want {
-			t.Fatalf("foldAppend(%q) = %q, foldKey %q", b.String(), got, want)
+		s := strconv.FormatUint(m, 10)
+		if len(s) <= k {
+			s = strings.Repeat("0", k-len(s)+1) + s
+		}
+		lit := s[:len(s)-k] + "." + s[len(s)-k:]
+		if want, _ := strconv.ParseFloat(lit, 64); f != want {
+			t.Fatalf("nearestFloat(%d, %d) = %v, ParseFloat(%s) = %v", m, k, f, lit, want)
 		}
 	}
+	for i := 0; i < 300000; i++ {
+		k := 7 + r.IntN(13)
+		m := r.Uint64() % pow10u[19]
+		if m == 0 {
+			continue
+		}
+		check(m, k)
+		// A decimal close to the midpoint above a float: the float's
+		// exact value plus half a unit, cut to 19 digits.
+		f, _ := strconv.ParseFloat(strconv.FormatUint(m, 10)+"e-"+strconv.Itoa(k), 64)
+		up := math.Nextafter(f, math.Inf(1))
+		mid := new(big.Float).SetPrec(200).Add(new(big.Float).SetFloat64(f), new(big.Float).SetFloat64(up))
+		mid.Quo(mid, big.NewFloat(2))
+		txt := mid.Text('f', 40)
+		dot := strings.IndexByte(txt, '.')
+		digits := strings.TrimLeft(txt[:dot]+txt[dot+1:], "0")
+		kk := len(txt) - dot - 1
+		for len(digits) > 19 {
+			digits, kk = digits[:len(digits)-1], kk-1
+		}
+		if kk < 7 || kk > 19 {
+			continue
+		}
+		mm, err := strconv.ParseUint(digits, 10, 64)
+		if err != nil || mm == 0 {
+			continue
+		}
+		for d := uint64(0); d < 3; d++ {
+			check(mm+d-1, kk)
+		}
+	}
+	// Exact midpoints (ties go to the even float): 2^53+1 and 2^53+3.
+	check(90071992547409930, 1)
+	check(90071992547409950, 1)
+	check(900719925474099300, 2)
 }
