@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +24,10 @@ import (
 //	enum=A|B     the string must be one of the values
 //	sensitive    the value is a secret: violations name the member, never the value
 //
+// A len, re or enum term prefixed with "key.", "val." or "elem." applies to
+// each key or value of a map member, or to each element of a list of
+// strings, as the model's key, value and member shapes constrain them.
+//
 // validate reports every violation at once in AWS's (Coral's) wording,
 // "N validation error(s) detected: Value '...' at 'member' failed to satisfy
 // constraint: ...", with members named in lowerCamelCase and list elements as
@@ -39,6 +44,27 @@ var patterns = map[string]string{
 	"kmsKey":                 `^[a-zA-Z0-9_\-/:]*$`,
 	"targetId":               `[\.\-_A-Za-z0-9]+`,
 	"endpointId":             `^[A-Za-z0-9\-]+[\.][A-Za-z0-9\-]+$`,
+	"pathParameter":          `^(?!\s*$).+`,
+}
+
+// lookahead holds the patterns Go's regexp (RE2) cannot express, as
+// functions with the same meaning under Java's String.matches.
+var lookahead = map[string]func(string) bool{
+	// ^(?!\s*$).+ : not all whitespace (Java's \s: space, \t, \n, \x0B,
+	// \f, \r), and "." matches no line terminator.
+	"pathParameter": func(s string) bool {
+		blank := true
+		for _, r := range s {
+			switch r {
+			case '\n', '\r', '\u0085', '\u2028', '\u2029':
+				return false
+			case ' ', '\t', '\x0B', '\f':
+			default:
+				blank = false
+			}
+		}
+		return !blank
+	},
 }
 
 // compiled holds the Go forms of patterns.
@@ -51,9 +77,15 @@ func matchPattern(name, s string) bool {
 	compileOnce.Do(func() {
 		compiled = make(map[string]*regexp.Regexp, len(patterns))
 		for n, p := range patterns {
+			if lookahead[n] != nil {
+				continue
+			}
 			compiled[n] = regexp.MustCompile(`^(?s:` + strings.TrimSuffix(strings.TrimPrefix(p, "^"), "$") + `)$`)
 		}
 	})
+	if f := lookahead[name]; f != nil {
+		return f(s)
+	}
 	re, ok := compiled[name]
 	if !ok {
 		panic("api: no pattern named " + name)
@@ -103,6 +135,7 @@ type fieldPlan struct {
 }
 
 type term struct {
+	scope    string // "", or "key", "val", "elem": see the package comment
 	key, arg string
 	lo, hi   int      // len and range
 	enum     []string // enum
@@ -131,7 +164,10 @@ func planOf(t reflect.Type) []fieldPlan {
 				}
 				key, arg, _ := strings.Cut(s, "=")
 				tm := term{key: key, arg: arg}
-				switch key {
+				if scope, k, ok := strings.Cut(key, "."); ok {
+					tm.scope, tm.key = scope, k
+				}
+				switch tm.key {
 				case "len", "range":
 					tm.lo, tm.hi = bounds(arg)
 				case "enum":
@@ -225,46 +261,130 @@ func (w *walker) checkField(fv reflect.Value, fp *fieldPlan) {
 	}
 	for i := range fp.terms {
 		tm := &fp.terms[i]
-		switch tm.key {
-		case "len":
-			lo, hi := tm.lo, tm.hi
-			var n int
-			switch v.Kind() {
-			case reflect.String:
-				n = utf16Len(v.String())
-			default:
-				n = v.Len()
-			}
-			if hi >= 0 && n > hi {
-				w.add(v, "Member must have length less than or equal to "+strconv.Itoa(hi))
-			} else if lo >= 0 && n < lo {
-				w.add(v, "Member must have length greater than or equal to "+strconv.Itoa(lo))
-			}
-		case "range":
-			lo, hi := tm.lo, tm.hi
-			n := int(v.Int())
-			if hi >= 0 && n > hi {
-				w.add(v, "Member must have value less than or equal to "+strconv.Itoa(hi))
-			} else if lo >= 0 && n < lo {
-				w.add(v, "Member must have value greater than or equal to "+strconv.Itoa(lo))
-			}
-		case "re":
-			if !matchPattern(tm.arg, v.String()) {
-				w.add(v, "Member must satisfy regular expression pattern: "+patterns[tm.arg])
-			}
-		case "enum":
-			ok := false
-			for _, e := range tm.enum {
-				ok = ok || v.String() == e
-			}
-			if !ok {
-				w.add(v, "Member must satisfy enum value set: ["+strings.ReplaceAll(tm.arg, "|", ", ")+"]")
-			}
+		if tm.scope != "" {
+			continue
+		}
+		var broken string
+		switch {
+		case v.Kind() == reflect.String:
+			broken = tm.check(v.String())
+		case tm.key == "len": // a list or map
+			broken = bound(v.Len(), tm.lo, tm.hi, "length")
+		case tm.key == "range":
+			broken = bound(int(v.Int()), tm.lo, tm.hi, "value")
+		}
+		if broken != "" {
+			w.add(v, broken)
 		}
 	}
+	w.checkScoped(v, fp)
 	if v.Kind() == reflect.Struct || v.Kind() == reflect.Slice {
 		w.walk(v)
 	}
+}
+
+// checkScoped applies the key., val. and elem. terms of fp to the keys and
+// values of a map, or the elements of a list of strings. Coral reports a
+// map once, with the constraints its keys (or values) broke, as "Map keys
+// must satisfy constraint: [...]"; a list element as a member of its own.
+func (w *walker) checkScoped(v reflect.Value, fp *fieldPlan) {
+	switch v.Kind() {
+	case reflect.Map:
+		keys := v.MapKeys()
+		for _, scope := range [...]string{"key", "val"} {
+			var broken []string
+			for i := range fp.terms {
+				tm := &fp.terms[i]
+				if tm.scope != scope {
+					continue
+				}
+				for _, k := range keys {
+					s := k.String()
+					if scope == "val" {
+						s = v.MapIndex(k).String()
+					}
+					if c := tm.check(s); c != "" {
+						broken = append(broken, c)
+						break
+					}
+				}
+			}
+			if len(broken) == 0 {
+				continue
+			}
+			what := "Map keys"
+			if scope == "val" {
+				what = "Map value"
+			}
+			val := renderMap(v)
+			if fp.sensitive {
+				val = ""
+			}
+			w.vs = append(w.vs, violation{val, string(w.path), what + " must satisfy constraint: [" + strings.Join(broken, ", ") + "]"})
+		}
+	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			return
+		}
+		n := len(w.path)
+		for i := 0; i < v.Len(); i++ {
+			for j := range fp.terms {
+				tm := &fp.terms[j]
+				if tm.scope != "elem" {
+					continue
+				}
+				if c := tm.check(v.Index(i).String()); c != "" {
+					w.path = append(w.path, '.')
+					w.path = strconv.AppendInt(w.path, int64(i+1), 10)
+					w.path = append(w.path, ".member"...)
+					w.add(v.Index(i), c)
+					w.path = w.path[:n]
+				}
+			}
+		}
+	}
+}
+
+// check returns the constraint a string breaks under a len, re or enum
+// term, or "".
+func (tm *term) check(s string) string {
+	switch tm.key {
+	case "len":
+		return bound(utf16Len(s), tm.lo, tm.hi, "length")
+	case "re":
+		if !matchPattern(tm.arg, s) {
+			return "Member must satisfy regular expression pattern: " + patterns[tm.arg]
+		}
+	case "enum":
+		if !slices.Contains(tm.enum, s) {
+			return "Member must satisfy enum value set: [" + strings.ReplaceAll(tm.arg, "|", ", ") + "]"
+		}
+	}
+	return ""
+}
+
+// bound returns the constraint n breaks within [lo, hi] (-1: no bound), as
+// a length or a value, or "".
+func bound(n, lo, hi int, what string) string {
+	if hi >= 0 && n > hi {
+		return "Member must have " + what + " less than or equal to " + strconv.Itoa(hi)
+	}
+	if lo >= 0 && n < lo {
+		return "Member must have " + what + " greater than or equal to " + strconv.Itoa(lo)
+	}
+	return ""
+}
+
+// renderMap shows a map as Java's AbstractMap.toString does, {k=v, k2=v2},
+// in key order (Java's would be the HashMap's).
+func renderMap(v reflect.Value) string {
+	keys := v.MapKeys()
+	slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k.String() + "=" + plain(v.MapIndex(k))
+	}
+	return "'{" + strings.Join(parts, ", ") + "}'"
 }
 
 // utf16Len is the length of s in UTF-16 code units, as AWS counts string

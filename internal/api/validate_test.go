@@ -43,6 +43,21 @@ func TestValidateMessages(t *testing.T) {
 			"1 validation error detected: Value '" + strings.Repeat("😀", 257) + "' at 'description' failed to satisfy constraint: Member must have length less than or equal to 512"},
 		{"bus arn accepted", &putRuleIn{Name: ptr("r"), EventBusName: ptr("arn:aws:events:us-east-1:123456789012:event-bus/b")}, ""},
 		{"list too long", &putEventsIn{Entries: make([]putEventsEntryIn, 11)}, "at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10"},
+		{"http parameters valid", httpTarget(&control.HttpParameters{PathParameterValues: []string{"o-1", " x "},
+			HeaderParameters: map[string]string{"X-Team": "blue  green"}, QueryStringParameters: map[string]string{"q r": "a b"}}), ""},
+		{"header key", httpTarget(&control.HttpParameters{HeaderParameters: map[string]string{"bad key": "v", "ok": "v"}}),
+			"1 validation error detected: Value '{bad key=v, ok=v}' at 'targets.1.member.httpParameters.headerParameters' failed to satisfy constraint: " +
+				"Map keys must satisfy constraint: [Member must satisfy regular expression pattern: ^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$]"},
+		{"header value", httpTarget(&control.HttpParameters{HeaderParameters: map[string]string{"k": "line\nbreak"}}),
+			"at 'targets.1.member.httpParameters.headerParameters' failed to satisfy constraint: Map value must satisfy constraint: [Member must satisfy regular expression pattern: "},
+		{"header value too long", httpTarget(&control.HttpParameters{HeaderParameters: map[string]string{"k": strings.Repeat("v", 513)}}),
+			"Map value must satisfy constraint: [Member must have length less than or equal to 512]"},
+		{"query key", httpTarget(&control.HttpParameters{QueryStringParameters: map[string]string{"a\x01": "v"}}),
+			`Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [^\x00-\x1F\x7F]+]`},
+		{"blank path parameter", httpTarget(&control.HttpParameters{PathParameterValues: []string{"ok", " \t"}}),
+			`1 validation error detected: Value ' 	' at 'targets.1.member.httpParameters.pathParameterValues.2.member' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(?!\s*$).+`},
+		{"empty path parameter", httpTarget(&control.HttpParameters{PathParameterValues: []string{""}}),
+			"at 'targets.1.member.httpParameters.pathParameterValues.1.member' failed to satisfy constraint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,4 +93,8 @@ func TestCaller(t *testing.T) {
 			t.Errorf("Caller(%q) = %+v, want %s/%s", tt.auth, sc, tt.account, tt.region)
 		}
 	}
+}
+
+func httpTarget(p *control.HttpParameters) *putTargetsIn {
+	return &putTargetsIn{Rule: ptr("r"), Targets: []control.Target{{Id: "t", Arn: "a", HttpParameters: p}}}
 }

@@ -160,9 +160,9 @@ type SqsParameters struct {
 // HttpParameters adds path parameters, headers and query strings to HTTP
 // targets.
 type HttpParameters struct {
-	PathParameterValues   []string          `json:",omitempty"`
-	HeaderParameters      map[string]string `json:",omitempty"`
-	QueryStringParameters map[string]string `json:",omitempty"`
+	PathParameterValues   []string          `json:",omitempty" v:"elem.re=pathParameter"`
+	HeaderParameters      map[string]string `json:",omitempty" v:"key.len=:512,key.re=headerKey,val.len=:512,val.re=headerValue"`
+	QueryStringParameters map[string]string `json:",omitempty" v:"key.len=:512,key.re=queryKey,val.len=:512,val.re=queryValue"`
 }
 
 // RetryPolicy bounds redelivery of a failing target.
