@@ -239,3 +239,17 @@ class ApiDestinationTest(harness.ServerTestCase):
         d = self.wait_state(name, "DEAUTHORIZED")
         self.assertEqual(d["ConnectionState"], "DEAUTHORIZED", d)
         self.assertTrue(d.get("StateReason"), d)
+
+    def test_put_targets_refuses_bad_http_parameters(self):
+        bus = self.new_bus()
+        self.events.put_rule(Name="r", EventBusName=bus, EventPattern=json.dumps({"source": ["x"]}))
+        with self.assertRaises(self.events.exceptions.ClientError) as cm:
+            self.events.put_targets(Rule="r", EventBusName=bus, Targets=[{
+                "Id": "t", "Arn": "http://127.0.0.1:9/hook",
+                "HttpParameters": {"HeaderParameters": {"bad key": "v"}}}])
+        self.assertAwsError(cm, "ValidationException",
+                            "1 validation error detected: Value '{bad key=v}' at "
+                            "'targets.1.member.httpParameters.headerParameters' failed to satisfy constraint: "
+                            "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: "
+                            "^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$]")
+        self.assertEqual(self.events.list_targets_by_rule(Rule="r", EventBusName=bus)["Targets"], [])
