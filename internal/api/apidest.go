@@ -7,11 +7,15 @@ import (
 	"github.com/switchyard/switchyard/internal/control"
 )
 
+// resourceName is the model's pattern of the names of connections, API
+// destinations, archives and replays (and of rules and target ids).
+const resourceName = `[\.\-_A-Za-z0-9]+`
+
 // The model's patterns of the connection and API destination shapes.
 func init() {
 	for name, p := range map[string]string{
-		"connectionName":     `[\.\-_A-Za-z0-9]+`,
-		"apiDestinationName": `[\.\-_A-Za-z0-9]+`,
+		"connectionName":     resourceName,
+		"apiDestinationName": resourceName,
 		"authHeader":         `^[ \t]*[^\x00-\x1F:\x7F]+([ \t]+[^\x00-\x1F:\x7F]+)*[ \t]*$`,
 		"httpsEndpoint":      `^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$`,
 		"headerKey":          "^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$",
@@ -262,16 +266,23 @@ func (h *Handler) createConnection(ctx context.Context, sc control.Scope, in *cr
 	return stateOut(c, false), nil
 }
 
+// connSummary is a connection as ListConnections shows it; DescribeConnection
+// adds the rest.
+func connSummary(c *control.Connection) connectionOut {
+	return connectionOut{ConnectionArn: c.ARN(), Name: c.Name, ConnectionState: c.State, StateReason: c.StateReason,
+		AuthorizationType: c.AuthorizationType, CreationTime: toEpoch(c.CreationTime),
+		LastModifiedTime: toEpoch(c.LastModifiedTime), LastAuthorizedTime: toEpoch(c.LastAuthorizedTime)}
+}
+
 func (h *Handler) describeConnection(ctx context.Context, sc control.Scope, in *connectionRefIn) (any, error) {
 	c, auth, err := h.control.DescribeConnection(ctx, sc, *in.Name)
 	if err != nil {
 		return nil, err
 	}
-	return connectionOut{ConnectionArn: c.ARN(), Name: c.Name, Description: c.Description,
-		InvocationConnectivityParameters: c.InvocationConnectivityParameters, ConnectionState: c.State,
-		StateReason: c.StateReason, AuthorizationType: c.AuthorizationType, SecretArn: c.SecretArn,
-		KmsKeyIdentifier: c.KmsKeyIdentifier, AuthParameters: auth, CreationTime: toEpoch(c.CreationTime),
-		LastModifiedTime: toEpoch(c.LastModifiedTime), LastAuthorizedTime: toEpoch(c.LastAuthorizedTime)}, nil
+	o := connSummary(c)
+	o.Description, o.InvocationConnectivityParameters = c.Description, c.InvocationConnectivityParameters
+	o.SecretArn, o.KmsKeyIdentifier, o.AuthParameters = c.SecretArn, c.KmsKeyIdentifier, auth
+	return o, nil
 }
 
 func (h *Handler) listConnections(ctx context.Context, sc control.Scope, in *listConnectionsIn) (any, error) {
@@ -279,17 +290,10 @@ func (h *Handler) listConnections(ctx context.Context, sc control.Scope, in *lis
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
+	return struct {
 		Connections []connectionOut
 		NextToken   *string `json:",omitempty"`
-	}{Connections: []connectionOut{}, NextToken: next}
-	for _, c := range cs {
-		out.Connections = append(out.Connections, connectionOut{ConnectionArn: c.ARN(), Name: c.Name,
-			ConnectionState: c.State, StateReason: c.StateReason, AuthorizationType: c.AuthorizationType,
-			CreationTime: toEpoch(c.CreationTime), LastModifiedTime: toEpoch(c.LastModifiedTime),
-			LastAuthorizedTime: toEpoch(c.LastAuthorizedTime)})
-	}
-	return out, nil
+	}{each(cs, connSummary), next}, nil
 }
 
 func (h *Handler) updateConnection(ctx context.Context, sc control.Scope, in *updateConnectionIn) (any, error) {
@@ -397,14 +401,10 @@ func (h *Handler) listApiDestinations(ctx context.Context, sc control.Scope, in 
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
+	return struct {
 		ApiDestinations []apiDestinationOut
 		NextToken       *string `json:",omitempty"`
-	}{ApiDestinations: []apiDestinationOut{}, NextToken: next}
-	for _, d := range ds {
-		out.ApiDestinations = append(out.ApiDestinations, h.destOut(d, true))
-	}
-	return out, nil
+	}{each(ds, func(d *control.ApiDestination) apiDestinationOut { return h.destOut(d, true) }), next}, nil
 }
 
 func (h *Handler) updateApiDestination(ctx context.Context, sc control.Scope, in *updateApiDestinationIn) (any, error) {

@@ -11,8 +11,8 @@ import (
 // The model's patterns of the archive and replay shapes.
 func init() {
 	for name, p := range map[string]string{
-		"archiveName": `[\.\-_A-Za-z0-9]+`,
-		"replayName":  `[\.\-_A-Za-z0-9]+`,
+		"archiveName": resourceName,
+		"replayName":  resourceName,
 		"eventsArn":   `^arn:aws([a-z]|\-)*:events:([a-z]|\d|\-)*:([0-9]{12})?:.+\/.+$`,
 		"anything":    `.*`,
 	} {
@@ -95,16 +95,13 @@ func (h *Handler) listArchives(ctx context.Context, sc control.Scope, in *listAr
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
+	return struct {
 		Archives  []archiveOut
 		NextToken *string `json:",omitempty"`
-	}{Archives: []archiveOut{}, NextToken: next}
-	for _, a := range as {
-		out.Archives = append(out.Archives, archiveOut{ArchiveName: a.Name, EventSourceArn: a.SourceARN(), State: a.State,
-			StateReason: a.StateReason, RetentionDays: &a.RetentionDays, SizeBytes: &a.SizeBytes, EventCount: &a.EventCount,
-			CreationTime: toEpoch(a.CreationTime)})
-	}
-	return out, nil
+	}{each(as, func(a control.ArchiveStats) archiveOut {
+		return archiveOut{ArchiveName: a.Name, EventSourceArn: a.SourceARN(), State: a.State, StateReason: a.StateReason,
+			RetentionDays: &a.RetentionDays, SizeBytes: &a.SizeBytes, EventCount: &a.EventCount, CreationTime: toEpoch(a.CreationTime)}
+	}), next}, nil
 }
 
 func (h *Handler) updateArchive(ctx context.Context, sc control.Scope, in *updateArchiveIn) (any, error) {
@@ -201,14 +198,10 @@ func (h *Handler) listReplays(ctx context.Context, sc control.Scope, in *listRep
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
+	return struct {
 		Replays   []replayOut
 		NextToken *string `json:",omitempty"`
-	}{Replays: []replayOut{}, NextToken: next}
-	for _, r := range rs {
-		out.Replays = append(out.Replays, replayShort(r))
-	}
-	return out, nil
+	}{each(rs, replayShort), next}, nil
 }
 
 func (h *Handler) cancelReplay(ctx context.Context, sc control.Scope, in *replayRefIn) (any, error) {

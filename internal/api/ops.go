@@ -145,15 +145,13 @@ func (h *Handler) listEventBuses(ctx context.Context, sc control.Scope, in *list
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
+	return struct {
 		EventBuses []busOut
 		NextToken  *string `json:",omitempty"`
-	}{EventBuses: []busOut{}, NextToken: next}
-	for _, b := range buses {
-		out.EventBuses = append(out.EventBuses, busOut{Name: b.Name, Arn: b.ARN(), Description: b.Description, Policy: b.Policy,
-			CreationTime: toEpoch(b.CreationTime), LastModifiedTime: toEpoch(b.LastModifiedTime)})
-	}
-	return out, nil
+	}{each(buses, func(b *control.Bus) busOut {
+		return busOut{Name: b.Name, Arn: b.ARN(), Description: b.Description, Policy: b.Policy,
+			CreationTime: toEpoch(b.CreationTime), LastModifiedTime: toEpoch(b.LastModifiedTime)}
+	}), next}, nil
 }
 
 type updateEventBusIn struct {
@@ -253,14 +251,10 @@ func (h *Handler) listRules(ctx context.Context, sc control.Scope, in *listRules
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
+	return struct {
 		Rules     []ruleOut
 		NextToken *string `json:",omitempty"`
-	}{Rules: []ruleOut{}, NextToken: next}
-	for _, r := range rules {
-		out.Rules = append(out.Rules, toRuleOut(r, false))
-	}
-	return out, nil
+	}{each(rules, func(r *control.Rule) ruleOut { return toRuleOut(r, false) }), next}, nil
 }
 
 func (h *Handler) deleteRule(ctx context.Context, sc control.Scope, in *ruleRefIn) (any, error) {
@@ -473,6 +467,16 @@ func (h *Handler) testEventPattern(ctx context.Context, sc control.Scope, in *te
 		return nil, awserr.Validation("Parameter Event is not valid.")
 	}
 	return struct{ Result bool }{len(ids) > 0}, nil
+}
+
+// each converts the items of a List operation's answer, into a list that
+// is never null.
+func each[T, O any](items []T, conv func(T) O) []O {
+	out := make([]O, 0, len(items))
+	for _, it := range items {
+		out = append(out, conv(it))
+	}
+	return out
 }
 
 func deref(p *string) string {
