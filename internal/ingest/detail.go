@@ -65,9 +65,9 @@ func (s *detailScanner) value() error {
 	}
 	switch c := s.d[s.i]; {
 	case c == '{':
-		return s.object()
+		return s.container('}')
 	case c == '[':
-		return s.array()
+		return s.container(']')
 	case c == '"':
 		return s.str()
 	case c == 't':
@@ -82,30 +82,26 @@ func (s *detailScanner) value() error {
 	return errInvalid
 }
 
-func (s *detailScanner) object() error {
+// container scans the object or array at s.i; end is its closing bracket.
+// An object's members are a key, a colon and a value; an array's elements
+// a value.
+func (s *detailScanner) container(end byte) error {
 	if s.depth++; s.depth > MaxDetailDepth {
 		return errTooDeep
 	}
-	s.i++ // '{'
+	s.i++ // '{' or '['
 	s.ws()
-	if s.i < len(s.d) && s.d[s.i] == '}' {
+	if s.i < len(s.d) && s.d[s.i] == end {
 		s.i++
 		s.depth--
 		return nil
 	}
 	for {
-		s.ws()
-		if s.i >= len(s.d) || s.d[s.i] != '"' {
-			return errInvalid
+		if end == '}' {
+			if err := s.key(); err != nil {
+				return err
+			}
 		}
-		if err := s.str(); err != nil {
-			return err
-		}
-		s.ws()
-		if s.i >= len(s.d) || s.d[s.i] != ':' {
-			return errInvalid
-		}
-		s.i++
 		if err := s.value(); err != nil {
 			return err
 		}
@@ -116,7 +112,7 @@ func (s *detailScanner) object() error {
 		switch s.d[s.i] {
 		case ',':
 			s.i++
-		case '}':
+		case end:
 			s.i++
 			s.depth--
 			return nil
@@ -126,36 +122,21 @@ func (s *detailScanner) object() error {
 	}
 }
 
-func (s *detailScanner) array() error {
-	if s.depth++; s.depth > MaxDetailDepth {
-		return errTooDeep
-	}
-	s.i++ // '['
+// key scans an object member's key and the colon after it.
+func (s *detailScanner) key() error {
 	s.ws()
-	if s.i < len(s.d) && s.d[s.i] == ']' {
-		s.i++
-		s.depth--
-		return nil
+	if s.i >= len(s.d) || s.d[s.i] != '"' {
+		return errInvalid
 	}
-	for {
-		if err := s.value(); err != nil {
-			return err
-		}
-		s.ws()
-		if s.i >= len(s.d) {
-			return errInvalid
-		}
-		switch s.d[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			s.depth--
-			return nil
-		default:
-			return errInvalid
-		}
+	if err := s.str(); err != nil {
+		return err
 	}
+	s.ws()
+	if s.i >= len(s.d) || s.d[s.i] != ':' {
+		return errInvalid
+	}
+	s.i++
+	return nil
 }
 
 func (s *detailScanner) str() error {
