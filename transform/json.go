@@ -192,17 +192,9 @@ func scanObject(b []byte, i int, member func(key, val []byte) error) (int, error
 				return 0, err
 			}
 		}
-		i = skipWS(b, vend)
-		if i >= len(b) {
-			return 0, errSyntax
-		}
-		switch b[i] {
-		case ',':
-			i = skipWS(b, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return 0, errSyntax
+		var done bool
+		if i, done, err = next(b, vend, '}'); done || err != nil {
+			return i, err
 		}
 	}
 }
@@ -224,19 +216,28 @@ func scanArray(b []byte, i int, elem func(n int, val []byte) error) (int, error)
 				return 0, err
 			}
 		}
-		i = skipWS(b, vend)
-		if i >= len(b) {
-			return 0, errSyntax
-		}
-		switch b[i] {
-		case ',':
-			i = skipWS(b, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return 0, errSyntax
+		var done bool
+		if i, done, err = next(b, vend, ']'); done || err != nil {
+			return i, err
 		}
 	}
+}
+
+// next reads what follows a member or element that ends at b[i]: a comma,
+// and it returns where the following one starts, or end (the closing
+// bracket), and it returns the end of the object or array and done.
+func next(b []byte, i int, end byte) (int, bool, error) {
+	i = skipWS(b, i)
+	if i >= len(b) {
+		return 0, false, errSyntax
+	}
+	switch b[i] {
+	case ',':
+		return skipWS(b, i+1), false, nil
+	case end:
+		return i + 1, true, nil
+	}
+	return 0, false, errSyntax
 }
 
 // keyIs reports whether the raw key (with quotes) names name.
