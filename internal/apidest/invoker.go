@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/deliver"
 )
@@ -44,15 +46,17 @@ type openedAuth struct {
 }
 
 // New returns the invoker of API destinations over ctl's view, opening
-// connection secrets with ctl.Secrets.
-func New(ctl *control.Service, log *slog.Logger) *Invoker {
+// connection secrets with ctl.Secrets and counting invocations against the
+// destinations' rate limits in rates (store.RatesBucket), which every
+// process of the cluster shares.
+func New(ctl *control.Service, rates jetstream.KeyValue, log *slog.Logger) *Invoker {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	client := &http.Client{Timeout: Timeout, Transport: tr,
 		// AWS does not follow redirects: a 3xx is the destination's answer,
 		// and following it would carry the credentials to another host.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &Invoker{ctl: ctl, view: ctl.View(), log: log, client: client, tokens: newTokens(client),
-		limits: newRateLimits(), MaxWait: 10 * time.Second, opened: make(map[string]openedAuth)}
+		limits: newRateLimits(rates), MaxWait: 10 * time.Second, opened: make(map[string]openedAuth)}
 }
 
 // open returns the connection's decrypted authorization, decrypting once
@@ -130,7 +134,10 @@ func (i *Invoker) Invoke(ctx context.Context, inv *deliver.Invocation) error {
 // throttle waits for the destination's rate limit, or defers the
 // invocation when the wait would be too long.
 func (i *Invoker) throttle(ctx context.Context, d *control.ApiDestination) error {
-	wait, ok := i.limits.reserve(d.ARN(), d.InvocationRateLimitPerSecond, i.MaxWait)
+	wait, ok, err := i.limits.reserve(ctx, d.ARN(), d.InvocationRateLimitPerSecond, i.MaxWait)
+	if err != nil {
+		return deliver.Retryable("InternalError", err)
+	}
 	if !ok {
 		return &deliver.Error{Code: "THROTTLING", RetryAfter: wait,
 			Err: fmt.Errorf("api destination %s: InvocationRateLimitPerSecond %d reached", d.ARN(), d.InvocationRateLimitPerSecond)}
@@ -338,11 +345,5 @@ func (i *Invoker) gc() {
 	for _, arn := range gone {
 		i.tokens.forget(arn)
 	}
-	i.limits.mu.Lock()
-	for arn := range i.limits.m {
-		if i.view.ApiDestinationByARN(arn) == nil {
-			delete(i.limits.m, arn)
-		}
-	}
-	i.limits.mu.Unlock()
+	i.limits.forget(func(arn string) bool { return i.view.ApiDestinationByARN(arn) == nil })
 }

@@ -21,7 +21,7 @@ import (
 
 var sc = control.Scope{Account: "123456789012", Region: "eu-west-1"}
 
-func newControl(t *testing.T) *control.Service {
+func newControl(t *testing.T) (*control.Service, *store.Store) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir(), Logger: log})
@@ -39,7 +39,7 @@ func newControl(t *testing.T) *control.Service {
 	if ctl.Secrets, err = secretbox.LoadOrCreate(filepath.Join(t.TempDir(), "k")); err != nil {
 		t.Fatal(err)
 	}
-	return ctl
+	return ctl, st
 }
 
 // serve runs h on a loopback port.
@@ -117,7 +117,7 @@ func waitState(t *testing.T, ctl *control.Service, name, state string) *control.
 }
 
 func TestOAuthConnection(t *testing.T) {
-	ctl := newControl(t)
+	ctl, st := newControl(t)
 	ts := newTokenServer(t, 3600)
 	var mu sync.Mutex
 	var auths []string
@@ -134,7 +134,7 @@ func TestOAuthConnection(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	})
 
-	inv := New(ctl, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	inv := New(ctl, st.Rates, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = inv.Run(ctx) }()
@@ -207,7 +207,7 @@ func TestOAuthConnection(t *testing.T) {
 }
 
 func TestTokenRefreshedBeforeExpiry(t *testing.T) {
-	ctl := newControl(t)
+	ctl, _ := newControl(t)
 	ts := newTokenServer(t, 1) // a one-second token is refreshed after 0.75 s
 	c := createOAuth(t, ctl, "short", ts.URL, "csecret")
 	a, err := control.OpenAuth(ctl.Secrets, c)
@@ -229,7 +229,7 @@ func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 }
 
 func TestBasicAndAPIKey(t *testing.T) {
-	ctl := newControl(t)
+	ctl, st := newControl(t)
 	var mu sync.Mutex
 	var got []*http.Request
 	dest := serve(t, func(w http.ResponseWriter, r *http.Request) {
@@ -248,7 +248,7 @@ func TestBasicAndAPIKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := New(ctl, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	inv := New(ctl, st.Rates, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for _, c := range []*control.Connection{basic, key} {
 		d, err := ctl.CreateApiDestination(ctx, sc, control.ApiDestinationInput{Name: "d" + c.Name, ConnectionArn: ptr(c.ARN()),
 			InvocationEndpoint: ptr(dest + "/x"), HttpMethod: ptr("POST")})

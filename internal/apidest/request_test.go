@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/switchyard/switchyard/internal/deliver"
-	"net/http"
 	"testing"
 	"time"
 
@@ -118,25 +117,61 @@ func TestClassify(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	now := time.Unix(0, 0)
-	r := newRateLimits()
+	_, st := newControl(t)
+	cx := context.Background()
+	now := time.Unix(100, 0)
+	r := newRateLimits(st.Rates)
 	r.now = func() time.Time { return now }
-	for i := 0; i < 5; i++ { // the burst: one second's worth
-		if w, ok := r.reserve("d", 5, time.Second); !ok || w != 0 {
-			t.Fatalf("burst %d: wait %v ok %v", i, w, ok)
+	for i := 0; i < 5; i++ { // this second's five
+		if w, ok, err := r.reserve(cx, "d", 5, time.Second); err != nil || !ok || w != 0 {
+			t.Fatalf("call %d: wait %v ok %v err %v", i, w, ok, err)
 		}
 	}
-	if w, ok := r.reserve("d", 5, time.Second); !ok || w != 200*time.Millisecond {
-		t.Errorf("6th: wait %v ok %v, want 200ms", w, ok)
+	now = now.Add(200 * time.Millisecond)
+	if w, ok, _ := r.reserve(cx, "d", 5, time.Second); !ok || w != 800*time.Millisecond {
+		t.Errorf("6th: wait %v ok %v, want 800ms (the next second)", w, ok)
 	}
-	if w, ok := r.reserve("d", 5, 300*time.Millisecond); ok || w != 400*time.Millisecond {
-		t.Errorf("7th over max wait: wait %v ok %v", w, ok)
+	if w, ok, _ := r.reserve(cx, "d", 5, 300*time.Millisecond); ok || w != 800*time.Millisecond {
+		t.Errorf("7th, next second out of reach: wait %v ok %v, want refused, 800ms", w, ok)
 	}
 	now = now.Add(2 * time.Second)
-	if w, ok := r.reserve("d", 5, 0); !ok || w != 0 {
-		t.Errorf("after refill: wait %v ok %v", w, ok)
+	if w, ok, _ := r.reserve(cx, "d", 5, 0); !ok || w != 0 {
+		t.Errorf("two seconds later: wait %v ok %v", w, ok)
 	}
-	_ = http.StatusOK
+}
+
+// Processes sharing the rates bucket share each destination's rate: three
+// of them, taking as fast as they can, get the rate together in each second.
+func TestRateLimitSharedByProcesses(t *testing.T) {
+	_, st := newControl(t)
+	cx := context.Background()
+	now := time.Unix(1000, 0)
+	var ps []*rateLimits
+	for range 3 {
+		r := newRateLimits(st.Rates)
+		r.now = func() time.Time { return now }
+		ps = append(ps, r)
+	}
+	for second := 0; second < 3; second++ {
+		got := 0
+		for round := 0; round < 100; round++ {
+			for _, r := range ps {
+				if w, ok, err := r.reserve(cx, "shared", 60, 0); err != nil {
+					t.Fatal(err)
+				} else if ok && w == 0 {
+					got++
+				}
+			}
+		}
+		if got != 60 {
+			t.Errorf("second %d: %d invocations taken by three processes, want the rate, 60", second, got)
+		}
+		now = now.Add(time.Second)
+	}
+	// Another destination has its own count.
+	if _, ok, _ := ps[0].reserve(cx, "other", 1, 0); !ok {
+		t.Error("another destination was throttled")
+	}
 }
 
 type deliverError = deliver.Error

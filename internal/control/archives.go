@@ -485,7 +485,7 @@ func (s *Service) UpdateReplay(ctx context.Context, r *Replay, rev uint64) (uint
 	}
 	nrev, err := s.kv.Update(ctx, replayKeyName(r.Scope, r.Name), data, rev)
 	if err != nil {
-		if isWrongSequence(err) {
+		if store.IsConflict(err) {
 			return 0, false, nil
 		}
 		return 0, false, err

@@ -88,9 +88,7 @@ func (s *Service) write(ctx context.Context, key string, v any, rev uint64) erro
 		nrev, err = s.kv.Update(ctx, key, data, rev)
 	}
 	switch {
-	case errors.Is(err, jetstream.ErrKeyExists):
-		return errConflict
-	case err != nil && isWrongSequence(err):
+	case store.IsConflict(err):
 		return errConflict
 	case err != nil:
 		return fmt.Errorf("store %s: %w", key, err)
@@ -98,15 +96,10 @@ func (s *Service) write(ctx context.Context, key string, v any, rev uint64) erro
 	return s.view.WaitRev(ctx, nrev)
 }
 
-func isWrongSequence(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
-}
-
 // remove deletes key if it still has revision rev and waits for the view.
 func (s *Service) remove(ctx context.Context, key string, rev uint64) error {
 	err := s.kv.Delete(ctx, key, jetstream.LastRevision(rev))
-	if err != nil && isWrongSequence(err) {
+	if err != nil && store.IsConflict(err) {
 		return errConflict
 	}
 	if err != nil {

@@ -464,7 +464,7 @@ func (s *Scheduler) claim(ctx context.Context, key string, tick time.Time) (bool
 			s.remember(key, record{tick, rev})
 			return true, nil
 		}
-		if !conflict(err) {
+		if !store.IsConflict(err) {
 			return false, err
 		}
 		// Someone else wrote the record (or it expired): look again.
@@ -495,15 +495,6 @@ func (s *Scheduler) remember(key string, r record) {
 	if old, ok := s.state[key]; !ok || r.rev > old.rev {
 		s.state[key] = r
 	}
-}
-
-// conflict reports a lost optimistic-concurrency race on a record.
-func conflict(err error) bool {
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return true
-	}
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
 
 // Fired describes an event FireNow emitted.

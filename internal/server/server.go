@@ -115,7 +115,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.RetryBaseDelay > 0 {
 		dl.BaseDelay = cfg.RetryBaseDelay
 	}
-	apiDest := apidest.New(ctl, log)
+	apiDest := apidest.New(ctl, st.Rates, log)
 	dl.Register("api-destination", apiDest)
 	g.Go(func() error { return apiDest.Run(gctx) }) // authorizes OAuth connections
 	g.Go(func() error { return dl.Run(gctx) })

@@ -28,6 +28,7 @@ import (
 const (
 	ControlBucket  = "switchyard_control"
 	ScheduleBucket = "switchyard_schedule" // per scheduled rule, the last tick fired
+	RatesBucket    = "switchyard_rates"    // API destinations' invocations per second, cluster-wide
 	EventsStream   = "SWITCHYARD_EVENTS"
 	DeliveryStream = "SWITCHYARD_DELIVERIES"
 
@@ -66,6 +67,9 @@ type Store struct {
 
 	// Schedule is the scheduler's per-rule state (ScheduleBucket).
 	Schedule jetstream.KeyValue
+	// Rates counts the invocations of each API destination in each second
+	// (RatesBucket), so that every process shares its rate limit.
+	Rates jetstream.KeyValue
 
 	srv *server.Server // nil when external
 	log *slog.Logger
@@ -162,6 +166,19 @@ func (s *Store) ensureAssets(ctx context.Context, replicas int) error {
 	if err != nil {
 		return fmt.Errorf("schedule bucket: %w", err)
 	}
+	// A second's count is of use only during that second and the few
+	// before it (invocations reserved ahead); in memory, and soon gone.
+	s.Rates, err = s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      RatesBucket,
+		Description: "Switchyard API destinations: invocations taken per destination per second, across processes",
+		History:     1,
+		TTL:         time.Minute,
+		Storage:     jetstream.MemoryStorage,
+		Replicas:    replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("rates bucket: %w", err)
+	}
 	// Events are removed once every consumer (the matcher, later archives)
 	// has acknowledged them; the age limit only bounds a stuck backlog.
 	s.Events, err = s.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
@@ -223,6 +240,16 @@ func Token(name string) string {
 		return name
 	}
 	return strings.NewReplacer("=", "=3D", ".", "=2E").Replace(name)
+}
+
+// IsConflict reports whether a KV Create or Update lost an optimistic
+// concurrency race: the key exists, or is no longer at the revision given.
+func IsConflict(err error) bool {
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
 
 // Untoken reverses Token.

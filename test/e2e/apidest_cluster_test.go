@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+)
+
+// An API destination's InvocationRateLimitPerSecond holds for the cluster:
+// two processes on one NATS server deliver to it at the rate together, not
+// each. 24 events at 4 per second take six one-second windows, so the first
+// and the last arrive more than 4 seconds apart; with a limit per process
+// (8 per second together) they would within 3.
+func TestAPIDestinationRateLimitIsClusterWide(t *testing.T) {
+	url := natsServer(t)
+	// Both open the connection's secrets with one key (the first creates it).
+	key := filepath.Join(t.TempDir(), "secrets.key")
+	a := startServer(t, "--nats-url", url, "--secrets-key-file", key)
+	b := startServer(t, "--nats-url", url, "--secrets-key-file", key)
+	rcv := newHTTPPeer(t, func(*http.Request) int { return http.StatusOK })
+	c, cx := a.client(acct, "us-east-2"), ctx(t)
+
+	conn, err := c.CreateConnection(cx, &eventbridge.CreateConnectionInput{Name: aws.String("key"),
+		AuthorizationType: types.ConnectionAuthorizationTypeApiKey,
+		AuthParameters: &types.CreateConnectionAuthRequestParameters{
+			ApiKeyAuthParameters: &types.CreateConnectionApiKeyAuthRequestParameters{ApiKeyName: aws.String("x-api-key"), ApiKeyValue: aws.String("v")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest, err := c.CreateApiDestination(cx, &eventbridge.CreateApiDestinationInput{Name: aws.String("limited"),
+		ConnectionArn: conn.ConnectionArn, InvocationEndpoint: aws.String(rcv.URL + "/limited"),
+		HttpMethod: types.ApiDestinationHttpMethodPost, InvocationRateLimitPerSecond: aws.Int32(4)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("limited"), EventPattern: aws.String(`{"source":["app.limited"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutTargets(cx, &eventbridge.PutTargetsInput{Rule: aws.String("limited"),
+		Targets: []types.Target{{Id: aws.String("d"), Arn: dest.ApiDestinationArn}}}); err != nil {
+		t.Fatal(err)
+	}
+	// Both processes know the rule and each other before the events come.
+	bc := b.client(acct, "us-east-2")
+	eventually(t, "the rule to reach the second process", func() bool {
+		out, err := bc.ListTargetsByRule(cx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String("limited")})
+		return err == nil && len(out.Targets) == 1
+	})
+
+	for batch := 0; batch < 3; batch++ {
+		var entries []types.PutEventsRequestEntry
+		for i := 0; i < 8; i++ {
+			entries = append(entries, types.PutEventsRequestEntry{Source: aws.String("app.limited"), DetailType: aws.String("x"),
+				Detail: aws.String(fmt.Sprintf(`{"n":%d}`, batch*8+i))})
+		}
+		if out, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: entries}); err != nil || out.FailedEntryCount != 0 {
+			t.Fatalf("PutEvents: %v", err)
+		}
+	}
+	hits := rcv.wait(t, 24, 60*time.Second, func(h hit) bool { return h.path == "/limited" })
+	span := hits[len(hits)-1].at.Sub(hits[0].at)
+	t.Logf("24 deliveries over %v", span)
+	if span < 4*time.Second {
+		t.Errorf("24 events at 4/s for the cluster arrived within %v: the limit was applied per process", span)
+	}
+	// Both processes delivered: the limit was shared, not one process's.
+	na, nb := invocations(t, a, "limited"), invocations(t, b, "limited")
+	t.Logf("invocations: %v by the first process, %v by the second", na, nb)
+	if na+nb != 24 || na == 0 || nb == 0 {
+		t.Errorf("invocations %v + %v, want 24 from both processes", na, nb)
+	}
+}
+
+// invocations is the process's switchyard_Invocations_total for the rule,
+// from its /metrics.
+func invocations(t *testing.T, s *server, rule string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + s.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var sum float64
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "switchyard_Invocations_total{") && strings.Contains(line, `rule="`+rule+`"`) {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			sum += v
+		}
+	}
+	return sum
+}
