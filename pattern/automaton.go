@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"bytes"
+	"math"
 	"slices"
 )
 
@@ -259,9 +260,11 @@ type valueIndex struct {
 	fold, frev *bnode
 	// wildAny are wildcards with '*' at both ends: always checked.
 	wildAny []wildRef
-	// Conditions tested one by one: on comparable numbers (numeric), on
-	// strings (cidr), on any value (anything-but, exists:true).
-	slowNum, slowStr, slowAny []slowCond
+	// Conditions tested one by one: numeric ranges, as closed float
+	// intervals, on comparable numbers; on strings (cidr), on any value
+	// (anything-but, exists:true).
+	slowNum          []numCond
+	slowStr, slowAny []slowCond
 	// absent counts the fields with exists:false here, later the fields
 	// that are not their rule's anchor: those are judged after the scan,
 	// on the values recorded then.
@@ -280,6 +283,32 @@ type slowCond struct {
 	// those of anything-but equals-ignore-case.
 	toks   [][]int
 	folded []string
+}
+
+// numCond is a numeric range as the closed interval [lo, hi] of float64s:
+// an open bound is moved to the next float inside the range (comparable
+// numbers are finite floats, so x > b is x >= the float after b), a
+// missing one to an infinity.
+type numCond struct {
+	lo, hi float64
+	f      *cfield
+}
+
+func newNumCond(f *cfield, r Range) numCond {
+	n := numCond{lo: math.Inf(-1), hi: math.Inf(1), f: f}
+	if r.HasLow {
+		n.lo = r.Low
+		if r.LowOpen {
+			n.lo = math.Nextafter(r.Low, math.Inf(1))
+		}
+	}
+	if r.HasHigh {
+		n.hi = r.High
+		if r.HighOpen {
+			n.hi = math.Nextafter(r.High, math.Inf(-1))
+		}
+	}
+	return n
 }
 
 func (v *valueIndex) clone() *valueIndex {

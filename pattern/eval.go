@@ -69,7 +69,8 @@ type occurrence struct {
 	esc        bool
 	start, end int32
 	// num caches the ComparableNumber of a number (numState 1: comparable,
-	// 2: not, 0: not computed yet).
+	// 2: not, 3: comparable, but num is only approximate (see
+	// eventNumberOf), 0: not computed yet).
 	numState uint8
 	num      float64
 }
@@ -101,7 +102,6 @@ func (s *evalState) reset(snap *snapshot, ev []byte, trusted bool) {
 func (s *evalState) release() {
 	s.snap, s.ev = nil, nil
 	clear(s.cands)
-	clear(s.occs)
 	clear(s.out)
 	s.curNode = nil
 }
@@ -115,11 +115,17 @@ func (s *evalState) addOcc(node *pathNode) int32 {
 	}
 	path := node.idx.pathID
 	n := int32(len(s.occs))
-	s.occs = append(s.occs, occurrence{
-		prev:   s.lastAt(path),
-		tStart: s.savedStart, tEnd: int32(len(s.trails)),
-		kind: s.curKind, esc: s.curEsc, start: s.curStart, end: s.curEnd,
-	})
+	if len(s.occs) == cap(s.occs) {
+		s.occs = slices.Grow(s.occs, 1)
+	}
+	s.occs = s.occs[:n+1]
+	// Field by field: a composite literal would be built on the stack in
+	// narrow stores and copied with wide loads, which stalls.
+	o := &s.occs[n]
+	o.prev = s.lastAt(path)
+	o.tStart, o.tEnd = s.savedStart, int32(len(s.trails))
+	o.kind, o.esc, o.start, o.end = s.curKind, s.curEsc, s.curStart, s.curEnd
+	o.numState, o.num = 0, 0
 	s.pathHead[path] = n
 	return n
 }
@@ -302,13 +308,28 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 		// Fields judged after the scan decode it if they need it.
 		return
 	}
-	num, class := eventNumberClass(lit)
+	// Numeric ranges alone can do with an approximate value, as long as
+	// it is not near their bounds.
+	num, class, approx := eventNumberOf(lit, idx.exact != nil || len(idx.slowAny) != 0)
 	comparable := class != numNone
+	if approx {
+		tol := approxTolerance(num)
+		for i := range idx.slowNum {
+			if n := &idx.slowNum[i]; near(num, n.lo, tol) || near(num, n.hi, tol) {
+				num, class = eventNumberClass(lit)
+				approx = false
+				break
+			}
+		}
+	}
 	if s.curOcc >= 0 {
 		// Later-judged fields will want it too.
 		o := &s.occs[s.curOcc]
 		o.num, o.numState = num, 2
-		if comparable {
+		switch {
+		case approx:
+			o.numState = 3
+		case comparable:
 			o.numState = 1
 		}
 	}
@@ -325,8 +346,12 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 			s.hitAll(idx.exact.lookup(hashValue(tagNumberLit, lit), tagNumberLit, lit))
 		}
 	}
-	if comparable && len(idx.slowNum) != 0 {
-		s.slowHits(idx.slowNum, v, num, true)
+	if comparable {
+		for i := range idx.slowNum {
+			if n := &idx.slowNum[i]; n.lo <= num && num <= n.hi {
+				s.hit(n.f)
+			}
+		}
 	}
 	if len(idx.slowAny) != 0 {
 		s.slowHits(idx.slowAny, v, num, comparable)
@@ -346,8 +371,6 @@ func (s *evalState) slowHits(slow []slowCond, v Value, num float64, comparable b
 		c := sc.c
 		ok := true
 		switch c.Op {
-		case OpNumeric:
-			ok = comparable && inRange(c.Range, num)
 		case OpAnythingBut:
 			for j := range c.Values {
 				x := &c.Values[j]
@@ -509,11 +532,20 @@ func (s *evalState) judge(f *cfield, sat []int32) []int32 {
 				// Decoded once per value, not once per condition and rule.
 				if o.kind == KindNumber && o.numState == 0 {
 					o.numState = 2
-					if n, comparable := eventNumber(s.ev[o.start:o.end]); comparable {
+					if n, class, approx := eventNumberOf(s.ev[o.start:o.end], false); class != numNone {
 						o.num, o.numState = n, 1
+						if approx {
+							o.numState = 3
+						}
 					}
 				}
-				ok = o.numState == 1 && inRange(c.Range, o.num)
+				if o.numState == 3 {
+					if tol := approxTolerance(o.num); c.Range.HasLow && near(o.num, c.Range.Low, tol) || c.Range.HasHigh && near(o.num, c.Range.High, tol) {
+						o.num, _ = eventNumberClass(s.ev[o.start:o.end])
+						o.numState = 1
+					}
+				}
+				ok = (o.numState == 1 || o.numState == 3) && inRange(c.Range, o.num)
 			} else {
 				ok = referenceCond(*c, v)
 			}

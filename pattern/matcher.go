@@ -391,7 +391,7 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 	}
 	c.wildAny = slices.DeleteFunc(c.wildAny, func(w wildRef) bool { return w.f == f })
 	notF := func(s slowCond) bool { return s.f == f }
-	c.slowNum = slices.DeleteFunc(c.slowNum, notF)
+	c.slowNum = slices.DeleteFunc(c.slowNum, func(n numCond) bool { return n.f == f })
 	c.slowStr = slices.DeleteFunc(c.slowStr, notF)
 	c.slowAny = slices.DeleteFunc(c.slowAny, notF)
 	return c
@@ -427,7 +427,7 @@ func (v *valueIndex) addCond(f *cfield, c *Cond) {
 			v.slowAny = append(v.slowAny, sc)
 		}
 	case OpNumeric:
-		v.slowNum = append(v.slowNum, sc)
+		v.slowNum = append(v.slowNum, newNumCond(f, c.Range))
 	case OpAnythingButWildcard:
 		for _, w := range c.Strs {
 			sc.toks = append(sc.toks, wildcardTokens(w))

@@ -74,6 +74,26 @@ func eventNumber(lit []byte) (float64, bool) {
 // allocating; other literals go to comparableNumber. Both give the same
 // answers (TestEventNumber).
 func eventNumberClass(lit []byte) (float64, numClass) {
+	f, c, _ := eventNumberOf(lit, true)
+	return f, c
+}
+
+// approxTolerance bounds the distance between an approximate event number
+// (see eventNumberOf) and the exact one: the division that makes it is off
+// by at most about |v| × 2^-52, the exact float by half a unit in the last
+// place, |v| × 2^-53 at most.
+func approxTolerance(a float64) float64 { return math.Abs(a) * 0x1p-50 }
+
+// near reports whether the approximate number a may lie on the other side
+// of b than the exact one: comparisons with b must then use the exact
+// value.
+func near(a, b, tol float64) bool { return a-b <= tol && b-a <= tol }
+
+// eventNumberOf is eventNumberClass; unless exact is set, a number with
+// more than 15 significant digits may come back approximate (approx set):
+// within approxTolerance of the exact value, which comparisons near a
+// bound must then compute.
+func eventNumberOf(lit []byte, exact bool) (float64, numClass, bool) {
 	i, neg := 0, false
 	if len(lit) > 0 && lit[0] == '-' {
 		i, neg = 1, true
@@ -85,18 +105,21 @@ func eventNumberClass(lit []byte) (float64, numClass) {
 	}
 	n := i - start
 	if n == 0 || n > 10 || n > 1 && lit[start] == '0' {
-		return comparableNumber(lit)
+		f, c := comparableNumber(lit)
+		return f, c, false
 	}
 	fs, fe := i, i // the fraction's digits
 	if i < len(lit) && lit[i] == '.' {
 		j := skipDigits(lit, i+1)
 		if j == i+1 {
-			return comparableNumber(lit)
+			f, c := comparableNumber(lit)
+			return f, c, false
 		}
 		fs, fe, i = i+1, j, j
 	}
 	if i != len(lit) {
-		return comparableNumber(lit) // an exponent, or not a number
+		f, c := comparableNumber(lit) // an exponent, or not a number
+		return f, c, false
 	}
 	for fe > fs && lit[fe-1] == '0' {
 		fe--
@@ -107,23 +130,31 @@ func eventNumberClass(lit []byte) (float64, numClass) {
 		// number is within the limit (the fraction is not zero, so the
 		// integer part must be below it).
 		if ip >= 5_000_000_000 {
-			return 0, numNone
+			return 0, numNone, false
 		}
 		if n+nf > 19 {
-			return comparableNumber(lit)
+			f, c := comparableNumber(lit)
+			return f, c, false
 		}
 		m := ip
 		for k := fs; k < fe; k++ {
 			m = m*10 + uint64(lit[k]-'0')
 		}
-		f, ok := nearestFloat(m, nf)
-		if !ok {
-			return comparableNumber(lit)
+		var f float64
+		approx := false
+		if !exact && m > 1<<53 {
+			f, approx = float64(m)/float64(pow10u[nf]), true
+		} else {
+			var ok bool
+			if f, ok = nearestFloat(m, nf); !ok {
+				f, c := comparableNumber(lit)
+				return f, c, false
+			}
 		}
 		if neg {
 			f = -f
 		}
-		return f, numPrecise
+		return f, numPrecise, approx
 	}
 	units := ip
 	for k := 0; k < NumberDecimals; k++ {
@@ -133,13 +164,13 @@ func eventNumberClass(lit []byte) (float64, numClass) {
 		}
 	}
 	if units > numberLimitUnits {
-		return 0, numNone
+		return 0, numNone, false
 	}
 	f := float64(units) / numberScale
 	if neg && units != 0 {
 		f = -f // -0 is 0
 	}
-	return f, numFixed
+	return f, numFixed, false
 }
 
 // nearestFloat returns the float64 nearest to m / 10^k (ties to even), for
@@ -148,9 +179,9 @@ func eventNumberClass(lit []byte) (float64, numClass) {
 //
 // While m fits in float64's 53-bit significand the quotient of two exact
 // floats is correctly rounded by the division itself. Otherwise the
-// division's result is within a unit in the last place or two of the
-// answer, and exact comparisons of m / 10^k with the midpoints between
-// neighbouring floats move it to the right one.
+// division's result c is within two units in the last place of the answer:
+// the exact distance from c to m / 10^k, scaled to an integer, says whether
+// a neighbour of c is nearer.
 func nearestFloat(m uint64, k int) (float64, bool) {
 	p := pow10u[k]
 	if m <= 1<<53 {
@@ -158,58 +189,63 @@ func nearestFloat(m uint64, k int) (float64, bool) {
 	}
 	c := math.Float64bits(float64(m) / float64(p))
 	for range 4 {
-		// Above the midpoint with the next float (or on it, with c odd):
-		// the next float is nearer.
-		r, ok := cmpMidpoint(m, p, c, c+1)
-		if !ok {
+		e := int(c >> 52) // c = M × 2^(e-1075), c positive
+		if e == 0 {
+			return 0, false // subnormal
+		}
+		sh := 1075 - e
+		if sh <= 0 || sh+bits.Len64(m) > 127 {
 			return 0, false
 		}
-		if r > 0 || r == 0 && c&1 == 1 {
-			c++
-			continue
+		mant := c&(1<<52-1) | 1<<52
+		// m/p - c = (m × 2^sh - M × p) / (p × 2^sh) = d / (p × 2^sh): c's
+		// neighbours lie at d = ±p (a binade's lowest float has its lower
+		// neighbour at -p/2), so the midpoints are at ±p/2 (-p/4).
+		var lh, ll uint64
+		if sh >= 64 {
+			lh = m << uint(sh-64)
+		} else {
+			lh, ll = m>>uint(64-sh), m<<uint(sh)
 		}
-		if r, ok = cmpMidpoint(m, p, c-1, c); !ok {
-			return 0, false
+		rh, rl := bits.Mul64(mant, p)
+		var dh, dl uint64
+		var neg bool
+		if lh > rh || lh == rh && ll >= rl {
+			var b uint64
+			dl, b = bits.Sub64(ll, rl, 0)
+			dh, _ = bits.Sub64(lh, rh, b)
+		} else {
+			var b uint64
+			dl, b = bits.Sub64(rl, ll, 0)
+			dh, _ = bits.Sub64(rh, lh, b)
+			neg = true
 		}
-		if r < 0 || r == 0 && c&1 == 1 {
-			c--
+		// |d| compared with the half distance to the neighbour on its side.
+		half := p / 2
+		odd := p&1 == 1 // the midpoint is half + 0.5
+		if neg && mant == 1<<52 {
+			half, odd = p/4, p&3 != 0 // p is a power of ten: p/4 exact for k >= 2
+		}
+		var cmp int
+		switch {
+		case dh != 0 || dl > half:
+			cmp = 1
+		case dl == half && !odd:
+			cmp = 0
+		case dl == half:
+			cmp = -1 // dl = half < half + 0.5
+		default:
+			cmp = -1
+		}
+		if cmp > 0 || cmp == 0 && c&1 == 1 {
+			if neg {
+				c--
+			} else {
+				c++
+			}
 			continue
 		}
 		return math.Float64frombits(c), true
 	}
 	return 0, false
-}
-
-// cmpMidpoint compares m / p with the midpoint of the positive normal
-// floats whose bits are lo and lo+1 (= hi): -1, 0 or +1, and false when the
-// comparison does not fit in 128 bits.
-func cmpMidpoint(m, p, lo, hi uint64) (int, bool) {
-	const frac = 1<<52 - 1
-	elo, ehi := int(lo>>52), int(hi>>52)
-	if elo == 0 || ehi >= 0x7ff {
-		return 0, false // subnormal or not finite
-	}
-	// lo = mlo × 2^(elo-1075), hi = mhi × 2^(ehi-1075), ehi - elo is 0 or
-	// 1; the midpoint is s × 2^(elo-1076) with s = mlo + mhi << (ehi-elo).
-	mlo, mhi := lo&frac|1<<52, hi&frac|1<<52
-	s := mlo + mhi<<uint(ehi-elo)
-	// Compare m × 2^(1076-elo) with s × p.
-	sh := 1076 - elo
-	if sh < 0 || sh+bits.Len64(m) > 128 {
-		return 0, false
-	}
-	var lh, ll uint64
-	if sh >= 64 {
-		lh = m << uint(sh-64)
-	} else {
-		lh, ll = m>>uint(64-sh), m<<uint(sh)
-	}
-	rh, rl := bits.Mul64(s, p)
-	switch {
-	case lh > rh || lh == rh && ll > rl:
-		return 1, true
-	case lh == rh && ll == rl:
-		return 0, true
-	}
-	return -1, true
 }

@@ -122,3 +122,78 @@ func TestNearestFloat(t *testing.T) {
 	check(90071992547409950, 1)
 	check(900719925474099300, 2)
 }
+
+// TestPreciseNumbersNearBounds holds the Matcher to the reference on event
+// numbers with up to 19 significant digits near and far from range bounds,
+// as anchors (tested while scanning) and as later fields (judged after),
+// where approximate values must give way to exact ones.
+func TestPreciseNumbersNearBounds(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	bounds := []string{"-122.4647", "-122.416", "37.8", "1", "0.000001", "4999999999.999999", "-3.5"}
+	for round := 0; round < 200; round++ {
+		b := bounds[r.IntN(len(bounds))]
+		ops := []string{">", ">=", "<", "<="}
+		op := ops[r.IntN(len(ops))]
+		srcs := []string{
+			`{"a":[{"numeric":["` + op + `",` + b + `]}]}`,
+			`{"k":["v"],"a":[{"numeric":["` + op + `",` + b + `]}]}`,
+			`{"a":[{"numeric":["=",` + b + `]}]}`,
+		}
+		m := NewMatcher()
+		var pats []*Pattern
+		for i, src := range srcs {
+			p, err := Parse([]byte(src))
+			if err != nil {
+				t.Fatal(src, err)
+			}
+			pats = append(pats, p)
+			m.Add(strconv.Itoa(i), p)
+		}
+		bf, _ := strconv.ParseFloat(b, 64)
+		for e := 0; e < 50; e++ {
+			// A value a few units in the last place from the bound, or
+			// anywhere, written with 17 to 19 significant digits.
+			v := bf
+			if e%2 == 0 {
+				for n := r.IntN(5) - 2; n != 0; {
+					if n > 0 {
+						v, n = math.Nextafter(v, math.Inf(1)), n-1
+					} else {
+						v, n = math.Nextafter(v, math.Inf(-1)), n+1
+					}
+				}
+			} else {
+				v = bf + (r.Float64()-0.5)*r.Float64()*10
+			}
+			lit := strconv.FormatFloat(v, 'f', -1, 64)
+			if r.IntN(2) == 0 {
+				// Extra digits that keep or move the nearest float.
+				if !strings.Contains(lit, ".") {
+					lit += "."
+				}
+				lit += strconv.Itoa(r.IntN(10)) + "1"
+			}
+			ev := []byte(`{"k":"v","a":[` + lit + `,` + lit + `]}`)
+			got, err := m.Match(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got2, _ := m.AppendMatchesValid(nil, ev)
+			for i, p := range pats {
+				want, _ := referenceMatch(p, ev)
+				if slicesContains(got, strconv.Itoa(i)) != want || slicesContains(got2, strconv.Itoa(i)) != want {
+					t.Fatalf("%s on %s: Match %v, AppendMatchesValid %v, reference %v", p.Source, ev, got, got2, want)
+				}
+			}
+		}
+	}
+}
+
+func slicesContains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
