@@ -144,6 +144,7 @@ func (v *View) apply(e jetstream.KeyValueEntry) {
 		v.applyAPIDest(parts, e, deleted)
 	case len(parts) == 4 && (parts[0] == archivePrefix || parts[0] == replayPrefix):
 		v.applyArchive(parts, e, deleted)
+	case parts[0] == clusterPrefix: // settings, not resources (cluster.go)
 	default:
 		v.log.Warn("control: unknown key in bucket", "key", e.Key())
 	}

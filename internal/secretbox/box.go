@@ -115,6 +115,10 @@ func (b *Box) Seal(plain, aad []byte) string {
 	return version + ":" + b.kid + ":" + base64.RawStdEncoding.EncodeToString(ct)
 }
 
+// KeyID names the box's key: a digest prefix that identifies it without
+// revealing it. Every sealed value carries it.
+func (b *Box) KeyID() string { return b.kid }
+
 // ErrWrongKey reports a value sealed under another key.
 var ErrWrongKey = errors.New("sealed with a different secrets key (all instances must share one --secrets-key-file)")
 

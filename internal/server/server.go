@@ -80,6 +80,9 @@ func Run(ctx context.Context, cfg Config) error {
 	ctl := control.NewService(st.Control, view, cfg.Limits, log)
 	ctl.ScheduleValid = cfg.ScheduleValid
 	ctl.Secrets = secrets
+	if err := ctl.AgreeOnSecretsKey(ctx, keyFile); err != nil {
+		return err
+	}
 	ctl.ArchiveStorage = &archive.Storage{JS: st.JS, Replicas: cfg.Store.Replicas, Log: log}
 	in := ingest.NewService(st.JS, ctl, log)
 	if cfg.MaxRequestSize > 0 {

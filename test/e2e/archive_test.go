@@ -306,8 +306,8 @@ func TestReplayKill9Resumes(t *testing.T) {
 // through one is run once: every event of its window arrives exactly once.
 func TestReplayTwoProcessesExternalNATS(t *testing.T) {
 	url := natsServer(t)
-	a := startServer(t, "--nats-url", url)
-	b := startServer(t, "--nats-url", url)
+	ps := startCluster(t, url, 2)
+	a, b := ps[0], ps[1]
 	ca, cb := a.client(arcAccount, arcRegion), b.client(arcAccount, arcRegion)
 	t0 := time.Date(2026, 3, 4, 5, 6, 0, 0, time.UTC)
 	arc, ids := archiveSetup(t, ca, "shared", 300, t0)

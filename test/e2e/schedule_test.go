@@ -168,8 +168,8 @@ func natsServer(t *testing.T) string {
 // rate(1 minute), which both schedule, is delivered once.
 func TestScheduleTwoProcesses(t *testing.T) {
 	url := natsServer(t)
-	a := startServer(t, "--nats-url", url)
-	b := startServer(t, "--nats-url", url)
+	ps := startCluster(t, url, 2)
+	a, b := ps[0], ps[1]
 	const region = "us-west-2"
 	rcv := newReceiver(t)
 	// Clear of a minute boundary, so that the first tick is the next one.

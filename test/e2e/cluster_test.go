@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,17 +16,25 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 )
 
+// startCluster starts n processes on the NATS server at url, with one
+// secrets key file, as every process of a cluster must have.
+func startCluster(t *testing.T, url string, n int) []*server {
+	key := filepath.Join(t.TempDir(), "secrets.key")
+	var ps []*server
+	for range n {
+		ps = append(ps, startServer(t, "--nats-url", url, "--secrets-key-file", key))
+	}
+	return ps
+}
+
 // An API destination's InvocationRateLimitPerSecond holds for the cluster:
 // two processes on one NATS server deliver to it at the rate together, not
 // each. 24 events at 4 per second take six one-second windows, so the first
 // and the last arrive more than 4 seconds apart; with a limit per process
 // (8 per second together) they would within 3.
 func TestAPIDestinationRateLimitIsClusterWide(t *testing.T) {
-	url := natsServer(t)
-	// Both open the connection's secrets with one key (the first creates it).
-	key := filepath.Join(t.TempDir(), "secrets.key")
-	a := startServer(t, "--nats-url", url, "--secrets-key-file", key)
-	b := startServer(t, "--nats-url", url, "--secrets-key-file", key)
+	ps := startCluster(t, natsServer(t), 2)
+	a, b := ps[0], ps[1]
 	rcv := newHTTPPeer(t, func(*http.Request) int { return http.StatusOK })
 	c, cx := a.client(acct, "us-east-2"), ctx(t)
 
@@ -78,6 +87,32 @@ func TestAPIDestinationRateLimitIsClusterWide(t *testing.T) {
 	if na+nb != 24 || na == 0 || nb == 0 {
 		t.Errorf("invocations %v + %v, want 24 from both processes", na, nb)
 	}
+}
+
+// A process started with another secrets key than the cluster's would fail
+// every delivery to an API destination; it is refused at start instead.
+func TestSecretsKeyMustMatchTheCluster(t *testing.T) {
+	url := natsServer(t)
+	dir := t.TempDir()
+	startServer(t, "--nats-url", url, "--secrets-key-file", filepath.Join(dir, "first.key"))
+	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--nats-url", url, "--secrets-key-file", filepath.Join(dir, "other.key"))
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("a process with another secrets key kept running:\n%s", out)
+	}
+	if err == nil || !strings.Contains(string(out), "must use the same --secrets-key-file") {
+		t.Errorf("exit %v, output:\n%s", err, out)
+	}
+	// The same key file is accepted.
+	startServer(t, "--nats-url", url, "--secrets-key-file", filepath.Join(dir, "first.key"))
 }
 
 // invocations is the process's switchyard_Invocations_total for the rule,
