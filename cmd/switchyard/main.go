@@ -84,6 +84,7 @@ func serveCmd() *cobra.Command {
 		limits                                              = control.DefaultLimits()
 	)
 	var pprofAddr, secretsKeyFile string
+	var secretsKeyReset bool
 	var replayMaxPending int
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -125,6 +126,7 @@ func serveCmd() *cobra.Command {
 				AWSEndpoints:     endpoints,
 				Logger:           log,
 				SecretsKeyFile:   secretsKeyFile,
+				SecretsKeyReset:  secretsKeyReset,
 				ReplayMaxPending: replayMaxPending,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
@@ -136,6 +138,7 @@ func serveCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:4010", "address of the API (host:port)")
 	f.StringVar(&dataDir, "data-dir", "./switchyard-data", "directory of the embedded store")
+	f.BoolVar(&secretsKeyReset, "secrets-key-reset", false, "make this process's secrets key the cluster's although another was recorded (the cluster's key was lost); connections sealed with the old key need their credentials again (UpdateConnection)")
 	f.StringVar(&secretsKeyFile, "secrets-key-file", "", "AES-256 key encrypting connection secrets (default <data-dir>/secrets.key, created with mode 0600 on first start); processes sharing a --nats-url must share it")
 	f.StringVar(&natsURL, "nats-url", "", "external NATS server or cluster to use instead of the embedded one")
 	f.StringVar(&sync, "sync", "1s", `fsync policy of the embedded store: "always" (fsync every write) or an interval such as 1s`)

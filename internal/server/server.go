@@ -52,6 +52,9 @@ type Config struct {
 	// (default <data dir>/secrets.key, created on first start). Processes
 	// sharing a NATS cluster must share it.
 	SecretsKeyFile string
+	// SecretsKeyReset makes this process's key the cluster's even if
+	// another was recorded: the way out when the cluster's key is lost.
+	SecretsKeyReset bool
 	// ReplayMaxPending is how many delivery tasks may wait before replays
 	// pause (package archive).
 	ReplayMaxPending int
@@ -80,7 +83,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctl := control.NewService(st.Control, view, cfg.Limits, log)
 	ctl.ScheduleValid = cfg.ScheduleValid
 	ctl.Secrets = secrets
-	if err := ctl.AgreeOnSecretsKey(ctx, keyFile); err != nil {
+	if err := ctl.AgreeOnSecretsKey(ctx, keyFile, cfg.SecretsKeyReset); err != nil {
 		return err
 	}
 	ctl.ArchiveStorage = &archive.Storage{JS: st.JS, Replicas: cfg.Store.Replicas, Log: log}

@@ -113,6 +113,10 @@ func TestSecretsKeyMustMatchTheCluster(t *testing.T) {
 	}
 	// The same key file is accepted.
 	startServer(t, "--nats-url", url, "--secrets-key-file", filepath.Join(dir, "first.key"))
+	// The cluster's key lost: --secrets-key-reset adopts another, and from
+	// then on it is the one required.
+	startServer(t, "--nats-url", url, "--secrets-key-file", filepath.Join(dir, "other.key"), "--secrets-key-reset")
+	startServer(t, "--nats-url", url, "--secrets-key-file", filepath.Join(dir, "other.key"))
 }
 
 // invocations is the process's switchyard_Invocations_total for the rule,
