@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -49,6 +48,10 @@ func destKeyName(sc Scope, name string) string {
 
 func destNotFound(name string) error {
 	return awserr.NotFound("Failed to describe the api-destination(s). An api-destination '%s' does not exist.", name)
+}
+
+func destExists(name string) error {
+	return awserr.New(awserr.CodeResourceAlreadyExists, "An api-destination '%s' already exists.", name)
 }
 
 // ParseResourceARN splits an events ARN of the form
@@ -133,7 +136,7 @@ func (s *Service) checkDestConnection(sc Scope, arn string) error {
 // connection of the same account and region.
 func (s *Service) CreateApiDestination(ctx context.Context, sc Scope, in ApiDestinationInput) (*ApiDestination, error) {
 	if d, _ := s.view.ApiDestination(sc, in.Name); d != nil {
-		return nil, awserr.New(awserr.CodeResourceAlreadyExists, "An api-destination '%s' already exists.", in.Name)
+		return nil, destExists(in.Name)
 	}
 	if err := checkEndpoint("InvocationEndpoint", *in.InvocationEndpoint); err != nil {
 		return nil, err
@@ -148,14 +151,8 @@ func (s *Service) CreateApiDestination(ctx context.Context, sc Scope, in ApiDest
 	d := &ApiDestination{Scope: sc, Name: in.Name, UUID: uuid.NewString(), Description: deref(in.Description),
 		ConnectionArn: *in.ConnectionArn, InvocationEndpoint: *in.InvocationEndpoint, HttpMethod: *in.HttpMethod,
 		InvocationRateLimitPerSecond: DefaultInvocationRate, CreationTime: now, LastModifiedTime: now}
-	if in.InvocationRateLimitPerSecond != nil {
-		d.InvocationRateLimitPerSecond = *in.InvocationRateLimitPerSecond
-	}
-	err := s.write(ctx, destKeyName(sc, in.Name), d, 0)
-	if errors.Is(err, errConflict) {
-		return nil, awserr.New(awserr.CodeResourceAlreadyExists, "An api-destination '%s' already exists.", in.Name)
-	}
-	if err != nil {
+	setGiven(&d.InvocationRateLimitPerSecond, in.InvocationRateLimitPerSecond)
+	if err := s.create(ctx, destKeyName(sc, in.Name), d, destExists(in.Name)); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -175,13 +172,7 @@ func (s *Service) DescribeApiDestination(ctx context.Context, sc Scope, name str
 func (s *Service) ListApiDestinations(ctx context.Context, sc Scope, prefix, connectionArn string, limit *int32, token *string) ([]*ApiDestination, *string, error) {
 	ds := s.view.ApiDestinations(sc)
 	if connectionArn != "" {
-		var kept []*ApiDestination
-		for _, d := range ds {
-			if d.ConnectionArn == connectionArn {
-				kept = append(kept, d)
-			}
-		}
-		ds = kept
+		ds = keep(ds, func(d *ApiDestination) bool { return d.ConnectionArn == connectionArn })
 	}
 	return page(ds, func(d *ApiDestination) string { return d.Name }, prefix, limit, token)
 }
@@ -205,21 +196,11 @@ func (s *Service) UpdateApiDestination(ctx context.Context, sc Scope, in ApiDest
 			}
 		}
 		nd := *d
-		if in.Description != nil {
-			nd.Description = *in.Description
-		}
-		if in.ConnectionArn != nil {
-			nd.ConnectionArn = *in.ConnectionArn
-		}
-		if in.InvocationEndpoint != nil {
-			nd.InvocationEndpoint = *in.InvocationEndpoint
-		}
-		if in.HttpMethod != nil {
-			nd.HttpMethod = *in.HttpMethod
-		}
-		if in.InvocationRateLimitPerSecond != nil {
-			nd.InvocationRateLimitPerSecond = *in.InvocationRateLimitPerSecond
-		}
+		setGiven(&nd.Description, in.Description)
+		setGiven(&nd.ConnectionArn, in.ConnectionArn)
+		setGiven(&nd.InvocationEndpoint, in.InvocationEndpoint)
+		setGiven(&nd.HttpMethod, in.HttpMethod)
+		setGiven(&nd.InvocationRateLimitPerSecond, in.InvocationRateLimitPerSecond)
 		nd.LastModifiedTime = s.now().UTC()
 		out = &nd
 		return s.write(ctx, destKeyName(sc, in.Name), &nd, rev)

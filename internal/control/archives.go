@@ -136,6 +136,14 @@ func replayKeyName(sc Scope, name string) string {
 func archiveNotFound(name string) error { return awserr.NotFound("Archive %s does not exist.", name) }
 func replayNotFound(name string) error  { return awserr.NotFound("Replay %s does not exist.", name) }
 
+func archiveExists(name string) error {
+	return awserr.New(awserr.CodeResourceAlreadyExists, "Archive %s already exists.", name)
+}
+
+func replayExists(name string) error {
+	return awserr.New(awserr.CodeResourceAlreadyExists, "Replay %s already exists.", name)
+}
+
 // ArchiveInput holds what CreateArchive and UpdateArchive set; on update,
 // nil fields keep their values.
 type ArchiveInput struct {
@@ -163,17 +171,27 @@ func archiveRulePattern(src string) (string, error) {
 
 var busARN = regexp.MustCompile(`^arn:aws[\w-]*:events:[a-zA-Z0-9-]+:\d{12}:event-bus/`)
 
+// busOfARN returns the name of the bus arn (the request's parameter param)
+// names, which must be an existing bus of sc.
+func (s *Service) busOfARN(ctx context.Context, sc Scope, param, arn string) (string, error) {
+	if !busARN.MatchString(arn) {
+		return "", awserr.Validation("Parameter %s is not valid. Reason: Must contain an event bus ARN.", param)
+	}
+	bus, err := ResolveBus(sc, arn)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.bus(ctx, sc, bus); err != nil {
+		return "", err
+	}
+	return bus, nil
+}
+
 // CreateArchive creates an archive of a bus of the caller's scope, its
 // storage and its managed rule.
 func (s *Service) CreateArchive(ctx context.Context, sc Scope, in ArchiveInput) (*Archive, error) {
-	if !busARN.MatchString(in.EventSourceArn) {
-		return nil, awserr.Validation("Parameter EventSourceArn is not valid. Reason: Must contain an event bus ARN.")
-	}
-	bus, err := ResolveBus(sc, in.EventSourceArn)
+	bus, err := s.busOfARN(ctx, sc, "EventSourceArn", in.EventSourceArn)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := s.bus(ctx, sc, bus); err != nil {
 		return nil, err
 	}
 	pat := deref(in.EventPattern)
@@ -187,16 +205,14 @@ func (s *Service) CreateArchive(ctx context.Context, sc Scope, in ArchiveInput) 
 		return nil, awserr.New(awserr.CodeInvalidEventPattern, "Event pattern is not valid.")
 	}
 	if a, _ := s.view.Archive(sc, in.Name); a != nil {
-		return nil, awserr.New(awserr.CodeResourceAlreadyExists, "Archive %s already exists.", in.Name)
+		return nil, archiveExists(in.Name)
 	}
 	if s.ArchiveStorage == nil {
 		return nil, errors.New("archives: no storage configured")
 	}
 	a := &Archive{Scope: sc, Name: in.Name, UUID: uuid.NewString(), Bus: bus, Description: deref(in.Description),
 		EventPattern: pat, KmsKeyIdentifier: deref(in.KmsKeyIdentifier), State: ArchiveEnabled, CreationTime: s.now().UTC()}
-	if in.RetentionDays != nil {
-		a.RetentionDays = *in.RetentionDays
-	}
+	setGiven(&a.RetentionDays, in.RetentionDays)
 	if err := s.ArchiveStorage.CreateArchive(ctx, a); err != nil {
 		return nil, err
 	}
@@ -224,7 +240,7 @@ func (s *Service) CreateArchive(ctx context.Context, sc Scope, in ArchiveInput) 
 		}
 		cleanup()
 		if errors.Is(err, errConflict) {
-			return nil, awserr.New(awserr.CodeResourceAlreadyExists, "Archive %s already exists.", in.Name)
+			return nil, archiveExists(in.Name)
 		}
 		return nil, err
 	}
@@ -256,12 +272,9 @@ func (s *Service) ListArchives(ctx context.Context, sc Scope, prefix, sourceArn,
 	if n := btoi(prefix != "") + btoi(sourceArn != "") + btoi(state != ""); n > 1 {
 		return nil, nil, awserr.Validation("At most one filter is allowed for ListArchives. Use either : State, EventSourceArn, or NamePrefix.")
 	}
-	var sel []*Archive
-	for _, a := range s.view.Archives(sc) {
-		if (sourceArn == "" || a.SourceARN() == sourceArn) && (state == "" || a.State == state) {
-			sel = append(sel, a)
-		}
-	}
+	sel := keep(s.view.Archives(sc), func(a *Archive) bool {
+		return (sourceArn == "" || a.SourceARN() == sourceArn) && (state == "" || a.State == state)
+	})
 	page, next, err := page(sel, func(a *Archive) string { return a.Name }, prefix, limit, token)
 	if err != nil {
 		return nil, nil, err
@@ -300,18 +313,10 @@ func (s *Service) UpdateArchive(ctx context.Context, sc Scope, in ArchiveInput) 
 			return archiveNotFound(in.Name)
 		}
 		na := *a
-		if in.Description != nil {
-			na.Description = *in.Description
-		}
-		if in.RetentionDays != nil {
-			na.RetentionDays = *in.RetentionDays
-		}
-		if in.KmsKeyIdentifier != nil {
-			na.KmsKeyIdentifier = *in.KmsKeyIdentifier
-		}
-		if in.EventPattern != nil {
-			na.EventPattern = *in.EventPattern
-		}
+		setGiven(&na.Description, in.Description)
+		setGiven(&na.RetentionDays, in.RetentionDays)
+		setGiven(&na.KmsKeyIdentifier, in.KmsKeyIdentifier)
+		setGiven(&na.EventPattern, in.EventPattern)
 		out = &na
 		return s.write(ctx, archiveKeyName(sc, in.Name), &na, rev)
 	})
@@ -372,14 +377,8 @@ type ReplayInput struct {
 // StartReplay records a replay in state STARTING; a replay worker (package
 // archive) claims and runs it.
 func (s *Service) StartReplay(ctx context.Context, sc Scope, in ReplayInput) (*Replay, error) {
-	if !busARN.MatchString(in.DestinationArn) {
-		return nil, awserr.Validation("Parameter Destination.Arn is not valid. Reason: Must contain an event bus ARN.")
-	}
-	bus, err := ResolveBus(sc, in.DestinationArn)
+	bus, err := s.busOfARN(ctx, sc, "Destination.Arn", in.DestinationArn)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := s.bus(ctx, sc, bus); err != nil {
 		return nil, err
 	}
 	archName := in.EventSourceArn[strings.LastIndex(in.EventSourceArn, "/")+1:]
@@ -399,7 +398,7 @@ func (s *Service) StartReplay(ctx context.Context, sc Scope, in ReplayInput) (*R
 		}
 	}
 	if r, _ := s.view.Replay(sc, in.Name); r != nil {
-		return nil, awserr.New(awserr.CodeResourceAlreadyExists, "Replay %s already exists.", in.Name)
+		return nil, replayExists(in.Name)
 	}
 	active := 0
 	for _, r := range s.view.Replays(sc) {
@@ -414,11 +413,7 @@ func (s *Service) StartReplay(ctx context.Context, sc Scope, in ReplayInput) (*R
 		EventSourceArn: a.ARN(), Bus: bus, DestinationArn: in.DestinationArn, FilterArns: in.FilterArns,
 		EventStartTime: in.EventStartTime.UTC(), EventEndTime: in.EventEndTime.UTC(), State: ReplayStarting,
 		ReplayStartTime: s.now().UTC()}
-	err = s.write(ctx, replayKeyName(sc, in.Name), r, 0)
-	if errors.Is(err, errConflict) {
-		return nil, awserr.New(awserr.CodeResourceAlreadyExists, "Replay %s already exists.", in.Name)
-	}
-	if err != nil {
+	if err := s.create(ctx, replayKeyName(sc, in.Name), r, replayExists(in.Name)); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -446,12 +441,9 @@ func (s *Service) ListReplays(ctx context.Context, sc Scope, prefix, sourceArn, 
 	if n := btoi(prefix != "") + btoi(sourceArn != "") + btoi(state != ""); n > 1 {
 		return nil, nil, awserr.Validation("At most one filter is allowed for ListReplays. Use either : State, EventSourceArn, or NamePrefix.")
 	}
-	var sel []*Replay
-	for _, r := range s.view.Replays(sc) {
-		if (sourceArn == "" || r.EventSourceArn == sourceArn) && (state == "" || r.State == state) {
-			sel = append(sel, r)
-		}
-	}
+	sel := keep(s.view.Replays(sc), func(r *Replay) bool {
+		return (sourceArn == "" || r.EventSourceArn == sourceArn) && (state == "" || r.State == state)
+	})
 	return page(sel, func(r *Replay) string { return r.Name }, prefix, limit, token)
 }
 

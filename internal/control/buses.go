@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/switchyard/switchyard/internal/awserr"
@@ -33,7 +32,7 @@ func (s *Service) CreateEventBus(ctx context.Context, sc Scope, in BusInput) (*B
 		return nil, err
 	}
 	if b, _ := s.view.Bus(sc, in.Name); b != nil {
-		return nil, awserr.New(awserr.CodeResourceAlreadyExists, "Event bus %s already exists.", in.Name)
+		return nil, busExists(in.Name)
 	}
 	if len(s.view.Buses(sc)) >= s.limits.BusesPerScope {
 		return nil, awserr.New(awserr.CodeLimitExceeded, "The requested resource exceeds the maximum number allowed.")
@@ -44,20 +43,16 @@ func (s *Service) CreateEventBus(ctx context.Context, sc Scope, in BusInput) (*B
 	now := s.now().UTC()
 	b := &Bus{Scope: sc, Name: in.Name, CreationTime: now, LastModifiedTime: now, Tags: mergeTags(nil, in.Tags),
 		DeadLetterConfig: in.DeadLetterConfig, LogConfig: in.LogConfig}
-	if in.Description != nil {
-		b.Description = *in.Description
-	}
-	if in.KmsKeyIdentifier != nil {
-		b.KmsKeyIdentifier = *in.KmsKeyIdentifier
-	}
-	err := s.write(ctx, busKeyName(sc, in.Name), b, 0)
-	if errors.Is(err, errConflict) {
-		return nil, awserr.New(awserr.CodeResourceAlreadyExists, "Event bus %s already exists.", in.Name)
-	}
-	if err != nil {
+	setGiven(&b.Description, in.Description)
+	setGiven(&b.KmsKeyIdentifier, in.KmsKeyIdentifier)
+	if err := s.create(ctx, busKeyName(sc, in.Name), b, busExists(in.Name)); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+func busExists(name string) error {
+	return awserr.New(awserr.CodeResourceAlreadyExists, "Event bus %s already exists.", name)
 }
 
 // DescribeEventBus returns a bus by name or ARN (empty means default).
@@ -107,12 +102,8 @@ func (s *Service) UpdateEventBus(ctx context.Context, sc Scope, in BusInput) (*B
 		// UpdateEventBus sets what it is given and clears what it is not,
 		// the way AWS's console and CloudFormation rely on.
 		nb.Description, nb.KmsKeyIdentifier = "", ""
-		if in.Description != nil {
-			nb.Description = *in.Description
-		}
-		if in.KmsKeyIdentifier != nil {
-			nb.KmsKeyIdentifier = *in.KmsKeyIdentifier
-		}
+		setGiven(&nb.Description, in.Description)
+		setGiven(&nb.KmsKeyIdentifier, in.KmsKeyIdentifier)
 		nb.DeadLetterConfig, nb.LogConfig = in.DeadLetterConfig, in.LogConfig
 		nb.LastModifiedTime = s.now().UTC()
 		out = &nb

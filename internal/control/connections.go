@@ -265,7 +265,7 @@ func (s *Service) CreateConnection(ctx context.Context, sc Scope, in ConnectionI
 		return nil, err
 	}
 	if c, _ := s.view.Connection(sc, in.Name); c != nil {
-		return nil, awserr.New(awserr.CodeResourceAlreadyExists, "Connection %s already exists.", in.Name)
+		return nil, connectionExists(in.Name)
 	}
 	if len(s.view.Connections(sc)) >= maxConnections {
 		return nil, awserr.New(awserr.CodeLimitExceeded, "The requested resource exceeds the maximum number allowed.")
@@ -280,14 +280,14 @@ func (s *Service) CreateConnection(ctx context.Context, sc Scope, in ConnectionI
 	if err := s.sealAuth(c, in.Auth); err != nil {
 		return nil, err
 	}
-	err := s.write(ctx, connKeyName(sc, in.Name), c, 0)
-	if errors.Is(err, errConflict) {
-		return nil, awserr.New(awserr.CodeResourceAlreadyExists, "Connection %s already exists.", in.Name)
-	}
-	if err != nil {
+	if err := s.create(ctx, connKeyName(sc, in.Name), c, connectionExists(in.Name)); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+func connectionExists(name string) error {
+	return awserr.New(awserr.CodeResourceAlreadyExists, "Connection %s already exists.", name)
 }
 
 // setAuthorizing puts c in the state its new credentials give it.
@@ -332,13 +332,7 @@ func (s *Service) DescribeConnection(ctx context.Context, sc Scope, name string)
 func (s *Service) ListConnections(ctx context.Context, sc Scope, prefix, state string, limit *int32, token *string) ([]*Connection, *string, error) {
 	cs := s.view.Connections(sc)
 	if state != "" {
-		var kept []*Connection
-		for _, c := range cs {
-			if c.State == state {
-				kept = append(kept, c)
-			}
-		}
-		cs = kept
+		cs = keep(cs, func(c *Connection) bool { return c.State == state })
 	}
 	return page(cs, func(c *Connection) string { return c.Name }, prefix, limit, token)
 }
@@ -375,12 +369,8 @@ func (s *Service) UpdateConnection(ctx context.Context, sc Scope, in ConnectionI
 			}
 		}
 		nc.AuthorizationType = typ
-		if in.Description != nil {
-			nc.Description = *in.Description
-		}
-		if in.KmsKeyIdentifier != nil {
-			nc.KmsKeyIdentifier = *in.KmsKeyIdentifier
-		}
+		setGiven(&nc.Description, in.Description)
+		setGiven(&nc.KmsKeyIdentifier, in.KmsKeyIdentifier)
 		if in.InvocationConnectivityParameters != nil {
 			nc.InvocationConnectivityParameters = in.InvocationConnectivityParameters
 		}
@@ -410,28 +400,19 @@ func mergeAuth(old, upd *ConnectionAuth, typeChanged bool) *ConnectionAuth {
 		return &out
 	}
 	if u := upd.BasicAuthParameters; u != nil {
-		p := BasicAuthParameters{}
-		if out.BasicAuthParameters != nil {
-			p = *out.BasicAuthParameters
-		}
+		p := deref(out.BasicAuthParameters)
 		p.Username = or(u.Username, p.Username)
 		p.Password = or(u.Password, p.Password)
 		out.BasicAuthParameters = &p
 	}
 	if u := upd.ApiKeyAuthParameters; u != nil {
-		p := ApiKeyAuthParameters{}
-		if out.ApiKeyAuthParameters != nil {
-			p = *out.ApiKeyAuthParameters
-		}
+		p := deref(out.ApiKeyAuthParameters)
 		p.ApiKeyName = or(u.ApiKeyName, p.ApiKeyName)
 		p.ApiKeyValue = or(u.ApiKeyValue, p.ApiKeyValue)
 		out.ApiKeyAuthParameters = &p
 	}
 	if u := upd.OAuthParameters; u != nil {
-		p := OAuthParameters{}
-		if out.OAuthParameters != nil {
-			p = *out.OAuthParameters
-		}
+		p := deref(out.OAuthParameters)
 		p.ClientParameters.ClientID = or(u.ClientParameters.ClientID, p.ClientParameters.ClientID)
 		p.ClientParameters.ClientSecret = or(u.ClientParameters.ClientSecret, p.ClientParameters.ClientSecret)
 		p.AuthorizationEndpoint = or(u.AuthorizationEndpoint, p.AuthorizationEndpoint)

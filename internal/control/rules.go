@@ -79,9 +79,7 @@ func (s *Service) PutRule(ctx context.Context, sc Scope, in RuleInput) (*Rule, e
 		r := &Rule{Scope: sc, Bus: bus, Name: in.Name, EventPattern: pat, ScheduleExpression: sched,
 			State: StateEnabled, Description: deref(in.Description), RoleArn: deref(in.RoleArn),
 			Tags: mergeTags(nil, in.Tags), CreationTime: s.now().UTC()}
-		if in.State != nil {
-			r.State = *in.State
-		}
+		setGiven(&r.State, in.State)
 		if old != nil {
 			if old.ManagedBy != "" {
 				return awserr.New(awserr.CodeManagedRule, "Rule %s is managed by %s and cannot be modified.", in.Name, old.ManagedBy)
@@ -175,9 +173,11 @@ func (s *Service) DeleteRule(ctx context.Context, sc Scope, busNameOrARN, name s
 	})
 }
 
-func deref(p *string) string {
+// deref is *p, or T's zero value when p is nil.
+func deref[T any](p *T) T {
 	if p == nil {
-		return ""
+		var zero T
+		return zero
 	}
 	return *p
 }

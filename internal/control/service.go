@@ -176,15 +176,25 @@ func parsePageToken(tok *string) (string, error) {
 	return string(b), nil
 }
 
-// page selects up to limit names after the token's position.
-func page[T any](items []T, name func(T) string, prefix string, limit *int32, token *string) ([]T, *string, error) {
-	after, err := parsePageToken(token)
+// pageOf reads a List request's Limit and NextToken: the page's size and
+// the name (or id) after which it starts.
+func pageOf(limit *int32, token *string) (n int, after string, err error) {
+	after, err = parsePageToken(token)
 	if err != nil {
-		return nil, nil, err
+		return 0, "", err
 	}
-	n := 100
+	n = 100
 	if limit != nil {
 		n = int(*limit)
+	}
+	return n, after, nil
+}
+
+// page selects up to limit names after the token's position.
+func page[T any](items []T, name func(T) string, prefix string, limit *int32, token *string) ([]T, *string, error) {
+	n, after, err := pageOf(limit, token)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []T
 	for _, it := range items {

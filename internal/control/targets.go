@@ -120,13 +120,9 @@ func (s *Service) ListTargetsByRule(ctx context.Context, sc Scope, busNameOrARN,
 	if err != nil {
 		return nil, nil, err
 	}
-	after, err := parsePageToken(token)
+	n, after, err := pageOf(limit, token)
 	if err != nil {
 		return nil, nil, err
-	}
-	n := 100
-	if limit != nil {
-		n = int(*limit)
 	}
 	start := 0
 	if after != "" {
