@@ -157,22 +157,36 @@ func callAPI(ctx context.Context, endpoint, region, account, op string, in, out 
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(endpoint, "/")+"/", bytes.NewReader(body))
-	if err != nil {
+	data, err := postScoped(ctx, strings.TrimRight(endpoint, "/")+"/",
+		http.Header{"Content-Type": {"application/x-amz-json-1.1"}, "X-Amz-Target": {"AWSEvents." + op}},
+		body, region, account, 4<<20, op+": ")
+	if err != nil || out == nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "AWSEvents."+op)
+	return json.Unmarshal(data, out)
+}
+
+// postScoped POSTs body to url with the scope in the credential as the API
+// reads it (api.Caller): the region of the SigV4 credential scope, the
+// account as the access key. It returns the answer's body, read up to limit
+// bytes. An answer other than 200 OK is an error, AWS's error type and
+// message or else the status and body, after prefix.
+func postScoped(ctx context.Context, url string, header http.Header, body []byte, region, account string, limit int64, prefix string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = header
 	req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/%s/%s/events/aws4_request, SignedHeaders=host, Signature=none",
 		account, time.Now().UTC().Format("20060102"), region))
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
@@ -180,12 +194,9 @@ func callAPI(ctx context.Context, endpoint, region, account, op string, in, out 
 			Message string `json:"message"`
 		}
 		if json.Unmarshal(data, &e) == nil && e.Type != "" {
-			return fmt.Errorf("%s: %s: %s", op, e.Type, e.Message)
+			return nil, fmt.Errorf("%s%s: %s", prefix, e.Type, e.Message)
 		}
-		return fmt.Errorf("%s: %s: %s", op, resp.Status, bytes.TrimSpace(data))
+		return nil, fmt.Errorf("%s%s: %s", prefix, resp.Status, bytes.TrimSpace(data))
 	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(data, out)
+	return data, nil
 }

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -43,34 +39,10 @@ the rule as the AWS credentials of the API do.
 				return err
 			}
 			body, _ := json.Marshal(scheduler.FireRequest{Name: name, EventBusName: bus})
-			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, strings.TrimRight(endpoint, "/")+scheduler.FirePath, bytes.NewReader(body))
+			data, err := postScoped(cmd.Context(), strings.TrimRight(endpoint, "/")+scheduler.FirePath,
+				http.Header{"Content-Type": {"application/json"}}, body, region, account, 1<<20, "")
 			if err != nil {
 				return err
-			}
-			req.Header.Set("Content-Type", "application/json")
-			// The scope travels as the API reads it (api.Caller): the region
-			// of the SigV4 credential scope, the account as the access key.
-			req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/%s/%s/events/aws4_request, SignedHeaders=host, Signature=none",
-				account, time.Now().UTC().Format("20060102"), region))
-			client := &http.Client{Timeout: 30 * time.Second}
-			resp, err := client.Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			if err != nil {
-				return err
-			}
-			if resp.StatusCode != http.StatusOK {
-				var e struct {
-					Type    string `json:"__type"`
-					Message string `json:"message"`
-				}
-				if json.Unmarshal(data, &e) == nil && e.Type != "" {
-					return fmt.Errorf("%s: %s", e.Type, e.Message)
-				}
-				return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(data))
 			}
 			_, err = cmd.OutOrStdout().Write(data)
 			return err
