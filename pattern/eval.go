@@ -409,7 +409,7 @@ func (s *evalState) slowHits(slow []slowCond, v Value, num float64, comparable b
 				}
 			}
 		default:
-			ok = referenceCond(*c, v)
+			ok = referenceCond(c, v)
 		}
 		if ok {
 			s.hit(sc.f)
@@ -516,46 +516,60 @@ func (s *evalState) lastAt(path int32) int32 {
 // with the rules an event makes candidates, not with all rules.
 func (s *evalState) judge(f *cfield, sat []int32) []int32 {
 	for i := s.lastAt(f.pathID); i >= 0; i = s.occs[i].prev {
-		o := &s.occs[i]
-		v := Value{Kind: o.kind, Str: bytesView(s.ev[o.start:o.end])}
-		if o.kind == KindString {
-			b, err := s.stringAt(int(o.start), int(o.end), o.esc, &s.strBuf)
-			if err != nil {
-				continue // cannot happen: the scan decoded it already
-			}
-			v.Str = bytesView(b)
-		}
-		for j := range f.conds {
-			c := &f.conds[j]
-			var ok bool
-			if c.Op == OpNumeric {
-				// Decoded once per value, not once per condition and rule.
-				if o.kind == KindNumber && o.numState == 0 {
-					o.numState = 2
-					if n, class, approx := eventNumberOf(s.ev[o.start:o.end], false); class != numNone {
-						o.num, o.numState = n, 1
-						if approx {
-							o.numState = 3
-						}
-					}
-				}
-				if o.numState == 3 {
-					if tol := approxTolerance(o.num); c.Range.HasLow && near(o.num, c.Range.Low, tol) || c.Range.HasHigh && near(o.num, c.Range.High, tol) {
-						o.num, _ = eventNumberClass(s.ev[o.start:o.end])
-						o.numState = 1
-					}
-				}
-				ok = (o.numState == 1 || o.numState == 3) && inRange(c.Range, o.num)
-			} else {
-				ok = referenceCond(*c, v)
-			}
-			if ok {
-				sat = append(sat, i)
-				break
-			}
+		if s.occMeets(f, &s.occs[i]) {
+			sat = append(sat, i)
 		}
 	}
 	return sat
+}
+
+// occMeets reports whether the value of o meets one of f's conditions.
+func (s *evalState) occMeets(f *cfield, o *occurrence) bool {
+	var v Value
+	haveV := false
+	for j := range f.conds {
+		c := &f.conds[j]
+		if c.Op == OpNumeric {
+			if o.kind != KindNumber {
+				continue
+			}
+			// Decoded once per value, not once per condition and rule.
+			if o.numState == 0 {
+				o.numState = 2
+				if n, class, approx := eventNumberOf(s.ev[o.start:o.end], false); class != numNone {
+					o.num, o.numState = n, 1
+					if approx {
+						o.numState = 3
+					}
+				}
+			}
+			if o.numState == 3 {
+				if tol := approxTolerance(o.num); c.Range.HasLow && near(o.num, c.Range.Low, tol) || c.Range.HasHigh && near(o.num, c.Range.High, tol) {
+					o.num, _ = eventNumberClass(s.ev[o.start:o.end])
+					o.numState = 1
+				}
+			}
+			if o.numState != 2 && inRange(c.Range, o.num) {
+				return true
+			}
+			continue
+		}
+		if !haveV {
+			haveV = true
+			v = Value{Kind: o.kind, Str: bytesView(s.ev[o.start:o.end])}
+			if o.kind == KindString {
+				b, err := s.stringAt(int(o.start), int(o.end), o.esc, &s.strBuf)
+				if err != nil {
+					return false // cannot happen: the scan decoded it already
+				}
+				v.Str = bytesView(b)
+			}
+		}
+		if referenceCond(c, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // present reports whether the event has a value at f's path.

@@ -185,7 +185,7 @@ func referenceRule(r Rule, leaves map[string][]leaf) bool {
 		}
 		for _, l := range vals {
 			for _, c := range f.Conds {
-				if referenceCond(c, l.v) {
+				if referenceCond(&c, l.v) {
 					ch.opts = append(ch.opts, l.arr)
 					break
 				}
@@ -234,7 +234,7 @@ func consistentWithAll(arr []arrayPos, chosen [][]arrayPos) bool {
 }
 
 // referenceCond applies one condition to one leaf.
-func referenceCond(c Cond, v Value) bool {
+func referenceCond(c *Cond, v Value) bool {
 	isStr := v.Kind == KindString
 	switch c.Op {
 	case OpExact:

@@ -54,6 +54,17 @@ func appendNumberValueKey(dst []byte, f float64) []byte {
 	return binary.BigEndian.AppendUint64(append(dst, tagNumber), math.Float64bits(f))
 }
 
+// parse8 returns the value of eight ASCII digits read as a little-endian
+// word (the first digit in the lowest byte): neighbouring digits are
+// combined in pairs, pairs in fours, fours in the result, each step one
+// multiplication over all lanes at once.
+func parse8(w uint64) uint64 {
+	w -= 0x3030303030303030
+	w = w*10 + w>>8 // each 16-bit lane's low byte: 10 × first digit + second
+	const lane = 0x000000FF000000FF
+	return ((w&lane)*(100+1_000_000<<32) + (w>>16&lane)*(1+10_000<<32)) >> 32
+}
+
 // pow10u holds the powers of ten that fit in a uint64.
 var pow10u = func() (t [20]uint64) {
 	t[0] = 1
@@ -136,8 +147,11 @@ func eventNumberOf(lit []byte, exact bool) (float64, numClass, bool) {
 			f, c := comparableNumber(lit)
 			return f, c, false
 		}
-		m := ip
-		for k := fs; k < fe; k++ {
+		m, k := ip, fs
+		for ; k+8 <= fe; k += 8 {
+			m = m*100_000_000 + parse8(binary.LittleEndian.Uint64(lit[k:]))
+		}
+		for ; k < fe; k++ {
 			m = m*10 + uint64(lit[k]-'0')
 		}
 		var f float64

@@ -1,6 +1,8 @@
 package pattern
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -196,4 +198,15 @@ func slicesContains(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestParse8(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for i := 0; i < 100000; i++ {
+		n := r.Uint64N(100_000_000)
+		s := fmt.Sprintf("%08d", n)
+		if got := parse8(binary.LittleEndian.Uint64([]byte(s))); got != n {
+			t.Fatalf("parse8(%s) = %d", s, got)
+		}
+	}
 }
