@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/switchyard/switchyard/internal/awserr"
-	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/control/controltest"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/secretbox"
 	"github.com/switchyard/switchyard/internal/store"
@@ -89,18 +89,7 @@ func TestValidateConnectionShapes(t *testing.T) {
 func newSecretsHandler(t *testing.T) (*Handler, *store.Store) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	view := control.NewView(st.Control, log)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	ready := make(chan struct{})
-	go func() { _ = view.Run(ctx, func() { close(ready) }) }()
-	<-ready
-	ctl := control.NewService(st.Control, view, control.DefaultLimits(), log)
+	st, ctl := controltest.Open(t, store.Config{Logger: log})
 	box, err := secretbox.LoadOrCreate(filepath.Join(t.TempDir(), "secrets.key"))
 	if err != nil {
 		t.Fatal(err)

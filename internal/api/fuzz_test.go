@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/archive"
-	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/control/controltest"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -23,18 +22,7 @@ import (
 func newTestHandler(t testing.TB) *Handler {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir(), Sync: 0, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	view := control.NewView(st.Control, log)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	ready := make(chan struct{})
-	go func() { _ = view.Run(ctx, func() { close(ready) }) }()
-	<-ready
-	ctl := control.NewService(st.Control, view, control.DefaultLimits(), log)
+	st, ctl := controltest.Open(t, store.Config{Sync: 0, Logger: log})
 	ctl.ScheduleValid = func(string) error { return nil }
 	ctl.ArchiveStorage = &archive.Storage{JS: st.JS, Log: log}
 	return New(ctl, ingest.NewService(st.JS, ctl, log), log)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/control/controltest"
 	"github.com/switchyard/switchyard/internal/deliver"
 	"github.com/switchyard/switchyard/internal/secretbox"
 	"github.com/switchyard/switchyard/internal/store"
@@ -23,19 +24,8 @@ var sc = control.Scope{Account: "123456789012", Region: "eu-west-1"}
 
 func newControl(t *testing.T) (*control.Service, *store.Store) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	view := control.NewView(st.Control, log)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	ready := make(chan struct{})
-	go func() { _ = view.Run(ctx, func() { close(ready) }) }()
-	<-ready
-	ctl := control.NewService(st.Control, view, control.DefaultLimits(), log)
+	st, ctl := controltest.Open(t, store.Config{})
+	var err error
 	if ctl.Secrets, err = secretbox.LoadOrCreate(filepath.Join(t.TempDir(), "k")); err != nil {
 		t.Fatal(err)
 	}
