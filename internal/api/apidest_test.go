@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchyard/switchyard/internal/awserr"
 	"github.com/switchyard/switchyard/internal/control/controltest"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/secretbox"
@@ -63,22 +62,9 @@ func TestValidateConnectionShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := validate(tt.in)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			ae, ok := awserr.As(err)
-			if !ok || ae.Code != awserr.CodeValidation {
-				t.Fatalf("error = %v, want ValidationException", err)
-			}
-			if !strings.Contains(ae.Message, tt.want) {
-				t.Errorf("message:\n got %s\nwant %s", ae.Message, tt.want)
-			}
-			if strings.Contains(ae.Message, "sec:ret") || strings.Contains(ae.Message, "secret\x01") {
-				t.Errorf("message echoes a secret: %s", ae.Message)
+			msg := checkValidate(t, tt.in, tt.want)
+			if strings.Contains(msg, "sec:ret") || strings.Contains(msg, "secret\x01") {
+				t.Errorf("message echoes a secret: %s", msg)
 			}
 		})
 	}

@@ -60,23 +60,29 @@ func TestValidateMessages(t *testing.T) {
 			"at 'targets.1.member.httpParameters.pathParameterValues.1.member' failed to satisfy constraint"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := validate(tt.in)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			ae, ok := awserr.As(err)
-			if !ok || ae.Code != awserr.CodeValidation {
-				t.Fatalf("error = %v, want ValidationException", err)
-			}
-			if !strings.Contains(ae.Message, tt.want) {
-				t.Errorf("message = %q\nwant      %q", ae.Message, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt.in, tt.want) })
 	}
+}
+
+// checkValidate checks what validate says of in: nothing when want is "",
+// else a ValidationException whose message, returned, holds want.
+func checkValidate(t *testing.T, in any, want string) string {
+	t.Helper()
+	err := validate(in)
+	if want == "" {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return ""
+	}
+	ae, ok := awserr.As(err)
+	if !ok || ae.Code != awserr.CodeValidation {
+		t.Fatalf("error = %v, want ValidationException", err)
+	}
+	if !strings.Contains(ae.Message, want) {
+		t.Errorf("message = %q\nwant      %q", ae.Message, want)
+	}
+	return ae.Message
 }
 
 func TestCaller(t *testing.T) {
