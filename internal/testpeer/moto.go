@@ -4,8 +4,10 @@ package testpeer
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
@@ -20,48 +22,72 @@ import (
 // Account is moto's default account: queue ARNs name it.
 const Account = "123456789012"
 
-// Moto starts moto_server on a free loopback port, waits until it answers,
-// and returns its URL. It sets the AWS credential variables the SDK's
-// default chain reads (for this process and any child it starts). The test
-// is skipped when moto_server is not installed.
+// Moto starts moto_server on a free loopback port for the test, waits
+// until it answers, and returns its URL. It sets the AWS credential
+// variables the SDK's default chain reads (for this process and any child
+// it starts). The test is skipped when moto_server is not installed.
 func Moto(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		t.Skip("moto_server not installed")
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := StartMoto(bin, nil, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_REGION", "us-east-1")
+	return srv.URL
+}
+
+// MotoServer is a running moto_server.
+type MotoServer struct {
+	URL string
+	cmd *exec.Cmd
+}
+
+// StartMoto starts the moto_server bin on a free loopback port, with env
+// added to this process's environment, and waits up to within for it to
+// answer. It runs in its own process group, so that Stop ends the Python
+// process behind a pyenv shim too, and is killed if this process dies.
+func StartMoto(bin string, env []string, within time.Duration) (*MotoServer, error) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
 	}
 	port := lis.Addr().(*net.TCPAddr).Port
 	lis.Close()
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
 	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(30 * time.Second)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &MotoServer{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
+	deadline := time.Now().Add(within)
 	for {
-		resp, err := http.Get(url + "/moto-api/")
+		resp, err := http.Get(s.URL + "/moto-api/")
 		if err == nil {
 			resp.Body.Close()
-			break
+			return s, nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("moto_server did not answer on %s: %v", url, err)
+			s.Stop()
+			return nil, fmt.Errorf("moto_server did not answer on %s: %v", s.URL, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_REGION", "us-east-1")
-	return url
+}
+
+// Stop kills the server's process group and waits for it.
+func (s *MotoServer) Stop() {
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	_ = s.cmd.Wait()
 }
 
 // SQS returns an SQS client of the moto server at url.

@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/switchyard/switchyard/internal/testpeer"
 )
 
 // binary is the switchyard executable under test, built once by TestMain.
@@ -245,7 +247,7 @@ func ctx(t testing.TB) context.Context {
 // costs seconds, and tests keep apart by naming their own resources.
 var moto struct {
 	once     sync.Once
-	cmd      *exec.Cmd
+	srv      *testpeer.MotoServer
 	url      string
 	dir      string
 	recorded string // moto's request recording (MOTO_ENABLE_RECORDING)
@@ -281,34 +283,12 @@ func launchMoto(bin string) error {
 		return err
 	}
 	moto.dir, moto.recorded = dir, filepath.Join(dir, "recording.jsonl")
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	moto.srv, err = testpeer.StartMoto(bin, []string{"MOTO_ENABLE_RECORDING=true", "MOTO_RECORDER_FILEPATH=" + moto.recorded},
+		60*time.Second)
 	if err != nil {
 		return err
 	}
-	port := lis.Addr().(*net.TCPAddr).Port
-	lis.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.Env = append(os.Environ(), "MOTO_ENABLE_RECORDING=true", "MOTO_RECORDER_FILEPATH="+moto.recorded)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	// Its own process group, so that stopMoto ends the Python process
-	// behind the pyenv shim too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	moto.cmd, moto.url = cmd, fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(moto.url + "/moto-api/config")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("moto_server did not answer on %s: %v", moto.url, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	moto.url = moto.srv.URL
 	resp, err := http.Post(moto.url+"/moto-api/config", "application/json",
 		strings.NewReader(`{"lambda": {"use_docker": false}}`))
 	if err != nil {
@@ -319,9 +299,8 @@ func launchMoto(bin string) error {
 }
 
 func stopMoto() {
-	if moto.cmd != nil {
-		_ = syscall.Kill(-moto.cmd.Process.Pid, syscall.SIGKILL)
-		_ = moto.cmd.Wait()
+	if moto.srv != nil {
+		moto.srv.Stop()
 	}
 	if moto.dir != "" {
 		os.RemoveAll(moto.dir)
