@@ -378,6 +378,18 @@ class ServerTestCase(unittest.TestCase):
         return out["Entries"][0]["EventId"]
 
 
+def pages(call, **kw):
+    """Yields the answers of a List operation page by page, passing each
+    answer's NextToken back until one has none."""
+    token = None
+    while True:
+        out = call(**kw, **({"NextToken": token} if token else {}))
+        yield out
+        token = out.get("NextToken")
+        if not token:
+            return
+
+
 def fresh_account():
     """A 12-digit account id no other test uses: a scope with nothing in it
     but its default bus."""

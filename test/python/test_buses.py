@@ -2,6 +2,7 @@
 UpdateEventBus, DeleteEventBus."""
 
 import datetime
+import itertools
 import json
 import time
 import unittest
@@ -80,18 +81,11 @@ class BusTest(harness.ServerTestCase):
         self.assertNotIn("NextToken", everything)
         self.assertEqual(sorted(b["Name"] for b in everything["EventBuses"]), sorted(["default", "other"] + names))
 
-        got, token, pages = [], None, 0
-        while True:
-            kw = {"NamePrefix": "shop-", "Limit": 2}
-            if token:
-                kw["NextToken"] = token
-            out = c.list_event_buses(**kw)
+        got, pages = [], 0
+        for out in harness.pages(c.list_event_buses, NamePrefix="shop-", Limit=2):
             pages += 1
             self.assertLessEqual(len(out["EventBuses"]), 2)
             got += out["EventBuses"]
-            token = out.get("NextToken")
-            if not token:
-                break
         self.assertEqual(pages, 3)
         self.assertEqual(sorted(b["Name"] for b in got), names)
         for b in got:
@@ -106,16 +100,9 @@ class BusTest(harness.ServerTestCase):
         for i in range(3):
             c.create_event_bus(Name="p%d" % i)
         # boto3 has no paginator for ListEventBuses; page by hand with Limit=1.
-        seen, token = [], None
-        for _ in range(10):
-            kw = {"Limit": 1}
-            if token:
-                kw["NextToken"] = token
-            out = c.list_event_buses(**kw)
+        seen = []
+        for out in itertools.islice(harness.pages(c.list_event_buses, Limit=1), 10):
             seen += [b["Name"] for b in out["EventBuses"]]
-            token = out.get("NextToken")
-            if not token:
-                break
         self.assertEqual(sorted(seen), ["default", "p0", "p1", "p2"])
         self.assertEqual(len(seen), 4)
 

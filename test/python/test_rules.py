@@ -251,19 +251,10 @@ class RuleTest(harness.ServerTestCase):
         self.assertEqual(r["Description"], "rule a1")
         self.assertEqual(r["EventBusName"], bus)
 
-        names, token, pages = [], None, 0
-        while True:
-            kw = {"EventBusName": bus, "NamePrefix": "a", "Limit": 3}
-            if token:
-                kw["NextToken"] = token
-            out = self.events.list_rules(**kw)
-            pages += 1
-            names += [r["Name"] for r in out["Rules"]]
-            token = out.get("NextToken")
-            if not token:
-                break
+        outs = list(harness.pages(self.events.list_rules, EventBusName=bus, NamePrefix="a", Limit=3))
+        names = [r["Name"] for out in outs for r in out["Rules"]]
         self.assertEqual(names, ["a1", "a2", "a3", "a4"])
-        self.assertEqual(pages, 2)
+        self.assertEqual(len(outs), 2)
 
         # The boto3 paginator drives NextToken the same way.
         pages = list(self.events.get_paginator("list_rules").paginate(

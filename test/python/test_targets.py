@@ -103,19 +103,10 @@ class TargetTest(harness.ServerTestCase):
         self.addCleanup(self.events.delete_rule, Name=name, Force=True)
         self.events.put_targets(Rule=name, Targets=[
             {"Id": "t%d" % i, "Arn": "arn:aws:sqs:us-east-1:123456789012:q%d" % i} for i in range(5)])
-        ids, token, pages = [], None, 0
-        while True:
-            kw = {"Rule": name, "Limit": 2}
-            if token:
-                kw["NextToken"] = token
-            out = self.events.list_targets_by_rule(**kw)
-            pages += 1
-            ids += [t["Id"] for t in out["Targets"]]
-            token = out.get("NextToken")
-            if not token:
-                break
+        outs = list(harness.pages(self.events.list_targets_by_rule, Rule=name, Limit=2))
+        ids = [t["Id"] for out in outs for t in out["Targets"]]
         self.assertEqual(sorted(ids), ["t0", "t1", "t2", "t3", "t4"])
-        self.assertEqual(pages, 3)
+        self.assertEqual(len(outs), 3)
 
     def test_invalid_target_id(self):
         name = self.rule()
