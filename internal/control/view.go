@@ -240,8 +240,26 @@ func (v *View) Rules(s Scope, bus string) []*Rule {
 }
 
 // Match returns the enabled rules of bus whose event pattern matches event
-// (an event in AWS's envelope).
+// (an event in AWS's envelope), checking the syntax of the whole event: a
+// malformed event is an error.
 func (v *View) Match(s Scope, bus string, event []byte) ([]*Rule, error) {
+	return v.match(s, bus, event, false)
+}
+
+// MatchValid is Match for an event known to be valid JSON, such as the
+// envelope ingest.PutEvents builds around a checked Detail: it reads only
+// what the bus's patterns need (pattern.Matcher.AppendMatchesValid), about
+// twice as fast. On malformed input it may return an error or a result,
+// but it does not panic.
+func (v *View) MatchValid(s Scope, bus string, event []byte) ([]*Rule, error) {
+	return v.match(s, bus, event, true)
+}
+
+// namesPool holds the slices the matcher appends rule names to, so that
+// matching an event allocates nothing but the result.
+var namesPool = sync.Pool{New: func() any { s := make([]string, 0, 16); return &s }}
+
+func (v *View) match(s Scope, bus string, event []byte, valid bool) ([]*Rule, error) {
 	v.mu.RLock()
 	bs := v.buses[busKey{s, bus}]
 	if bs == nil {
@@ -250,7 +268,20 @@ func (v *View) Match(s Scope, bus string, event []byte) ([]*Rule, error) {
 	}
 	m := bs.matcher
 	v.mu.RUnlock()
-	names, err := m.Match(event)
+	np := namesPool.Get().(*[]string)
+	defer func() {
+		clear(*np)
+		*np = (*np)[:0]
+		namesPool.Put(np)
+	}()
+	var names []string
+	var err error
+	if valid {
+		names, err = m.AppendMatchesValid((*np)[:0], event)
+	} else {
+		names, err = m.AppendMatches((*np)[:0], event)
+	}
+	*np = names
 	if err != nil || len(names) == 0 {
 		return nil, err
 	}
