@@ -283,10 +283,7 @@ type failedOut struct {
 }
 
 func failed(f []control.FailedEntry) failedOut {
-	if f == nil {
-		f = []control.FailedEntry{}
-	}
-	return failedOut{len(f), f}
+	return failedOut{len(f), nonNull(f)}
 }
 
 func (h *Handler) putTargets(ctx context.Context, sc control.Scope, in *putTargetsIn) (any, error) {
@@ -324,13 +321,10 @@ func (h *Handler) listTargetsByRule(ctx context.Context, sc control.Scope, in *l
 	if err != nil {
 		return nil, err
 	}
-	if ts == nil {
-		ts = []control.Target{}
-	}
 	return struct {
 		Targets   []control.Target
 		NextToken *string `json:",omitempty"`
-	}{ts, next}, nil
+	}{nonNull(ts), next}, nil
 }
 
 type listRuleNamesIn struct {
@@ -345,13 +339,10 @@ func (h *Handler) listRuleNamesByTarget(ctx context.Context, sc control.Scope, i
 	if err != nil {
 		return nil, err
 	}
-	if names == nil {
-		names = []string{}
-	}
 	return struct {
 		RuleNames []string
 		NextToken *string `json:",omitempty"`
-	}{names, next}, nil
+	}{nonNull(names), next}, nil
 }
 
 // ---- tags
@@ -383,10 +374,7 @@ func (h *Handler) listTagsForResource(ctx context.Context, sc control.Scope, in 
 	if err != nil {
 		return nil, err
 	}
-	if tags == nil {
-		tags = []control.Tag{}
-	}
-	return struct{ Tags []control.Tag }{tags}, nil
+	return struct{ Tags []control.Tag }{nonNull(tags)}, nil
 }
 
 // ---- events
@@ -467,6 +455,15 @@ func (h *Handler) testEventPattern(ctx context.Context, sc control.Scope, in *te
 		return nil, awserr.Validation("Parameter Event is not valid.")
 	}
 	return struct{ Result bool }{len(ids) > 0}, nil
+}
+
+// nonNull is list, or an empty list for nil: answers hold [] rather than
+// null.
+func nonNull[T any](list []T) []T {
+	if list == nil {
+		return []T{}
+	}
+	return list
 }
 
 // each converts the items of a List operation's answer, into a list that
