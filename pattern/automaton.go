@@ -16,6 +16,9 @@ import (
 type pathNode struct {
 	names []string
 	kids  []*pathNode
+	// sigs holds keySig of each name, so that most keys an event has and
+	// no pattern uses are told apart without reading the names.
+	sigs []uint32
 	// wide replaces names and kids once a level has many keys, so that an
 	// update copies a few small nodes, not every key of the level.
 	wide  *hnode[*pathNode]
@@ -41,14 +44,20 @@ func (n *pathNode) child(name []byte) (*pathNode, int) {
 		}
 		return nil, -1
 	}
-	// Length and first byte settle most comparisons without a call to
-	// the general string comparison.
-	for i, k := range n.names {
-		if len(k) == len(name) && k[0] == name[0] && k == string(name) {
+	// Length, first and last byte settle most comparisons without a
+	// call to the general string comparison.
+	sig := keySig(name)
+	for i, g := range n.sigs {
+		if g == sig && n.names[i] == string(name) {
 			return n.kids[i], i
 		}
 	}
 	return nil, -1
+}
+
+// keySig packs the length, first and last byte of a non-empty key.
+func keySig[S string | []byte](k S) uint32 {
+	return uint32(len(k))<<16 | uint32(k[0])<<8 | uint32(k[len(k)-1])
 }
 
 func (n *pathNode) hasKids() bool { return len(n.kids) != 0 || n.wide != nil }
@@ -60,6 +69,7 @@ func (n *pathNode) clone() *pathNode {
 	c := *n
 	c.names = slices.Clone(n.names)
 	c.kids = slices.Clone(n.kids)
+	c.sigs = slices.Clone(n.sigs)
 	return &c
 }
 
@@ -101,16 +111,22 @@ func (n *pathNode) update(path []string, depth int, fn func(*valueIndex) *valueI
 		case nk != nil:
 			c.names = append(c.names, name)
 			c.kids = append(c.kids, nk)
+			sig := uint32(0) // the empty name is looked up apart
+			if name != "" {
+				sig = keySig(name)
+			}
+			c.sigs = append(c.sigs, sig)
 		case at >= 0:
 			c.names = slices.Delete(c.names, at, at+1)
 			c.kids = slices.Delete(c.kids, at, at+1)
+			c.sigs = slices.Delete(c.sigs, at, at+1)
 		}
 		if len(c.names) >= pathWideMin {
 			for i, k := range c.names {
 				kid := c.kids[i]
 				c.wide = c.wide.update(hashValue(0, []byte(k)), 0, 0, k, func(*pathNode) *pathNode { return kid })
 			}
-			c.nWide, c.names, c.kids = len(c.names), nil, nil
+			c.nWide, c.names, c.kids, c.sigs = len(c.names), nil, nil, nil
 		}
 	}
 	if c.empty() {
@@ -265,6 +281,10 @@ type valueIndex struct {
 	// (anything-but, exists:true).
 	slowNum          []numCond
 	slowStr, slowAny []slowCond
+	// ab is a filter over slowAny: a string that it clears is excluded by
+	// none of the anything-but conditions there, so all of them are met
+	// without testing them one by one.
+	ab abFilter
 	// absent counts the fields with exists:false here, later the fields
 	// that are not their rule's anchor: those are judged after the scan,
 	// on the values recorded then.
@@ -283,6 +303,91 @@ type slowCond struct {
 	// those of anything-but equals-ignore-case.
 	toks   [][]int
 	folded []string
+}
+
+// abFilter records the first and last bytes of what the anything-but
+// conditions of a path exclude (prefixes and exact strings by their first
+// byte, suffixes by their last, case-folded values by their folded first
+// byte, wildcards by a fixed end). A string whose first and last bytes are
+// in none of the sets cannot be excluded; conditions it cannot reason
+// about set always.
+type abFilter struct {
+	first, last, foldFirst [4]uint64
+	always                 bool
+}
+
+func setBit(set *[4]uint64, b byte)      { set[b>>6] |= 1 << (b & 63) }
+func hasBit(set *[4]uint64, b byte) bool { return set[b>>6]&(1<<(b&63)) != 0 }
+
+// clears reports whether no anything-but condition can exclude v.
+func (a *abFilter) clears(v []byte) bool {
+	if a.always || len(v) == 0 || hasBit(&a.first, v[0]) || hasBit(&a.last, v[len(v)-1]) {
+		return false
+	}
+	if a.foldFirst != ([4]uint64{}) {
+		c := v[0]
+		if c >= 0x80 {
+			return false // folding a rune is left to the full test
+		}
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		return !hasBit(&a.foldFirst, c)
+	}
+	return true
+}
+
+// buildABFilter recomputes v.ab from v.slowAny.
+func (v *valueIndex) buildABFilter() {
+	a := abFilter{}
+	str := func(set *[4]uint64, s string, at func(string) byte) {
+		if s == "" {
+			a.always = true
+			return
+		}
+		setBit(set, at(s))
+	}
+	first := func(s string) byte { return s[0] }
+	last := func(s string) byte { return s[len(s)-1] }
+	for i := range v.slowAny {
+		sc := &v.slowAny[i]
+		switch c := sc.c; c.Op {
+		case OpExists:
+			// exists:true excludes nothing.
+		case OpAnythingBut:
+			for _, x := range c.Values {
+				if x.Kind == KindString {
+					str(&a.first, x.Str, first)
+				}
+			}
+		case OpAnythingButPrefix:
+			for _, x := range c.Strs {
+				str(&a.first, x, first)
+			}
+		case OpAnythingButSuffix:
+			for _, x := range c.Strs {
+				str(&a.last, x, last)
+			}
+		case OpAnythingButIgnoreCase:
+			for _, x := range sc.folded {
+				str(&a.foldFirst, x, first)
+			}
+		case OpAnythingButWildcard:
+			for _, toks := range sc.toks {
+				switch {
+				case len(toks) > 0 && toks[0] != wcStar:
+					setBit(&a.first, byte(toks[0]))
+				case len(toks) > 0 && toks[len(toks)-1] != wcStar:
+					setBit(&a.last, byte(toks[len(toks)-1]))
+				default:
+					a.always = true
+				}
+			}
+		default:
+			a.always = true
+		}
+	}
+	v.ab = a
 }
 
 // numCond is a numeric range as the closed interval [lo, hi] of float64s:

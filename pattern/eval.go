@@ -219,10 +219,18 @@ func (s *evalState) onString(node *pathNode, start, end int, esc bool) error {
 			s.hit(w.f)
 		}
 	}
-	if len(idx.slowStr) != 0 || len(idx.slowAny) != 0 {
-		v := Value{Kind: KindString, Str: str}
-		s.slowHits(idx.slowStr, v, 0, false)
-		s.slowHits(idx.slowAny, v, 0, false)
+	if len(idx.slowStr) != 0 {
+		s.slowHits(idx.slowStr, Value{Kind: KindString, Str: str}, 0, false)
+	}
+	if len(idx.slowAny) != 0 {
+		if idx.ab.clears(v) {
+			// Excluded by none: every anything-but condition is met.
+			for i := range idx.slowAny {
+				s.hit(idx.slowAny[i].f)
+			}
+		} else {
+			s.slowHits(idx.slowAny, Value{Kind: KindString, Str: str}, 0, false)
+		}
 	}
 	return nil
 }

@@ -353,6 +353,7 @@ func (v *valueIndex) with(f *cfield) *valueIndex {
 	for i := range f.conds {
 		c.addCond(f, &f.conds[i])
 	}
+	c.buildABFilter()
 	return c
 }
 
@@ -394,6 +395,7 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 	c.slowNum = slices.DeleteFunc(c.slowNum, func(n numCond) bool { return n.f == f })
 	c.slowStr = slices.DeleteFunc(c.slowStr, notF)
 	c.slowAny = slices.DeleteFunc(c.slowAny, notF)
+	c.buildABFilter()
 	return c
 }
 
