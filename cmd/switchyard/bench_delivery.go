@@ -227,7 +227,9 @@ func (b *deliveryBench) fanout(ctx context.Context, out io.Writer) error {
 			for i := next.Add(10); i <= int64(b.fanoutEvents)+9; i = next.Add(10) {
 				n := min(10, int(int64(b.fanoutEvents)-(i-10)))
 				if _, err := b.put(ctx, "fanout", "bench.fanout", n, fmt.Sprintf(`{"i":%d}`, i)); err != nil {
-					failed.Add(int64(n))
+					if failed.Add(int64(n)) == int64(n) {
+						fmt.Fprintf(out, "fan-out: PutEvents: %v\n", err)
+					}
 				}
 			}
 		}(c)
@@ -247,6 +249,9 @@ func (b *deliveryBench) fanout(ctx context.Context, out io.Writer) error {
 	took := b.rcv.lastAt().Sub(start)
 	fmt.Fprintf(out, "fan-out  %d rules × %d targets, %d events (put in %v): %d deliveries in %v = %.0f deliveries/s\n",
 		b.rules, b.targets, b.fanoutEvents, put.Round(time.Millisecond), want, took.Round(time.Millisecond), float64(want)/took.Seconds())
+	if srv, err := b.serverLatency(ctx); err == nil {
+		fmt.Fprintf(out, "         server side (all runs so far): %s\n", srv)
+	}
 	return nil
 }
 
@@ -265,8 +270,18 @@ func (b *deliveryBench) serverLatency(ctx context.Context) (string, error) {
 	var les []string
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var deferred, retries float64
 	for sc.Scan() {
 		line := sc.Text()
+		if strings.HasPrefix(line, "switchyard_deliver_deferred_total ") || strings.HasPrefix(line, "switchyard_RetryInvocationAttempts_total{") {
+			v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			if line[11] == 'd' {
+				deferred += v
+			} else {
+				retries += v
+			}
+			continue
+		}
 		if !strings.HasPrefix(line, "switchyard_IngestionToInvocationStartLatency_seconds_bucket{") || !strings.Contains(line, `kind="http"`) {
 			continue
 		}
@@ -290,7 +305,7 @@ func (b *deliveryBench) serverLatency(ctx context.Context) (string, error) {
 			break
 		}
 	}
-	return strings.Join(parts, ", "), nil
+	return strings.Join(parts, ", ") + fmt.Sprintf("; retries %.0f, deferred %.0f", retries, deferred), nil
 }
 
 func (b *deliveryBench) api(ctx context.Context, op string, in any) error {

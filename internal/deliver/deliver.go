@@ -15,7 +15,6 @@ package deliver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +23,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/control"
@@ -46,6 +47,9 @@ const consumerName = "deliver"
 // are kept alive with InProgress; see limiter.go.
 const ackWait = 30 * time.Second
 
+// DefaultWindow is the default of Deliverer.Window.
+const DefaultWindow = 20000
+
 // Deliverer consumes delivery tasks.
 type Deliverer struct {
 	st       *store.Store
@@ -59,11 +63,18 @@ type Deliverer struct {
 	// about BaseDelay, the cap is 180 × BaseDelay (1 s and 3 min by
 	// default). Tests shrink it.
 	BaseDelay time.Duration
+	// Window is the most tasks this process takes from the stream at
+	// once, in flight or queued behind their target: the consumer's
+	// MaxAckPending, which bounds the memory they take (limiter.go).
+	// DefaultWindow when zero.
+	Window int
 	// AWS configures the SDK clients of dead-letter queues.
 	AWS *awsclient.Factory
 
 	limiter *limiter
 	dlq     *dlqSender
+	// heads caches decoded task heads; only Run's goroutine uses it.
+	heads   map[string]*taskHead
 	running sync.WaitGroup
 }
 
@@ -71,7 +82,7 @@ type Deliverer struct {
 // the built-in invokers: plain HTTP URLs and event buses.
 func New(st *store.Store, in *ingest.Service, log *slog.Logger, workers int) *Deliverer {
 	d := &Deliverer{st: st, log: log, invokers: map[string]Invoker{}, PerTarget: max(workers, 1), BaseDelay: time.Second}
-	d.Register("http", newHTTPInvoker())
+	d.Register("http", newHTTPInvoker(d.PerTarget))
 	d.Register("event-bus", busInvoker{in})
 	return d
 }
@@ -85,7 +96,11 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		d.AWS = awsclient.New(nil)
 	}
 	d.dlq = newDLQSender(d.AWS)
-	d.limiter = newLimiter(d.PerTarget)
+	if d.Window <= 0 {
+		d.Window = DefaultWindow
+	}
+	d.limiter = newLimiter(d.PerTarget, d.Window)
+	d.heads = map[string]*taskHead{}
 	cons, err := d.st.JS.CreateOrUpdateConsumer(ctx, store.DeliveryStream, jetstream.ConsumerConfig{
 		Durable:   consumerName,
 		AckPolicy: jetstream.AckExplicitPolicy,
@@ -93,8 +108,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		// Only tasks due now: waiting retries are schedules on RetryPrefix.
 		FilterSubject: store.DeliveryPrefix + ">",
 		// Bounds the tasks this process holds (in flight or queued behind
-		// a busy target); the limiter keeps any one target far below it.
-		MaxAckPending: 20000,
+		// a busy target), hence its memory; the limiter keeps any one
+		// target to half of it, and defers what would crowd it.
+		MaxAckPending: d.Window,
 		MaxDeliver:    -1, // the retry policy decides, per target
 	})
 	if err != nil {
@@ -106,14 +122,16 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
 	go func() {
-		tick := time.NewTicker(ackWait / 3)
+		tick := time.NewTicker(trimEvery)
 		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				d.limiter.touch()
+				for _, df := range d.limiter.trim() {
+					d.deferLater(ctx, df.j, df.delay)
+				}
 			}
 		}
 	}()
@@ -141,6 +159,43 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	return nil
 }
 
+// taskHead is a decoded task head (rule and target) as seen on one
+// subject, with what every delivery of it needs: the target's kind and its
+// metric series.
+type taskHead struct {
+	match.TaskHead
+	subject string
+	scope   control.Scope
+	bus     string
+	kind    string
+	m       *series
+}
+
+// maxHeads bounds the decoded heads kept; the cache is emptied when full.
+const maxHeads = 10000
+
+func newTaskHead(subj string, sc control.Scope, bus string, t *match.Task) *taskHead {
+	h := &taskHead{TaskHead: match.TaskHead{RuleArn: t.RuleArn, RuleName: t.RuleName, Target: t.Target},
+		subject: subj, scope: sc, bus: bus, kind: Kind(t.Target.Arn)}
+	lbl := []string{sc.Account, sc.Region, bus, t.RuleName, h.kind}
+	h.m = &series{
+		attempts:   metrics.InvocationAttempts.WithLabelValues(lbl...),
+		retries:    metrics.RetryInvocationAttempts.WithLabelValues(lbl...),
+		successes:  metrics.SuccessfulInvocationAttempts.WithLabelValues(lbl...),
+		invoked:    metrics.Invocations.WithLabelValues(lbl...),
+		startLat:   metrics.IngestionToInvocationStartLatency.WithLabelValues(sc.Account, sc.Region, bus, h.kind),
+		successLat: metrics.IngestionToInvocationSuccessLatency.WithLabelValues(sc.Account, sc.Region, bus, h.kind),
+	}
+	return h
+}
+
+// series are the metric series of every delivery, resolved once per task
+// head rather than looked up by label values per call.
+type series struct {
+	attempts, retries, successes, invoked prometheus.Counter
+	startLat, successLat                  prometheus.Observer
+}
+
 // job is one task taken from the stream.
 type job struct {
 	msg   jetstream.Msg
@@ -148,6 +203,7 @@ type job struct {
 	scope control.Scope
 	bus   string
 	kind  string
+	m     *series
 	// id identifies the task across its re-publications.
 	id string
 	// attempts is how many calls of the target already failed.
@@ -161,20 +217,47 @@ type job struct {
 	queued      time.Time
 }
 
+// decode reads a task. Its head (rule and target) is decoded once per
+// distinct head and subject and cached with its metric series, so that a
+// delivery costs no JSON decoding and no label lookups; the event is
+// never decoded (see match.EncodeTask).
 func (d *Deliverer) decode(msg jetstream.Msg) (*job, bool) {
 	j := &job{msg: msg}
-	if err := json.Unmarshal(msg.Data(), &j.task); err != nil {
-		d.log.Error("deliver: undecodable task; dropped", "err", err)
-		_ = msg.Term()
-		return nil, false
+	subj := msg.Subject()
+	data := msg.Data()
+	head, event, ingested, ok := match.SplitTask(data)
+	var h *taskHead
+	if ok {
+		h = d.heads[string(head)]
+		if h != nil && h.subject != subj {
+			h = nil
+		}
 	}
-	sc, bus, ok := taskScope(msg.Subject())
-	if !ok {
-		d.log.Error("deliver: unexpected subject; dropped", "subject", msg.Subject())
-		_ = msg.Term()
-		return nil, false
+	if h == nil {
+		t, err := match.DecodeTask(data)
+		if err != nil {
+			d.log.Error("deliver: undecodable task; dropped", "err", err)
+			_ = msg.Term()
+			return nil, false
+		}
+		sc, bus, ok2 := taskScope(subj)
+		if !ok2 {
+			d.log.Error("deliver: unexpected subject; dropped", "subject", subj)
+			_ = msg.Term()
+			return nil, false
+		}
+		h = newTaskHead(subj, sc, bus, t)
+		if ok {
+			if len(d.heads) >= maxHeads {
+				clear(d.heads)
+			}
+			d.heads[string(head)] = h
+		} else {
+			event, ingested = t.Event, t.Ingested
+		}
 	}
-	j.scope, j.bus, j.kind = sc, bus, Kind(j.task.Target.Arn)
+	j.task = match.Task{RuleArn: h.RuleArn, RuleName: h.RuleName, Target: h.Target, Event: event, Ingested: ingested}
+	j.scope, j.bus, j.kind, j.m = h.scope, h.bus, h.kind, h.m
 	if err := j.readHeaders(msg.Headers()); err != nil {
 		d.log.Error("deliver: bad retry headers; dropped", "subject", msg.Subject(), "err", err)
 		_ = msg.Term()
@@ -189,26 +272,32 @@ func (d *Deliverer) decode(msg jetstream.Msg) (*job, bool) {
 func (d *Deliverer) dispatch(ctx context.Context, j *job) {
 	if j.dead != nil {
 		// A dead letter is a call of the queue, not of the target.
-		d.start(ctx, j, "")
+		d.start(ctx, j, "", 0)
 		return
 	}
 	key := j.task.Target.Arn
-	switch d.limiter.admit(key, j) {
+	switch adm, slot := d.limiter.admit(key, j); adm {
 	case admitRun:
-		d.start(ctx, j, key)
+		d.start(ctx, j, key, slot)
 	case admitQueued:
 	case admitDefer:
-		d.running.Add(1)
-		go func() {
-			defer d.running.Done()
-			d.deferJob(ctx, j, d.limiter.deferDelay(key))
-		}()
+		d.deferLater(ctx, j, d.limiter.deferDelay(key))
 	}
 }
 
+// deferLater re-publishes j for after delay, in the background.
+func (d *Deliverer) deferLater(ctx context.Context, j *job, delay time.Duration) {
+	d.running.Add(1)
+	go func() {
+		defer d.running.Done()
+		d.deferJob(ctx, j, delay)
+	}()
+}
+
 // start runs j and then, while its target has queued tasks, those, in one
-// goroutine (a target's slot passes from task to task).
-func (d *Deliverer) start(ctx context.Context, j *job, key string) {
+// goroutine (a target's slot passes from task to task). key is "" for
+// calls outside the limiter (dead letters).
+func (d *Deliverer) start(ctx context.Context, j *job, key string, slot int) {
 	d.running.Add(1)
 	go func() {
 		defer d.running.Done()
@@ -218,7 +307,7 @@ func (d *Deliverer) start(ctx context.Context, j *job, key string) {
 			if key == "" {
 				return
 			}
-			j = d.limiter.done(key, time.Since(t0))
+			j = d.limiter.done(key, slot, time.Since(t0))
 		}
 	}()
 }
@@ -237,14 +326,12 @@ func (d *Deliverer) handle(ctx context.Context, j *job) {
 		d.settle(ctx, j, inv, err)
 		return
 	}
-	labels := j.labels()
 	if inv.Attempt == 1 && t.Ingested > 0 {
-		metrics.IngestionToInvocationStartLatency.WithLabelValues(j.scope.Account, j.scope.Region, j.bus, j.kind).
-			Observe(time.Since(inv.Ingested).Seconds())
+		j.m.startLat.Observe(time.Since(inv.Ingested).Seconds())
 	}
-	metrics.InvocationAttempts.WithLabelValues(labels...).Inc()
+	j.m.attempts.Inc()
 	if inv.Attempt > 1 {
-		metrics.RetryInvocationAttempts.WithLabelValues(labels...).Inc()
+		j.m.retries.Inc()
 	}
 	err := d.invoke(ctx, inv)
 	if err != nil && ctx.Err() != nil {
@@ -264,13 +351,11 @@ func (d *Deliverer) shape(inv *Invocation) error {
 
 // settle acts on the outcome of an attempt.
 func (d *Deliverer) settle(ctx context.Context, j *job, inv *Invocation, err error) {
-	labels := j.labels()
 	if err == nil {
-		metrics.SuccessfulInvocationAttempts.WithLabelValues(labels...).Inc()
-		metrics.Invocations.WithLabelValues(labels...).Inc()
+		j.m.successes.Inc()
+		j.m.invoked.Inc()
 		if j.task.Ingested > 0 {
-			metrics.IngestionToInvocationSuccessLatency.WithLabelValues(j.scope.Account, j.scope.Region, j.bus, j.kind).
-				Observe(time.Since(inv.Ingested).Seconds())
+			j.m.successLat.Observe(time.Since(inv.Ingested).Seconds())
 		}
 		_ = j.msg.Ack()
 		return
@@ -298,9 +383,17 @@ func (d *Deliverer) settle(ctx context.Context, j *job, inv *Invocation, err err
 	d.republish(ctx, j, retryState{attempts: inv.Attempt}, delay)
 }
 
+// deferred counts deferrals; a healthy target under a burst should cause
+// none (limiter.go).
+var deferred = promauto.NewCounter(prometheus.CounterOpts{
+	Name: "switchyard_deliver_deferred_total",
+	Help: "Delivery tasks put back in the stream untried, for later, because their target had more waiting than it could take soon while the deliverer's window was crowded.",
+})
+
 // deferJob sends j, untried, back to the stream for later: its target has
 // as many calls in flight and queued as it may.
 func (d *Deliverer) deferJob(ctx context.Context, j *job, delay time.Duration) {
+	deferred.Inc()
 	pol := policyOf(&j.task.Target)
 	if time.Since(time.UnixMilli(j.task.Ingested))+delay >= pol.maxAge {
 		e := &Error{Code: "THROTTLING", Err: errors.New("the target had too many calls in flight until the event's maximum age")}

@@ -9,30 +9,106 @@ import (
 // limiter isolates targets from each other. All tasks come from one
 // consumer, so a target that is slow (or hangs until the 5-second timeout)
 // must not be able to take every worker, nor every slot of the consumer.
-// Each target (one ARN, or one URL) gets at most perTarget calls in flight
-// and a short queue behind them (queueFactor × perTarget, in memory,
-// bounded, kept alive with InProgress); a task arriving when both are full is deferred: re-published
-// through the stream for when the target's backlog should have drained, so
-// it holds nothing meanwhile.
+//
+// Each target (one ARN, or one URL) gets at most perTarget calls in flight.
+// Tasks beyond that wait in the target's queue, in memory; a task that
+// should not wait there is deferred: re-published through the stream as a
+// schedule due when the target's backlog should have drained, so that it
+// holds nothing meanwhile.
+//
+// Which tasks are deferred. The earlier rule, a queue of at most
+// 8 × perTarget, was wrong both ways. For a healthy target taking a burst
+// it was far too short: at 10,000 events/s the consumer pulls a thousand
+// tasks at once, and the ones beyond 576 were deferred for at least 250 ms
+// (JetStream fires schedules at most every 250 ms) although the target
+// would have taken them within milliseconds. And deferral is not free:
+// each deferred task is one more publish, schedule, re-delivery and
+// acknowledgement, so deferring work the deliverer could not keep up with
+// made it keep up less, and one burst became a backlog of minutes. Yet for
+// isolation a count says little: what matters is how long the queue takes
+// to drain. A task queued behind its target is expected to wait
+//
+//	wait ≈ (position in the queue) × latency / perTarget
+//
+// (perTarget calls in flight, each taking about latency; Little's law), so
+// within maxWait a fast target (1 ms) drains tens of thousands of tasks and
+// a hanging one (5 s) about perTarget/5: that is its room.
+//
+// A queue longer than its room is still better than deferral for as long
+// as it hurts no one: deferring a task makes it no sooner, and only
+// matters when the tasks held fill the consumer's window (MaxAckPending),
+// for then tasks of other targets can no longer enter the process. So:
+//
+//   - a task within its target's room is queued;
+//   - beyond the room, it is queued too while the window is not crowded
+//     (all targets together hold less than crowdedAt) and its target holds
+//     less than maxQueue (half the window, so one target never crowds it
+//     alone);
+//   - otherwise it is deferred; and once the window is crowded, every
+//     queue is cut back to its room (the newest tasks first) and the rest
+//     deferred.
+//
+// A hanging target therefore holds at most perTarget calls and maxQueue
+// tasks, and while several such targets would crowd the window, only a
+// second's worth each; a healthy target under a burst, or a deliverer
+// that is simply overloaded, defers nothing until half the window waits
+// on one target.
+//
+// latency is the larger of the target's moving average and the age of
+// its oldest call in flight (once that exceeds stallFloor): a target that
+// starts hanging is known to be slow before any of its calls ends, which
+// matters most for a new target whose first calls hang, for which no
+// average exists yet. Rooms and the crowding are re-checked every
+// trimEvery.
+//
+// Memory stays bounded by the consumer's MaxAckPending: a queued task is an
+// unacknowledged message, and the consumer hands out no more than that.
 //
 // Why not a consumer per target kind: a slow HTTP endpoint would still
 // stall every other HTTP endpoint. Why not a consumer per target: targets
 // come and go with PutTargets, and thousands of consumers would each cost
 // the server a pull loop; the limiter gives the same isolation from one
-// consumer, and its memory is bounded by the consumer's MaxAckPending.
+// consumer.
 type limiter struct {
 	perTarget int
+	maxWait   time.Duration
+	maxQueue  int
+	crowdedAt int
 	mu        sync.Mutex
 	targets   map[string]*targetState
+	// held counts the tasks in flight and queued, over all targets.
+	held int
+	// now is time.Now; tests fix it.
+	now func() time.Time
 }
 
-const queueFactor = 8
-
 type targetState struct {
-	inflight int
-	queue    []*job
-	// latency is a moving average of the target's calls, to size deferrals.
+	// calls holds the start of each call in flight, by slot; free lists
+	// the unused slots. inflight = len(calls) - len(free).
+	calls []time.Time
+	free  []int
+	queue []*job
+	// latency is a moving average of the target's calls.
 	latency time.Duration
+	// stall is the age of the oldest call in flight when last checked
+	// (trim), which bounds the latency from below before calls end.
+	stall time.Duration
+	// idle is when the target last had nothing in flight or queued.
+	idle time.Time
+}
+
+func (t *targetState) inflight() int { return len(t.calls) - len(t.free) }
+
+// lat is the target's expected call latency; see limiter.
+func (t *targetState) lat() time.Duration { return max(t.latency, t.stall) }
+
+// room is the longest queue t drains within maxWait.
+func (l *limiter) room(t *targetState) int {
+	lat := t.lat()
+	if lat <= 0 {
+		return l.maxQueue
+	}
+	return int(min(int64(l.maxQueue), int64(l.maxWait)*int64(l.perTarget)/int64(lat)))
 }
 
 type admission int
@@ -43,15 +119,38 @@ const (
 	admitDefer
 )
 
-// minDefer is the shortest deferral: JetStream fires schedules at most every
-// 250 ms anyway, and a deferral for a fast target should be about that.
-const minDefer = 250 * time.Millisecond
+const (
+	// defaultMaxWait is how long a task may be expected to wait behind
+	// its own target before it is deferred instead. Deferral costs a
+	// publish, a schedule, and at least 250 ms; below a second, waiting
+	// in memory is cheaper and sooner.
+	defaultMaxWait = time.Second
+	// trimEvery is how often queues are checked against their targets'
+	// latest latency, and the oldest call's age measured.
+	trimEvery = 100 * time.Millisecond
+	// stallFloor: a call in flight for less than this says more about
+	// this process (a GC pause, a busy CPU) than about its target, and
+	// does not count as a stall.
+	stallFloor = 250 * time.Millisecond
+	// minDefer is the shortest deferral: JetStream fires schedules at most
+	// every 250 ms anyway.
+	minDefer = 250 * time.Millisecond
+	// idleForget is how long an idle target's state (its latency) is
+	// kept.
+	idleForget = time.Minute
+)
 
-func newLimiter(perTarget int) *limiter {
-	return &limiter{perTarget: perTarget, targets: map[string]*targetState{}}
+// newLimiter allows perTarget calls in flight per target, for a consumer
+// window of window tasks (MaxAckPending).
+func newLimiter(perTarget, window int) *limiter {
+	return &limiter{perTarget: perTarget, maxWait: defaultMaxWait, maxQueue: max(window/2, 1), crowdedAt: max(window*3/4, 1),
+		targets: map[string]*targetState{}, now: time.Now}
 }
 
-func (l *limiter) admit(key string, j *job) admission {
+// admit returns admitRun with the call's slot, admitQueued when j waits in
+// the target's queue (and will be returned by done), or admitDefer.
+func (l *limiter) admit(key string, j *job) (admission, int) {
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t := l.targets[key]
@@ -59,68 +158,125 @@ func (l *limiter) admit(key string, j *job) admission {
 		t = &targetState{}
 		l.targets[key] = t
 	}
-	switch {
-	case t.inflight < l.perTarget:
-		t.inflight++
-		return admitRun
-	case len(t.queue) < queueFactor*l.perTarget:
-		j.queued = time.Now()
-		t.queue = append(t.queue, j)
-		return admitQueued
+	if t.inflight() < l.perTarget {
+		l.held++
+		return admitRun, t.take(now)
 	}
-	return admitDefer
+	if n := len(t.queue) + 1; n <= l.room(t) || (n <= l.maxQueue && l.held < l.crowdedAt) {
+		l.held++
+		j.queued = now
+		t.queue = append(t.queue, j)
+		return admitQueued, 0
+	}
+	return admitDefer, 0
 }
 
-// done records a finished call and returns the target's next queued task,
-// which inherits the slot, or nil.
-func (l *limiter) done(key string, took time.Duration) *job {
+// take marks a slot busy from now.
+func (t *targetState) take(now time.Time) int {
+	if n := len(t.free); n > 0 {
+		s := t.free[n-1]
+		t.free = t.free[:n-1]
+		t.calls[s] = now
+		return s
+	}
+	t.calls = append(t.calls, now)
+	return len(t.calls) - 1
+}
+
+// done records the end of the call in slot, which took took, and returns
+// the target's next queued task, which inherits the slot, or nil.
+func (l *limiter) done(key string, slot int, took time.Duration) *job {
+	now := l.now()
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	t := l.targets[key]
+	l.held--
 	if t.latency == 0 {
 		t.latency = took
 	} else {
 		t.latency = (7*t.latency + took) / 8
 	}
 	if len(t.queue) == 0 {
-		t.inflight--
-		if t.inflight == 0 {
-			delete(l.targets, key)
+		t.calls[slot] = time.Time{}
+		t.free = append(t.free, slot)
+		if t.inflight() == 0 {
+			t.idle = now
 		}
-		l.mu.Unlock()
 		return nil
 	}
 	j := t.queue[0]
 	t.queue[0] = nil
 	t.queue = t.queue[1:]
-	l.mu.Unlock()
+	t.calls[slot] = now
 	return j
 }
 
-// touch tells JetStream that tasks queued for a while are still being
-// worked on, so that a long wait behind a slow target (its queue times its
-// timeout can exceed ackWait) does not hand them out a second time.
-func (l *limiter) touch() {
+// trim measures each target's oldest call in flight and, when the window
+// is crowded, takes from the queues the tasks (newest first) beyond their
+// target's room: the caller defers them. It also keeps queued tasks alive
+// on the consumer (InProgress) and forgets idle targets.
+func (l *limiter) trim() []deferral {
+	now := l.now()
+	var out []deferral
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, t := range l.targets {
+	crowded := l.held >= l.crowdedAt
+	for key, t := range l.targets {
+		if t.inflight() == 0 && len(t.queue) == 0 {
+			if now.Sub(t.idle) > idleForget {
+				delete(l.targets, key)
+			}
+			continue
+		}
+		t.stall = 0
+		for _, c := range t.calls {
+			if !c.IsZero() {
+				t.stall = max(t.stall, now.Sub(c))
+			}
+		}
+		if t.stall < stallFloor {
+			t.stall = 0
+		}
+		if n := l.room(t); crowded && n < len(t.queue) {
+			delay := l.delayLocked(t)
+			for i, j := range t.queue[n:] {
+				out = append(out, deferral{j, delay})
+				t.queue[n+i] = nil
+			}
+			l.held -= len(t.queue) - n
+			t.queue = t.queue[:n]
+		}
+		// Tasks queued beyond their room can wait longer than ackWait;
+		// InProgress keeps them from being handed out a second time.
 		for _, j := range t.queue {
-			if time.Since(j.queued) > ackWait/3 {
+			if now.Sub(j.queued) > ackWait/3 && j.msg != nil {
 				_ = j.msg.InProgress()
-				j.queued = time.Now()
+				j.queued = now
 			}
 		}
 	}
+	return out
+}
+
+// deferral is a task taken back from a queue, to re-publish after delay.
+type deferral struct {
+	j     *job
+	delay time.Duration
 }
 
 // deferDelay is about when the target's current backlog should be done,
 // with jitter, at least minDefer and at most a minute.
 func (l *limiter) deferDelay(key string) time.Duration {
 	l.mu.Lock()
-	var d time.Duration
+	defer l.mu.Unlock()
 	if t := l.targets[key]; t != nil {
-		d = t.latency * time.Duration(1+(t.inflight+len(t.queue))/l.perTarget)
+		return l.delayLocked(t)
 	}
-	l.mu.Unlock()
+	return l.delayLocked(&targetState{})
+}
+
+func (l *limiter) delayLocked(t *targetState) time.Duration {
+	d := t.lat() * time.Duration(1+(t.inflight()+len(t.queue))/l.perTarget)
 	d = min(max(d, minDefer), time.Minute)
 	return d + rand.N(d/2+1)
 }
@@ -132,6 +288,7 @@ func (l *limiter) drain() []*job {
 	var out []*job
 	for _, t := range l.targets {
 		out = append(out, t.queue...)
+		l.held -= len(t.queue)
 		t.queue = nil
 	}
 	return out

@@ -7,6 +7,7 @@
 package match
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -63,6 +64,35 @@ type Router struct {
 	st   *store.Store
 	view *control.View
 	log  *slog.Logger
+	// headCache holds the encoded task heads of each rule's targets. A
+	// rule's revision is a new *control.Rule, so entries never go stale;
+	// the map is emptied when it grows past maxHeads. Only Run's
+	// goroutine uses it.
+	headCache map[*control.Rule][][]byte
+	// compact holds the event being routed, compacted (Run's goroutine).
+	compact bytes.Buffer
+}
+
+const maxHeads = 10000
+
+// heads returns the encoded task heads of rule's targets, in order.
+func (r *Router) heads(rule *control.Rule) ([][]byte, error) {
+	if h, ok := r.headCache[rule]; ok {
+		return h, nil
+	}
+	arn := rule.ARN()
+	h := make([][]byte, len(rule.Targets))
+	for i := range rule.Targets {
+		var err error
+		if h[i], err = EncodeHead(arn, rule.Name, &rule.Targets[i]); err != nil {
+			return nil, err
+		}
+	}
+	if r.headCache == nil || len(r.headCache) >= maxHeads {
+		r.headCache = map[*control.Rule][][]byte{}
+	}
+	r.headCache[rule] = h
+	return h, nil
 }
 
 // NewRouter returns a router over st using view for rules.
@@ -239,6 +269,10 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 	archived := archive.NewBatch(r.view, sc, h.Get(jetstream.MsgIDHeader), h.Get(ingest.HeaderEvents), msg.Data())
 	var futures []jetstream.PubAckFuture
 	for _, ev := range events {
+		// The event as targets receive it: compact JSON, as AWS sends it
+		// (an entry's Detail keeps the caller's spacing in the envelope).
+		// Done once per event, on its first task.
+		var event []byte
 		rules, err := r.view.Match(sc, bus, ev.Envelope)
 		if err != nil {
 			r.log.Error("match: event does not parse; dropped", "subject", msg.Subject(), "event", ev.ID, "err", err)
@@ -258,11 +292,21 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 			// counted again, as AWS's best-effort metrics may.
 			metrics.MatchedEvents.WithLabelValues(sc.Account, sc.Region, bus, rule.Name).Inc()
 			metrics.TriggeredRules.WithLabelValues(sc.Account, sc.Region, bus, rule.Name).Inc()
-			for _, t := range rule.Targets {
-				m, err := TaskMsg(sc, bus, ev.ID, &Task{RuleArn: rule.ARN(), RuleName: rule.Name, Target: t, Event: ev.Envelope, Ingested: ingested})
-				if err != nil {
-					return 0, nil, err
+			heads, err := r.heads(rule)
+			if err != nil {
+				return 0, nil, err
+			}
+			arn := rule.ARN()
+			if event == nil && len(rule.Targets) > 0 {
+				r.compact.Reset()
+				if err := json.Compact(&r.compact, ev.Envelope); err != nil {
+					r.log.Error("match: event is not JSON; dropped", "subject", msg.Subject(), "event", ev.ID, "err", err)
+					break
 				}
+				event = r.compact.Bytes()
+			}
+			for i := range rule.Targets {
+				m := taskMsg(sc, bus, ev.ID, arn, rule.Name, rule.Targets[i].Id, EncodeTask(heads[i], event, ingested))
 				f, err := r.st.JS.PublishMsgAsync(m)
 				if err != nil {
 					return 0, nil, fmt.Errorf("publish task: %w", err)
@@ -283,17 +327,19 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 // the event, rule and target, so that publishing it again (after a crash, or
 // from another process) stores no duplicate within the stream's window.
 func TaskMsg(sc control.Scope, bus, eventID string, task *Task) (*nats.Msg, error) {
-	data, err := json.Marshal(task)
+	head, err := EncodeHead(task.RuleArn, task.RuleName, &task.Target)
 	if err != nil {
-		return nil, fmt.Errorf("encode task: %w", err)
+		return nil, err
 	}
-	m := &nats.Msg{
-		Subject: store.DeliveryPrefix + sc.Account + "." + sc.Region + "." + store.Token(bus) + "." + store.Token(task.RuleName),
+	return taskMsg(sc, bus, eventID, task.RuleArn, task.RuleName, task.Target.Id, EncodeTask(head, task.Event, task.Ingested)), nil
+}
+
+func taskMsg(sc control.Scope, bus, eventID, ruleArn, ruleName, targetID string, data []byte) *nats.Msg {
+	return &nats.Msg{
+		Subject: store.DeliveryPrefix + sc.Account + "." + sc.Region + "." + store.Token(bus) + "." + store.Token(ruleName),
 		Data:    data,
-		Header:  nats.Header{},
+		Header:  nats.Header{jetstream.MsgIDHeader: {eventID + "|" + ruleArn + "|" + targetID}},
 	}
-	m.Header.Set(jetstream.MsgIDHeader, eventID+"|"+task.RuleArn+"|"+task.Target.Id)
-	return m, nil
 }
 
 // ParseSubject splits an events-stream subject into scope and bus.

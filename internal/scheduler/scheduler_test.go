@@ -191,8 +191,8 @@ func (e *env) tasks() []fired {
 		n := 0
 		for m := range batch.Messages() {
 			n++
-			var task match.Task
-			if err := json.Unmarshal(m.Data(), &task); err != nil {
+			task, err := match.DecodeTask(m.Data())
+			if err != nil {
 				e.t.Fatal(err)
 			}
 			var ev struct {

@@ -1,0 +1,91 @@
+package deliver
+
+import (
+	"testing"
+	"time"
+)
+
+// These drive the limiter directly with given call latencies and a fixed
+// clock: which tasks run, wait or are deferred follows from them alone.
+
+func fixedLimiter(perTarget, window int) *limiter {
+	l := newLimiter(perTarget, window)
+	at := time.Now()
+	l.now = func() time.Time { return at }
+	return l
+}
+
+func admitN(l *limiter, key string, n int) (run, queued, deferred int) {
+	for range n {
+		switch a, _ := l.admit(key, &job{}); a {
+		case admitRun:
+			run++
+		case admitQueued:
+			queued++
+		case admitDefer:
+			deferred++
+		}
+	}
+	return
+}
+
+// A burst of a thousand tasks to a fast target is queued, none deferred:
+// the earlier fixed queue of 8 × 64 deferred 424 of them by 250 ms or more.
+func TestLimiterBurstToFastTargetIsQueued(t *testing.T) {
+	l := fixedLimiter(64, 20000)
+	l.admit("fast", &job{})
+	l.targets["fast"].latency = time.Millisecond
+	run, queued, deferred := admitN(l, "fast", 5000)
+	if run != 63 || queued != 5000-63 || deferred != 0 {
+		t.Fatalf("run %d, queued %d, deferred %d; want 63, %d, 0", run, queued, deferred, 5000-63)
+	}
+}
+
+// A slow target's tasks wait in memory while the window is not crowded, up
+// to half of it; then they are deferred.
+func TestLimiterSlowTargetHoldsAtMostHalfTheWindow(t *testing.T) {
+	l := fixedLimiter(16, 200)
+	l.admit("slow", &job{})
+	l.targets["slow"].latency = 5 * time.Second
+	run, queued, deferred := admitN(l, "slow", 299)
+	if run != 15 || queued != 100 || deferred != 184 {
+		t.Fatalf("run %d, queued %d, deferred %d; want 15, 100, 184", run, queued, deferred)
+	}
+	// Another target still gets in, and runs.
+	if a, _ := l.admit("other", &job{}); a != admitRun {
+		t.Fatalf("another target's task: %v, want admitRun", a)
+	}
+}
+
+// Once slow targets crowd the window, their queues are cut back to what
+// they drain within maxWait, and a fast target's queue within its room is
+// left alone.
+func TestLimiterCrowdedWindowTrimsSlowQueues(t *testing.T) {
+	l := fixedLimiter(16, 400) // maxQueue 200, crowded at 300
+	for _, k := range []string{"slow1", "slow2"} {
+		l.admit(k, &job{})
+		l.targets[k].latency = 4 * time.Second // room: 16 × 1 s / 4 s = 4
+		admitN(l, k, 150)
+	}
+	l.admit("fast", &job{})
+	l.targets["fast"].latency = time.Millisecond // room 16,000
+	admitN(l, "fast", 100)
+	if l.held < l.crowdedAt {
+		t.Fatalf("held %d, want the window crowded (%d)", l.held, l.crowdedAt)
+	}
+	out := l.trim()
+	if got := len(out); got != 2*(150-16-4) {
+		t.Errorf("%d tasks deferred, want %d", got, 2*(150-16-4))
+	}
+	for _, k := range []string{"slow1", "slow2"} {
+		if n := len(l.targets[k].queue); n != 4 {
+			t.Errorf("%s: queue of %d after trim, want 4", k, n)
+		}
+	}
+	if n := len(l.targets["fast"].queue); n != 100-15 {
+		t.Errorf("fast: queue of %d after trim, want %d", n, 100-15)
+	}
+	if l.held != 2*(16+4)+16+85 {
+		t.Errorf("held %d, want %d", l.held, 2*(16+4)+16+85)
+	}
+}

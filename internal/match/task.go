@@ -1,0 +1,94 @@
+package match
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/switchyard/switchyard/internal/control"
+)
+
+// A delivery task is stored as
+//
+//	"SYT\x01" | ingested (int64, big endian) | len(head) (uint32, big endian) | head | event
+//
+// where head is the JSON of the task's rule and target (TaskHead) and event
+// the event's envelope, byte for byte.
+//
+// Why not the Task as one JSON document, as before: encoding it made the
+// matcher re-validate and copy every event into every task (json.Marshal
+// compacts a RawMessage), and decoding it made the deliverer parse the
+// whole event again, per delivery, only to hand the same bytes to the
+// target. In this form the event is never parsed on the data path after
+// matching; the head is the same for every event of one (rule, target), so
+// the matcher encodes it once per rule revision and the deliverer decodes
+// it once per distinct head (cached), and the per-task work is copying
+// bytes. Tasks stored by earlier versions (JSON, starting with '{') are
+// still read; see DecodeTask.
+var taskMagic = []byte("SYT\x01")
+
+const taskFixed = 4 + 8 + 4
+
+// TaskHead is the part of a task shared by every event of one target of one
+// rule.
+type TaskHead struct {
+	RuleArn  string         `json:"ruleArn"`
+	RuleName string         `json:"ruleName"`
+	Target   control.Target `json:"target"`
+}
+
+// EncodeHead returns the encoded head of the tasks of target t of a rule.
+func EncodeHead(ruleArn, ruleName string, t *control.Target) ([]byte, error) {
+	b, err := json.Marshal(TaskHead{RuleArn: ruleArn, RuleName: ruleName, Target: *t})
+	if err != nil {
+		return nil, fmt.Errorf("encode task: %w", err)
+	}
+	return b, nil
+}
+
+// EncodeTask returns a task's stored form from its encoded head.
+func EncodeTask(head, event []byte, ingested int64) []byte {
+	b := make([]byte, taskFixed+len(head)+len(event))
+	copy(b, taskMagic)
+	binary.BigEndian.PutUint64(b[4:], uint64(ingested))
+	binary.BigEndian.PutUint32(b[12:], uint32(len(head)))
+	copy(b[taskFixed:], head)
+	copy(b[taskFixed+len(head):], event)
+	return b
+}
+
+// SplitTask splits a stored task into its encoded head, its event and its
+// ingestion time, without decoding anything. ok is false for a task in the
+// earlier JSON form, which DecodeTask reads.
+func SplitTask(data []byte) (head, event []byte, ingested int64, ok bool) {
+	if len(data) < taskFixed || !bytes.Equal(data[:4], taskMagic) {
+		return nil, nil, 0, false
+	}
+	n := binary.BigEndian.Uint32(data[12:])
+	if uint64(n) > uint64(len(data)-taskFixed) {
+		return nil, nil, 0, false
+	}
+	end := taskFixed + int(n)
+	return data[taskFixed:end], data[end:], int64(binary.BigEndian.Uint64(data[4:])), true
+}
+
+// DecodeTask reads a stored task of either form.
+func DecodeTask(data []byte) (*Task, error) {
+	if head, event, ingested, ok := SplitTask(data); ok {
+		var h TaskHead
+		if err := json.Unmarshal(head, &h); err != nil {
+			return nil, err
+		}
+		return &Task{RuleArn: h.RuleArn, RuleName: h.RuleName, Target: h.Target, Event: event, Ingested: ingested}, nil
+	}
+	if len(data) == 0 || data[0] != '{' {
+		return nil, errors.New("not a delivery task")
+	}
+	var t Task
+	if err := json.Unmarshal(data, &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
