@@ -1,7 +1,6 @@
 package control
 
 import (
-	"encoding/json"
 	"sort"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,52 +15,15 @@ const (
 	destPrefix = "apidest"
 )
 
-// nameKey identifies a scope's resource by name.
-type nameKey struct {
-	Scope
-	Name string
-}
-
-type connEntry struct {
-	conn *Connection
-	rev  uint64
-}
-
-type destEntry struct {
-	dest *ApiDestination
-	rev  uint64
-}
-
 // applyAPIDest applies a connection or API destination record; v.mu is
 // held.
 func (v *View) applyAPIDest(parts []string, e jetstream.KeyValueEntry, deleted bool) {
 	k := nameKey{Scope{parts[1], parts[2]}, store.Untoken(parts[3])}
-	if v.conns == nil {
-		v.conns, v.dests = make(map[nameKey]*connEntry), make(map[nameKey]*destEntry)
-	}
 	switch parts[0] {
 	case connPrefix:
-		if deleted {
-			delete(v.conns, k)
-			return
-		}
-		var c Connection
-		if err := json.Unmarshal(e.Value(), &c); err != nil {
-			v.log.Error("control: undecodable connection record", "key", e.Key(), "err", err)
-			return
-		}
-		v.conns[k] = &connEntry{&c, e.Revision()}
+		applyRecord(v, &v.conns, "connection", k, e, deleted)
 	case destPrefix:
-		if deleted {
-			delete(v.dests, k)
-			return
-		}
-		var d ApiDestination
-		if err := json.Unmarshal(e.Value(), &d); err != nil {
-			v.log.Error("control: undecodable api destination record", "key", e.Key(), "err", err)
-			return
-		}
-		v.dests[k] = &destEntry{&d, e.Revision()}
+		applyRecord(v, &v.dests, "api destination", k, e, deleted)
 	}
 }
 
@@ -69,21 +31,13 @@ func (v *View) applyAPIDest(parts []string, e jetstream.KeyValueEntry, deleted b
 func (v *View) Connection(s Scope, name string) (*Connection, uint64) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	if ce := v.conns[nameKey{s, name}]; ce != nil {
-		return ce.conn, ce.rev
-	}
-	return nil, 0
+	return v.conns[nameKey{s, name}].get()
 }
 
 // Connections returns the connections of scope s sorted by name.
 func (v *View) Connections(s Scope) []*Connection {
 	v.mu.RLock()
-	var out []*Connection
-	for k, ce := range v.conns {
-		if k.Scope == s {
-			out = append(out, ce.conn)
-		}
-	}
+	out := collect(v.conns, func(k nameKey) bool { return k.Scope == s })
 	v.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -95,7 +49,7 @@ func (v *View) AllConnections() []*Connection {
 	defer v.mu.RUnlock()
 	out := make([]*Connection, 0, len(v.conns))
 	for _, ce := range v.conns {
-		out = append(out, ce.conn)
+		out = append(out, ce.val)
 	}
 	return out
 }
@@ -104,21 +58,13 @@ func (v *View) AllConnections() []*Connection {
 func (v *View) ApiDestination(s Scope, name string) (*ApiDestination, uint64) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	if de := v.dests[nameKey{s, name}]; de != nil {
-		return de.dest, de.rev
-	}
-	return nil, 0
+	return v.dests[nameKey{s, name}].get()
 }
 
 // ApiDestinations returns the API destinations of scope s sorted by name.
 func (v *View) ApiDestinations(s Scope) []*ApiDestination {
 	v.mu.RLock()
-	var out []*ApiDestination
-	for k, de := range v.dests {
-		if k.Scope == s {
-			out = append(out, de.dest)
-		}
-	}
+	out := collect(v.dests, func(k nameKey) bool { return k.Scope == s })
 	v.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

@@ -1,7 +1,6 @@
 package control
 
 import (
-	"encoding/json"
 	"sort"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,45 +15,14 @@ const (
 	replayPrefix  = "replay"
 )
 
-type archiveEntry struct {
-	archive *Archive
-	rev     uint64
-}
-
-type replayEntry struct {
-	replay *Replay
-	rev    uint64
-}
-
 // applyArchive applies an archive or replay record; v.mu is held.
 func (v *View) applyArchive(parts []string, e jetstream.KeyValueEntry, deleted bool) {
 	k := nameKey{Scope{parts[1], parts[2]}, store.Untoken(parts[3])}
-	if v.archives == nil {
-		v.archives, v.replays = make(map[nameKey]*archiveEntry), make(map[nameKey]*replayEntry)
-	}
 	switch parts[0] {
 	case archivePrefix:
-		if deleted {
-			delete(v.archives, k)
-			return
-		}
-		var a Archive
-		if err := json.Unmarshal(e.Value(), &a); err != nil {
-			v.log.Error("control: undecodable archive record", "key", e.Key(), "err", err)
-			return
-		}
-		v.archives[k] = &archiveEntry{&a, e.Revision()}
+		applyRecord(v, &v.archives, "archive", k, e, deleted)
 	case replayPrefix:
-		if deleted {
-			delete(v.replays, k)
-			return
-		}
-		var r Replay
-		if err := json.Unmarshal(e.Value(), &r); err != nil {
-			v.log.Error("control: undecodable replay record", "key", e.Key(), "err", err)
-			return
-		}
-		v.replays[k] = &replayEntry{&r, e.Revision()}
+		applyRecord(v, &v.replays, "replay", k, e, deleted)
 	}
 }
 
@@ -62,22 +30,14 @@ func (v *View) applyArchive(parts []string, e jetstream.KeyValueEntry, deleted b
 func (v *View) Archive(s Scope, name string) (*Archive, uint64) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	if e := v.archives[nameKey{s, name}]; e != nil {
-		return e.archive, e.rev
-	}
-	return nil, 0
+	return v.archives[nameKey{s, name}].get()
 }
 
 // Archives returns the archives of scope s sorted by name; a zero scope
 // returns those of every scope.
 func (v *View) Archives(s Scope) []*Archive {
 	v.mu.RLock()
-	var out []*Archive
-	for k, e := range v.archives {
-		if s == (Scope{}) || k.Scope == s {
-			out = append(out, e.archive)
-		}
-	}
+	out := collect(v.archives, func(k nameKey) bool { return s == (Scope{}) || k.Scope == s })
 	v.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -87,22 +47,14 @@ func (v *View) Archives(s Scope) []*Archive {
 func (v *View) Replay(s Scope, name string) (*Replay, uint64) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	if e := v.replays[nameKey{s, name}]; e != nil {
-		return e.replay, e.rev
-	}
-	return nil, 0
+	return v.replays[nameKey{s, name}].get()
 }
 
 // Replays returns the replays of scope s sorted by name; a zero scope
 // returns those of every scope.
 func (v *View) Replays(s Scope) []*Replay {
 	v.mu.RLock()
-	var out []*Replay
-	for k, e := range v.replays {
-		if s == (Scope{}) || k.Scope == s {
-			out = append(out, e.replay)
-		}
-	}
+	out := collect(v.replays, func(k nameKey) bool { return s == (Scope{}) || k.Scope == s })
 	v.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
