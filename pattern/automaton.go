@@ -314,6 +314,9 @@ type slowCond struct {
 type abFilter struct {
 	first, last, foldFirst [4]uint64
 	always                 bool
+	// numbers is set when some condition excludes numbers: only then
+	// does a number need decoding for slowAny.
+	numbers bool
 }
 
 func setBit(set *[4]uint64, b byte)      { set[b>>6] |= 1 << (b & 63) }
@@ -358,6 +361,8 @@ func (v *valueIndex) buildABFilter() {
 			for _, x := range c.Values {
 				if x.Kind == KindString {
 					str(&a.first, x.Str, first)
+				} else {
+					a.numbers = true
 				}
 			}
 		case OpAnythingButPrefix:
@@ -384,7 +389,7 @@ func (v *valueIndex) buildABFilter() {
 				}
 			}
 		default:
-			a.always = true
+			a.always, a.numbers = true, true
 		}
 	}
 	v.ab = a

@@ -33,8 +33,8 @@ type evalState struct {
 	numBuf    []byte
 
 	cands []*crule
-	// out are the ids of patterns met by a single value, found while
-	// scanning.
+	// out is the caller's dst, to which the ids of patterns met by a
+	// single value are appended while scanning.
 	out []string
 	// curNode is the path of the value being handled, curOcc its
 	// occurrence or -1 if none was recorded yet.
@@ -87,9 +87,9 @@ type trailStep struct {
 	arr, idx int32
 }
 
-func (s *evalState) reset(snap *snapshot, ev []byte, trusted bool) {
+func (s *evalState) reset(snap *snapshot, ev []byte, trusted bool, dst []string) {
 	s.snap, s.ev, s.trusted = snap, ev, trusted
-	s.out = s.out[:0]
+	s.out = dst
 	s.newEpoch()
 	s.occs, s.hits, s.trail, s.trails = s.occs[:0], s.hits[:0], s.trail[:0], s.trails[:0]
 	s.cands = s.cands[:0]
@@ -102,7 +102,7 @@ func (s *evalState) reset(snap *snapshot, ev []byte, trusted bool) {
 func (s *evalState) release() {
 	s.snap, s.ev = nil, nil
 	clear(s.cands)
-	clear(s.out)
+	s.out = nil
 	s.curNode = nil
 }
 
@@ -312,21 +312,41 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 		}
 		return
 	}
-	if idx.exact == nil && len(idx.slowNum) == 0 && len(idx.slowAny) == 0 {
-		// Fields judged after the scan decode it if they need it.
+	if idx.exact == nil && len(idx.slowNum) == 0 && !idx.ab.numbers {
+		// Fields judged after the scan decode it if they need it; the
+		// anything-but conditions here exclude no number.
+		if len(idx.slowAny) != 0 {
+			s.slowHits(idx.slowAny, v, 0, false)
+		}
 		return
 	}
 	// Numeric ranges alone can do with an approximate value, as long as
 	// it is not near their bounds.
-	num, class, approx := eventNumberOf(lit, idx.exact != nil || len(idx.slowAny) != 0)
+	num, class, approx := eventNumberOf(lit, idx.exact != nil || idx.ab.numbers)
 	comparable := class != numNone
-	if approx {
-		tol := approxTolerance(num)
-		for i := range idx.slowNum {
-			if n := &idx.slowNum[i]; near(num, n.lo, tol) || near(num, n.hi, tol) {
+	if comparable && len(idx.slowNum) != 0 {
+		i := 0
+		if approx {
+			// The exact value lies strictly between lo and hi.
+			tol := approxTolerance(num)
+			lo, hi := num-tol, num+tol
+			for ; i < len(idx.slowNum); i++ {
+				n := &idx.slowNum[i]
+				if n.lo <= lo && hi <= n.hi {
+					s.hit(n.f)
+					continue
+				}
+				if hi < n.lo || n.hi < lo {
+					continue
+				}
 				num, class = eventNumberClass(lit)
 				approx = false
 				break
+			}
+		}
+		for ; i < len(idx.slowNum); i++ {
+			if n := &idx.slowNum[i]; n.lo <= num && num <= n.hi {
+				s.hit(n.f)
 			}
 		}
 	}
@@ -352,13 +372,6 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 		// one of those.
 		if class == numNone || class == numPrecise && idx.litNumbers > 0 {
 			s.hitAll(idx.exact.lookup(hashValue(tagNumberLit, lit), tagNumberLit, lit))
-		}
-	}
-	if comparable {
-		for i := range idx.slowNum {
-			if n := &idx.slowNum[i]; n.lo <= num && num <= n.hi {
-				s.hit(n.f)
-			}
 		}
 	}
 	if len(idx.slowAny) != 0 {
@@ -428,8 +441,8 @@ func (s *evalState) slowHits(slow []slowCond, v Value, num float64, comparable b
 var tagKeys = []byte{tagTrue, tagFalse, tagNull}
 
 // collect appends the ids of the patterns whose rules are met.
-func (s *evalState) collect(dst []string) []string {
-	dst = append(dst, s.out...)
+func (s *evalState) collect() []string {
+	dst := s.out
 	s.cands = append(s.cands, s.snap.always...)
 	for _, r := range s.cands {
 		if p := r.pat; s.patSeen[p.num] != s.epoch && s.ruleMatches(r) {

@@ -195,10 +195,10 @@ func (m *Matcher) AppendMatchesValid(dst []string, event []byte) ([]string, erro
 
 func (m *Matcher) appendMatches(dst []string, event []byte, trusted bool) ([]string, error) {
 	s := statePool.Get().(*evalState)
-	s.reset(m.cur.Load(), event, trusted)
+	s.reset(m.cur.Load(), event, trusted, dst)
 	err := s.scanEvent()
 	if err == nil {
-		dst = s.collect(dst)
+		dst = s.collect()
 	}
 	s.release()
 	statePool.Put(s)
