@@ -177,11 +177,8 @@ func (s *Service) busOfARN(ctx context.Context, sc Scope, param, arn string) (st
 	if !busARN.MatchString(arn) {
 		return "", awserr.Validation("Parameter %s is not valid. Reason: Must contain an event bus ARN.", param)
 	}
-	bus, err := ResolveBus(sc, arn)
+	bus, err := s.busName(ctx, sc, arn)
 	if err != nil {
-		return "", err
-	}
-	if _, err := s.bus(ctx, sc, bus); err != nil {
 		return "", err
 	}
 	return bus, nil

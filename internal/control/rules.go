@@ -95,13 +95,22 @@ func (s *Service) PutRule(ctx context.Context, sc Scope, in RuleInput) (*Rule, e
 	return out, err
 }
 
+// busName resolves an EventBusName (a name or an ARN; empty means default)
+// to the name of a bus of sc, and returns AWS's not-found error (with the
+// name) when that bus does not exist.
+func (s *Service) busName(ctx context.Context, sc Scope, nameOrARN string) (string, error) {
+	bus, err := ResolveBus(sc, nameOrARN)
+	if err != nil {
+		return "", err
+	}
+	_, err = s.bus(ctx, sc, bus)
+	return bus, err
+}
+
 // rule returns the rule or AWS's not-found error, resolving the bus.
 func (s *Service) rule(ctx context.Context, sc Scope, busNameOrARN, name string) (*Rule, uint64, string, error) {
-	bus, err := ResolveBus(sc, busNameOrARN)
+	bus, err := s.busName(ctx, sc, busNameOrARN)
 	if err != nil {
-		return nil, 0, "", err
-	}
-	if _, err := s.bus(ctx, sc, bus); err != nil {
 		return nil, 0, bus, err
 	}
 	r, rev := s.view.Rule(sc, bus, name)
@@ -119,11 +128,8 @@ func (s *Service) DescribeRule(ctx context.Context, sc Scope, busNameOrARN, name
 
 // ListRules lists a bus's rules by name.
 func (s *Service) ListRules(ctx context.Context, sc Scope, busNameOrARN, prefix string, limit *int32, token *string) ([]*Rule, *string, error) {
-	bus, err := ResolveBus(sc, busNameOrARN)
+	bus, err := s.busName(ctx, sc, busNameOrARN)
 	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := s.bus(ctx, sc, bus); err != nil {
 		return nil, nil, err
 	}
 	return page(s.view.Rules(sc, bus), func(r *Rule) string { return r.Name }, prefix, limit, token)
@@ -152,11 +158,8 @@ func (s *Service) SetRuleState(ctx context.Context, sc Scope, busNameOrARN, name
 // Deleting a rule that does not exist succeeds, as in AWS.
 func (s *Service) DeleteRule(ctx context.Context, sc Scope, busNameOrARN, name string, force bool) error {
 	return retry(ctx, func() error {
-		bus, err := ResolveBus(sc, busNameOrARN)
+		bus, err := s.busName(ctx, sc, busNameOrARN)
 		if err != nil {
-			return err
-		}
-		if _, err := s.bus(ctx, sc, bus); err != nil {
 			return err // a missing bus is an error; a missing rule is not
 		}
 		r, rev := s.view.Rule(sc, bus, name)

@@ -144,11 +144,8 @@ func (s *Service) ListTargetsByRule(ctx context.Context, sc Scope, busNameOrARN,
 // ListRuleNamesByTarget lists the names of the bus's rules that have a
 // target with the given ARN.
 func (s *Service) ListRuleNamesByTarget(ctx context.Context, sc Scope, busNameOrARN, targetARN string, limit *int32, token *string) ([]string, *string, error) {
-	bus, err := ResolveBus(sc, busNameOrARN)
+	bus, err := s.busName(ctx, sc, busNameOrARN)
 	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := s.bus(ctx, sc, bus); err != nil {
 		return nil, nil, err
 	}
 	var names []string
