@@ -153,7 +153,9 @@ func (b *deliveryBench) latency(ctx context.Context, rate float64, out io.Writer
 				ids, err := b.put(ctx, "default", "bench.latency", 10, fmt.Sprintf(`{"c":%d,"n":%d}`, c, n))
 				now := time.Now()
 				if err != nil {
-					failed.Add(10)
+					if failed.Add(10) == 10 {
+						fmt.Fprintf(out, "latency: PutEvents: %v\n", err)
+					}
 					continue
 				}
 				mu.Lock()

@@ -266,9 +266,10 @@ func (d *Deliverer) decode(msg jetstream.Msg) (*job, bool) {
 	return j, true
 }
 
-// dispatch starts j, or queues it behind its target's calls in flight, or,
-// when the target's queue is full too, defers it through the stream.
-// It never blocks: one target cannot hold up the consumer.
+// dispatch starts j, or queues it behind its target's calls in flight, or
+// defers it through the stream. It waits (at most the limiter's maxWait)
+// only for a healthy target that holds as many tasks as it may: a slow
+// target cannot hold up the consumer.
 func (d *Deliverer) dispatch(ctx context.Context, j *job) {
 	if j.dead != nil {
 		// A dead letter is a call of the queue, not of the target.
@@ -276,12 +277,30 @@ func (d *Deliverer) dispatch(ctx context.Context, j *job) {
 		return
 	}
 	key := j.task.Target.Arn
-	switch adm, slot := d.limiter.admit(key, j); adm {
-	case admitRun:
-		d.start(ctx, j, key, slot)
-	case admitQueued:
-	case admitDefer:
-		d.deferLater(ctx, j, d.limiter.deferDelay(key))
+	var waitUntil time.Time
+	for {
+		switch adm, slot := d.limiter.admit(key, j); adm {
+		case admitRun:
+			d.start(ctx, j, key, slot)
+			return
+		case admitQueued:
+			return
+		case admitWait:
+			// Back-pressure from a healthy target (limiter.go): taken
+			// again when it has room, or deferred after maxWait.
+			now := time.Now()
+			if waitUntil.IsZero() {
+				waitUntil = now.Add(d.limiter.maxWait)
+			}
+			if now.Before(waitUntil) && ctx.Err() == nil {
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			fallthrough
+		case admitDefer:
+			d.deferLater(ctx, j, d.limiter.deferDelay(key))
+			return
+		}
 	}
 }
 

@@ -113,10 +113,31 @@ func (l *limiter) room(t *targetState) int {
 
 type admission int
 
+// admit's answers: run the task now; it waits in its target's queue;
+// defer it through the stream; or (admitWait) the target is healthy but
+// has as many tasks as it may hold, and the consumer should wait until it
+// has room instead of taking more tasks from the stream.
+//
+// Why the consumer waits rather than defers for a healthy target: its tasks
+// are beyond its share only because the deliverer as a whole is
+// overloaded (more offered than it can call), and deferring then does not
+// make any task sooner; it adds a publish, a schedule, a re-delivery and
+// an acknowledgement per task to a process already short of CPU, and the
+// consumer, free to pull, defers the whole backlog of the stream at the
+// speed it can publish, over and over: an overload of 10,000 events/s for
+// ten seconds became 58,000 deferrals and a backlog of minutes. Waiting
+// is back-pressure: the tasks stay in the stream at no cost, and the
+// consumer resumes as soon as the target's queue shrinks, which for a
+// healthy target is within its call latency / perTarget. Other targets'
+// tasks already taken keep running meanwhile; the ones behind in the
+// stream wait as they would behind any burst. The wait is bounded
+// (maxWait per task, then the task is deferred after all), and a slow
+// target never makes the consumer wait.
 const (
 	admitRun admission = iota
 	admitQueued
 	admitDefer
+	admitWait
 )
 
 const (
@@ -135,6 +156,9 @@ const (
 	// minDefer is the shortest deferral: JetStream fires schedules at most
 	// every 250 ms anyway.
 	minDefer = 250 * time.Millisecond
+	// blockFor: a target that drains maxQueue tasks within this is
+	// healthy (see healthy).
+	blockFor = 5 * time.Second
 	// idleForget is how long an idle target's state (its latency) is
 	// kept.
 	idleForget = time.Minute
@@ -168,7 +192,18 @@ func (l *limiter) admit(key string, j *job) (admission, int) {
 		t.queue = append(t.queue, j)
 		return admitQueued, 0
 	}
+	if l.healthy(t) {
+		return admitWait, 0
+	}
 	return admitDefer, 0
+}
+
+// healthy reports whether t would drain a full queue (maxQueue) within
+// blockFor: a target that is busy only because it is sent more than this
+// process can deliver, not because it is slow. Its overflow waits in the
+// stream (admitWait) rather than being deferred; see admission.
+func (l *limiter) healthy(t *targetState) bool {
+	return time.Duration(l.maxQueue)*t.lat() <= blockFor*time.Duration(l.perTarget)
 }
 
 // take marks a slot busy from now.

@@ -15,7 +15,7 @@ func fixedLimiter(perTarget, window int) *limiter {
 	return l
 }
 
-func admitN(l *limiter, key string, n int) (run, queued, deferred int) {
+func admitN(l *limiter, key string, n int) (run, queued, deferred, waits int) {
 	for range n {
 		switch a, _ := l.admit(key, &job{}); a {
 		case admitRun:
@@ -24,6 +24,8 @@ func admitN(l *limiter, key string, n int) (run, queued, deferred int) {
 			queued++
 		case admitDefer:
 			deferred++
+		case admitWait:
+			waits++
 		}
 	}
 	return
@@ -35,7 +37,7 @@ func TestLimiterBurstToFastTargetIsQueued(t *testing.T) {
 	l := fixedLimiter(64, 20000)
 	l.admit("fast", &job{})
 	l.targets["fast"].latency = time.Millisecond
-	run, queued, deferred := admitN(l, "fast", 5000)
+	run, queued, deferred, _ := admitN(l, "fast", 5000)
 	if run != 63 || queued != 5000-63 || deferred != 0 {
 		t.Fatalf("run %d, queued %d, deferred %d; want 63, %d, 0", run, queued, deferred, 5000-63)
 	}
@@ -47,7 +49,7 @@ func TestLimiterSlowTargetHoldsAtMostHalfTheWindow(t *testing.T) {
 	l := fixedLimiter(16, 200)
 	l.admit("slow", &job{})
 	l.targets["slow"].latency = 5 * time.Second
-	run, queued, deferred := admitN(l, "slow", 299)
+	run, queued, deferred, _ := admitN(l, "slow", 299)
 	if run != 15 || queued != 100 || deferred != 184 {
 		t.Fatalf("run %d, queued %d, deferred %d; want 15, 100, 184", run, queued, deferred)
 	}
@@ -87,5 +89,28 @@ func TestLimiterCrowdedWindowTrimsSlowQueues(t *testing.T) {
 	}
 	if l.held != 2*(16+4)+16+85 {
 		t.Errorf("held %d, want %d", l.held, 2*(16+4)+16+85)
+	}
+}
+
+// A healthy target holding half the window (the deliverer as a whole
+// overloaded) makes the consumer wait instead of deferring its tasks: they
+// stay in the stream, at no cost.
+func TestLimiterOverloadedHealthyTargetWaits(t *testing.T) {
+	l := fixedLimiter(64, 20000)
+	l.admit("fast", &job{})
+	// 64 calls in flight at 10 ms each: 6,400 calls/s, so half the window
+	// takes about 1.6 s to drain, over maxWait but healthy.
+	l.targets["fast"].latency = 10 * time.Millisecond
+	run, queued, deferred, waits := admitN(l, "fast", 10100)
+	if run != 63 || queued != 10000 || deferred != 0 || waits != 37 {
+		t.Fatalf("run %d, queued %d, deferred %d, waits %d; want 63, 10000, 0, 37", run, queued, deferred, waits)
+	}
+	// When a call ends, the slot passes to the queue's head, and there
+	// is room for one more.
+	if j := l.done("fast", 0, 10*time.Millisecond); j == nil {
+		t.Fatal("no queued task took the slot")
+	}
+	if a, _ := l.admit("fast", &job{}); a != admitQueued {
+		t.Fatalf("after a call ended: %v, want admitQueued", a)
 	}
 }
