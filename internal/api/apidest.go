@@ -7,10 +7,6 @@ import (
 	"github.com/switchyard/switchyard/internal/control"
 )
 
-// resourceName is the model's pattern of the names of connections, API
-// destinations, archives and replays (and of rules and target ids).
-const resourceName = `[\.\-_A-Za-z0-9]+`
-
 // The model's patterns of the connection and API destination shapes.
 func init() {
 	for name, p := range map[string]string{

@@ -33,16 +33,20 @@ import (
 // constraint: ...", with members named in lowerCamelCase and list elements as
 // "targets.1.member.id", because SDK users compare these messages.
 
+// resourceName is the model's pattern of the names of connections, API
+// destinations, archives and replays (and of rules and target ids).
+const resourceName = `[\.\-_A-Za-z0-9]+`
+
 // patterns are the model's regular expressions, by name, anchored the way
 // Java's String.matches anchors them.
 var patterns = map[string]string{
-	"ruleName":               `[\.\-_A-Za-z0-9]+`,
+	"ruleName":               resourceName,
 	"eventBusName":           `[/\.\-_A-Za-z0-9]+`,
 	"eventBusNameOrArn":      `(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus\/)?[/\.\-_A-Za-z0-9]+`,
 	"nonPartnerBusNameOrArn": `(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus\/)?[\.\-_A-Za-z0-9]+`,
 	"eventSourceName":        `aws\.partner(/[\.\-_A-Za-z0-9]+){2,}`,
 	"kmsKey":                 `^[a-zA-Z0-9_\-/:]*$`,
-	"targetId":               `[\.\-_A-Za-z0-9]+`,
+	"targetId":               resourceName,
 	"endpointId":             `^[A-Za-z0-9\-]+[\.][A-Za-z0-9\-]+$`,
 	"pathParameter":          `^(?!\s*$).+`,
 }
