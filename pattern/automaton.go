@@ -317,6 +317,8 @@ type abFilter struct {
 	// numbers is set when some condition excludes numbers: only then
 	// does a number need decoding for slowAny.
 	numbers bool
+	// fields are those of slowAny, in order.
+	fields []*cfield
 }
 
 func setBit(set *[4]uint64, b byte)      { set[b>>6] |= 1 << (b & 63) }
@@ -354,6 +356,7 @@ func (v *valueIndex) buildABFilter() {
 	last := func(s string) byte { return s[len(s)-1] }
 	for i := range v.slowAny {
 		sc := &v.slowAny[i]
+		a.fields = append(a.fields, sc.f)
 		switch c := sc.c; c.Op {
 		case OpExists:
 			// exists:true excludes nothing.

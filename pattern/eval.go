@@ -225,8 +225,8 @@ func (s *evalState) onString(node *pathNode, start, end int, esc bool) error {
 	if len(idx.slowAny) != 0 {
 		if idx.ab.clears(v) {
 			// Excluded by none: every anything-but condition is met.
-			for i := range idx.slowAny {
-				s.hit(idx.slowAny[i].f)
+			for _, f := range idx.ab.fields {
+				s.hit(f)
 			}
 		} else {
 			s.slowHits(idx.slowAny, Value{Kind: KindString, Str: str}, 0, false)
@@ -564,13 +564,21 @@ func (s *evalState) occMeets(f *cfield, o *occurrence) bool {
 					}
 				}
 			}
+			n := &f.ranges[j]
 			if o.numState == 3 {
-				if tol := approxTolerance(o.num); c.Range.HasLow && near(o.num, c.Range.Low, tol) || c.Range.HasHigh && near(o.num, c.Range.High, tol) {
-					o.num, _ = eventNumberClass(s.ev[o.start:o.end])
-					o.numState = 1
+				// The exact value lies strictly between lo and hi.
+				tol := approxTolerance(o.num)
+				lo, hi := o.num-tol, o.num+tol
+				if n.lo <= lo && hi <= n.hi {
+					return true
 				}
+				if hi < n.lo || n.hi < lo {
+					continue
+				}
+				o.num, _ = eventNumberClass(s.ev[o.start:o.end])
+				o.numState = 1
 			}
-			if o.numState != 2 && inRange(c.Range, o.num) {
+			if o.numState == 1 && n.lo <= o.num && o.num <= n.hi {
 				return true
 			}
 			continue

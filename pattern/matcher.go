@@ -94,6 +94,9 @@ type cfield struct {
 	// pathID is the number of the path (valueIndex.pathID).
 	pathID int32
 	conds  []Cond
+	// ranges holds the numeric conditions' ranges as numCond, at the
+	// conditions' indexes (nil when there are none).
+	ranges []numCond
 	// existsFalse is set when some condition is {"exists": false}: the
 	// field is then met by the absence of values too.
 	existsFalse bool
@@ -217,9 +220,16 @@ func compilePattern(id string, p *Pattern) *cpattern {
 			for _, k := range f.path {
 				cp.bytes += 16 + 2*int64(len(k)) // the field's copy and the path node's
 			}
-			for _, c := range f.conds {
+			for j, c := range f.conds {
 				if c.Op == OpExists && !c.Exists {
 					f.existsFalse = true
+				}
+				if c.Op == OpNumeric {
+					if f.ranges == nil {
+						f.ranges = make([]numCond, len(f.conds))
+					}
+					f.ranges[j] = newNumCond(f, c.Range)
+					cp.bytes += int64(unsafe.Sizeof(numCond{}))
 				}
 				cp.bytes += condBytes(&c)
 			}

@@ -92,13 +92,10 @@ func eventNumberClass(lit []byte) (float64, numClass) {
 // approxTolerance bounds the distance between an approximate event number
 // (see eventNumberOf) and the exact one: the division that makes it is off
 // by at most about |v| × 2^-52, the exact float by half a unit in the last
-// place, |v| × 2^-53 at most.
+// place, |v| × 2^-53 at most. Comparisons of the interval a ± tolerance
+// with a bound that are settled either way hold for the exact value too;
+// the others need the exact value.
 func approxTolerance(a float64) float64 { return math.Abs(a) * 0x1p-50 }
-
-// near reports whether the approximate number a may lie on the other side
-// of b than the exact one: comparisons with b must then use the exact
-// value.
-func near(a, b, tol float64) bool { return a-b <= tol && b-a <= tol }
 
 // eventNumberOf is eventNumberClass; unless exact is set, a number with
 // more than 15 significant digits may come back approximate (approx set):
