@@ -54,12 +54,16 @@ import (
 // that is simply overloaded, defers nothing until half the window waits
 // on one target.
 //
-// latency is the larger of the target's moving average and the age of
-// its oldest call in flight (once that exceeds stallFloor): a target that
-// starts hanging is known to be slow before any of its calls ends, which
-// matters most for a new target whose first calls hang, for which no
-// average exists yet. Rooms and the crowding are re-checked every
-// trimEvery.
+// latency is the larger of the target's moving average and its stall,
+// how long it has had calls in flight and none ended (once over
+// stallFloor): a target that starts hanging is known to be slow before any
+// of its calls ends, which matters most for a new target whose first calls
+// hang, for which no average exists yet. The stall is measured from the
+// last call to end, not from the oldest call in flight: one call held up
+// (a GC pause, a scheduling hiccup, one slow request) among thousands a
+// second says nothing of the target, and taking it as the latency made a
+// busy target look slow and deferred its tasks by tens of seconds. Rooms
+// and the crowding are re-checked every trimEvery.
 //
 // Memory stays bounded by the consumer's MaxAckPending: a queued task is an
 // unacknowledged message, and the consumer hands out no more than that.
@@ -90,8 +94,11 @@ type targetState struct {
 	queue []*job
 	// latency is a moving average of the target's calls.
 	latency time.Duration
-	// stall is the age of the oldest call in flight when last checked
-	// (trim), which bounds the latency from below before calls end.
+	// progress is when a call of the target last ended, or its first
+	// call started after it had none in flight.
+	progress time.Time
+	// stall is, when last checked (trim) with calls in flight, how long
+	// none had ended: it bounds the latency from below before calls end.
 	stall time.Duration
 	// idle is when the target last had nothing in flight or queued.
 	idle time.Time
@@ -149,8 +156,8 @@ const (
 	// trimEvery is how often queues are checked against their targets'
 	// latest latency, and the oldest call's age measured.
 	trimEvery = 100 * time.Millisecond
-	// stallFloor: a call in flight for less than this says more about
-	// this process (a GC pause, a busy CPU) than about its target, and
+	// stallFloor: no call ending for less than this says more about
+	// this process (a GC pause, a busy CPU) than about the target, and
 	// does not count as a stall.
 	stallFloor = 250 * time.Millisecond
 	// minDefer is the shortest deferral: JetStream fires schedules at most
@@ -208,6 +215,9 @@ func (l *limiter) healthy(t *targetState) bool {
 
 // take marks a slot busy from now.
 func (t *targetState) take(now time.Time) int {
+	if t.inflight() == 0 {
+		t.progress = now
+	}
 	if n := len(t.free); n > 0 {
 		s := t.free[n-1]
 		t.free = t.free[:n-1]
@@ -226,6 +236,7 @@ func (l *limiter) done(key string, slot int, took time.Duration) *job {
 	defer l.mu.Unlock()
 	t := l.targets[key]
 	l.held--
+	t.progress = now
 	if t.latency == 0 {
 		t.latency = took
 	} else {
@@ -264,13 +275,10 @@ func (l *limiter) trim() []deferral {
 			continue
 		}
 		t.stall = 0
-		for _, c := range t.calls {
-			if !c.IsZero() {
-				t.stall = max(t.stall, now.Sub(c))
+		if t.inflight() > 0 {
+			if s := now.Sub(t.progress); s >= stallFloor {
+				t.stall = s
 			}
-		}
-		if t.stall < stallFloor {
-			t.stall = 0
 		}
 		if n := l.room(t); crowded && n < len(t.queue) {
 			delay := l.delayLocked(t)
