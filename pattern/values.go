@@ -116,40 +116,48 @@ func eventNumberOf(lit []byte, exact bool) (float64, numClass, bool) {
 		f, c := comparableNumber(lit)
 		return f, c, false
 	}
-	fs, fe := i, i // the fraction's digits
+	// m gathers all the digits, nf counts those after the point; one pass
+	// over the fraction, eight digits at a time.
+	m, nf := ip, 0
 	if i < len(lit) && lit[i] == '.' {
-		j := skipDigits(lit, i+1)
-		if j == i+1 {
+		fs := i + 1
+		if n+len(lit)-fs > 19 {
+			// More digits than a word holds (or an exponent).
 			f, c := comparableNumber(lit)
 			return f, c, false
 		}
-		fs, fe, i = i+1, j, j
+		k := fs
+		for k+8 <= len(lit) {
+			w := binary.LittleEndian.Uint64(lit[k:])
+			if !digits8(w) {
+				break
+			}
+			m = m*100_000_000 + parse8(w)
+			k += 8
+		}
+		for ; k < len(lit) && isDigit(lit[k]); k++ {
+			m = m*10 + uint64(lit[k]-'0')
+		}
+		if k == fs {
+			f, c := comparableNumber(lit)
+			return f, c, false
+		}
+		nf, i = k-fs, k
+		for nf > 0 && lit[fs+nf-1] == '0' {
+			m /= 10
+			nf--
+		}
 	}
 	if i != len(lit) {
 		f, c := comparableNumber(lit) // an exponent, or not a number
 		return f, c, false
 	}
-	for fe > fs && lit[fe-1] == '0' {
-		fe--
-	}
-	nf := fe - fs
 	if nf > NumberDecimals {
 		// More precise than the fixed point: the nearest float64, if the
 		// number is within the limit (the fraction is not zero, so the
 		// integer part must be below it).
 		if ip >= 5_000_000_000 {
 			return 0, numNone, false
-		}
-		if n+nf > 19 {
-			f, c := comparableNumber(lit)
-			return f, c, false
-		}
-		m, k := ip, fs
-		for ; k+8 <= fe; k += 8 {
-			m = m*100_000_000 + parse8(binary.LittleEndian.Uint64(lit[k:]))
-		}
-		for ; k < fe; k++ {
-			m = m*10 + uint64(lit[k]-'0')
 		}
 		var f float64
 		approx := false
@@ -167,13 +175,7 @@ func eventNumberOf(lit []byte, exact bool) (float64, numClass, bool) {
 		}
 		return f, numPrecise, approx
 	}
-	units := ip
-	for k := 0; k < NumberDecimals; k++ {
-		units *= 10
-		if k < nf {
-			units += uint64(lit[fs+k] - '0')
-		}
-	}
+	units := m * pow10u[NumberDecimals-nf]
 	if units > numberLimitUnits {
 		return 0, numNone, false
 	}
