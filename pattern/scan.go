@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"errors"
 	"fmt"
 	"unicode/utf16"
@@ -466,12 +467,15 @@ func (s *evalState) lightSkip(i, open int) (int, error) {
 	for {
 		// Eight bytes at a time while none can be a quote or a bracket:
 		// c|0x26 == 0x7f holds for the four brackets (and for Y, _, y and
-		// DEL, which the byte loop below then passes over).
+		// DEL, which the switch below then passes over). The lowest flag
+		// marks the first such byte (a borrow only flags bytes above a
+		// true match): go straight to it.
 		for i+8 <= len(b) {
 			w := binary.LittleEndian.Uint64(b[i:])
 			q := w ^ (lo8 * '"')
 			br := (w | lo8*0x26) ^ (lo8 * 0x7f)
-			if ((q-lo8)&^q|(br-lo8)&^br)&hi8 != 0 {
+			if m := ((q-lo8)&^q | (br-lo8)&^br) & hi8; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
 			i += 8
