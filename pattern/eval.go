@@ -14,6 +14,8 @@ type evalState struct {
 	ev   []byte
 	// trusted is set for events the caller has validated already.
 	trusted bool
+	// done is set once the scan of a trusted event has read all it needs.
+	done bool
 
 	occs  []occurrence
 	hits  []hit
@@ -88,7 +90,7 @@ type trailStep struct {
 }
 
 func (s *evalState) reset(snap *snapshot, ev []byte, trusted bool, dst []string) {
-	s.snap, s.ev, s.trusted = snap, ev, trusted
+	s.snap, s.ev, s.trusted, s.done = snap, ev, trusted, false
 	s.out = dst
 	s.newEpoch()
 	s.occs, s.hits, s.trail, s.trails = s.occs[:0], s.hits[:0], s.trail[:0], s.trails[:0]

@@ -77,7 +77,7 @@ func (s *evalState) scanEvent() error {
 		}
 		return errNotObject
 	}
-	i, err := s.scanObject(i, s.snap.root, 0)
+	i, err := s.scanObject(i, s.snap.root, 0, true)
 	if err != nil {
 		return err
 	}
@@ -179,8 +179,10 @@ func (s *evalState) scanLiteral(i int, lit string) (int, error) {
 }
 
 // scanObject reads the object at i (s.ev[i] == '{') whose keys are looked up
-// under node.
-func (s *evalState) scanObject(i int, node *pathNode, depth int) (int, error) {
+// under node. tail says that once every key used here has been met, no
+// more of the event is needed (for events known to be valid): the scan
+// then ends at once (s.done).
+func (s *evalState) scanObject(i int, node *pathNode, depth int, tail bool) (int, error) {
 	if depth++; depth > maxDepth {
 		return 0, s.fail(i, "nesting too deep")
 	}
@@ -221,7 +223,13 @@ func (s *evalState) scanObject(i int, node *pathNode, depth int) (int, error) {
 		i = s.ws(i + 1)
 		switch {
 		case child != nil:
-			i, err = s.scanValue(i, child, depth)
+			// The last key used here, in a level that is the last
+			// needed, is the last needed in its turn.
+			last := tail && at >= 0 && seen|1<<uint(at) == all && all != 0
+			i, err = s.scanValue(i, child, depth, last)
+			if s.done {
+				return len(b), err
+			}
 			if at >= 0 {
 				seen |= 1 << uint(at)
 			}
@@ -234,8 +242,9 @@ func (s *evalState) scanObject(i int, node *pathNode, depth int) (int, error) {
 			return 0, err
 		}
 		if seen == all && all != 0 {
-			if depth == 1 {
+			if tail {
 				// The rest of the event is of no interest.
+				s.done = true
 				return len(b), nil
 			}
 			return s.lightSkip(i, 1)
@@ -255,8 +264,8 @@ func (s *evalState) scanObject(i int, node *pathNode, depth int) (int, error) {
 	}
 }
 
-// scanValue reads a value found at node's path.
-func (s *evalState) scanValue(i int, node *pathNode, depth int) (int, error) {
+// scanValue reads a value found at node's path; tail is scanObject's.
+func (s *evalState) scanValue(i int, node *pathNode, depth int, tail bool) (int, error) {
 	b := s.ev
 	if i >= len(b) {
 		return 0, s.fail(i, "expected a value")
@@ -266,7 +275,7 @@ func (s *evalState) scanValue(i int, node *pathNode, depth int) (int, error) {
 	case '{':
 		switch {
 		case node.hasKids():
-			return s.scanObject(i, node, depth)
+			return s.scanObject(i, node, depth, tail)
 		case s.trusted:
 			return s.lightSkip(i, 0)
 		}
@@ -330,7 +339,8 @@ func (s *evalState) scanArray(i int, node *pathNode, depth int) (int, error) {
 	}
 	for {
 		var err error
-		i, err = s.scanValue(i, node, depth)
+		// Later elements may be needed: no element is a tail.
+		i, err = s.scanValue(i, node, depth, false)
 		if err != nil {
 			return 0, err
 		}
