@@ -119,7 +119,9 @@ func (r *Router) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("match consumer: %w", err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1000))
+	// Short pulls with frequent heartbeats, so that a pull request lost
+	// on the server's side stalls routing for 2 s, not 30 (see deliver).
+	it, err := cons.Messages(jetstream.PullMaxMessages(1000), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return fmt.Errorf("match consume: %w", err)
 	}
