@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/control/controltest"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -21,18 +22,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir(), Sync: time.Second, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	view := control.NewView(st.Control, log)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	ready := make(chan struct{})
-	go func() { _ = view.Run(ctx, func() { close(ready) }) }()
-	<-ready
-	ctl := control.NewService(st.Control, view, control.DefaultLimits(), log)
+	st, ctl := controltest.Open(t, store.Config{Sync: time.Second, Logger: log})
 	ctl.ArchiveStorage = &Storage{JS: st.JS, Log: log}
 	return &env{st, ctl, log}
 }

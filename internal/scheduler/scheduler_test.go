@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/awserr"
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/control/controltest"
 	"github.com/switchyard/switchyard/internal/match"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/schedule"
@@ -83,19 +84,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(ctx, store.Config{DataDir: t.TempDir(), Sync: time.Minute, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	view := control.NewView(st.Control, log)
-	ready := make(chan struct{})
-	done := make(chan struct{})
-	go func() { defer close(done); _ = view.Run(ctx, func() { close(ready) }) }()
-	<-ready
-	t.Cleanup(func() { cancel(); <-done; st.Close() })
-	ctl := control.NewService(st.Control, view, control.DefaultLimits(), log)
+	ctx := context.Background()
+	st, ctl := controltest.Open(t, store.Config{Sync: time.Minute})
 	ctl.ScheduleValid = func(expr string) error { _, err := schedule.Parse(expr); return err }
 	if err := ctl.EnsureDefaultBus(ctx, sc); err != nil {
 		t.Fatal(err)
@@ -105,7 +95,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: st, view: view, ctl: ctl, cons: cons}
+	return &env{t: t, st: st, view: ctl.View(), ctl: ctl, cons: cons}
 }
 
 // putRule stores a scheduled rule as PutRule would, with the creation time
