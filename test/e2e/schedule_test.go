@@ -78,6 +78,11 @@ func TestFireScheduledRuleNow(t *testing.T) {
 	c := s.client(acct, region)
 	rcv := newReceiver(t)
 	arn := scheduledRule(t, c, "every-minute", "rate(1 minute)", rcv.URL)
+	// Disabled, so that no real tick adds an event when the test crosses a
+	// minute boundary; a disabled rule can still be fired by hand.
+	if _, err := c.DisableRule(ctx(t), &eventbridge.DisableRuleInput{Name: aws.String("every-minute")}); err != nil {
+		t.Fatal(err)
+	}
 	mustRule(t, c, "default", "by-pattern", `{"source":["app"]}`, rcv.URL)
 
 	code, out := s.fire(t, acct, region, `{"Name":"every-minute"}`)
