@@ -36,6 +36,10 @@ func (b busInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 	if errors.As(err, &ae) && ae.Code == awserr.CodeResourceNotFound {
 		return Permanent("ResourceNotFoundException", err)
 	}
+	if errors.As(err, &ae) && ae.Code == awserr.CodeValidation {
+		// The target's input is not an event: no retry can change that.
+		return Permanent("InvalidEvent", err)
+	}
 	if err != nil {
 		return Retryable("InternalError", err)
 	}

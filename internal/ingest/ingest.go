@@ -5,7 +5,9 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -307,9 +309,16 @@ func AppendString(b []byte, s string) []byte {
 // Forward appends an already-formed event (an event-bus target's delivery)
 // to bus in scope sc. dedupID makes redelivery of the same forward
 // idempotent. The bus must exist.
+//
+// The event must be a JSON object: an event-bus target with a text
+// InputTransformer can shape anything, and only valid events may reach the
+// events stream, whose router matches without validating again.
 func (s *Service) Forward(ctx context.Context, sc control.Scope, bus string, event []byte, ingested int64, dedupID string) error {
 	if b, _ := s.control.View().Bus(sc, bus); b == nil {
 		return awserr.NotFound("Event bus %s does not exist.", bus)
+	}
+	if t := bytes.TrimLeft(event, " \t\r\n"); len(t) == 0 || t[0] != '{' || !json.Valid(t) {
+		return awserr.Validation("The event sent to event bus %s is not a JSON object.", bus)
 	}
 	msg := &nats.Msg{Subject: Subject(sc, bus), Data: event, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, dedupID)

@@ -275,7 +275,9 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 		// (an entry's Detail keeps the caller's spacing in the envelope).
 		// Done once per event, on its first task.
 		var event []byte
-		rules, err := r.view.Match(sc, bus, ev.Envelope)
+		// Everything on the events stream was checked on the way in
+		// (PutEvents, Forward, replays of archived events).
+		rules, err := r.view.MatchValid(sc, bus, ev.Envelope)
 		if err != nil {
 			r.log.Error("match: event does not parse; dropped", "subject", msg.Subject(), "event", ev.ID, "err", err)
 			continue

@@ -13,7 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
 	"github.com/aws/smithy-go"
+	"github.com/switchyard/switchyard/internal/testpeer"
 )
 
 const acct = "111122223333"
@@ -386,5 +388,49 @@ func TestListPaging(t *testing.T) {
 	sort.Strings(got)
 	if fmt.Sprint(got) != fmt.Sprint(want) || pages != 3 {
 		t.Errorf("paged rules = %v in %d pages, want %v in 3", got, pages, want)
+	}
+}
+
+// An event-bus target whose text InputTransformer makes something that is
+// not an event cannot put it on the bus: the delivery fails at once, with no
+// retry, and is dead-lettered with the reason; the bus's rules see nothing.
+func TestBusTargetRefusesWhatIsNotAnEvent(t *testing.T) {
+	moto := testpeer.Moto(t)
+	q := testpeer.SQS(moto, "us-west-2")
+	dlqArn, dlqURL := testpeer.CreateQueue(t, q, "not-an-event-dlq")
+	s := startServer(t, "--aws-endpoint", "sqs="+moto)
+	c := s.client(acct, "us-west-2")
+	cx := ctx(t)
+	rcv := newReceiver(t)
+	if _, err := c.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String("downstream")}); err != nil {
+		t.Fatal(err)
+	}
+	mustRule(t, c, "downstream", "everything", `{"source":[{"prefix":""}]}`, rcv.URL)
+	if _, err := c.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("shaped"), EventPattern: aws.String(`{"source":["app"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	busArn := "arn:aws:events:us-west-2:" + acct + ":event-bus/downstream"
+	if out, err := c.PutTargets(cx, &eventbridge.PutTargetsInput{Rule: aws.String("shaped"), Targets: []types.Target{{
+		Id: aws.String("bus"), Arn: aws.String(busArn),
+		InputTransformer: &types.InputTransformer{InputPathsMap: map[string]string{"n": "$.detail.n"},
+			InputTemplate: aws.String(`"order <n> is in"`)},
+		DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String(dlqArn)},
+	}}}); err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("PutTargets: %v %+v", err, out)
+	}
+	if out, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{
+		{Source: aws.String("app"), DetailType: aws.String("d"), Detail: aws.String(`{"n":7}`)},
+	}}); err != nil || out.FailedEntryCount != 0 {
+		t.Fatal(err, out)
+	}
+	msgs := testpeer.Drain(t, q, dlqURL, 1, 20*time.Second)
+	if len(msgs) != 1 {
+		t.Fatalf("%d dead letters, want 1\n%s", len(msgs), s.logs())
+	}
+	if a := msgs[0].Attrs; a["ERROR_CODE"] != "InvalidEvent" || a["TARGET_ARN"] != busArn || a["RETRY_ATTEMPTS"] != "0" {
+		t.Errorf("dead-letter attributes %v", a)
+	}
+	if got := rcv.received(); len(got) != 0 {
+		t.Errorf("the downstream bus's rule received %d events: %s", len(got), got)
 	}
 }
