@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-
 	"github.com/aws/smithy-go"
+
 	"github.com/switchyard/switchyard/internal/testpeer"
 )
 
