@@ -51,14 +51,8 @@ func TestAPIDestinationRateLimitIsClusterWide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("limited"), EventPattern: aws.String(`{"source":["app.limited"]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PutTargets(cx, &eventbridge.PutTargetsInput{Rule: aws.String("limited"),
-		Targets: []types.Target{{Id: aws.String("d"), Arn: dest.ApiDestinationArn}}}); err != nil {
-		t.Fatal(err)
-	}
-	// Both processes know the rule and each other before the events come.
+	mustRule(t, c, "default", "limited", `{"source":["app.limited"]}`, aws.ToString(dest.ApiDestinationArn))
+	// The second process knows the rule before the events come.
 	bc := b.client(acct, "us-east-2")
 	eventually(t, "the rule to reach the second process", func() bool {
 		out, err := bc.ListTargetsByRule(cx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String("limited")})
