@@ -289,6 +289,13 @@ type valueIndex struct {
 	// that are not their rule's anchor: those are judged after the scan,
 	// on the values recorded then.
 	absent, later int
+	// laterNum holds the ranges of the later fields whose conditions are
+	// all numeric, laterOther counts the other later fields. Where every
+	// later field is numeric (and no field has exists:false), a value is
+	// recorded for them only if it may lie in one of those ranges: the
+	// others can never meet them.
+	laterNum   []numCond
+	laterOther int
 	// fields counts the fields at this path, to know when it is empty.
 	fields int
 	// pathID numbers the path while it has fields, so that an event's
@@ -431,6 +438,7 @@ func (v *valueIndex) clone() *valueIndex {
 	c := *v
 	c.wildAny = slices.Clone(v.wildAny)
 	c.slowNum = slices.Clone(v.slowNum)
+	c.laterNum = slices.Clone(v.laterNum)
 	c.slowStr = slices.Clone(v.slowStr)
 	c.slowAny = slices.Clone(v.slowAny)
 	return &c

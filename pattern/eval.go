@@ -139,11 +139,13 @@ func (s *evalState) addOcc(node *pathNode) int32 {
 // startValue begins the handling of one value at node, found at
 // s.ev[start:end]. Its occurrence is recorded only when needed: when a
 // field of a bigger rule hits it, when fields judged after the scan may
-// want it, or when the path's presence matters (exists:false).
+// want it, or when the path's presence matters (exists:false). Where the
+// later fields are all numeric (valueIndex.laterNum), onValue records only
+// the numbers that may meet them.
 func (s *evalState) startValue(node *pathNode, kind Kind, start, end int, esc bool) {
 	s.curNode, s.curOcc = node, -1
 	s.curKind, s.curEsc, s.curStart, s.curEnd = kind, esc, int32(start), int32(end)
-	if idx := node.idx; idx.later > 0 || idx.absent > 0 {
+	if idx := node.idx; idx.laterOther > 0 || idx.absent > 0 {
 		s.curOcc = s.addOcc(node)
 	}
 }
@@ -318,9 +320,17 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 		}
 		return
 	}
-	if idx.exact == nil && len(idx.slowNum) == 0 && !idx.ab.numbers {
+	// pend: whether later fields may want the value is still to be decided.
+	pend := s.curOcc < 0 && len(idx.laterNum) != 0
+	if idx.exact == nil && len(idx.slowNum) == 0 && !idx.ab.numbers && !pend {
 		// Fields judged after the scan decode it if they need it; the
 		// anything-but conditions here exclude no number.
+		if len(idx.slowAny) != 0 {
+			s.slowHits(idx.slowAny, v, 0, false)
+		}
+		return
+	}
+	if idx.exact == nil && !idx.ab.numbers && s.quickRanges(node, idx, lit, pend) {
 		if len(idx.slowAny) != 0 {
 			s.slowHits(idx.slowAny, v, 0, false)
 		}
@@ -356,6 +366,9 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 			}
 		}
 	}
+	if pend && s.curOcc < 0 && comparable && s.mayMeet(idx.laterNum, num, approx) {
+		s.curOcc = s.addOcc(node)
+	}
 	if s.curOcc >= 0 {
 		// Later-judged fields will want it too.
 		o := &s.occs[s.curOcc]
@@ -383,6 +396,53 @@ func (s *evalState) onValue(node *pathNode, kind Kind, start, end int) {
 	if len(idx.slowAny) != 0 {
 		s.slowHits(idx.slowAny, v, num, comparable)
 	}
+}
+
+// quickRanges settles the numeric ranges of idx (and, with pend, whether
+// later fields may want the value) from the first digits of the number
+// lit when it can (quickNum), and reports whether it did. Recorded
+// occurrences then decode the number only if a later field asks.
+func (s *evalState) quickRanges(node *pathNode, idx *valueIndex, lit []byte, pend bool) bool {
+	lo, hi, ok := quickNum(lit)
+	if !ok {
+		return false
+	}
+	for i := range idx.slowNum {
+		n := &idx.slowNum[i]
+		if !(hi < n.lo || n.hi < lo || n.lo <= lo && hi <= n.hi) {
+			return false // too close to a bound
+		}
+	}
+	for i := range idx.slowNum {
+		if n := &idx.slowNum[i]; n.lo <= lo && hi <= n.hi {
+			s.hit(n.f)
+		}
+	}
+	if pend && s.curOcc < 0 {
+		for i := range idx.laterNum {
+			if n := &idx.laterNum[i]; n.lo <= hi && lo <= n.hi {
+				s.curOcc = s.addOcc(node)
+				break
+			}
+		}
+	}
+	return true
+}
+
+// mayMeet reports whether num (approximate if approx is set) may lie in
+// one of the ranges.
+func (s *evalState) mayMeet(ranges []numCond, num float64, approx bool) bool {
+	lo, hi := num, num
+	if approx {
+		tol := approxTolerance(num)
+		lo, hi = num-tol, num+tol
+	}
+	for i := range ranges {
+		if n := &ranges[i]; n.lo <= hi && lo <= n.hi {
+			return true
+		}
+	}
+	return false
 }
 
 // slowHits tests the conditions that have no index, one by one. The

@@ -358,6 +358,13 @@ func (v *valueIndex) with(f *cfield) *valueIndex {
 	}
 	if f.rule.anchor != f {
 		c.later++
+		if allNumeric(f) {
+			for i := range f.conds {
+				c.laterNum = append(c.laterNum, newNumCond(f, f.conds[i].Range))
+			}
+		} else {
+			c.laterOther++
+		}
 		return c
 	}
 	for i := range f.conds {
@@ -380,6 +387,11 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 	}
 	if f.rule.anchor != f {
 		c.later--
+		if allNumeric(f) {
+			c.laterNum = slices.DeleteFunc(c.laterNum, func(n numCond) bool { return n.f == f })
+		} else {
+			c.laterOther--
+		}
 		return c
 	}
 	drop := func(n *bnode) {
@@ -407,6 +419,16 @@ func (v *valueIndex) without(f *cfield) *valueIndex {
 	c.slowAny = slices.DeleteFunc(c.slowAny, notF)
 	c.buildABFilter()
 	return c
+}
+
+// allNumeric reports whether every condition of f is a numeric range.
+func allNumeric(f *cfield) bool {
+	for i := range f.conds {
+		if f.conds[i].Op != OpNumeric {
+			return false
+		}
+	}
+	return len(f.conds) > 0
 }
 
 func (v *valueIndex) addCond(f *cfield, c *Cond) {

@@ -97,6 +97,45 @@ func eventNumberClass(lit []byte) (float64, numClass) {
 // the others need the exact value.
 func approxTolerance(a float64) float64 { return math.Abs(a) * 0x1p-50 }
 
+// quickNum bounds the ComparableNumber of a long decimal from its first
+// digits, without reading the rest: for a plain decimal (no exponent) with
+// fewer than ten integer digits and 8 to 16 after the point, the value
+// lies within [lo, hi]. Range tests that this interval settles need no
+// exact decoding. ok is false for other literals.
+func quickNum(lit []byte) (lo, hi float64, ok bool) {
+	i, neg := 0, false
+	if len(lit) > 0 && lit[0] == '-' {
+		i, neg = 1, true
+	}
+	start := i
+	var ip uint64
+	for ; i < len(lit) && isDigit(lit[i]); i++ {
+		ip = ip*10 + uint64(lit[i]-'0')
+	}
+	n := i - start
+	fs := i + 1
+	if n == 0 || n > 9 || n > 1 && lit[start] == '0' || i >= len(lit) || lit[i] != '.' ||
+		len(lit)-fs < 8 || len(lit)-fs > 16 {
+		return 0, 0, false
+	}
+	// Two words cover the whole fraction: it is all digits.
+	w := binary.LittleEndian.Uint64(lit[fs:])
+	if !digits8(w) || !digits8(binary.LittleEndian.Uint64(lit[len(lit)-8:])) {
+		return 0, 0, false
+	}
+	// The value is m/10^8 plus less than 10^-8. Converting m and scaling
+	// by 1e-8 are each off by at most a unit in the last place, the
+	// nearest float64 of the exact value by half of one: 2^-49 of
+	// relative margin covers them all.
+	m := ip*100_000_000 + parse8(w)
+	lo = float64(m) * 1e-8 * (1 - 0x1p-49)
+	hi = float64(m+1) * 1e-8 * (1 + 0x1p-49)
+	if neg {
+		lo, hi = -hi, -lo
+	}
+	return lo, hi, true
+}
+
 // eventNumberOf is eventNumberClass; unless exact is set, a number with
 // more than 15 significant digits may come back approximate (approx set):
 // within approxTolerance of the exact value, which comparisons near a

@@ -72,6 +72,45 @@ func TestEventNumber(t *testing.T) {
 
 // TestNearestFloat checks the 128-bit rounding against strconv, near
 // midpoints between floats too.
+// TestQuickNum checks that quickNum's interval holds the ComparableNumber.
+func TestQuickNum(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	lits := []string{"0.00000000", "-0.00000000", "1.00000000", "-122.5060514142491", "37.75821528970597",
+		"999999999.9999999999999999", "1.99999999e5", "1.2345678e12345678", "0.12345678", "00.12345678", "1.1234567"}
+	ok := 0
+	for i := 0; i < 300000; i++ {
+		var b strings.Builder
+		if r.IntN(2) == 0 {
+			b.WriteByte('-')
+		}
+		for n := 1 + r.IntN(10); n > 0; n-- {
+			b.WriteByte("0123456789"[r.IntN(10)])
+		}
+		b.WriteByte('.')
+		for n := 6 + r.IntN(13); n > 0; n-- {
+			b.WriteByte("01234567899999000"[r.IntN(17)])
+		}
+		if r.IntN(20) == 0 {
+			b.WriteString("e1")
+		}
+		lits = append(lits, b.String())
+	}
+	for _, l := range lits {
+		lo, hi, good := quickNum([]byte(l))
+		if !good {
+			continue
+		}
+		ok++
+		f, c := comparableNumber([]byte(l))
+		if c == numNone || !(lo <= f && f <= hi) || hi-lo > 1.01e-8*max(1, math.Abs(f)) {
+			t.Errorf("%q: quickNum [%v, %v], comparableNumber %v %v", l, lo, hi, f, c)
+		}
+	}
+	if ok < 100000 {
+		t.Errorf("quickNum took only %d literals", ok)
+	}
+}
+
 func TestNearestFloat(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	check := func(m uint64, k int) {
