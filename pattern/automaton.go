@@ -48,7 +48,8 @@ func (n *pathNode) child(name []byte) (*pathNode, int) {
 	// call to the general string comparison.
 	sig := keySig(name)
 	for i, g := range n.sigs {
-		if g == sig && n.names[i] == string(name) {
+		// A key of one or two bytes is its signature.
+		if g == sig && (len(name) <= 2 || n.names[i] == string(name)) {
 			return n.kids[i], i
 		}
 	}

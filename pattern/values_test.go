@@ -249,3 +249,24 @@ func TestParse8(t *testing.T) {
 		}
 	}
 }
+
+// TestLightNumber checks lightNumber against scanNumber on valid numbers
+// followed by every delimiter, at every distance from the end of the event.
+func TestLightNumber(t *testing.T) {
+	nums := []string{"0", "-0", "1", "-122.50605141424910", "37.75821528970597", "1e5", "-1.5E+10", "12345678901234567890", "0.1"}
+	for _, n := range nums {
+		for _, d := range []string{",", "}", "]", " ", "\t", "\n", "\r", ""} {
+			for pad := 0; pad < 10; pad++ {
+				ev := []byte(n + d + strings.Repeat(" ", pad))
+				s := &evalState{ev: ev}
+				want, err := s.scanNumber(0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := lightNumber(ev, 0); got != want {
+					t.Errorf("%q: lightNumber %d, scanNumber %d", ev, got, want)
+				}
+			}
+		}
+	}
+}
