@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"math/bits"
 	"slices"
 	"sync"
 	"unicode/utf8"
@@ -407,16 +408,24 @@ func (s *evalState) quickRanges(node *pathNode, idx *valueIndex, lit []byte, pen
 	if !ok {
 		return false
 	}
+	if len(idx.slowNum) > 64 {
+		return false
+	}
+	// Without branches: which ranges hold the interval, and whether any
+	// neither holds it nor excludes it (too close to a bound).
+	var in, unsettled uint64
 	for i := range idx.slowNum {
 		n := &idx.slowNum[i]
-		if !(hi < n.lo || n.hi < lo || n.lo <= lo && hi <= n.hi) {
-			return false // too close to a bound
-		}
+		inside := b2u(n.lo <= lo) & b2u(hi <= n.hi)
+		outside := b2u(hi < n.lo) | b2u(n.hi < lo)
+		unsettled |= 1 ^ (inside | outside)
+		in |= inside << uint(i)
 	}
-	for i := range idx.slowNum {
-		if n := &idx.slowNum[i]; n.lo <= lo && hi <= n.hi {
-			s.hit(n.f)
-		}
+	if unsettled != 0 {
+		return false
+	}
+	for ; in != 0; in &= in - 1 {
+		s.hit(idx.slowNum[bits.TrailingZeros64(in)].f)
 	}
 	if pend && s.curOcc < 0 {
 		for i := range idx.laterNum {
@@ -427,6 +436,13 @@ func (s *evalState) quickRanges(node *pathNode, idx *valueIndex, lit []byte, pen
 		}
 	}
 	return true
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // mayMeet reports whether num (approximate if approx is set) may lie in
