@@ -114,3 +114,23 @@ func TestLimiterOverloadedHealthyTargetWaits(t *testing.T) {
 		t.Fatalf("after a call ended: %v, want admitQueued", a)
 	}
 }
+
+// Deferrals are rationed: past deferRate (at one instant), what would be
+// deferred makes the consumer wait instead, so that an overloaded process
+// does not spend its CPU re-publishing the tasks it cannot call.
+func TestLimiterDeferralsAreRationed(t *testing.T) {
+	l := fixedLimiter(16, 200) // maxQueue 100
+	l.admit("slow", &job{})
+	l.targets["slow"].latency = 5 * time.Second
+	run, queued, deferred, waits := admitN(l, "slow", 3000)
+	if run != 15 || queued != 100 || deferred != deferRate || waits != 3000-15-100-deferRate {
+		t.Fatalf("run %d, queued %d, deferred %d, waits %d; want 15, 100, %d, %d",
+			run, queued, deferred, waits, deferRate, 3000-15-100-deferRate)
+	}
+	// A second later the ration is back.
+	at := l.now().Add(time.Second)
+	l.now = func() time.Time { return at }
+	if a, _ := l.admit("slow", &job{}); a != admitDefer {
+		t.Fatalf("a second later: %v, want admitDefer", a)
+	}
+}
