@@ -94,20 +94,28 @@ func TestMatcherBadEvents(t *testing.T) {
 func TestMatcherAddRemove(t *testing.T) {
 	m := NewMatcher()
 	ev := []byte(`{"x":"abc","y":5}`)
-	m.Add("a", pat(rule(fld(cs(op(OpPrefix, "a")), "x"))))
-	m.Add("b", pat(rule(fld(cs(num("5")), "y"))))
-	m.Add("c", pat(rule(fld(cs(str("zzz")), "x"))))
+	// Both entry points, also on an empty matcher (an empty root: the
+	// non-validating path once dereferenced it).
 	check := func(want ...string) {
 		t.Helper()
 		got, err := m.Match(ev)
 		if err != nil {
 			t.Fatal(err)
 		}
+		valid, err := m.AppendMatchesValid(nil, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
 		slices.Sort(got)
-		if !slices.Equal(got, want) {
-			t.Errorf("got %v want %v", got, want)
+		slices.Sort(valid)
+		if !slices.Equal(got, want) || !slices.Equal(valid, want) {
+			t.Errorf("got %v (valid %v) want %v", got, valid, want)
 		}
 	}
+	check()
+	m.Add("a", pat(rule(fld(cs(op(OpPrefix, "a")), "x"))))
+	m.Add("b", pat(rule(fld(cs(num("5")), "y"))))
+	m.Add("c", pat(rule(fld(cs(str("zzz")), "x"))))
 	check("a", "b")
 	m.Add("c", pat(rule(fld(cs(str("abc")), "x"))))
 	check("a", "b", "c")

@@ -194,7 +194,7 @@ func (s *evalState) scanObject(i int, node *pathNode, depth int, tail bool) (int
 	// For events known to be valid, reading can stop once every key used
 	// here has been met: seen has a bit per key of node.
 	var seen, all uint64
-	if s.trusted && len(node.kids) <= 64 {
+	if s.trusted && node != nil && len(node.kids) <= 64 {
 		all = 1<<len(node.kids) - 1
 	}
 	for {
