@@ -50,10 +50,17 @@ func FuzzMatch(f *testing.F) {
 		if json.Valid(event) && !hasDuplicateKeys(event) && ((err2 != nil) != (err != nil) || !slices.Equal(got2, got)) {
 			t.Fatalf("pattern %s event %q: AppendMatchesValid %v %v, AppendMatches %v", pattern, event, got2, err2, got)
 		}
-		// Removing leaves nothing behind.
+		// Removing leaves nothing behind, and an empty matcher matches
+		// nothing through either entry point.
 		m.Remove("p")
 		if r := m.cur.Load(); r.root != nil || len(r.always) != 0 {
 			t.Fatalf("pattern %s: automaton not empty after Remove", pattern)
+		}
+		if got, _ := m.AppendMatchesValid(nil, event); len(got) != 0 {
+			t.Fatalf("event %q: an empty matcher matched %v", event, got)
+		}
+		if got, _ := m.Match(event); len(got) != 0 {
+			t.Fatalf("event %q: an empty matcher matched %v", event, got)
 		}
 	})
 }
