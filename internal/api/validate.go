@@ -219,17 +219,25 @@ func (w *walker) walk(v reflect.Value) {
 			w.path = w.path[:n]
 		}
 	case reflect.Slice:
-		n := len(w.path)
 		for i := 0; i < v.Len(); i++ {
-			w.path = append(w.path, '.')
-			w.path = strconv.AppendInt(w.path, int64(i+1), 10)
-			w.path = append(w.path, ".member"...)
+			n := w.member(i)
 			w.walk(v.Index(i))
 			w.path = w.path[:n]
 		}
 	case reflect.Map:
 		// Maps (header and query parameters) are checked with their own rules.
 	}
+}
+
+// member appends list element i to the path, as Coral names it
+// ("targets.2.member"), and returns the path's length before, to cut back
+// to.
+func (w *walker) member(i int) int {
+	n := len(w.path)
+	w.path = append(w.path, '.')
+	w.path = strconv.AppendInt(w.path, int64(i+1), 10)
+	w.path = append(w.path, ".member"...)
+	return n
 }
 
 // memberName is the model's member name in lowerCamelCase, as Coral
@@ -320,17 +328,13 @@ func (w *walker) checkScoped(v reflect.Value, fp *fieldPlan) {
 			if scope == "val" {
 				what = "Map value"
 			}
-			val := renderMap(v)
-			if fp.sensitive {
-				val = ""
-			}
-			w.vs = append(w.vs, violation{val, string(w.path), what + " must satisfy constraint: [" + strings.Join(broken, ", ") + "]"})
+			// (checkField blanks the value of a sensitive member.)
+			w.vs = append(w.vs, violation{renderMap(v), string(w.path), what + " must satisfy constraint: [" + strings.Join(broken, ", ") + "]"})
 		}
 	case reflect.Slice:
 		if v.Type().Elem().Kind() != reflect.String {
 			return
 		}
-		n := len(w.path)
 		for i := 0; i < v.Len(); i++ {
 			for j := range fp.terms {
 				tm := &fp.terms[j]
@@ -338,9 +342,7 @@ func (w *walker) checkScoped(v reflect.Value, fp *fieldPlan) {
 					continue
 				}
 				if c := tm.check(v.Index(i).String()); c != "" {
-					w.path = append(w.path, '.')
-					w.path = strconv.AppendInt(w.path, int64(i+1), 10)
-					w.path = append(w.path, ".member"...)
+					n := w.member(i)
 					w.add(v.Index(i), c)
 					w.path = w.path[:n]
 				}
