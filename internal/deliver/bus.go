@@ -33,15 +33,16 @@ func (b busInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 	bus := strings.TrimPrefix(parts[5], "event-bus/")
 	err := b.ingest.Forward(ctx, target, bus, inv.Input, inv.Ingested.UnixMilli(), "fwd|"+inv.ID)
 	var ae *awserr.Error
-	if errors.As(err, &ae) && ae.Code == awserr.CodeResourceNotFound {
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &ae):
+		return Retryable("InternalError", err)
+	case ae.Code == awserr.CodeResourceNotFound:
 		return Permanent("ResourceNotFoundException", err)
-	}
-	if errors.As(err, &ae) && ae.Code == awserr.CodeValidation {
+	case ae.Code == awserr.CodeValidation:
 		// The target's input is not an event: no retry can change that.
 		return Permanent("InvalidEvent", err)
 	}
-	if err != nil {
-		return Retryable("InternalError", err)
-	}
-	return nil
+	return Retryable("InternalError", err)
 }
