@@ -130,12 +130,7 @@ func (r *rateLimits) take(ctx context.Context, key string, w int64, rate int) (i
 		}
 		n := min(chunk(rate), rate-taken)
 		val := []byte(strconv.Itoa(taken + n))
-		if rev == 0 {
-			_, err = r.kv.Create(ctx, k, val)
-		} else {
-			_, err = r.kv.Update(ctx, k, val, rev)
-		}
-		if err == nil {
+		if _, err = store.Swap(ctx, r.kv, k, val, rev); err == nil {
 			return n, nil
 		}
 		if !store.IsConflict(err) {

@@ -81,12 +81,7 @@ func (s *Service) write(ctx context.Context, key string, v any, rev uint64) erro
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", key, err)
 	}
-	var nrev uint64
-	if rev == 0 {
-		nrev, err = s.kv.Create(ctx, key, data)
-	} else {
-		nrev, err = s.kv.Update(ctx, key, data, rev)
-	}
+	nrev, err := store.Swap(ctx, s.kv, key, data, rev)
 	switch {
 	case store.IsConflict(err):
 		return errConflict

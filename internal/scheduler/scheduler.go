@@ -450,16 +450,10 @@ func await(ctx context.Context, futures []jetstream.PubAckFuture) error {
 func (s *Scheduler) claim(ctx context.Context, key string, tick time.Time) (bool, error) {
 	val := []byte(tick.UTC().Format(time.RFC3339))
 	s.mu.Lock()
-	rec, known := s.state[key]
+	rec := s.state[key] // revision 0: no record known
 	s.mu.Unlock()
 	for attempt := 0; attempt < 10; attempt++ {
-		var rev uint64
-		var err error
-		if known {
-			rev, err = s.kv.Update(ctx, key, val, rec.rev)
-		} else {
-			rev, err = s.kv.Create(ctx, key, val)
-		}
+		rev, err := store.Swap(ctx, s.kv, key, val, rec.rev)
 		if err == nil {
 			s.remember(key, record{tick, rev})
 			return true, nil
@@ -471,7 +465,7 @@ func (s *Scheduler) claim(ctx context.Context, key string, tick time.Time) (bool
 		e, err := s.kv.Get(ctx, key)
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound):
-			known = false
+			rec = record{}
 			continue
 		case err != nil:
 			return false, err
@@ -480,7 +474,7 @@ func (s *Scheduler) claim(ctx context.Context, key string, tick time.Time) (bool
 		if perr != nil {
 			t = time.Time{} // an unreadable record is overwritten
 		}
-		rec, known = record{t, e.Revision()}, true
+		rec = record{t, e.Revision()}
 		s.remember(key, rec)
 		if !t.Before(tick) {
 			return false, nil

@@ -242,6 +242,16 @@ func Token(name string) string {
 	return strings.NewReplacer("=", "=3D", ".", "=2E").Replace(name)
 }
 
+// Swap writes val under key if the key is still at revision rev, or, with
+// rev 0, does not exist yet; it returns the new revision. A lost race is an
+// error IsConflict reports.
+func Swap(ctx context.Context, kv jetstream.KeyValue, key string, val []byte, rev uint64) (uint64, error) {
+	if rev == 0 {
+		return kv.Create(ctx, key, val)
+	}
+	return kv.Update(ctx, key, val, rev)
+}
+
 // IsConflict reports whether a KV Create or Update lost an optimistic
 // concurrency race: the key exists, or is no longer at the revision given.
 func IsConflict(err error) bool {
