@@ -60,6 +60,7 @@ an HTTP target on loopback, then:
 	f.IntVar(&cfg.fanoutEvents, "fanout-events", 1000, "fan-out: events put")
 	f.BoolVar(&cfg.skipFanout, "skip-fanout", false, "only the latency runs")
 	f.StringArrayVar(&cfg.serveArgs, "serve-arg", nil, "extra flag for the child's serve command (repeatable)")
+	f.DurationVar(&cfg.timeline, "timeline", 0, "latency runs: also print p50/p99/max for each interval of this length (by acceptance time), to tell steady queueing from stalls")
 	return cmd
 }
 
@@ -72,6 +73,7 @@ type deliveryBench struct {
 	fanoutEvents int
 	skipFanout   bool
 	serveArgs    []string
+	timeline     time.Duration
 
 	endpoint string
 	hc       *http.Client
@@ -189,6 +191,9 @@ func (b *deliveryBench) latency(ctx context.Context, rate float64, out io.Writer
 	}
 	fmt.Fprintf(out, "latency  offered %6.0f events/s: accepted %d (%.0f/s), failed %d, delivered %d, never delivered %d; accepted→first call p50 %v p99 %v p99.9 %v max %v\n",
 		rate, len(accepted), float64(len(accepted))/offered.Seconds(), failed.Load(), len(lat), missing, q(.50), q(.99), q(.999), q(1))
+	if b.timeline > 0 {
+		printTimeline(out, start, b.timeline, accepted, arrived)
+	}
 	if srv, err := b.serverLatency(ctx); err == nil {
 		fmt.Fprintf(out, "         server side (IngestionToInvocationStartLatency, all runs so far): %s\n", srv)
 	}
@@ -521,4 +526,32 @@ func (c *benchChild) stop() {
 		<-c.exited
 	}
 	os.RemoveAll(c.dir)
+}
+
+// printTimeline prints, for each interval of acceptance time, how many
+// events were accepted and the p50, p99 and max of their latency: a stall
+// shows as one bad interval, an overload as a rising trend.
+func printTimeline(out io.Writer, start time.Time, every time.Duration, accepted, arrived map[string]time.Time) {
+	var buckets [][]time.Duration
+	for id, at := range accepted {
+		a, ok := arrived[id]
+		if !ok {
+			continue
+		}
+		i := int(at.Sub(start) / every)
+		for len(buckets) <= i {
+			buckets = append(buckets, nil)
+		}
+		buckets[i] = append(buckets[i], max(a.Sub(at), 0))
+	}
+	for i, lat := range buckets {
+		if len(lat) == 0 {
+			continue
+		}
+		slices.Sort(lat)
+		q := func(p float64) time.Duration {
+			return lat[min(int(p*float64(len(lat))), len(lat)-1)].Round(10 * time.Microsecond)
+		}
+		fmt.Fprintf(out, "         %8v  %6d events  p50 %-10v p99 %-10v max %v\n", time.Duration(i)*every, len(lat), q(.5), q(.99), q(1))
+	}
 }
