@@ -86,6 +86,7 @@ func serveCmd() *cobra.Command {
 	var pprofAddr, secretsKeyFile string
 	var secretsKeyReset bool
 	var replayMaxPending int
+	var storeFirst bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
@@ -117,17 +118,18 @@ func serveCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return server.Run(ctx, server.Config{
-				Listen:           listen,
-				Store:            store.Config{URL: natsURL, DataDir: dataDir, Sync: syncEvery, Replicas: replicas},
-				Limits:           limits,
-				MaxRequestSize:   maxRequest,
-				Workers:          workers,
-				RetryBaseDelay:   retryBase,
-				AWSEndpoints:     endpoints,
-				Logger:           log,
-				SecretsKeyFile:   secretsKeyFile,
-				SecretsKeyReset:  secretsKeyReset,
-				ReplayMaxPending: replayMaxPending,
+				Listen:             listen,
+				Store:              store.Config{URL: natsURL, DataDir: dataDir, Sync: syncEvery, Replicas: replicas},
+				Limits:             limits,
+				MaxRequestSize:     maxRequest,
+				Workers:            workers,
+				RetryBaseDelay:     retryBase,
+				AWSEndpoints:       endpoints,
+				Logger:             log,
+				SecretsKeyFile:     secretsKeyFile,
+				SecretsKeyReset:    secretsKeyReset,
+				ReplayMaxPending:   replayMaxPending,
+				StoreFirstAttempts: storeFirst,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -154,6 +156,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.IntVar(&replayMaxPending, "replay-max-pending", 50000, "delivery tasks waiting beyond which replays pause, so that live events never queue behind more")
+	f.BoolVar(&storeFirst, "store-first-attempts", false, "store every delivery task before its first attempt, instead of calling a target that can take the call at once straight from the matcher (slower; for comparison)")
 	f.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (host:port); off when empty")
 	return cmd
 }

@@ -15,11 +15,13 @@ package deliver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -73,9 +75,17 @@ type Deliverer struct {
 
 	limiter *limiter
 	dlq     *dlqSender
-	// heads caches decoded task heads; only Run's goroutine uses it.
+	// heads caches decoded task heads; Run's goroutine and the router's
+	// (TryFirst) use it.
+	headsMu sync.Mutex
 	heads   map[string]*taskHead
 	running sync.WaitGroup
+	// runCtx is Run's context once the deliverer takes tasks (nil before):
+	// first attempts handed over by TryFirst run under it.
+	runCtx atomic.Pointer[context.Context]
+	// stopped is set, under stopMu, when Run stops taking calls.
+	stopMu  sync.RWMutex
+	stopped bool
 }
 
 // New returns a deliverer allowing workers calls in flight per target, with
@@ -126,6 +136,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		return fmt.Errorf("deliver consume: %w", err)
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
+	d.runCtx.Store(&ctx)
 	go func() {
 		tick := time.NewTicker(trimEvery)
 		defer tick.Stop()
@@ -160,6 +171,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	for _, j := range d.limiter.drain() {
 		_ = j.msg.Nak()
 	}
+	d.stopMu.Lock()
+	d.stopped = true
+	d.stopMu.Unlock()
 	d.running.Wait()
 	return nil
 }
@@ -179,9 +193,8 @@ type taskHead struct {
 // maxHeads bounds the decoded heads kept; the cache is emptied when full.
 const maxHeads = 10000
 
-func newTaskHead(subj string, sc control.Scope, bus string, t *match.Task) *taskHead {
-	h := &taskHead{TaskHead: match.TaskHead{RuleArn: t.RuleArn, RuleName: t.RuleName, Target: t.Target},
-		subject: subj, scope: sc, bus: bus, kind: Kind(t.Target.Arn)}
+func newTaskHead(subj string, sc control.Scope, bus string, t *match.TaskHead) *taskHead {
+	h := &taskHead{TaskHead: *t, subject: subj, scope: sc, bus: bus, kind: Kind(t.Target.Arn)}
 	lbl := []string{sc.Account, sc.Region, bus, t.RuleName, h.kind}
 	h.m = &series{
 		attempts:   metrics.InvocationAttempts.WithLabelValues(lbl...),
@@ -201,9 +214,22 @@ type series struct {
 	startLat, successLat                  prometheus.Observer
 }
 
+// taskMsg is what a job needs of its message: a JetStream message of the
+// delivery stream, or a directMsg for a first attempt the router handed
+// over without storing the task (direct.go).
+type taskMsg interface {
+	Data() []byte
+	Subject() string
+	Ack() error
+	Nak() error
+	NakWithDelay(delay time.Duration) error
+	InProgress() error
+	Term() error
+}
+
 // job is one task taken from the stream.
 type job struct {
-	msg   jetstream.Msg
+	msg   taskMsg
 	task  match.Task
 	scope control.Scope
 	bus   string
@@ -220,6 +246,8 @@ type job struct {
 	dead        *deadLetter
 	dlqAttempts int
 	queued      time.Time
+	// direct: a first attempt the router handed over (direct.go).
+	direct bool
 }
 
 // decode reads a task. Its head (rule and target) is decoded once per
@@ -227,48 +255,65 @@ type job struct {
 // delivery costs no JSON decoding and no label lookups; the event is
 // never decoded (see match.EncodeTask).
 func (d *Deliverer) decode(msg jetstream.Msg) (*job, bool) {
-	j := &job{msg: msg}
-	subj := msg.Subject()
-	data := msg.Data()
-	head, event, ingested, ok := match.SplitTask(data)
-	var h *taskHead
-	if ok {
-		h = d.heads[string(head)]
-		if h != nil && h.subject != subj {
-			h = nil
-		}
+	j, err := d.newJob(msg, msg.Subject(), msg.Data())
+	if err == nil {
+		err = j.readHeaders(msg.Headers())
 	}
-	if h == nil {
-		t, err := match.DecodeTask(data)
-		if err != nil {
-			d.log.Error("deliver: undecodable task; dropped", "err", err)
-			_ = msg.Term()
-			return nil, false
-		}
-		sc, bus, ok2 := taskScope(subj)
-		if !ok2 {
-			d.log.Error("deliver: unexpected subject; dropped", "subject", subj)
-			_ = msg.Term()
-			return nil, false
-		}
-		h = newTaskHead(subj, sc, bus, t)
-		if ok {
-			if len(d.heads) >= maxHeads {
-				clear(d.heads)
-			}
-			d.heads[string(head)] = h
-		} else {
-			event, ingested = t.Event, t.Ingested
-		}
-	}
-	j.task = match.Task{RuleArn: h.RuleArn, RuleName: h.RuleName, Target: h.Target, Event: event, Ingested: ingested}
-	j.scope, j.bus, j.kind, j.m = h.scope, h.bus, h.kind, h.m
-	if err := j.readHeaders(msg.Headers()); err != nil {
-		d.log.Error("deliver: bad retry headers; dropped", "subject", msg.Subject(), "err", err)
+	if err != nil {
+		d.log.Error("deliver: undecodable task; dropped", "subject", msg.Subject(), "err", err)
 		_ = msg.Term()
 		return nil, false
 	}
 	return j, true
+}
+
+// newJob returns the job of the stored task data on subject subj.
+func (d *Deliverer) newJob(msg taskMsg, subj string, data []byte) (*job, error) {
+	head, event, ingested, ok := match.SplitTask(data)
+	if ok {
+		return d.jobOf(msg, subj, head, event, ingested)
+	}
+	// The earlier JSON form (see match.EncodeTask).
+	t, err := match.DecodeTask(data)
+	if err != nil {
+		return nil, err
+	}
+	sc, bus, ok := taskScope(subj)
+	if !ok {
+		return nil, fmt.Errorf("unexpected subject %q", subj)
+	}
+	h := newTaskHead(subj, sc, bus, &match.TaskHead{RuleArn: t.RuleArn, RuleName: t.RuleName, Target: t.Target})
+	return h.job(msg, t.Event, t.Ingested), nil
+}
+
+// jobOf returns the job of a task given as its encoded head and event.
+func (d *Deliverer) jobOf(msg taskMsg, subj string, head, event []byte, ingested int64) (*job, error) {
+	d.headsMu.Lock()
+	h := d.heads[string(head)]
+	d.headsMu.Unlock()
+	if h == nil || h.subject != subj {
+		var th match.TaskHead
+		if err := json.Unmarshal(head, &th); err != nil {
+			return nil, fmt.Errorf("task head: %w", err)
+		}
+		sc, bus, ok := taskScope(subj)
+		if !ok {
+			return nil, fmt.Errorf("unexpected subject %q", subj)
+		}
+		h = newTaskHead(subj, sc, bus, &th)
+		d.headsMu.Lock()
+		if len(d.heads) >= maxHeads {
+			clear(d.heads)
+		}
+		d.heads[string(head)] = h
+		d.headsMu.Unlock()
+	}
+	return h.job(msg, event, ingested), nil
+}
+
+func (h *taskHead) job(msg taskMsg, event []byte, ingested int64) *job {
+	return &job{msg: msg, task: match.Task{RuleArn: h.RuleArn, RuleName: h.RuleName, Target: h.Target, Event: event, Ingested: ingested},
+		scope: h.scope, bus: h.bus, kind: h.kind, m: h.m}
 }
 
 // dispatch starts j, or queues it behind its target's calls in flight, or
@@ -331,7 +376,7 @@ func (d *Deliverer) start(ctx context.Context, j *job, key string, slot int) {
 			if key == "" {
 				return
 			}
-			j = d.limiter.done(key, slot, time.Since(t0))
+			j = d.limiter.done(key, slot, time.Since(t0), j)
 		}
 	}()
 }

@@ -36,6 +36,8 @@ type env struct {
 	t  *testing.T
 	st *store.Store
 	d  *Deliverer
+	// stop stops the deliverer and waits for Run to return.
+	stop func()
 }
 
 func start(t *testing.T, perTarget int, base time.Duration, awsURL string, setup ...func(*Deliverer)) *env {
@@ -56,8 +58,10 @@ func start(t *testing.T, perTarget int, base time.Duration, awsURL string, setup
 	}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; st.Close() })
-	return &env{t: t, st: st, d: d}
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(func() { stop(); st.Close() })
+	return &env{t: t, st: st, d: d, stop: stop}
 }
 
 // put publishes a task as the matcher does.

@@ -94,8 +94,9 @@ type limiter struct {
 	crowdedAt int
 	mu        sync.Mutex
 	targets   map[string]*targetState
-	// held counts the tasks in flight and queued, over all targets.
-	held int
+	// held counts the tasks in flight and queued, over all targets;
+	// direct, the first attempts among them made without the stream.
+	held, direct int
 	// defers rations deferrals; see limiter.
 	defers *rate.Limiter
 	// now is time.Now; tests fix it.
@@ -225,6 +226,41 @@ func (l *limiter) admit(key string, j *job) (admission, int) {
 	return admitDefer, 0
 }
 
+// admitDirect admits j, a first attempt offered without its task stored
+// (direct.go), if its target can take it soon: a free slot (admitRun), or
+// a place in the target's queue within its room (admitQueued), while the
+// window is not crowded, the target does not stall and its calls are
+// quick. Otherwise it answers admitDefer: the task is to be stored.
+func (l *limiter) admitDirect(key string, j *job) (admission, int) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held >= l.crowdedAt || l.direct >= directMaxInflight {
+		return admitDefer, 0
+	}
+	t := l.targets[key]
+	if t == nil {
+		t = &targetState{}
+		l.targets[key] = t
+	}
+	if t.lat() > directMaxLatency || (t.inflight() > 0 && now.Sub(t.progress) >= stallFloor) {
+		return admitDefer, 0 // slow, or none of its calls has ended for a while
+	}
+	if t.inflight() < l.perTarget {
+		l.held++
+		l.direct++
+		return admitRun, t.take(now)
+	}
+	if len(t.queue) < l.room(t) {
+		l.held++
+		l.direct++
+		j.queued = now
+		t.queue = append(t.queue, j)
+		return admitQueued, 0
+	}
+	return admitDefer, 0
+}
+
 // healthy reports whether t would drain a full queue (maxQueue) within
 // blockFor: a target that is busy only because it is sent more than this
 // process can deliver, not because it is slow. Its overflow waits in the
@@ -248,14 +284,18 @@ func (t *targetState) take(now time.Time) int {
 	return len(t.calls) - 1
 }
 
-// done records the end of the call in slot, which took took, and returns
+// done records the end of the call of finished in slot, which took took,
+// and returns
 // the target's next queued task, which inherits the slot, or nil.
-func (l *limiter) done(key string, slot int, took time.Duration) *job {
+func (l *limiter) done(key string, slot int, took time.Duration, finished *job) *job {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t := l.targets[key]
 	l.held--
+	if finished.direct {
+		l.direct--
+	}
 	t.progress = now
 	if t.latency == 0 {
 		t.latency = took
@@ -309,6 +349,9 @@ func (l *limiter) trim() []deferral {
 				for i, j := range t.queue[n:] {
 					out = append(out, deferral{j, delay})
 					t.queue[n+i] = nil
+					if j.direct {
+						l.direct--
+					}
 				}
 				l.held -= cut
 				t.queue = t.queue[:n]
@@ -357,6 +400,11 @@ func (l *limiter) drain() []*job {
 	for _, t := range l.targets {
 		out = append(out, t.queue...)
 		l.held -= len(t.queue)
+		for _, j := range t.queue {
+			if j.direct {
+				l.direct--
+			}
+		}
 		t.queue = nil
 	}
 	return out

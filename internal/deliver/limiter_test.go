@@ -107,7 +107,7 @@ func TestLimiterOverloadedHealthyTargetWaits(t *testing.T) {
 	}
 	// When a call ends, the slot passes to the queue's head, and there
 	// is room for one more.
-	if j := l.done("fast", 0, 10*time.Millisecond); j == nil {
+	if j := l.done("fast", 0, 10*time.Millisecond, &job{}); j == nil {
 		t.Fatal("no queued task took the slot")
 	}
 	if a, _ := l.admit("fast", &job{}); a != admitQueued {

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -59,11 +60,22 @@ var (
 	})
 )
 
+// FirstAttempter makes the first attempt of a task at once, in this
+// process, without the task being stored first (deliver.Deliverer; see its
+// TryFirst for the contract).
+type FirstAttempter interface {
+	TryFirst(subj string, head, event []byte, ingested int64, id string, settled func(ok bool)) bool
+}
+
 // Router consumes the events stream.
 type Router struct {
 	st   *store.Store
 	view *control.View
 	log  *slog.Logger
+	// Direct, when set, is offered each task's first attempt before the
+	// task is stored; a task it takes is stored only if the attempt does
+	// not settle it, and the event is acknowledged only once it has.
+	Direct FirstAttempter
 	// headCache holds the encoded task heads of each rule's targets. A
 	// rule's revision is a new *control.Rule, so entries never go stale;
 	// the map is emptied when it grows past maxHeads. Only Run's
@@ -104,7 +116,17 @@ type pending struct {
 	msg     jetstream.Msg
 	events  int
 	futures []jetstream.PubAckFuture
+	directs []*directTask
 }
+
+// directTask is a task whose first attempt Direct took: settled receives
+// the attempt's outcome, and msg is the task to store if that is false.
+type directTask struct {
+	msg     func() *nats.Msg
+	settled chan bool
+}
+
+func (t *directTask) settle(ok bool) { t.settled <- ok }
 
 // Run routes events until ctx ends. Publishing tasks and acknowledging
 // events run in two goroutines so that storage round trips overlap.
@@ -144,48 +166,61 @@ func (r *Router) Run(ctx context.Context) error {
 			r.log.Error("match: next event", "err", err)
 			continue
 		}
-		n, futures, err := r.route(ctx, msg)
+		p, err := r.route(ctx, msg)
 		if err != nil {
 			r.log.Error("match: route", "subject", msg.Subject(), "err", err)
 			_ = msg.NakWithDelay(time.Second)
 			continue
 		}
-		acks <- pending{msg, n, futures}
+		acks <- p
 	}
 }
 
-// holdAck is how long the newest routed message may wait for its
+// holdAck is how long the newest settled message may wait for its
 // acknowledgement; see finish.
 const holdAck = 50 * time.Millisecond
 
-// finish acknowledges each message once all its tasks are stored. The
-// newest such message is held back until the next one is ready, or for
-// holdAck: when the matcher catches up, acknowledging the last message
-// empties the stream's last file block, and JetStream then deletes that
-// file and creates a new one, which under steady load happened thousands
-// of times a second and cost more than routing. A message held and then
-// lost to a crash is redelivered; its task ids are deterministic, so that
-// stores no duplicate.
+// finish acknowledges each message once all its tasks are stored or their
+// direct attempts settled, in whatever order that happens (a direct
+// attempt can take a while). The newest such message is held back until
+// the next one is ready, or for holdAck: when the matcher catches up,
+// acknowledging the last message empties the stream's last file block,
+// and JetStream then deletes that file and creates a new one, which under
+// steady load happened thousands of times a second and cost more than
+// routing. A message held and then lost to a crash is redelivered; its
+// task ids are deterministic, so that stores no duplicate.
 func (r *Router) finish(ctx context.Context, acks <-chan pending) {
+	ready := make(chan *pending, 1024)
+	go func() {
+		var wg sync.WaitGroup
+		for p := range acks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if r.settle(ctx, &p) {
+					ready <- &p
+				}
+			}()
+		}
+		wg.Wait()
+		close(ready)
+	}()
 	var held *pending
 	idle := time.NewTimer(holdAck)
 	idle.Stop()
 	for {
 		select {
-		case p, ok := <-acks:
+		case p, ok := <-ready:
 			if !ok {
 				if held != nil {
 					r.ack(held)
 				}
 				return
 			}
-			if !r.settle(ctx, p) {
-				continue
-			}
 			if held != nil {
 				r.ack(held)
 			}
-			held = &p
+			held = p
 			idle.Reset(holdAck)
 		case <-idle.C:
 			if held != nil {
@@ -196,9 +231,10 @@ func (r *Router) finish(ctx context.Context, acks <-chan pending) {
 	}
 }
 
-// settle waits until the tasks of p are stored; if one is not, it asks for
-// p's redelivery and returns false.
-func (r *Router) settle(ctx context.Context, p pending) bool {
+// settle waits until the tasks of p are stored and its direct attempts
+// settled, storing the tasks of those that were not; if a task is not
+// stored, it asks for p's redelivery and returns false.
+func (r *Router) settle(ctx context.Context, p *pending) bool {
 	for _, f := range p.futures {
 		select {
 		case <-f.Ok():
@@ -207,6 +243,35 @@ func (r *Router) settle(ctx context.Context, p pending) bool {
 			_ = p.msg.NakWithDelay(time.Second)
 			return false
 		case <-ctx.Done():
+			return false
+		}
+	}
+	for _, t := range p.directs {
+		var ok bool
+		select {
+		case ok = <-t.settled:
+		case <-ctx.Done():
+			// Shutting down: the deliverer cuts its calls short and
+			// hands them back; wait for that, briefly.
+			select {
+			case ok = <-t.settled:
+			case <-time.After(10 * time.Second):
+				_ = p.msg.Nak()
+				return false
+			}
+		}
+		if ok {
+			continue
+		}
+		// Store the task for another attempt, also while shutting down
+		// (the connection outlives the router), so that the next process
+		// takes it at once rather than after the event's redelivery.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_, err := r.st.JS.PublishMsg(sctx, t.msg())
+		cancel()
+		if err != nil {
+			r.log.Error("match: task not stored; event will be redelivered", "err", err)
+			_ = p.msg.NakWithDelay(time.Second)
 			return false
 		}
 	}
@@ -236,18 +301,19 @@ func (r *Router) watchBacklog(ctx context.Context, cons jetstream.Consumer) {
 	}
 }
 
-// route publishes the tasks of the events of one message.
-func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream.PubAckFuture, error) {
+// route publishes the tasks of the events of one message, or hands their
+// first attempts to Direct.
+func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) {
 	sc, bus, ok := ParseSubject(msg.Subject())
 	if !ok {
 		r.log.Error("match: unexpected subject; dropped", "subject", msg.Subject())
-		return 1, nil, nil
+		return pending{msg: msg, events: 1}, nil
 	}
 	h := msg.Headers()
 	events, err := ingest.Events(h.Get(ingest.HeaderEvents), h.Get(jetstream.MsgIDHeader), msg.Data())
 	if err != nil {
 		r.log.Error("match: undecodable message; dropped", "subject", msg.Subject(), "err", err)
-		return 1, nil, nil
+		return pending{msg: msg, events: 1}, nil
 	}
 	if rev, err := strconv.ParseUint(h.Get(ingest.HeaderRev), 10, 64); err == nil && rev > 0 {
 		// The event was accepted after this control-plane revision; match
@@ -269,12 +335,16 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 		only = strings.Split(f, ",")
 	}
 	archived := archive.NewBatch(r.view, sc, h.Get(jetstream.MsgIDHeader), h.Get(ingest.HeaderEvents), msg.Data())
-	var futures []jetstream.PubAckFuture
+	var (
+		futures []jetstream.PubAckFuture
+		directs []*directTask
+	)
 	for _, ev := range events {
 		// The event as targets receive it: compact JSON, as AWS sends it
 		// (an entry's Detail keeps the caller's spacing in the envelope).
-		// Done once per event, on its first task.
-		var event []byte
+		// Done once per event, on its first task. owned is its copy for
+		// direct attempts, which outlive this loop.
+		var event, owned []byte
 		// Everything on the events stream was checked on the way in
 		// (PutEvents, Forward, replays of archived events).
 		rules, err := r.view.MatchValid(sc, bus, ev.Envelope)
@@ -298,7 +368,7 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 			metrics.TriggeredRules.WithLabelValues(sc.Account, sc.Region, bus, rule.Name).Inc()
 			heads, err := r.heads(rule)
 			if err != nil {
-				return 0, nil, err
+				return pending{}, err
 			}
 			arn := rule.ARN()
 			if event == nil && len(rule.Targets) > 0 {
@@ -309,11 +379,30 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 				}
 				event = r.compact.Bytes()
 			}
+			subj := taskSubject(sc, bus, rule.Name)
 			for i := range rule.Targets {
+				// A replay's tasks are always stored: replays are paced
+				// by the delivery stream's backlog (package archive),
+				// and bulk traffic should not take the direct slots of
+				// live events.
+				if r.Direct != nil && replay == "" {
+					if owned == nil {
+						owned = bytes.Clone(event) // event is reused for the next event
+					}
+					head, tid := heads[i], rule.Targets[i].Id
+					id := ev.ID + "|" + arn + "|" + tid
+					t := &directTask{settled: make(chan bool, 1), msg: func() *nats.Msg {
+						return taskMsg(sc, bus, ev.ID, arn, rule.Name, tid, EncodeTask(head, owned, ingested))
+					}}
+					if r.Direct.TryFirst(subj, head, owned, ingested, id, t.settle) {
+						directs = append(directs, t)
+						continue
+					}
+				}
 				m := taskMsg(sc, bus, ev.ID, arn, rule.Name, rule.Targets[i].Id, EncodeTask(heads[i], event, ingested))
 				f, err := r.st.JS.PublishMsgAsync(m)
 				if err != nil {
-					return 0, nil, fmt.Errorf("publish task: %w", err)
+					return pending{}, fmt.Errorf("publish task: %w", err)
 				}
 				futures = append(futures, f)
 			}
@@ -321,9 +410,9 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (int, []jetstream
 	}
 	af, err := archived.Publish(r.st.JS)
 	if err != nil {
-		return 0, nil, err
+		return pending{}, err
 	}
-	return len(events), append(futures, af...), nil
+	return pending{msg: msg, events: len(events), futures: append(futures, af...), directs: directs}, nil
 }
 
 // TaskMsg returns the delivery-stream message of task, for the rule of bus
@@ -340,10 +429,15 @@ func TaskMsg(sc control.Scope, bus, eventID string, task *Task) (*nats.Msg, erro
 
 func taskMsg(sc control.Scope, bus, eventID, ruleArn, ruleName, targetID string, data []byte) *nats.Msg {
 	return &nats.Msg{
-		Subject: store.DeliveryPrefix + sc.Account + "." + sc.Region + "." + store.Token(bus) + "." + store.Token(ruleName),
+		Subject: taskSubject(sc, bus, ruleName),
 		Data:    data,
 		Header:  nats.Header{jetstream.MsgIDHeader: {eventID + "|" + ruleArn + "|" + targetID}},
 	}
+}
+
+// taskSubject is the delivery-stream subject of the tasks of a rule.
+func taskSubject(sc control.Scope, bus, ruleName string) string {
+	return store.DeliveryPrefix + sc.Account + "." + sc.Region + "." + store.Token(bus) + "." + store.Token(ruleName)
 }
 
 // ParseSubject splits an events-stream subject into scope and bus.

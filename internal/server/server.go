@@ -58,6 +58,10 @@ type Config struct {
 	// ReplayMaxPending is how many delivery tasks may wait before replays
 	// pause (package archive).
 	ReplayMaxPending int
+	// StoreFirstAttempts stores every task before its first attempt,
+	// instead of first trying targets that can take a call at once
+	// directly from the router (package deliver, direct.go).
+	StoreFirstAttempts bool
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener
@@ -108,11 +112,15 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = g.Wait()
 		return nil
 	}
-	g.Go(func() error { return match.NewRouter(st, view, log).Run(gctx) })
 	sch := scheduler.New(st, view, log)
 	g.Go(func() error { return sch.Run(gctx) })
 	aws := awsclient.New(cfg.AWSEndpoints)
 	dl := deliver.New(st, in, log, cfg.Workers)
+	router := match.NewRouter(st, view, log)
+	if !cfg.StoreFirstAttempts {
+		router.Direct = dl
+	}
+	g.Go(func() error { return router.Run(gctx) })
 	for kind, inv := range awstarget.Invokers(aws) {
 		dl.Register(kind, inv)
 	}
