@@ -497,6 +497,11 @@ func startBenchChild(ctx context.Context, extra []string) (*benchChild, error) {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
+			// The child's errors would otherwise go unseen, and a
+			// benchmark that had them measured something else.
+			if strings.Contains(sc.Text(), "level=ERROR") {
+				fmt.Fprintln(os.Stderr, "child:", sc.Text())
+			}
 			if m := benchServingRE.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case addr <- m[1]:

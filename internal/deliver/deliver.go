@@ -72,6 +72,12 @@ type Deliverer struct {
 	Window int
 	// AWS configures the SDK clients of dead-letter queues.
 	AWS *awsclient.Factory
+	// StillScheduled, if set, is asked when a scheduled rule's tick
+	// task, stored ahead of the tick, falls due, whether the rule (as
+	// the task has it) still fires that target: it may have been
+	// disabled, deleted or changed since. A task it refuses is dropped
+	// (ticks.go).
+	StillScheduled func(sc control.Scope, bus string, t *match.Task) bool
 
 	limiter *limiter
 	dlq     *dlqSender
@@ -136,6 +142,12 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		return fmt.Errorf("deliver consume: %w", err)
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
+	tickIt, err := d.tickMessages(ctx)
+	if err != nil {
+		return err
+	}
+	ticks := make(chan struct{})
+	go func() { defer close(ticks); d.runTicks(ctx, tickIt) }()
 	d.runCtx.Store(&ctx)
 	go func() {
 		tick := time.NewTicker(trimEvery)
@@ -168,6 +180,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	}
 	// Queued tasks go back to the stream at once rather than after
 	// ackWait; running ones finish (their calls see ctx end).
+	<-ticks
 	for _, j := range d.limiter.drain() {
 		_ = j.msg.Nak()
 	}
@@ -248,6 +261,8 @@ type job struct {
 	queued      time.Time
 	// direct: a first attempt the router handed over (direct.go).
 	direct bool
+	// dueAt is when a tick task falls due (ticks.go).
+	dueAt time.Time
 }
 
 // decode reads a task. Its head (rule and target) is decoded once per
@@ -507,7 +522,9 @@ func policyOf(t *control.Target) policy {
 func taskScope(subj string) (control.Scope, string, bool) {
 	rest, ok := strings.CutPrefix(subj, store.DeliveryPrefix)
 	if !ok {
-		return control.Scope{}, "", false
+		if rest, ok = strings.CutPrefix(subj, store.TickPrefix); !ok {
+			return control.Scope{}, "", false
+		}
 	}
 	parts := strings.Split(rest, ".")
 	if len(parts) != 4 {

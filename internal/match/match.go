@@ -1,9 +1,13 @@
 // Package match routes accepted events: it consumes the events stream,
 // matches each event against the enabled rules of its bus (through the
 // control-plane View's pattern matchers) and appends one delivery task per
-// (rule, target) to the durable delivery stream. An event is acknowledged
-// only after all of its tasks are stored, and task IDs are deterministic, so
-// a crash at any point leads to neither a lost nor a duplicated task.
+// (rule, target) to the durable delivery stream — or, when the deliverer of
+// this process can call the target at once, hands it the first attempt
+// directly (Router.Direct) and stores the task only if that attempt does
+// not settle it. An event is acknowledged only after all of its tasks are
+// stored or settled, and task IDs are deterministic, so a crash at any
+// point leads to no lost and no duplicated task (a redelivered event may
+// call a target again: at least once).
 package match
 
 import (

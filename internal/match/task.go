@@ -6,8 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/store"
 )
 
 // A delivery task is stored as
@@ -72,6 +78,26 @@ func SplitTask(data []byte) (head, event []byte, ingested int64, ok bool) {
 	}
 	end := taskFixed + int(n)
 	return data[taskFixed:end], data[end:], int64(binary.BigEndian.Uint64(data[4:])), true
+}
+
+// HeaderDue is set on the tasks of a scheduled rule's tick: the tick, in
+// Unix milliseconds, before which the deliverer holds the task. The
+// scheduler stores a tick's tasks ahead of it, so that at the tick only
+// the calls are left to make.
+const HeaderDue = "Switchyard-Due"
+
+// TickTaskMsg returns the message of task, the event of a scheduled rule's
+// tick due at due, for the rule of bus in scope sc. Its subject is under
+// store.TickPrefix and its message id, as TaskMsg's, derives from the
+// event (the tick), rule and target.
+func TickTaskMsg(sc control.Scope, bus, eventID string, task *Task, due time.Time) (*nats.Msg, error) {
+	m, err := TaskMsg(sc, bus, eventID, task)
+	if err != nil {
+		return nil, err
+	}
+	m.Subject = store.TickPrefix + strings.TrimPrefix(m.Subject, store.DeliveryPrefix)
+	m.Header.Set(HeaderDue, strconv.FormatInt(due.UnixMilli(), 10))
+	return m, nil
 }
 
 // DecodeTask reads a stored task of either form.

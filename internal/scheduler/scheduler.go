@@ -9,7 +9,11 @@
 // — to that rule's own targets: one task per target on the delivery stream,
 // built as package match builds the tasks of matched events, so delivery,
 // retries and dead letters are the same as for any event. Scheduled events
-// do not go through the bus and its patterns, as in AWS.
+// do not go through the bus and its patterns, as in AWS. A tick is fired
+// stageLead ahead of time: its tasks are stored due at the tick, and a
+// deliverer holds them until then, so that the calls are made on time
+// however many rules tick together; a rule changed in between is checked
+// again at the tick (StillScheduled).
 //
 // Every Switchyard process runs a Scheduler over its control-plane View.
 // Exactly one firing per tick, with several processes on one NATS cluster
@@ -41,6 +45,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -75,6 +80,18 @@ type realTimer struct{ t *time.Timer }
 
 func (t realTimer) C() <-chan time.Time { return t.t.C }
 func (t realTimer) Stop() bool          { return t.t.Stop() }
+
+// stageLead is how long before a tick the scheduler fires it: stores its
+// tasks, due at the tick, and claims it. A deliverer holds the tasks until
+// the tick (package deliver, ticks.go), so that at the tick only the calls
+// are left: ten thousand rules ticking together took this machine 1.2 to
+// 1.9 s to store, claim and call, and the calls alone take a fraction of
+// that. Each minute has two rounds: one at the boundary minus stageLead,
+// which fires the boundary's ticks ahead, and one at the boundary, which
+// fires the ticks of rules that appeared in between (as before, at the
+// tick). Ten seconds is well within the tick consumer's acknowledgement
+// wait, so held tasks stay with the process that holds them.
+const stageLead = 10 * time.Second
 
 // grace is how late a tick may still be fired. Every tick is on a minute
 // boundary and (now-grace, now] holds exactly one, so whatever happened
@@ -115,6 +132,9 @@ type Scheduler struct {
 	clock Clock
 	// workers is how many rules are fired concurrently within a tick.
 	workers int
+	// lead is how long before a tick its tasks are stored and the tick
+	// claimed (0: at the tick); see stageLead.
+	lead time.Duration
 
 	// entries are the scheduled rules, by state key; only the Run
 	// goroutine touches them.
@@ -156,7 +176,7 @@ func (e *entry) after(t time.Time) time.Time {
 
 // New returns a scheduler firing the scheduled rules of view through st.
 func New(st *store.Store, view *control.View, log *slog.Logger) *Scheduler {
-	return &Scheduler{js: st.JS, kv: st.Schedule, view: view, log: log, clock: realClock{}, workers: 64,
+	return &Scheduler{js: st.JS, kv: st.Schedule, view: view, log: log, clock: realClock{}, workers: 64, lead: stageLead,
 		entries: map[string]*entry{}, state: map[string]record{}}
 }
 
@@ -193,15 +213,20 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				s.reconcile(prev)
 				rev, first = r, false
 			}
-			s.round(ctx, now)
+			s.round(ctx, now, now.Add(s.lead))
 			prev = now
 			if ctx.Err() != nil {
 				return nil
 			}
 			// Every tick is on a minute boundary, so waking at each one
-			// needs no bookkeeping of the next tick across changes.
+			// (and stageLead before it) needs no bookkeeping of the next
+			// tick across changes.
 			n := s.clock.Now()
-			timer = s.clock.NewTimer(n.Truncate(time.Minute).Add(time.Minute).Sub(n))
+			wake := n.Truncate(time.Minute).Add(time.Minute)
+			if early := wake.Add(-s.lead); s.lead > 0 && early.After(n) {
+				wake = early
+			}
+			timer = s.clock.NewTimer(wake.Sub(n))
 			if s.woke != nil {
 				s.woke(now)
 			}
@@ -283,11 +308,12 @@ type firing struct {
 	tick time.Time
 }
 
-// round fires every tick due at now.
-func (s *Scheduler) round(ctx context.Context, now time.Time) {
+// round fires every tick due at now, and those due by horizon ahead of
+// time (their tasks held until the tick; see stageLead).
+func (s *Scheduler) round(ctx context.Context, now, horizon time.Time) {
 	var due []firing
 	for k, e := range s.entries {
-		if e.next.IsZero() || e.next.After(now) {
+		if e.next.IsZero() || e.next.After(horizon) {
 			continue
 		}
 		t := e.next
@@ -295,7 +321,7 @@ func (s *Scheduler) round(ctx context.Context, now time.Time) {
 			// Missed (downtime, a stall, a clock jump): not caught up.
 			missedTicks.Inc()
 			s.log.Debug("scheduler: tick missed", "rule", e.arn, "tick", t)
-			if t = e.after(now.Add(-grace)); t.IsZero() || t.After(now) {
+			if t = e.after(now.Add(-grace)); t.IsZero() || t.After(horizon) {
 				e.next = t
 				continue
 			}
@@ -317,7 +343,7 @@ func (s *Scheduler) round(ctx context.Context, now time.Time) {
 			sent[i].skip = true // fired before a restart, or by another process
 			continue
 		}
-		sent[i].futures, sent[i].err = s.send(f.rule, eventID(f.arn, f.tick), f.tick)
+		sent[i].futures, sent[i].err = s.send(f.rule, eventID(f.arn, f.tick), f.tick, true)
 	}
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -375,7 +401,7 @@ func (s *Scheduler) fire(ctx context.Context, f firing, sent sending) {
 		case <-ctx.Done():
 		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
 		}
-		err = s.publish(ctx, f.rule, eventID(f.arn, f.tick), f.tick)
+		err = s.publish(ctx, f.rule, eventID(f.arn, f.tick), f.tick, true)
 	}
 	if err != nil {
 		return
@@ -398,9 +424,11 @@ func (s *Scheduler) fire(ctx context.Context, f firing, sent sending) {
 	}
 }
 
-// publish stores one task per target of rule for the event of a tick.
-func (s *Scheduler) publish(ctx context.Context, rule *control.Rule, id string, tick time.Time) error {
-	futures, err := s.send(rule, id, tick)
+// publish stores one task per target of rule for the event of a tick: as
+// tick tasks, held until the tick and dropped if the rule changed by then,
+// or (FireNow) as tasks due at once.
+func (s *Scheduler) publish(ctx context.Context, rule *control.Rule, id string, tick time.Time, tickTasks bool) error {
+	futures, err := s.send(rule, id, tick, tickTasks)
 	if err != nil {
 		return err
 	}
@@ -408,7 +436,7 @@ func (s *Scheduler) publish(ctx context.Context, rule *control.Rule, id string, 
 }
 
 // send publishes the tasks of publish without waiting for them to be stored.
-func (s *Scheduler) send(rule *control.Rule, id string, tick time.Time) ([]jetstream.PubAckFuture, error) {
+func (s *Scheduler) send(rule *control.Rule, id string, tick time.Time, tickTasks bool) ([]jetstream.PubAckFuture, error) {
 	if len(rule.Targets) == 0 {
 		return nil, nil
 	}
@@ -416,8 +444,14 @@ func (s *Scheduler) send(rule *control.Rule, id string, tick time.Time) ([]jetst
 	event := ingest.Envelope(id, DetailType, Source, rule.Scope, tick, []string{arn}, []byte("{}"))
 	futures := make([]jetstream.PubAckFuture, 0, len(rule.Targets))
 	for _, t := range rule.Targets {
-		m, err := match.TaskMsg(rule.Scope, rule.Bus, id, &match.Task{RuleArn: arn, RuleName: rule.Name, Target: t,
-			Event: event, Ingested: tick.UnixMilli()})
+		task := &match.Task{RuleArn: arn, RuleName: rule.Name, Target: t, Event: event, Ingested: tick.UnixMilli()}
+		var m *nats.Msg
+		var err error
+		if tickTasks {
+			m, err = match.TickTaskMsg(rule.Scope, rule.Bus, id, task, tick)
+		} else {
+			m, err = match.TaskMsg(rule.Scope, rule.Bus, id, task)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -491,6 +525,25 @@ func (s *Scheduler) remember(key string, r record) {
 	}
 }
 
+// StillScheduled reports whether the task of a tick, stored ahead of it
+// (see stageLead), is still to be delivered at the tick: its rule still
+// exists, enabled, with a schedule, and still has that target. A change
+// made between the staging and the tick thus applies to the tick, as a
+// change made before the staging would (package deliver asks when the
+// tick falls due).
+func (s *Scheduler) StillScheduled(sc control.Scope, bus string, t *match.Task) bool {
+	r, _ := s.view.Rule(sc, bus, t.RuleName)
+	if r == nil || r.State != control.StateEnabled || r.ScheduleExpression == "" || r.ARN() != t.RuleArn {
+		return false
+	}
+	for _, rt := range r.Targets {
+		if rt.Id == t.Target.Id {
+			return rt.Arn == t.Target.Arn
+		}
+	}
+	return false
+}
+
 // Fired describes an event FireNow emitted.
 type Fired struct {
 	EventID string
@@ -517,7 +570,7 @@ func (s *Scheduler) FireNow(ctx context.Context, sc control.Scope, busNameOrARN,
 		return Fired{}, awserr.Validation("Rule %s has no ScheduleExpression: only scheduled rules can be fired; rules with an EventPattern are triggered by PutEvents.", name)
 	}
 	f := Fired{EventID: uuid.NewString(), Time: s.clock.Now().UTC().Truncate(time.Second), Targets: len(r.Targets)}
-	if err := s.publish(ctx, r, f.EventID, f.Time); err != nil {
+	if err := s.publish(ctx, r, f.EventID, f.Time, false); err != nil {
 		return Fired{}, err
 	}
 	return f, nil

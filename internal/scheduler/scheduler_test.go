@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -91,7 +92,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	cons, err := st.JS.CreateOrUpdateConsumer(ctx, store.DeliveryStream, jetstream.ConsumerConfig{
-		Durable: "test", AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: store.DeliveryPrefix + ">"})
+		Durable: "test", AckPolicy: jetstream.AckExplicitPolicy, FilterSubjects: []string{store.DeliveryPrefix + ">", store.TickPrefix + ">"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +168,8 @@ func (s *sched) step(at time.Time) {
 // fired is one delivery task as a target would get it.
 type fired struct {
 	Rule, Target, Time, ID string
+	// Due is the task's due time (match.HeaderDue, RFC 3339), "" if none.
+	Due string
 }
 
 // tasks takes every task stored so far.
@@ -198,7 +201,11 @@ func (e *env) tasks() []fired {
 			if ev.DetailType != DetailType || ev.Source != Source || len(ev.Resources) != 1 || ev.Resources[0] != task.RuleArn {
 				e.t.Errorf("not a scheduled event: %s", task.Event)
 			}
-			out = append(out, fired{task.RuleName, task.Target.Arn, ev.Time, ev.ID})
+			f := fired{Rule: task.RuleName, Target: task.Target.Arn, Time: ev.Time, ID: ev.ID}
+			if ms, err := strconv.ParseInt(m.Headers().Get(match.HeaderDue), 10, 64); err == nil {
+				f.Due = time.UnixMilli(ms).UTC().Format(time.RFC3339)
+			}
+			out = append(out, f)
 			_ = m.Ack()
 		}
 		if n == 0 {
@@ -436,7 +443,7 @@ func TestCrashBetweenPublishAndClaim(t *testing.T) {
 	r, _ := e.view.Rule(sc, control.DefaultBus, "r")
 	s := New(e.st, e.view, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	id := eventID(r.ARN(), t0)
-	if err := s.publish(context.Background(), r, id, t0); err != nil {
+	if err := s.publish(context.Background(), r, id, t0, true); err != nil {
 		t.Fatal(err)
 	}
 	s2 := e.start(t0.Add(20 * time.Second))
@@ -525,9 +532,81 @@ func TestFireNow(t *testing.T) {
 			t.Errorf("%s on %q: err %v, want %s", c.rule, c.bus, err, c.code)
 		case c.code == "":
 			fs := e.tasks()
-			if len(fs) != 1 || fs[0].ID != f.EventID || fs[0].Time != "2027-03-10T10:17:42Z" || !f.Time.Equal(ts("2027-03-10T10:17:42Z")) || f.Targets != 1 {
+			// Due at once, not a tick task: a disabled rule fires too.
+			if len(fs) != 1 || fs[0].ID != f.EventID || fs[0].Time != "2027-03-10T10:17:42Z" || fs[0].Due != "" || !f.Time.Equal(ts("2027-03-10T10:17:42Z")) || f.Targets != 1 {
 				t.Errorf("%s: tasks %v, want one of event %+v at 10:17:42", c.rule, fs, f)
 			}
+		}
+	}
+}
+
+// TestTicksStoredAhead: a round stageLead before a minute boundary stores
+// and claims that boundary's ticks, as tasks due at the tick; the round at
+// the boundary fires only the ticks of rules that appeared in between.
+func TestTicksStoredAhead(t *testing.T) {
+	e := newEnv(t)
+	t0 := ts("2027-05-05T10:00:00Z")
+	e.putRule("early", "rate(1 minute)", t0.Add(-time.Hour), "http://a.invalid/")
+	s := e.start(t0.Add(5 * time.Second))
+	if got := e.tasks(); len(got) != 1 || got[0].Time != "2027-05-05T10:00:00Z" || got[0].Due != "2027-05-05T10:00:00Z" {
+		t.Fatalf("start within the 10:00 tick's minute: %+v, want the 10:00 tick", got)
+	}
+	ahead := t0.Add(time.Minute - stageLead)
+	s.step(ahead)
+	got := e.tasks()
+	if len(got) != 1 || got[0].Rule != "early" || got[0].Time != "2027-05-05T10:01:00Z" || got[0].Due != "2027-05-05T10:01:00Z" {
+		t.Fatalf("round at %s: %+v, want the 10:01 tick of early, due at 10:01", ahead.Format(time.TimeOnly), got)
+	}
+	if s.claimed != 2 {
+		t.Errorf("claimed %d ticks, want 2 (10:00 and, ahead, 10:01)", s.claimed)
+	}
+	// A rule that appears after the early round fires at the boundary.
+	e.putRule("late", "cron(* * * * ? *)", ahead.Add(3*time.Second), "http://b.invalid/")
+	s.step(t0.Add(time.Minute))
+	got = e.tasks()
+	if len(got) != 1 || got[0].Rule != "late" || got[0].Time != "2027-05-05T10:01:00Z" {
+		t.Fatalf("round at the boundary: %+v, want only the 10:01 tick of late", got)
+	}
+}
+
+// TestStillScheduled: a tick task stored ahead is delivered at the tick
+// only if its rule, as of the tick, still fires its target.
+func TestStillScheduled(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := New(e.st, e.view, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t0 := ts("2027-05-05T10:00:00Z")
+	e.putRule("r", "rate(1 minute)", t0, "http://a.invalid/", "http://b.invalid/")
+	r, _ := e.view.Rule(sc, control.DefaultBus, "r")
+	task := func(id, arn string) *match.Task {
+		return &match.Task{RuleArn: r.ARN(), RuleName: "r", Target: control.Target{Id: id, Arn: arn}}
+	}
+	steps := []struct {
+		name   string
+		change func() error
+		task   *match.Task
+		want   bool
+	}{
+		{"as staged", nil, task("t0", "http://a.invalid/"), true},
+		{"unknown target", nil, task("t9", "http://a.invalid/"), false},
+		{"target now elsewhere", func() error {
+			_, err := e.ctl.PutTargets(ctx, sc, "", "r", []control.Target{{Id: "t0", Arn: "http://c.invalid/"}})
+			return err
+		}, task("t0", "http://a.invalid/"), false},
+		{"other target unchanged", nil, task("t1", "http://b.invalid/"), true},
+		{"disabled", func() error { return e.ctl.SetRuleState(ctx, sc, "", "r", control.StateDisabled) }, task("t1", "http://b.invalid/"), false},
+		{"enabled again", func() error { return e.ctl.SetRuleState(ctx, sc, "", "r", control.StateEnabled) }, task("t1", "http://b.invalid/"), true},
+		{"other bus's rule", nil, &match.Task{RuleArn: "arn:aws:events:eu-west-1:123456789012:rule/x/r", RuleName: "r", Target: control.Target{Id: "t1", Arn: "http://b.invalid/"}}, false},
+		{"deleted", func() error { return e.ctl.DeleteRule(ctx, sc, "", "r", true) }, task("t1", "http://b.invalid/"), false},
+	}
+	for _, st := range steps {
+		if st.change != nil {
+			if err := st.change(); err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+		}
+		if got := s.StillScheduled(sc, control.DefaultBus, st.task); got != st.want {
+			t.Errorf("%s: StillScheduled = %v, want %v", st.name, got, st.want)
 		}
 	}
 }

@@ -116,6 +116,7 @@ func Run(ctx context.Context, cfg Config) error {
 	g.Go(func() error { return sch.Run(gctx) })
 	aws := awsclient.New(cfg.AWSEndpoints)
 	dl := deliver.New(st, in, log, cfg.Workers)
+	dl.StillScheduled = sch.StillScheduled
 	router := match.NewRouter(st, view, log)
 	if !cfg.StoreFirstAttempts {
 		router.Direct = dl

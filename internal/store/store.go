@@ -41,6 +41,10 @@ const (
 	// the server itself re-publishes onto their task's DeliveryPrefix
 	// subject when due. A schedule must live in the stream of its target.
 	RetryPrefix = "sy.retry."
+	// TickPrefix is followed by "<account>.<region>.<bus>.<rule>": the
+	// tasks of scheduled rules' ticks, stored ahead of the tick and held
+	// by a deliverer until it is due (packages scheduler and deliver).
+	TickPrefix = "sy.tick."
 )
 
 // Config says where the store is.
@@ -197,7 +201,7 @@ func (s *Store) ensureAssets(ctx context.Context, replicas int) error {
 	s.Deliver, err = s.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        DeliveryStream,
 		Description: "Matched (event, rule, target) deliveries awaiting invocation, and those waiting to be retried",
-		Subjects:    []string{DeliveryPrefix + ">", RetryPrefix + ">"},
+		Subjects:    []string{DeliveryPrefix + ">", RetryPrefix + ">", TickPrefix + ">"},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
