@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -28,7 +27,7 @@ type Invoker struct {
 	ctl    *control.Service
 	view   *control.View
 	log    *slog.Logger
-	client *http.Client
+	client *deliver.HTTPClient
 	tokens *tokens
 	limits *rateLimits
 	// MaxWait is the longest an invocation waits for its destination's
@@ -50,12 +49,10 @@ type openedAuth struct {
 // destinations' rate limits in rates (store.RatesBucket), which every
 // process of the cluster shares.
 func New(ctl *control.Service, rates jetstream.KeyValue, log *slog.Logger) *Invoker {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	client := &http.Client{Timeout: Timeout, Transport: tr,
-		// AWS does not follow redirects: a 3xx is the destination's answer,
-		// and following it would carry the credentials to another host.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &Invoker{ctl: ctl, view: ctl.View(), log: log, client: client, tokens: newTokens(client),
+	// AWS does not follow redirects: a 3xx is the destination's answer,
+	// and following it would carry the credentials to another host.
+	client := deliver.NewHTTPClient(Timeout, false)
+	return &Invoker{ctl: ctl, view: ctl.View(), log: log, client: client, tokens: newTokens(client.Client()),
 		limits: newRateLimits(rates), MaxWait: 10 * time.Second, opened: make(map[string]openedAuth)}
 }
 
@@ -193,11 +190,7 @@ func (i *Invoker) send(ctx context.Context, r *request, header, value string) (i
 	}
 	resp, err := i.client.Do(req)
 	if err != nil {
-		code := "CONNECTION_FAILURE"
-		if errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err) {
-			code = "TIMEOUT"
-		}
-		return 0, "", deliver.Retryable(code, fmt.Errorf("api destination %s: %w", r.url, err))
+		return 0, "", deliver.CallFailed("api destination "+r.url, err)
 	}
 	// AWS reads at most the first MiB (its Range header) and ignores it.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))

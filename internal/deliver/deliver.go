@@ -98,7 +98,7 @@ type Deliverer struct {
 // the built-in invokers: plain HTTP URLs and event buses.
 func New(st *store.Store, in *ingest.Service, log *slog.Logger, workers int) *Deliverer {
 	d := &Deliverer{st: st, log: log, invokers: map[string]Invoker{}, PerTarget: max(workers, 1), BaseDelay: time.Second}
-	d.Register("http", newHTTPInvoker(d.PerTarget))
+	d.Register("http", newHTTPInvoker())
 	d.Register("event-bus", busInvoker{in})
 	return d
 }

@@ -3,38 +3,20 @@ package deliver
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 )
 
 // httpInvoker POSTs the input to a plain URL target.
-type httpInvoker struct{ client *http.Client }
+type httpInvoker struct{ client *HTTPClient }
 
-// newHTTPInvoker returns an invoker with AWS's five-second timeout, for up
-// to perTarget calls in flight per target.
-//
-// Connections are pooled per host, and every target URL on one host shares
-// the pool: MaxIdleConnsPerHost below the calls in flight to a host makes
-// each call beyond it dial a new connection and close it afterwards,
-// which costs more than the call and, at thousands of calls a second,
-// exhausts ephemeral ports (TIME_WAIT). So the pool keeps at least
-// perTarget, and generously more for hosts serving many target URLs.
-func newHTTPInvoker(perTarget int) *httpInvoker {
-	return &httpInvoker{client: &http.Client{Timeout: 5 * time.Second,
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			MaxIdleConnsPerHost: max(perTarget, idleConnsPerHost),
-			IdleConnTimeout:     90 * time.Second,
-		}}}
+// newHTTPInvoker returns an invoker with AWS's five-second timeout.
+func newHTTPInvoker() *httpInvoker {
+	return &httpInvoker{client: NewHTTPClient(5*time.Second, true)}
 }
-
-// idleConnsPerHost is the least idle connections kept per host.
-const idleConnsPerHost = 2048
 
 // Invoke sends the input. 2xx is success; 401, 407, 409, 429 and 5xx are
 // retried (honouring Retry-After); other answers cannot succeed on retry.
@@ -48,11 +30,7 @@ func (h *httpInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 	req.Header.Set("User-Agent", "Switchyard")
 	resp, err := h.client.Do(req)
 	if err != nil {
-		code := "CONNECTION_FAILURE"
-		if errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err) {
-			code = "TIMEOUT"
-		}
-		return Retryable(code, fmt.Errorf("http target %s: %w", url, err))
+		return CallFailed("http target "+url, err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
