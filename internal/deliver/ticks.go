@@ -220,4 +220,3 @@ func (q *tickHeap) Pop() any {
 	*q = old[:len(old)-1]
 	return j
 }
-
