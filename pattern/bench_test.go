@@ -117,6 +117,11 @@ func BenchmarkMatch(b *testing.B) {
 		`"source":"app.17","account":"111122223333","time":"2017-12-22T18:43:48Z","region":"us-west-1",` +
 		`"resources":["arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0"],` +
 		`"detail":{"instance-id":"i-1234567890abcdef0","state":"running","size":20,"tags":[{"k":"a","v":"b"}]}}`)
+	benchMatch(b, m, ev)
+}
+
+// benchMatch times matching ev, which one pattern of m matches.
+func benchMatch(b *testing.B, m *Matcher, ev []byte) {
 	dst := make([]string, 0, 16)
 	b.SetBytes(int64(len(ev)))
 	for b.Loop() {
@@ -125,4 +130,23 @@ func BenchmarkMatch(b *testing.B) {
 			b.Fatal(dst, err)
 		}
 	}
+}
+
+// BenchmarkMatchEscaped is BenchmarkMatch on an event whose keys and values,
+// read and skipped alike, hold escapes: it times the string decoder
+// (internal/jsontext) on the matching path.
+func BenchmarkMatchEscaped(b *testing.B) {
+	m := NewMatcher()
+	for i := 0; i < 1000; i++ {
+		p, err := Parse([]byte(fmt.Sprintf(`{"source":["app.%d"],"detail":{"state":[{"prefix":"run"}],"na\"me":[{"suffix":"\u00e9"}]}}`, i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Add(fmt.Sprint(i), p)
+	}
+	ev := []byte(`{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"Note \"quoted\"\tand\u0009tabbed",` +
+		`"\u0073ource":"app.\u00317","account":"111122223333","time":"2017-12-22T18:43:48Z","region":"us-west-1",` +
+		`"resources":["arn:aws:ec2:us-west-1:123456789012:instance\/i-1234567890abcdef0","line\none \ud83d\ude00"],` +
+		`"detail":{"st\u0061te":"r\u0075nning \\ fast","na\"me":"caf\u00e9","note":"\ud83d\ude00 \u2603 \\\/"}}`)
+	benchMatch(b, m, ev)
 }

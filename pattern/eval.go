@@ -6,6 +6,8 @@ import (
 	"sync"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/switchyard/switchyard/internal/jsontext"
 )
 
 // evalState is the scratch space of one Match call. It is pooled, so that
@@ -192,11 +194,8 @@ func bytesView(b []byte) string {
 
 // onString handles a string value at a used path; raw is s.ev[start:end],
 // the body between the quotes.
-func (s *evalState) onString(node *pathNode, start, end int, esc bool) error {
-	v, err := s.stringAt(start, end, esc, &s.strBuf)
-	if err != nil {
-		return err
-	}
+func (s *evalState) onString(node *pathNode, start, end int, esc bool) {
+	v := s.stringAt(start, end, esc, &s.strBuf)
 	s.startValue(node, KindString, start, end, esc)
 	idx := node.idx
 	if idx.exact != nil {
@@ -241,7 +240,6 @@ func (s *evalState) onString(node *pathNode, start, end int, esc bool) error {
 			s.slowHits(idx.slowAny, Value{Kind: KindString, Str: str}, 0, false)
 		}
 	}
-	return nil
 }
 
 func isASCII(b []byte) bool {
@@ -280,14 +278,11 @@ func (s *evalState) walk(n *bnode, v []byte, backwards bool) {
 }
 
 // stringAt returns the text of the string whose body is s.ev[start:end],
-// decoded into *buf if it needs to be.
-func (s *evalState) stringAt(start, end int, esc bool, buf *[]byte) ([]byte, error) {
+// decoded into *buf if it needs to be. The string must have been scanned.
+func (s *evalState) stringAt(start, end int, esc bool, buf *[]byte) []byte {
 	v := s.ev[start:end]
 	if esc {
-		var err error
-		if *buf, err = unescape((*buf)[:0], v); err != nil {
-			return nil, err
-		}
+		*buf = jsontext.AppendUnescaped((*buf)[:0], v)
 		v = *buf
 	}
 	if !isASCII(v) && !utf8.Valid(v) {
@@ -296,7 +291,7 @@ func (s *evalState) stringAt(start, end int, esc bool, buf *[]byte) ([]byte, err
 		*buf = []byte(string([]rune(string(v))))
 		v = *buf
 	}
-	return v, nil
+	return v
 }
 
 // onValue handles a number or literal at a used path.
@@ -669,11 +664,7 @@ func (s *evalState) occMeets(f *cfield, o *occurrence) bool {
 			haveV = true
 			v = Value{Kind: o.kind, Str: bytesView(s.ev[o.start:o.end])}
 			if o.kind == KindString {
-				b, err := s.stringAt(int(o.start), int(o.end), o.esc, &s.strBuf)
-				if err != nil {
-					return false // cannot happen: the scan decoded it already
-				}
-				v.Str = bytesView(b)
+				v.Str = bytesView(s.stringAt(int(o.start), int(o.end), o.esc, &s.strBuf))
 			}
 		}
 		if referenceCond(c, v) {

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/switchyard/switchyard/internal/jsontext"
 )
 
 // The scanner walks the event's bytes once. It descends only into keys that
@@ -87,50 +87,17 @@ func (s *evalState) scanEvent() error {
 	return nil
 }
 
-// scanString returns the end of the string starting at the quote at i (the
-// index after the closing quote) and whether it holds escapes.
+// scanString is jsontext.ScanString over the event, its fault made a
+// syntax error. The skipping loops call it (only for strings with escapes)
+// rather than build the error inline, which measurably slows their hot
+// loops; scanObject and scanValue, which scan every string they read, call
+// jsontext.ScanString directly and save a call.
 func (s *evalState) scanString(i int) (end int, esc bool, err error) {
-	b := s.ev
-	i++
-	for {
-		for i < len(b) && byteClass[b[i]]&clsStrStop == 0 {
-			i++
-		}
-		if i >= len(b) {
-			return 0, false, s.fail(i, "unterminated string")
-		}
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, esc, nil
-		case c == '\\':
-			esc = true
-			if i+1 >= len(b) {
-				return 0, false, s.fail(i, "unterminated string")
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
-					return 0, false, s.fail(i, "bad \\u escape")
-				}
-				i += 6
-			default:
-				return 0, false, s.fail(i, "bad escape")
-			}
-		default:
-			return 0, false, s.fail(i, "control character in string")
-		}
+	end, esc, err = jsontext.ScanString(s.ev, i)
+	if err != nil {
+		return 0, false, s.fail(end, err.Error())
 	}
-}
-
-func isHex4(h []byte) bool {
-	for _, c := range h {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
+	return end, esc, nil
 }
 
 // scanNumber checks the JSON number grammar from i and returns its end.
@@ -201,17 +168,14 @@ func (s *evalState) scanObject(i int, node *pathNode, depth int, tail bool) (int
 		if i >= len(b) || b[i] != '"' {
 			return 0, s.fail(i, "expected a key")
 		}
-		end, esc, err := s.scanString(i)
+		end, esc, err := jsontext.ScanString(b, i)
 		if err != nil {
-			return 0, err
+			return 0, s.fail(end, err.Error())
 		}
 		var child *pathNode
 		var at int
 		if esc {
-			s.scratch, err = unescape(s.scratch[:0], b[i+1:end-1])
-			if err != nil {
-				return 0, s.fail(i, err.Error())
-			}
+			s.scratch = jsontext.AppendUnescaped(s.scratch[:0], b[i+1:end-1])
 			child, at = node.child(s.scratch)
 		} else {
 			child, at = node.child(b[i+1 : end-1])
@@ -283,14 +247,12 @@ func (s *evalState) scanValue(i int, node *pathNode, depth int, tail bool) (int,
 	case '[':
 		return s.scanArray(i, node, depth)
 	case '"':
-		end, esc, err := s.scanString(i)
+		end, esc, err := jsontext.ScanString(b, i)
 		if err != nil {
-			return 0, err
+			return 0, s.fail(end, err.Error())
 		}
 		if leaf {
-			if err := s.onString(node, i+1, end-1, esc); err != nil {
-				return 0, s.fail(i, err.Error())
-			}
+			s.onString(node, i+1, end-1, esc)
 		}
 		return end, nil
 	case 't', 'f', 'n':
@@ -613,68 +575,4 @@ func skipDigits(b []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-// unescape appends the decoded form of a JSON string body (already checked
-// by scanString) to dst. Lone surrogates decode to U+FFFD, as encoding/json
-// does.
-func unescape(dst, raw []byte) ([]byte, error) {
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c != '\\' {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		switch raw[i+1] {
-		case '"', '\\', '/':
-			dst = append(dst, raw[i+1])
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := rune(hex4(raw[i+2 : i+6]))
-			i += 6
-			if utf16.IsSurrogate(r) {
-				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					r2 := rune(hex4(raw[i+2 : i+6]))
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						i += 6
-						dst = utf8.AppendRune(dst, d)
-						continue
-					}
-				}
-				r = utf8.RuneError
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default:
-			return dst, errors.New("bad escape")
-		}
-		i += 2
-	}
-	return dst, nil
-}
-
-func hex4(h []byte) uint16 {
-	var v uint16
-	for _, c := range h {
-		v <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			v |= uint16(c - '0')
-		case c >= 'a' && c <= 'f':
-			v |= uint16(c - 'a' + 10)
-		default:
-			v |= uint16(c - 'A' + 10)
-		}
-	}
-	return v
 }

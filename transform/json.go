@@ -3,8 +3,8 @@ package transform
 import (
 	"bytes"
 	"errors"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/switchyard/switchyard/internal/jsontext"
 )
 
 // The scanner below walks raw JSON bytes instead of decoding them: a target
@@ -67,8 +67,11 @@ func scanValue(b []byte, i int) (int, error) {
 	}
 	switch c := b[i]; {
 	case c == '"':
-		end, _, err := scanString(b, i)
-		return end, err
+		end, _, err := jsontext.ScanString(b, i)
+		if err != nil {
+			return 0, errSyntax
+		}
+		return end, nil
 	case c == '{':
 		return scanObject(b, i, nil)
 	case c == '[':
@@ -127,41 +130,6 @@ func scanNumber(b []byte, i int) (int, error) {
 	return i, nil
 }
 
-// scanString returns the end of the string starting at b[i] and whether it
-// holds escapes.
-func scanString(b []byte, i int) (int, bool, error) {
-	esc := false
-	for i++; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, esc, nil
-		case c == '\\':
-			esc = true
-			i++
-			if i >= len(b) {
-				return 0, false, errSyntax
-			}
-			switch b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if len(b)-i < 5 || !isHex(b[i+1]) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) {
-					return 0, false, errSyntax
-				}
-				i += 4
-			default:
-				return 0, false, errSyntax
-			}
-		case c < 0x20:
-			return 0, false, errSyntax
-		}
-	}
-	return 0, false, errSyntax
-}
-
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
-}
-
 // scanObject scans the object at b[i], calling member (when not nil) with
 // each raw key (quotes included) and value.
 func scanObject(b []byte, i int, member func(key, val []byte) error) (int, error) {
@@ -173,9 +141,9 @@ func scanObject(b []byte, i int, member func(key, val []byte) error) (int, error
 		if i >= len(b) || b[i] != '"' {
 			return 0, errSyntax
 		}
-		kend, _, err := scanString(b, i)
+		kend, _, err := jsontext.ScanString(b, i)
 		if err != nil {
-			return 0, err
+			return 0, errSyntax
 		}
 		key := b[i:kend]
 		i = skipWS(b, kend)
@@ -250,68 +218,7 @@ func keyIs(key []byte, name string) bool {
 		return false // escapes only ever shorten
 	}
 	var buf [128]byte
-	return string(appendUnescaped(buf[:0], key)) == name
-}
-
-// appendUnescaped appends the characters of the scanned JSON string s
-// (quotes included), its escapes decoded.
-func appendUnescaped(dst, s []byte) []byte {
-	s = s[1 : len(s)-1]
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			dst = append(dst, c)
-			continue
-		}
-		i++
-		switch s[i] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := rune(hex4(s[i+1:]))
-			i += 4
-			if utf16.IsSurrogate(r) {
-				if i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
-					if r2 := utf16.DecodeRune(r, rune(hex4(s[i+3:]))); r2 != utf8.RuneError {
-						r = r2
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			dst = utf8.AppendRune(dst, r)
-		default: // " \ /
-			dst = append(dst, s[i])
-		}
-	}
-	return dst
-}
-
-func hex4(b []byte) int {
-	n := 0
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		default:
-			c -= 'A' - 10
-		}
-		n = n<<4 | int(c)
-	}
-	return n
+	return string(jsontext.AppendUnescaped(buf[:0], raw)) == name
 }
 
 // member returns the value of obj's member name, the last one if the name

@@ -2,6 +2,8 @@ package transform
 
 import (
 	"encoding/json"
+
+	"github.com/switchyard/switchyard/internal/jsontext"
 )
 
 type varKind uint8
@@ -213,7 +215,7 @@ func (t *template) render(out, v []byte, inString bool) []byte {
 	case kindMissing:
 		return out
 	case kindString:
-		return appendUnescaped(out, v)
+		return jsontext.AppendUnescaped(out, v[1:len(v)-1])
 	case kindObject, kindArray:
 		return appendCompact(out, v)
 	}
