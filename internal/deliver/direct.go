@@ -30,8 +30,11 @@ import (
 // crash between a call and its task's acknowledgement.
 //
 // Only a target that can take the call soon is tried directly: one with a
-// free slot, or a queue it drains within the limiter's maxWait, no stall,
-// and calls that end quickly (directMaxLatency). A task that would have to wait goes through the
+// free slot, or a queue it drains within the limiter's maxWait (or any
+// queue, if it is healthy: see limiter.healthy), no stall, and calls that
+// end quickly (directMaxLatency). When the process holds as many direct
+// attempts as it may and the target is healthy, the router waits: the
+// process is overloaded, and storing the task would only add to its work. A task that would have to wait goes through the
 // stream, as before, where the limiter's queueing and deferral keep slow
 // targets from holding anything up; and the router's event waits for its
 // direct attempts, so a target that might take seconds is kept off this
@@ -75,16 +78,30 @@ func (d *Deliverer) TryFirst(subj string, head, event []byte, ingested int64, id
 	}
 	j.id, j.direct = id, true
 	key := j.task.Target.Arn
-	adm, slot := d.limiter.admitDirect(key, j)
-	switch adm {
-	case admitRun:
-		d.start(*ctx, j, key, slot)
-	case admitQueued:
-	default:
-		return false
+	var waitUntil time.Time
+	for {
+		switch adm, slot := d.limiter.admitDirect(key, j); adm {
+		case admitRun:
+			d.start(*ctx, j, key, slot)
+		case admitQueued:
+		case admitWait:
+			// Overloaded with a healthy target: the router waits (the
+			// events wait in their stream, at no cost), at most maxWait.
+			now := time.Now()
+			if waitUntil.IsZero() {
+				waitUntil = now.Add(d.limiter.maxWait)
+			}
+			if now.Before(waitUntil) && (*ctx).Err() == nil {
+				time.Sleep(200 * time.Microsecond)
+				continue
+			}
+			return false
+		default:
+			return false
+		}
+		directAttempts.Inc()
+		return true
 	}
-	directAttempts.Inc()
-	return true
 }
 
 // directMsg stands for the stored message of a task tried directly: its

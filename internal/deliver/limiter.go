@@ -227,17 +227,18 @@ func (l *limiter) admit(key string, j *job) (admission, int) {
 }
 
 // admitDirect admits j, a first attempt offered without its task stored
-// (direct.go), if its target can take it soon: a free slot (admitRun), or
-// a place in the target's queue within its room (admitQueued), while the
-// window is not crowded, the target does not stall and its calls are
-// quick. Otherwise it answers admitDefer: the task is to be stored.
+// (direct.go), if its target is quick and not stalled: to a free slot
+// (admitRun), or to the target's queue (admitQueued) when that drains
+// within maxWait or the target is healthy. When the process already holds
+// all it may (a crowded window, or directMaxInflight direct attempts), a
+// healthy target's attempt answers admitWait: the process is overloaded,
+// and the caller should wait rather than store the task, which would only
+// add work. Otherwise, and for a slow target, admitDefer: the task is to
+// be stored, where the limiter's queueing and deferral isolate the target.
 func (l *limiter) admitDirect(key string, j *job) (admission, int) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.held >= l.crowdedAt || l.direct >= directMaxInflight {
-		return admitDefer, 0
-	}
 	t := l.targets[key]
 	if t == nil {
 		t = &targetState{}
@@ -246,12 +247,18 @@ func (l *limiter) admitDirect(key string, j *job) (admission, int) {
 	if t.lat() > directMaxLatency || (t.inflight() > 0 && now.Sub(t.progress) >= stallFloor) {
 		return admitDefer, 0 // slow, or none of its calls has ended for a while
 	}
+	if l.held >= l.crowdedAt || l.direct >= directMaxInflight {
+		if l.healthy(t) {
+			return admitWait, 0
+		}
+		return admitDefer, 0
+	}
 	if t.inflight() < l.perTarget {
 		l.held++
 		l.direct++
 		return admitRun, t.take(now)
 	}
-	if len(t.queue) < l.room(t) {
+	if len(t.queue) < l.room(t) || l.healthy(t) {
 		l.held++
 		l.direct++
 		j.queued = now

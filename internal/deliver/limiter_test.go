@@ -134,3 +134,59 @@ func TestLimiterDeferralsAreRationed(t *testing.T) {
 		t.Fatalf("a second later: %v, want admitDefer", a)
 	}
 }
+
+// First attempts offered directly (admitDirect): a quick target's are run
+// or queued, a slow or stalled target's are stored, and an overloaded
+// process makes the router wait for a healthy target rather than store.
+func TestLimiterAdmitDirect(t *testing.T) {
+	count := func(l *limiter, key string, n int) map[admission]int {
+		out := map[admission]int{}
+		for range n {
+			a, _ := l.admitDirect(key, &job{direct: true})
+			out[a]++
+		}
+		return out
+	}
+	cases := []struct {
+		name    string
+		latency time.Duration
+		stalled bool
+		n       int
+		want    map[admission]int
+	}{
+		// 8 run, then queued up to the 4096 direct attempts in flight
+		// (healthy: any queue), then the router waits.
+		{"quick target", time.Millisecond, false, 5000, map[admission]int{admitRun: 8, admitQueued: directMaxInflight - 8, admitWait: 5000 - directMaxInflight}},
+		{"new target", 0, false, 100, map[admission]int{admitRun: 8, admitQueued: 92}},
+		{"slow target", 2 * time.Second, false, 10, map[admission]int{admitDefer: 10}},
+		// 200 ms calls: room for 40 within a second, not healthy beyond.
+		{"sluggish target", 200 * time.Millisecond, false, 100, map[admission]int{admitRun: 8, admitQueued: 40, admitDefer: 52}},
+		{"stalled target", time.Millisecond, true, 10, map[admission]int{admitDefer: 10}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := fixedLimiter(8, 20000)
+			ts := &targetState{latency: c.latency}
+			l.targets["t"] = ts
+			if c.stalled {
+				ts.take(l.now().Add(-time.Second)) // a call in flight for a second, none ended
+			}
+			got := count(l, "t", c.n)
+			for _, a := range []admission{admitRun, admitQueued, admitDefer, admitWait} {
+				if got[a] != c.want[a] {
+					t.Errorf("admission %d: %d, want %d (all: %v)", a, got[a], c.want[a], got)
+				}
+			}
+		})
+	}
+	// A crowded window: a healthy target waits, a slow one is stored.
+	l := fixedLimiter(8, 20000)
+	l.held = l.crowdedAt
+	l.targets["slowish"] = &targetState{latency: 500 * time.Millisecond}
+	if a, _ := l.admitDirect("quick", &job{}); a != admitWait {
+		t.Errorf("crowded window, new target: %d, want admitWait", a)
+	}
+	if a, _ := l.admitDirect("slowish", &job{}); a != admitDefer {
+		t.Errorf("crowded window, slow target: %d, want admitDefer", a)
+	}
+}
