@@ -36,6 +36,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
+	"github.com/switchyard/switchyard/internal/store"
 )
 
 // Headers of events-stream messages published by a replay.
@@ -162,7 +163,7 @@ func (b *Batch) Publish(js jetstream.JetStream) ([]jetstream.PubAckFuture, error
 		} else {
 			m = Msg(a.UUID, b.msgID+"|"+a.UUID, evs)
 		}
-		f, err := js.PublishMsgAsync(m)
+		f, err := js.PublishMsgAsync(m, store.StallWait)
 		if err != nil {
 			return nil, fmt.Errorf("archive: %w", err)
 		}

@@ -471,7 +471,7 @@ func (p *publisher) flush(ctx context.Context) error {
 	}
 	m.Header.Set(ingest.HeaderRev, strconv.FormatUint(r.View.Rev(), 10))
 	m.Header.Set(ingest.HeaderIngested, strconv.FormatInt(time.Now().UnixMilli(), 10))
-	f, err := r.JS.PublishMsgAsync(m)
+	f, err := r.JS.PublishMsgAsync(m, store.StallWait)
 	if err != nil {
 		return fmt.Errorf("replay publish: %w", err)
 	}

@@ -169,7 +169,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
 				break
 			}
-			d.log.Error("deliver: next task", "err", err)
+			store.LogPullError(d.log, "deliver: next task", err)
 			continue
 		}
 		j, ok := d.decode(msg)

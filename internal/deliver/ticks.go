@@ -90,7 +90,7 @@ func (d *Deliverer) runTicks(ctx context.Context, it jetstream.MessagesContext) 
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
 				break
 			}
-			d.log.Error("deliver: next tick task", "err", err)
+			store.LogPullError(d.log, "deliver: next tick task", err)
 			continue
 		}
 		j, ok := d.decode(msg)

@@ -152,7 +152,7 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		msg.Header.Set(jetstream.MsgIDHeader, b.ids[0])
 		msg.Header.Set(HeaderRev, rev)
 		msg.Header.Set(HeaderIngested, ingested)
-		f, err := s.js.PublishMsgAsync(msg)
+		f, err := s.js.PublishMsgAsync(msg, store.StallWait)
 		if err != nil {
 			s.log.Error("ingest: publish", "err", err)
 			for _, i := range b.entries {

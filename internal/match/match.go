@@ -167,7 +167,7 @@ func (r *Router) Run(ctx context.Context) error {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
 				return nil
 			}
-			r.log.Error("match: next event", "err", err)
+			store.LogPullError(r.log, "match: next event", err)
 			continue
 		}
 		p, err := r.route(ctx, msg)
@@ -404,7 +404,7 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 					}
 				}
 				m := taskMsg(sc, bus, ev.ID, arn, rule.Name, rule.Targets[i].Id, EncodeTask(heads[i], event, ingested))
-				f, err := r.st.JS.PublishMsgAsync(m)
+				f, err := r.st.JS.PublishMsgAsync(m, store.StallWait)
 				if err != nil {
 					return pending{}, fmt.Errorf("publish task: %w", err)
 				}

@@ -455,7 +455,7 @@ func (s *Scheduler) send(rule *control.Rule, id string, tick time.Time, tickTask
 		if err != nil {
 			return nil, err
 		}
-		f, err := s.js.PublishMsgAsync(m)
+		f, err := s.js.PublishMsgAsync(m, store.StallWait)
 		if err != nil {
 			return nil, fmt.Errorf("publish task: %w", err)
 		}

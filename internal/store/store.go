@@ -47,6 +47,15 @@ const (
 	TickPrefix = "sy.tick."
 )
 
+// StallWait is the publish option of every asynchronous publish on the
+// data path: when the client already has 4,000 publishes waiting for
+// their acknowledgement, the next one waits up to ten seconds for storage
+// to catch up — back-pressure — instead of failing after nats.go's default
+// 200 ms. A failed publish made the router hand a whole event back for
+// redelivery (calling again the targets it had already called) and a
+// PutEvents entry fail: at 100 rules × 5 targets a burst of events did.
+var StallWait = jetstream.WithStallWait(10 * time.Second)
+
 // Config says where the store is.
 type Config struct {
 	// URL of an external NATS server; empty runs one embedded.
@@ -272,4 +281,18 @@ func Untoken(tok string) string {
 		return tok
 	}
 	return strings.NewReplacer("=2E", ".", "=3D", "=").Replace(tok)
+}
+
+// LogPullError logs an error of a consumer's message iterator. A missed
+// heartbeat says only that the iterator read nothing, not even a
+// heartbeat, for two seconds: the consumer's loop was held up (by
+// back-pressure from a busy target, say) or the process stalled; the
+// iterator renews its pull itself, so it is a warning. Anything else is an
+// error.
+func LogPullError(log *slog.Logger, msg string, err error) {
+	if errors.Is(err, jetstream.ErrNoHeartbeat) {
+		log.Warn(msg+": nothing read for two heartbeats; pull renewed", "err", err)
+		return
+	}
+	log.Error(msg, "err", err)
 }
