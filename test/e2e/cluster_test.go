@@ -117,6 +117,13 @@ func TestSecretsKeyMustMatchTheCluster(t *testing.T) {
 // from its /metrics.
 func invocations(t *testing.T, s *server, rule string) float64 {
 	t.Helper()
+	return metricSum(t, s, "switchyard_Invocations_total", `rule="`+rule+`"`)
+}
+
+// metricSum sums the series of the process's metric name whose labels
+// contain label (all of them when label is empty), from its /metrics.
+func metricSum(t *testing.T, s *server, name, label string) float64 {
+	t.Helper()
 	resp, err := http.Get("http://" + s.addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -125,8 +132,11 @@ func invocations(t *testing.T, s *server, rule string) float64 {
 	body, _ := io.ReadAll(resp.Body)
 	var sum float64
 	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, "switchyard_Invocations_total{") && strings.Contains(line, `rule="`+rule+`"`) {
-			f := strings.Fields(line)
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if series := f[0]; (series == name || strings.HasPrefix(series, name+"{")) && strings.Contains(series, label) {
 			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
 			sum += v
 		}

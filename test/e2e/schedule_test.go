@@ -226,3 +226,49 @@ func TestScheduleTwoProcesses(t *testing.T) {
 		t.Errorf("%d deliveries of the %s tick, %d events in all; want 1 and 3 (two fired by hand):\n%v", ticks, tick.Format(time.TimeOnly), len(got), got)
 	}
 }
+
+// TestTickFiredAhead: a real tick of rules that exist well before it is
+// stored ahead and held by the process (switchyard_deliver_ticks_held),
+// delivered at the tick and not before, once; a rule disabled after its
+// tick was stored, and before the tick, is not delivered.
+func TestTickFiredAhead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a real minute boundary")
+	}
+	s := startServer(t)
+	const region = "eu-north-1"
+	c := s.client(acct, region)
+	keep, drop := newReceiver(t), newReceiver(t)
+	// The rules must exist more than 10 s (the lead) before the tick.
+	tick := time.Now().Add(15 * time.Second).Truncate(time.Minute).Add(time.Minute)
+	arn := scheduledRule(t, c, "keep", "rate(1 minute)", keep.URL)
+	scheduledRule(t, c, "drop", "rate(1 minute)", drop.URL)
+	time.Sleep(time.Until(tick.Add(-4 * time.Second)))
+	if held := metricSum(t, s, "switchyard_deliver_ticks_held", ""); held != 2 {
+		t.Fatalf("4 s before the tick, %v tick tasks held; want 2 (both rules' ticks stored ahead)", held)
+	}
+	if _, err := c.DisableRule(ctx(t), &eventbridge.DisableRuleInput{Name: aws.String("drop")}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(tick.Add(-500 * time.Millisecond)))
+	if n := len(keep.received()); n != 0 {
+		t.Fatalf("%d deliveries before the tick", n)
+	}
+	got := keep.waitFor(t, 1, 15*time.Second)
+	time.Sleep(2 * time.Second) // a second delivery would come now
+	got = keep.received()
+	if len(got) != 1 {
+		t.Fatalf("%d deliveries of the tick, want 1", len(got))
+	}
+	e := decodeEvent(t, got[0])
+	checkScheduled(t, e, arn, region)
+	if e.Time != tick.UTC().Format("2006-01-02T15:04:05Z") {
+		t.Errorf("event time %s, want the tick %s", e.Time, tick.UTC().Format(time.TimeOnly))
+	}
+	if n := len(drop.received()); n != 0 {
+		t.Errorf("the rule disabled after its tick was stored got %d deliveries, want 0", n)
+	}
+	if dropped := metricSum(t, s, "switchyard_deliver_ticks_dropped_total", ""); dropped != 1 {
+		t.Errorf("ticks dropped: %v, want 1", dropped)
+	}
+}
