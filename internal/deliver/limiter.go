@@ -199,17 +199,24 @@ func newLimiter(perTarget, window int) *limiter {
 		targets: map[string]*targetState{}, now: time.Now, defers: rate.NewLimiter(deferRate, deferRate)}
 }
 
+// target returns the state of the target key, new if it has none; l.mu
+// is held.
+func (l *limiter) target(key string) *targetState {
+	t := l.targets[key]
+	if t == nil {
+		t = &targetState{}
+		l.targets[key] = t
+	}
+	return t
+}
+
 // admit returns admitRun with the call's slot, admitQueued when j waits in
 // the target's queue (and will be returned by done), or admitDefer.
 func (l *limiter) admit(key string, j *job) (admission, int) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	t := l.targets[key]
-	if t == nil {
-		t = &targetState{}
-		l.targets[key] = t
-	}
+	t := l.target(key)
 	if t.inflight() < l.perTarget {
 		l.held++
 		return admitRun, t.take(now)
@@ -239,11 +246,7 @@ func (l *limiter) admitDirect(key string, j *job) (admission, int) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	t := l.targets[key]
-	if t == nil {
-		t = &targetState{}
-		l.targets[key] = t
-	}
+	t := l.target(key)
 	if t.lat() > directMaxLatency || (t.inflight() > 0 && now.Sub(t.progress) >= stallFloor) {
 		return admitDefer, 0 // slow, or none of its calls has ended for a while
 	}
