@@ -132,12 +132,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("deliver consumer: %w", err)
 	}
-	// Short pulls with frequent heartbeats: when a pull request is lost
-	// on the server's side (seen when a burst fills the window, before
-	// and after the limiter's changes), the iterator only notices by the
-	// missing heartbeats, and with the default 30 s expiry that stopped
-	// every delivery for 30 s with nothing in flight. With these, for 2 s.
-	it, err := cons.Messages(jetstream.PullMaxMessages(1000), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+	it, err := store.Messages(cons)
 	if err != nil {
 		return fmt.Errorf("deliver consume: %w", err)
 	}

@@ -68,7 +68,7 @@ func (d *Deliverer) tickMessages(ctx context.Context) (jetstream.MessagesContext
 	if err != nil {
 		return nil, fmt.Errorf("tick consumer: %w", err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1000), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+	it, err := store.Messages(cons)
 	if err != nil {
 		return nil, fmt.Errorf("tick consume: %w", err)
 	}

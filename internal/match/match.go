@@ -145,9 +145,7 @@ func (r *Router) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("match consumer: %w", err)
 	}
-	// Short pulls with frequent heartbeats, so that a pull request lost
-	// on the server's side stalls routing for 2 s, not 30 (see deliver).
-	it, err := cons.Messages(jetstream.PullMaxMessages(1000), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+	it, err := store.Messages(cons)
 	if err != nil {
 		return fmt.Errorf("match consume: %w", err)
 	}
@@ -394,7 +392,7 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 						owned = bytes.Clone(event) // event is reused for the next event
 					}
 					head, tid := heads[i], rule.Targets[i].Id
-					id := ev.ID + "|" + arn + "|" + tid
+					id := taskID(ev.ID, arn, tid)
 					t := &directTask{settled: make(chan bool, 1), msg: func() *nats.Msg {
 						return taskMsg(sc, bus, ev.ID, arn, rule.Name, tid, EncodeTask(head, owned, ingested))
 					}}
@@ -435,8 +433,14 @@ func taskMsg(sc control.Scope, bus, eventID, ruleArn, ruleName, targetID string,
 	return &nats.Msg{
 		Subject: taskSubject(sc, bus, ruleName),
 		Data:    data,
-		Header:  nats.Header{jetstream.MsgIDHeader: {eventID + "|" + ruleArn + "|" + targetID}},
+		Header:  nats.Header{jetstream.MsgIDHeader: {taskID(eventID, ruleArn, targetID)}},
 	}
+}
+
+// taskID is the id of the task of an event for a target of a rule: its
+// JetStream message id, and the id the deliverer knows it by.
+func taskID(eventID, ruleArn, targetID string) string {
+	return eventID + "|" + ruleArn + "|" + targetID
 }
 
 // taskSubject is the delivery-stream subject of the tasks of a rule.
