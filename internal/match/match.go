@@ -381,7 +381,7 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 				}
 				event = r.compact.Bytes()
 			}
-			subj := taskSubject(sc, bus, rule.Name)
+			subj := taskSubject(store.DeliveryPrefix, sc, bus, rule.Name)
 			for i := range rule.Targets {
 				// A replay's tasks are always stored: replays are paced
 				// by the delivery stream's backlog (package archive),
@@ -394,14 +394,14 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 					head, tid := heads[i], rule.Targets[i].Id
 					id := taskID(ev.ID, arn, tid)
 					t := &directTask{settled: make(chan bool, 1), msg: func() *nats.Msg {
-						return taskMsg(sc, bus, ev.ID, arn, rule.Name, tid, EncodeTask(head, owned, ingested))
+						return taskMsg(subj, ev.ID, arn, tid, EncodeTask(head, owned, ingested))
 					}}
 					if r.Direct.TryFirst(subj, head, owned, ingested, id, t.settle) {
 						directs = append(directs, t)
 						continue
 					}
 				}
-				m := taskMsg(sc, bus, ev.ID, arn, rule.Name, rule.Targets[i].Id, EncodeTask(heads[i], event, ingested))
+				m := taskMsg(subj, ev.ID, arn, rule.Targets[i].Id, EncodeTask(heads[i], event, ingested))
 				f, err := r.st.JS.PublishMsgAsync(m, store.StallWait)
 				if err != nil {
 					return pending{}, fmt.Errorf("publish task: %w", err)
@@ -422,16 +422,20 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 // the event, rule and target, so that publishing it again (after a crash, or
 // from another process) stores no duplicate within the stream's window.
 func TaskMsg(sc control.Scope, bus, eventID string, task *Task) (*nats.Msg, error) {
+	return encodeTaskMsg(taskSubject(store.DeliveryPrefix, sc, bus, task.RuleName), eventID, task)
+}
+
+func encodeTaskMsg(subj, eventID string, task *Task) (*nats.Msg, error) {
 	head, err := EncodeHead(task.RuleArn, task.RuleName, &task.Target)
 	if err != nil {
 		return nil, err
 	}
-	return taskMsg(sc, bus, eventID, task.RuleArn, task.RuleName, task.Target.Id, EncodeTask(head, task.Event, task.Ingested)), nil
+	return taskMsg(subj, eventID, task.RuleArn, task.Target.Id, EncodeTask(head, task.Event, task.Ingested)), nil
 }
 
-func taskMsg(sc control.Scope, bus, eventID, ruleArn, ruleName, targetID string, data []byte) *nats.Msg {
+func taskMsg(subj, eventID, ruleArn, targetID string, data []byte) *nats.Msg {
 	return &nats.Msg{
-		Subject: taskSubject(sc, bus, ruleName),
+		Subject: subj,
 		Data:    data,
 		Header:  nats.Header{jetstream.MsgIDHeader: {taskID(eventID, ruleArn, targetID)}},
 	}
@@ -443,9 +447,10 @@ func taskID(eventID, ruleArn, targetID string) string {
 	return eventID + "|" + ruleArn + "|" + targetID
 }
 
-// taskSubject is the delivery-stream subject of the tasks of a rule.
-func taskSubject(sc control.Scope, bus, ruleName string) string {
-	return store.DeliveryPrefix + sc.Account + "." + sc.Region + "." + store.Token(bus) + "." + store.Token(ruleName)
+// taskSubject is the delivery-stream subject of the tasks of a rule, under
+// prefix (store.DeliveryPrefix, or store.TickPrefix for a tick's).
+func taskSubject(prefix string, sc control.Scope, bus, ruleName string) string {
+	return prefix + sc.Account + "." + sc.Region + "." + store.Token(bus) + "." + store.Token(ruleName)
 }
 
 // ParseSubject splits an events-stream subject into scope and bus.

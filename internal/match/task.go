@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -91,11 +90,10 @@ const HeaderDue = "Switchyard-Due"
 // store.TickPrefix and its message id, as TaskMsg's, derives from the
 // event (the tick), rule and target.
 func TickTaskMsg(sc control.Scope, bus, eventID string, task *Task, due time.Time) (*nats.Msg, error) {
-	m, err := TaskMsg(sc, bus, eventID, task)
+	m, err := encodeTaskMsg(taskSubject(store.TickPrefix, sc, bus, task.RuleName), eventID, task)
 	if err != nil {
 		return nil, err
 	}
-	m.Subject = store.TickPrefix + strings.TrimPrefix(m.Subject, store.DeliveryPrefix)
 	m.Header.Set(HeaderDue, strconv.FormatInt(due.UnixMilli(), 10))
 	return m, nil
 }
