@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -51,8 +50,9 @@ type openedAuth struct {
 func New(ctl *control.Service, rates jetstream.KeyValue, log *slog.Logger) *Invoker {
 	// AWS does not follow redirects: a 3xx is the destination's answer,
 	// and following it would carry the credentials to another host.
-	client := deliver.NewHTTPClient(Timeout, false)
-	return &Invoker{ctl: ctl, view: ctl.View(), log: log, client: client, tokens: newTokens(client.Client()),
+	client := deliver.NewHTTPClient(Timeout)
+	tokenClient := &http.Client{Timeout: Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &Invoker{ctl: ctl, view: ctl.View(), log: log, client: client, tokens: newTokens(tokenClient),
 		limits: newRateLimits(rates), MaxWait: 10 * time.Second, opened: make(map[string]openedAuth)}
 }
 
@@ -184,18 +184,14 @@ func (i *Invoker) authorization(ctx context.Context, c *control.Connection, a *c
 
 // send makes one HTTP call and returns the status and Retry-After.
 func (i *Invoker) send(ctx context.Context, r *request, header, value string) (int, string, error) {
-	req, err := r.httpRequest(ctx, header, value)
-	if err != nil {
+	a, err := i.client.Do(ctx, r.call(header, value))
+	if errors.Is(err, deliver.ErrInvalidURL) {
 		return 0, "", deliver.Permanent("InvalidEndpoint", err)
 	}
-	resp, err := i.client.Do(req)
 	if err != nil {
 		return 0, "", deliver.CallFailed("api destination "+r.url, err)
 	}
-	// AWS reads at most the first MiB (its Range header) and ignores it.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	return resp.StatusCode, resp.Header.Get("Retry-After"), nil
+	return a.Status, a.RetryAfter, nil
 }
 
 // classify turns a destination's answer into the delivery outcome: 2xx is

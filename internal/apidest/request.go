@@ -7,14 +7,16 @@ package apidest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/deliver"
 )
 
 // userAgent is what AWS sends to API destinations, and what receivers that
@@ -170,32 +172,24 @@ func addBodyParameters(input []byte, params []control.ConnectionParameter) []byt
 	return out
 }
 
-// httpRequest makes the net/http request, with the headers AWS always sends
-// and the connection's authorization header.
-func (r *request) httpRequest(ctx context.Context, authHeader, authValue string) (*http.Request, error) {
-	var body *bytes.Reader
-	if r.body != nil {
-		body = bytes.NewReader(r.body)
-	}
-	var req *http.Request
-	var err error
-	if body != nil {
-		req, err = http.NewRequestWithContext(ctx, r.method, r.url, body)
-	} else {
-		req, err = http.NewRequestWithContext(ctx, r.method, r.url, nil)
-	}
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range r.header {
-		req.Header[k] = v
-	}
+// call makes the HTTP call, with the headers AWS always sends and the
+// connection's authorization header.
+func (r *request) call(authHeader, authValue string) *deliver.Call {
+	h := r.header.Clone()
 	if authHeader != "" {
-		req.Header.Set(authHeader, authValue)
+		h.Set(authHeader, authValue)
 	}
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set("Range", "bytes=0-1048575")
-	req.Header.Set("Accept-Encoding", "gzip,deflate")
-	req.Close = true // "Connection: close", as AWS sends
-	return req, nil
+	h.Set("User-Agent", userAgent)
+	// AWS reads at most the first MiB of the answer, and ignores it.
+	h.Set("Range", "bytes=0-1048575")
+	h.Set("Accept-Encoding", "gzip,deflate")
+	c := &deliver.Call{Method: r.method, URL: r.url, Body: r.body,
+		Close:  true, // "Connection: close", as AWS sends
+		Header: make([]deliver.Header, 0, len(h))}
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
+			c.Header = append(c.Header, deliver.Header{Name: k, Value: v})
+		}
+	}
+	return c
 }

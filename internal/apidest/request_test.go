@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/switchyard/switchyard/internal/deliver"
+	"net/http"
 	"testing"
 	"time"
 
@@ -52,22 +53,23 @@ func TestBuildPrecedence(t *testing.T) {
 	if want := "https://h/orders/o-7?both=conn&fixed=1&key=s3cret&t=1"; r.url != want {
 		t.Errorf("url = %s, want %s", r.url, want)
 	}
-	req, err := r.httpRequest(context.Background(), "Authorization", "Basic x")
-	if err != nil {
-		t.Fatal(err)
+	c := r.call("Authorization", "Basic x")
+	got := http.Header{}
+	for _, h := range c.Header {
+		got.Add(h.Name, h.Value)
 	}
 	want := map[string]string{"X-Tenant": "conn", "X-Conn-Only": "c", "X-Target-Only": "t", "Content-Type": "application/vnd.x+json",
 		"User-Agent": userAgent, "Range": "bytes=0-1048575", "Accept-Encoding": "gzip,deflate", "Authorization": "Basic x"}
 	for k, v := range want {
-		if got := req.Header.Get(k); got != v {
-			t.Errorf("header %s = %q, want %q", k, got, v)
+		if g := got.Get(k); g != v {
+			t.Errorf("header %s = %q, want %q", k, g, v)
 		}
 	}
-	if len(req.Header.Values("X-Tenant")) != 1 || req.Header.Get("Host") != "" || req.Host != "h" || !req.Close {
-		t.Errorf("headers %v host %q close %v", req.Header, req.Host, req.Close)
+	if len(got.Values("X-Tenant")) != 1 || got.Get("Host") != "" || !c.Close {
+		t.Errorf("headers %v close %v", got, c.Close)
 	}
-	if req.Method != "PUT" {
-		t.Errorf("method %s", req.Method)
+	if c.Method != "PUT" || c.URL != r.url {
+		t.Errorf("method %s url %s", c.Method, c.URL)
 	}
 	var body map[string]any
 	if err := json.Unmarshal(r.body, &body); err != nil || body["team"] != "blue" || body["id"] != float64(1) {

@@ -459,7 +459,7 @@ func TestSlowTargetDoesNotDelayOthers(t *testing.T) {
 	// stream, could never be taken.
 	const window = 200
 	e := start(t, perTarget, 2*time.Second, "", func(d *Deliverer) {
-		d.invokers["http"].(*httpInvoker).client.client.Timeout = 0
+		d.invokers["http"].(*httpInvoker).client = NewHTTPClient(time.Hour)
 		d.Window = window
 	})
 	release := make(chan struct{})

@@ -1,10 +1,8 @@
 package deliver
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -15,26 +13,22 @@ type httpInvoker struct{ client *HTTPClient }
 
 // newHTTPInvoker returns an invoker with AWS's five-second timeout.
 func newHTTPInvoker() *httpInvoker {
-	return &httpInvoker{client: NewHTTPClient(5*time.Second, true)}
+	return &httpInvoker{client: NewHTTPClient(5 * time.Second)}
 }
 
+// jsonHeaders are the headers of every call to a URL target.
+var jsonHeaders = []Header{{"Content-Type", "application/json; charset=utf-8"}, {"User-Agent", "Switchyard"}}
+
 // Invoke sends the input. 2xx is success; 401, 407, 409, 429 and 5xx are
-// retried (honouring Retry-After); other answers cannot succeed on retry.
+// retried (honouring Retry-After); other answers, redirects included,
+// cannot succeed on retry.
 func (h *httpInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 	url := inv.Target.Arn
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(inv.Input))
-	if err != nil {
-		return Permanent("InvalidTarget", fmt.Errorf("http target %s: %w", url, err))
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("User-Agent", "Switchyard")
-	resp, err := h.client.Do(req)
+	a, err := h.client.Do(ctx, &Call{Method: http.MethodPost, URL: url, Header: jsonHeaders, Body: inv.Input})
 	if err != nil {
 		return CallFailed("http target "+url, err)
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	c := resp.StatusCode
+	c := a.Status
 	if c >= 200 && c < 300 {
 		return nil
 	}
@@ -48,7 +42,7 @@ func (h *httpInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 		e.Permanent = true
 	}
 	if !e.Permanent {
-		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
+		e.RetryAfter = retryAfter(a.RetryAfter)
 	}
 	return e
 }

@@ -5,131 +5,276 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"net"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpproxy"
 )
 
 // HTTPClient makes the HTTP calls of targets (plain URLs here, API
 // destinations in package apidest), with AWS's five-second timeout.
 //
+// It is built on fasthttp rather than net/http. A delivery is one small
+// request and one small answer, and at ten thousand calls a second
+// net/http's client was the largest cost of the whole process (over 40% of
+// its CPU): each call crosses a connection's read and write goroutines
+// through channels, and allocates its request, header maps and response.
+// fasthttp's client writes and reads on the caller's goroutine with pooled
+// requests and buffers; on the delivery benchmark it halved the p99 from
+// PutEvents to the target's call (docs/performance.md). What it does not
+// do, and targets do not need: HTTP/2, and cancelling one call in flight
+// (see Do).
+//
 // Connections are pooled per host, and every target URL on one host shares
-// the pool: an idle pool smaller than the calls in flight to a host makes
-// each call beyond it dial a new connection and close it afterwards, which
-// costs more than the call and, at thousands of calls a second, exhausts
-// ephemeral ports (TIME_WAIT). So the pool keeps as many idle connections
-// as a host may have calls in flight.
+// the pool, so a busy host is called over connections kept open.
 //
 // Calls in flight to one host are capped (PerHost; beyond it a call waits
-// for one to end, at most its timeout). Without a cap, ten thousand
-// scheduled rules whose targets are paths of one host made ten thousand
-// calls at once at each tick: ten thousand connections dialled (and
-// accepted by the host), most closed again afterwards, and the process
-// spent a quarter of the tick dialling. With it, at most PerHost
-// connections are dialled, once, and then reused. A target URL has at
-// most the deliverer's per-target calls in flight (limiter.go), so it takes
-// many hanging URLs of one host to make its other URLs wait. (The
-// transport's own MaxConnsPerHost was tried first: at ten thousand waiting
-// calls it served them far slower than this, 7 s at the median.)
+// for one to end, at most its timeout, and then fails as THROTTLING rather
+// than as a TIMEOUT of the host). Without a cap, ten thousand scheduled
+// rules whose targets are paths of one host made ten thousand calls at
+// once at each tick: ten thousand connections dialled (and accepted by the
+// host), and the process spent a quarter of the tick dialling. With it, at
+// most PerHost connections are dialled, once, and then reused. A target
+// URL has at most the deliverer's per-target calls in flight (limiter.go),
+// so it takes many hanging URLs of one host to make its other URLs wait.
 type HTTPClient struct {
-	client  *http.Client
-	timeout time.Duration
+	client  *fasthttp.Client
+	timeout time.Duration // of a call
+	wait    time.Duration // the longest a call waits for its host
 	perHost int
 
 	mu    sync.Mutex
 	hosts map[string]chan struct{}
+	conns map[net.Conn]struct{} // open connections, closed by abort
 }
 
 // PerHost is the most calls in flight to one host (host:port).
 const PerHost = 1024
 
-// NewHTTPClient returns a client whose calls time out after timeout and
-// that follows redirects only if follow is set (AWS's API destinations do
-// not).
-func NewHTTPClient(timeout time.Duration, follow bool) *HTTPClient {
-	c := &http.Client{Timeout: timeout, Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		MaxIdleConns:          4 * PerHost,
-		MaxIdleConnsPerHost:   PerHost,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   timeout,
-		ExpectContinueTimeout: time.Second,
-		ForceAttemptHTTP2:     true,
-	}}
-	if !follow {
-		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+// maxAnswerBody is the most of an answer's body read; AWS reads at most the
+// first MiB of an API destination's answer (its Range header) and ignores
+// it. A longer body ends its connection instead of being read.
+const maxAnswerBody = 1 << 20
+
+// NewHTTPClient returns a client whose calls time out after timeout. It
+// follows no redirects: a 3xx answer is the answer (AWS's API destinations
+// do the same; a POST redirected by 301, 302 or 303 would be re-sent as a
+// GET without the event). Proxies are taken from the environment
+// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as net/http does.
+func NewHTTPClient(timeout time.Duration) *HTTPClient {
+	c := &HTTPClient{timeout: timeout, wait: timeout, perHost: PerHost, hosts: map[string]chan struct{}{}, conns: map[net.Conn]struct{}{}}
+	d := &fasthttpproxy.Dialer{Timeout: timeout, ConnectTimeout: timeout, DialDualStack: true}
+	dial, err := d.GetDialFunc(true)
+	if err != nil {
+		// A malformed proxy variable: dial directly, as net/http does
+		// when it cannot parse one.
+		dial = func(addr string) (net.Conn, error) { return d.Dial("tcp", addr) }
 	}
-	return &HTTPClient{client: c, timeout: timeout, perHost: PerHost, hosts: map[string]chan struct{}{}}
+	c.client = &fasthttp.Client{
+		Dial:                     c.trackDial(dial),
+		MaxConnsPerHost:          PerHost,
+		MaxConnWaitTimeout:       timeout,
+		MaxIdleConnDuration:      90 * time.Second,
+		ReadTimeout:              timeout,
+		WriteTimeout:             timeout,
+		ReadBufferSize:           64 << 10, // answer headers up to 64 KiB
+		MaxResponseBodySize:      maxAnswerBody,
+		DisablePathNormalizing:   true, // the URL as the target gave it
+		NoDefaultUserAgentHeader: true,
+	}
+	c.client.RetryIfErr = c.retryStale
+	return c
 }
 
-// errHostBusy: the host had PerHost calls in flight for the whole timeout.
-var errHostBusy = errors.New("too many calls in flight to the host")
+// retryStale retries a call once when its connection, taken from the idle
+// pool, turns out to have been closed by the host before any answer: hosts
+// close idle connections when they like (Node's default is after 5 s), and
+// the call may have raced that. net/http retries the same way. The host
+// may, rarely, have acted on the request before closing; that is a
+// duplicate delivery, which at-least-once allows. A call whose context
+// ended was closed by abort, not by the host, and is not retried.
+func (c *HTTPClient) retryStale(req *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+	if ctx, _ := req.UserValue(ctxKey{}).(context.Context); ctx != nil && ctx.Err() != nil {
+		return false, false
+	}
+	stale := errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+	return false, attempts < 2 && stale
+}
 
-// Do sends req once a call to its host may start. The response's body must
-// be closed, which ends the call; an error is the transport's, or
-// errHostBusy after waiting the timeout for the host.
-func (c *HTTPClient) Do(req *http.Request) (*http.Response, error) {
-	slots := c.slots(req.URL.Host)
+// ctxKey is the request's user value holding its call's context.
+type ctxKey struct{}
+
+// Header is one request header.
+type Header struct{ Name, Value string }
+
+// Call is one HTTP request of a target.
+type Call struct {
+	Method string
+	URL    string // absolute http or https URL, sent as it is
+	Header []Header
+	Body   []byte
+	Close  bool // send "Connection: close" and do not reuse the connection
+}
+
+// Answer is what the target answered: its status and Retry-After header.
+// The body is read (at most a MiB) and dropped.
+type Answer struct {
+	Status     int
+	RetryAfter string
+}
+
+var (
+	// errHostBusy: the host had PerHost calls in flight for the whole
+	// timeout.
+	errHostBusy = errors.New("too many calls in flight to the host")
+	// ErrInvalidURL: the call's URL is not an absolute http or https URL.
+	ErrInvalidURL = errors.New("not an absolute http or https URL")
+)
+
+// Do makes the call once a call to its host may start, and returns the
+// answer. An error is the transport's (no answer), errHostBusy after waiting
+// the timeout for the host, or ErrInvalidURL.
+//
+// If ctx ends while the call is in flight, the client closes all its
+// connections, so that every call in flight on it fails at once: fasthttp
+// cannot cancel one call. Its callers pass the deliverer's context, which
+// ends only when the process stops, and a call cut short there must end
+// promptly so that its task goes back to the stream for another process.
+func (c *HTTPClient) Do(ctx context.Context, call *Call) (Answer, error) {
+	if err := ctx.Err(); err != nil {
+		return Answer{}, err
+	}
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(call.URL)
+	uri := req.URI()
+	if s := string(uri.Scheme()); (s != "http" && s != "https") || len(uri.Host()) == 0 {
+		return Answer{}, fmt.Errorf("%q: %w", call.URL, ErrInvalidURL)
+	}
+	req.Header.SetMethod(call.Method)
+	req.Header.SetNoDefaultContentType(true)
+	for _, h := range call.Header {
+		req.Header.Add(h.Name, h.Value)
+	}
+	if call.Body != nil {
+		req.SetBodyRaw(call.Body)
+	}
+	if call.Close {
+		req.SetConnectionClose()
+	}
+
+	slots := c.slots(uri.Host())
 	select {
 	case slots <- struct{}{}:
 	default:
-		t := time.NewTimer(c.timeout)
+		t := time.NewTimer(c.wait)
 		select {
 		case slots <- struct{}{}:
 			t.Stop()
 		case <-t.C:
-			return nil, fmt.Errorf("%s: %w", req.URL.Host, errHostBusy)
-		case <-req.Context().Done():
+			return Answer{}, fmt.Errorf("%s: %w", uri.Host(), errHostBusy)
+		case <-ctx.Done():
 			t.Stop()
-			return nil, req.Context().Err()
+			return Answer{}, ctx.Err()
 		}
 	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		<-slots
-		return nil, err
+	defer func() { <-slots }()
+
+	deadline := time.Now().Add(c.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
-	resp.Body = &slotBody{ReadCloser: resp.Body, slots: slots}
-	return resp, nil
+	if ctx.Done() != nil {
+		req.SetUserValue(ctxKey{}, ctx)
+		stop := context.AfterFunc(ctx, c.abort)
+		defer stop()
+	}
+	err := c.client.DoDeadline(req, resp, deadline)
+	// A body over maxAnswerBody fails the read after the status was read,
+	// and the connection is dropped: the answer stands.
+	if err != nil && !errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		if ctx.Err() != nil {
+			return Answer{}, fmt.Errorf("%w: %w", ctx.Err(), err)
+		}
+		return Answer{}, err
+	}
+	return Answer{Status: resp.StatusCode(), RetryAfter: string(resp.Header.Peek("Retry-After"))}, nil
 }
 
-func (c *HTTPClient) slots(host string) chan struct{} {
+// slots is host's gate: a place in it is a call in flight. The lookup with
+// a converted []byte key does not allocate.
+func (c *HTTPClient) slots(host []byte) chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.hosts[host]
+	s := c.hosts[string(host)]
 	if s == nil {
 		s = make(chan struct{}, c.perHost)
-		c.hosts[host] = s
+		c.hosts[string(host)] = s
 	}
 	return s
 }
 
-// slotBody frees its call's place when closed.
-type slotBody struct {
-	io.ReadCloser
-	slots chan struct{}
-	once  sync.Once
+// trackDial wraps dial so that the client knows its open connections, for
+// abort.
+func (c *HTTPClient) trackDial(dial fasthttp.DialFunc) fasthttp.DialFunc {
+	return func(addr string) (net.Conn, error) {
+		conn, err := dial(addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := &trackedConn{Conn: conn, c: c}
+		c.mu.Lock()
+		c.conns[tc] = struct{}{}
+		c.mu.Unlock()
+		return tc, nil
+	}
 }
 
-func (b *slotBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.once.Do(func() { <-b.slots })
-	return err
+// abort closes every open connection, failing the calls in flight.
+func (c *HTTPClient) abort() {
+	c.mu.Lock()
+	conns := make([]net.Conn, 0, len(c.conns))
+	for conn := range c.conns {
+		conns = append(conns, conn)
+	}
+	c.mu.Unlock()
+	for _, conn := range conns {
+		_ = conn.Close()
+	}
 }
 
-// Client is the underlying client, without the cap on calls per host,
-// for the few calls that are not deliveries (OAuth token requests).
-func (c *HTTPClient) Client() *http.Client { return c.client }
+type trackedConn struct {
+	net.Conn
+	c    *HTTPClient
+	once sync.Once
+}
+
+func (t *trackedConn) Close() error {
+	t.once.Do(func() {
+		t.c.mu.Lock()
+		delete(t.c.conns, t)
+		t.c.mu.Unlock()
+	})
+	return t.Conn.Close()
+}
 
 // CallFailed is the delivery error of an HTTP call of target that got no
 // answer: retried, with the code AWS reports in dead letters (TIMEOUT,
 // CONNECTION_FAILURE) or THROTTLING when the host had too many calls in
-// flight.
+// flight; a URL that cannot be called is final.
 func CallFailed(target string, err error) error {
 	code := "CONNECTION_FAILURE"
 	var te interface{ Timeout() bool }
 	switch {
-	case errors.Is(err, errHostBusy):
+	case errors.Is(err, ErrInvalidURL):
+		return Permanent("InvalidTarget", fmt.Errorf("%s: %w", target, err))
+	case errors.Is(err, errHostBusy), errors.Is(err, fasthttp.ErrNoFreeConns):
 		code = "THROTTLING"
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &te) && te.Timeout()):
 		code = "TIMEOUT"
