@@ -86,7 +86,7 @@ func serveCmd() *cobra.Command {
 	var pprofAddr, secretsKeyFile string
 	var secretsKeyReset bool
 	var replayMaxPending int
-	var storeFirst bool
+	var storeFirst, assumeRoles bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
@@ -130,6 +130,7 @@ func serveCmd() *cobra.Command {
 				SecretsKeyReset:    secretsKeyReset,
 				ReplayMaxPending:   replayMaxPending,
 				StoreFirstAttempts: storeFirst,
+				IgnoreTargetRoles:  !assumeRoles,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -153,6 +154,7 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&limits.PatternMaxLength, "pattern-max-length", limits.PatternMaxLength, "longest event pattern accepted, in characters (at most 4096)")
 	f.IntVar(&limits.BusesPerScope, "buses-per-account", limits.BusesPerScope, "most event buses an account may have in a region")
 	f.StringVar(&awsEndpoints, "aws-endpoint", "", `AWS endpoints for targets: "sqs=http://host:port,sns=..." or one URL for all services (default: AWS_ENDPOINT_URL_<SERVICE>, then AWS)`)
+	f.BoolVar(&assumeRoles, "assume-target-roles", true, "call AWS targets that have a RoleArn as that role, assumed through STS (its endpoint: --aws-endpoint sts=... or AWS_ENDPOINT_URL_STS); false calls them with Switchyard's own credentials")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.IntVar(&replayMaxPending, "replay-max-pending", 50000, "delivery tasks waiting beyond which replays pause, so that live events never queue behind more")

@@ -7,7 +7,8 @@
 //     (service=URL pairs), else from the SDK's standard variables
 //     (AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, ...), else AWS's own;
 //   - credentials come from the SDK's default chain (environment, shared
-//     files, roles).
+//     files, roles); a target's RoleArn is assumed with STS on top of them,
+//     as EventBridge assumes it (RoleConfig).
 package awsclient
 
 import (
@@ -18,23 +19,32 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Services are the service identifiers --aws-endpoint accepts, as they
 // appear in ARNs.
-var Services = []string{"sqs", "sns", "lambda", "kinesis", "firehose", "states", "logs"}
+// ("sts" is the endpoint of the AssumeRole calls for targets' roles.)
+var Services = []string{"sqs", "sns", "lambda", "kinesis", "firehose", "states", "logs", "sts"}
 
-// Factory hands out SDK configurations per region.
+// Factory hands out SDK configurations per region, and per role assumed.
 type Factory struct {
 	endpoints map[string]string
-	mu        sync.Mutex
-	byRegion  map[string]aws.Config
+	// IgnoreRoles makes RoleConfig return the region's configuration for
+	// every role: calls are made with Switchyard's own credentials.
+	IgnoreRoles bool
+	mu          sync.Mutex
+	byRegion    map[string]aws.Config
+	byRole      map[roleKey]aws.Config
 }
+
+type roleKey struct{ region, role string }
 
 // New returns a factory with the given endpoint overrides, keyed by ARN
 // service name ("sqs", "states", ...); the key "*" applies to every service.
 func New(endpoints map[string]string) *Factory {
-	return &Factory{endpoints: endpoints, byRegion: map[string]aws.Config{}}
+	return &Factory{endpoints: endpoints, byRegion: map[string]aws.Config{}, byRole: map[roleKey]aws.Config{}}
 }
 
 // ParseEndpoints parses "sqs=http://127.0.0.1:5000,sns=..." (or a bare URL
@@ -70,6 +80,39 @@ func (f *Factory) Config(ctx context.Context, region string) (aws.Config, error)
 		return aws.Config{}, fmt.Errorf("aws config for %s: %w", region, err)
 	}
 	f.byRegion[region] = c
+	return c, nil
+}
+
+// SessionName is the role session name of the roles assumed for targets:
+// it is what CloudTrail shows as the caller behind the role.
+const SessionName = "Switchyard"
+
+// RoleConfig returns the SDK configuration for calls in region made as
+// role: the region's configuration with credentials from STS AssumeRole
+// (with the region's own credentials, at the "sts" endpoint), cached and
+// renewed before they expire. With no role, or with IgnoreRoles, it is
+// Config. Assuming fails at the first call that needs the credentials,
+// with STS's error (AccessDenied when the role does not trust the caller).
+func (f *Factory) RoleConfig(ctx context.Context, region, role string) (aws.Config, error) {
+	if role == "" || f.IgnoreRoles {
+		return f.Config(ctx, region)
+	}
+	base, err := f.Config(ctx, region)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := roleKey{region, role}
+	if c, ok := f.byRole[k]; ok {
+		return c, nil
+	}
+	client := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = f.Endpoint("sts") })
+	c := base.Copy()
+	c.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(client, role, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = SessionName
+	}))
+	f.byRole[k] = c
 	return c, nil
 }
 

@@ -43,7 +43,10 @@ type Config struct {
 	// AWSEndpoints overrides AWS service endpoints for targets, by ARN
 	// service name ("sqs", ...; "*" for all). See package awsclient.
 	AWSEndpoints map[string]string
-	Logger       *slog.Logger
+	// IgnoreTargetRoles calls AWS targets with Switchyard's own
+	// credentials instead of assuming their RoleArn.
+	IgnoreTargetRoles bool
+	Logger            *slog.Logger
 	// ScheduleValid validates schedule expressions for PutRule.
 	ScheduleValid func(string) error
 	// Ready, if set, is called with the bound address once serving.
@@ -115,6 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 	sch := scheduler.New(st, view, log)
 	g.Go(func() error { return sch.Run(gctx) })
 	aws := awsclient.New(cfg.AWSEndpoints)
+	aws.IgnoreRoles = cfg.IgnoreTargetRoles
 	dl := deliver.New(st, in, log, cfg.Workers)
 	dl.StillScheduled = sch.StillScheduled
 	router := match.NewRouter(st, view, log)

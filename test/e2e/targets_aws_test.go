@@ -390,6 +390,45 @@ func TestAWSTargets(t *testing.T) {
 		}
 	})
 
+	// A target with a RoleArn is called as the role: Switchyard assumes it
+	// through STS (moto's, by --aws-endpoint) and signs the target's call
+	// with the temporary credentials, as EventBridge does. A target
+	// without one is called with Switchyard's own credentials ("test").
+	t.Run("SQSRoleArn", func(t *testing.T) {
+		role := "arn:aws:iam::" + motoAccount + ":role/events-to-sqs"
+		qurl, arn := createQueue(t, q, "as-role", nil)
+		detail := `{"role":1}`
+		id := e.route(t, "test.role", types.Target{Arn: aws.String(arn), RoleArn: aws.String(role)}, detail)
+		checkEnvelope(t, aws.ToString(receive(t, q, qurl).Body), id, "test.role", detail)
+
+		var assumed, sent, plain []motoRequest
+		for _, r := range motoRequests(t) {
+			b := r.body()
+			switch {
+			case strings.Contains(b, "Action=AssumeRole") && strings.Contains(b, "RoleArn="+url.QueryEscape(role)):
+				assumed = append(assumed, r)
+			case strings.Contains(header(r.Headers, "X-Amz-Target"), "SendMessage") && strings.Contains(b, id):
+				sent = append(sent, r)
+			case strings.Contains(header(r.Headers, "X-Amz-Target"), "SendMessage") && strings.Contains(b, "test.sqs"):
+				plain = append(plain, r)
+			}
+		}
+		if len(assumed) != 1 || !strings.Contains(assumed[0].body(), "RoleSessionName=Switchyard") {
+			t.Fatalf("moto saw %d AssumeRole calls for %s, want 1 with RoleSessionName=Switchyard: %+v", len(assumed), role, assumed)
+		}
+		if len(sent) != 1 {
+			t.Fatalf("moto saw %d SendMessage calls with the event, want 1", len(sent))
+		}
+		if key := credentialKey(header(sent[0].Headers, "Authorization")); key == "" || key == "test" ||
+			header(sent[0].Headers, "X-Amz-Security-Token") == "" {
+			t.Errorf("SendMessage as the role signed with key %q (session token %q); want the role's temporary credentials",
+				key, header(sent[0].Headers, "X-Amz-Security-Token"))
+		}
+		if len(plain) != 1 || credentialKey(header(plain[0].Headers, "Authorization")) != "test" {
+			t.Errorf("the target without a RoleArn: %d calls, want 1 signed with Switchyard's own key \"test\"", len(plain))
+		}
+	})
+
 	t.Run("MissingQueueNotRetried", func(t *testing.T) {
 		arn := fmt.Sprintf("arn:aws:sqs:%s:%s:does-not-exist", awsRegion, motoAccount)
 		e.route(t, "test.missing", types.Target{Arn: aws.String(arn)}, `{}`)
@@ -438,4 +477,15 @@ func createRole(t *testing.T, endpoint, name string) {
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusConflict {
 		t.Fatalf("CreateRole: status %d", resp.StatusCode)
 	}
+}
+
+// credentialKey is the access key id of a SigV4 Authorization header
+// ("AWS4-HMAC-SHA256 Credential=KEY/date/region/service/aws4_request, ...").
+func credentialKey(auth string) string {
+	_, rest, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return ""
+	}
+	key, _, _ := strings.Cut(rest, "/")
+	return key
 }

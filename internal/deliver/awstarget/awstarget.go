@@ -26,8 +26,9 @@
 //
 // The region of each call is the one of the target's ARN; endpoints and
 // credentials come from package awsclient (--aws-endpoint,
-// AWS_ENDPOINT_URL_<SERVICE>, the default credential chain). A target's
-// RoleArn is not assumed: calls are made with Switchyard's own credentials.
+// AWS_ENDPOINT_URL_<SERVICE>, the default credential chain). A target with
+// a RoleArn is called as that role, assumed through STS, as EventBridge
+// does (unless the factory ignores roles: --assume-target-roles=false).
 //
 // Failures are classified as AWS treats them: throttling, 5xx answers, and
 // requests that got no answer are retried; a missing resource, a denied
@@ -71,34 +72,42 @@ func Invokers(f *awsclient.Factory) map[string]deliver.Invoker {
 	}
 }
 
-// clients caches one SDK client per region for one service: a client holds
-// its connection pool and resolved credentials, so building one per call
-// would cost a handshake and a credential lookup every time.
+// clients caches one SDK client per region and role for one service: a
+// client holds its connection pool and resolved credentials, so building
+// one per call would cost a handshake and a credential lookup every time.
 type clients[C any] struct {
 	f       *awsclient.Factory
 	service string
 	build   func(cfg aws.Config, endpoint *string) C
 	mu      sync.Mutex
-	m       map[string]C
+	m       map[clientKey]C
 }
+
+type clientKey struct{ region, role string }
 
 func newClients[C any](f *awsclient.Factory, service string, build func(aws.Config, *string) C) *clients[C] {
-	return &clients[C]{f: f, service: service, build: build, m: map[string]C{}}
+	return &clients[C]{f: f, service: service, build: build, m: map[clientKey]C{}}
 }
 
-func (c *clients[C]) get(ctx context.Context, region string) (C, error) {
+// get returns the client for the target of inv in region: as the target's
+// role if it has one.
+func (c *clients[C]) get(ctx context.Context, region string, inv *deliver.Invocation) (C, error) {
+	k := clientKey{region: region}
+	if r := inv.Target.RoleArn; r != nil {
+		k.role = *r
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cl, ok := c.m[region]; ok {
+	if cl, ok := c.m[k]; ok {
 		return cl, nil
 	}
-	cfg, err := c.f.Config(ctx, region)
+	cfg, err := c.f.RoleConfig(ctx, k.region, k.role)
 	if err != nil {
 		var zero C
 		return zero, deliver.Retryable("SDK_CLIENT_ERROR", err)
 	}
 	cl := c.build(cfg, c.f.Endpoint(c.service))
-	c.m[region] = cl
+	c.m[k] = cl
 	return cl, nil
 }
 

@@ -31,7 +31,7 @@ func (h *firehoseInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) e
 	if !ok {
 		return deliver.Permanent("InvalidTarget", errString("target "+inv.Target.Arn+" is not a Firehose stream ARN"))
 	}
-	cl, err := h.clients.get(ctx, a.Region)
+	cl, err := h.clients.get(ctx, a.Region, inv)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func (k *kinesisInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) er
 	if !ok {
 		return deliver.Permanent("InvalidTarget", errString("target "+inv.Target.Arn+" is not a Kinesis stream ARN"))
 	}
-	cl, err := k.clients.get(ctx, a.Region)
+	cl, err := k.clients.get(ctx, a.Region, inv)
 	if err != nil {
 		return err
 	}

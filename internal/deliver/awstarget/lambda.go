@@ -30,7 +30,7 @@ func (l *lambdaInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) err
 	if err != nil {
 		return err
 	}
-	cl, err := l.clients.get(ctx, a.Region)
+	cl, err := l.clients.get(ctx, a.Region, inv)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func (l *logsInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) error
 	if !ok {
 		return deliver.Permanent("InvalidTarget", errString("target "+inv.Target.Arn+" is not a log group ARN"))
 	}
-	cl, err := l.clients.get(ctx, a.Region)
+	cl, err := l.clients.get(ctx, a.Region, inv)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func (s *snsInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) error 
 	if err != nil {
 		return err
 	}
-	cl, err := s.clients.get(ctx, a.Region)
+	cl, err := s.clients.get(ctx, a.Region, inv)
 	if err != nil {
 		return err
 	}
