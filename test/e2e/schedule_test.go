@@ -267,9 +267,9 @@ func TestTickFiredAhead(t *testing.T) {
 	if n := len(keep.received()); n != 0 {
 		t.Fatalf("%d deliveries before the tick", n)
 	}
-	got := keep.waitFor(t, 1, 15*time.Second)
+	keep.waitFor(t, 1, 15*time.Second)
 	time.Sleep(2 * time.Second) // a second delivery would come now
-	got = keep.received()
+	got := keep.received()
 	if len(got) != 1 {
 		t.Fatalf("%d deliveries of the tick, want 1", len(got))
 	}
