@@ -54,6 +54,13 @@ type HTTPClient struct {
 // PerHost is the most calls in flight to one host (host:port).
 const PerHost = 1024
 
+// maxAnswerHeader is the largest answer header read (status line and
+// headers). fasthttp reads them within its read buffer, which a call holds
+// from sending its request until the answer: thousands of calls waiting on
+// slow targets hold thousands of buffers, so it is kept small. A larger
+// header fails the call for good (errHeaderTooLarge).
+const maxAnswerHeader = 16 << 10
+
 // maxAnswerBody is the most of an answer's body read; AWS reads at most the
 // first MiB of an API destination's answer (its Range header) and ignores
 // it. A longer body ends its connection instead of being read.
@@ -80,7 +87,7 @@ func NewHTTPClient(timeout time.Duration) *HTTPClient {
 		MaxIdleConnDuration:      90 * time.Second,
 		ReadTimeout:              timeout,
 		WriteTimeout:             timeout,
-		ReadBufferSize:           64 << 10, // answer headers up to 64 KiB
+		ReadBufferSize:           maxAnswerHeader,
 		MaxResponseBodySize:      maxAnswerBody,
 		DisablePathNormalizing:   true, // the URL as the target gave it
 		NoDefaultUserAgentHeader: true,
@@ -267,13 +274,19 @@ func (t *trackedConn) Close() error {
 // CallFailed is the delivery error of an HTTP call of target that got no
 // answer: retried, with the code AWS reports in dead letters (TIMEOUT,
 // CONNECTION_FAILURE) or THROTTLING when the host had too many calls in
-// flight; a URL that cannot be called is final.
+// flight; a URL that cannot be called, or an answer whose headers are too
+// large to read, is final.
 func CallFailed(target string, err error) error {
 	code := "CONNECTION_FAILURE"
 	var te interface{ Timeout() bool }
+	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, ErrInvalidURL):
 		return Permanent("InvalidTarget", fmt.Errorf("%s: %w", target, err))
+	case errors.As(err, &small):
+		// The target answered, and will answer alike: retrying would only
+		// repeat a call it may have acted on.
+		return Permanent("SDK_CLIENT_ERROR", fmt.Errorf("%s: answer headers over %d KiB: %w", target, maxAnswerHeader>>10, err))
 	case errors.Is(err, errHostBusy), errors.Is(err, fasthttp.ErrNoFreeConns):
 		code = "THROTTLING"
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &te) && te.Timeout()):

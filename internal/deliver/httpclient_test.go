@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,6 +115,8 @@ func TestHTTPClientCall(t *testing.T) {
 			_, _ = w.Write(make([]byte, 2<<20))
 		case "/redirect":
 			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+		case "/huge-header":
+			w.Header().Set("X-Huge", strings.Repeat("h", maxAnswerHeader))
 		}
 	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -157,6 +160,12 @@ func TestHTTPClientCall(t *testing.T) {
 	a, err = c.Do(ctx, &Call{Method: "POST", URL: srv.URL + "/redirect"})
 	if err != nil || a.Status != 302 {
 		t.Errorf("redirected call: %+v, %v; want the 302 itself", a, err)
+	}
+	<-got
+	_, err = c.Do(ctx, &Call{Method: "POST", URL: srv.URL + "/huge-header"})
+	var de *Error
+	if err == nil || !errors.As(CallFailed("t", err), &de) || !de.Permanent {
+		t.Errorf("an answer with headers over %d bytes: %v; want a final failure", maxAnswerHeader, err)
 	}
 	<-got
 	if _, err := c.Do(ctx, &Call{Method: "POST", URL: srv.URL + "/closing", Close: true}); err != nil {
