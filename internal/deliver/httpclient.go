@@ -10,8 +10,31 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpproxy"
+)
+
+// The HTTP clients' own metrics, for all hosts together (a label per host
+// would grow without bound).
+var (
+	httpConnsOpen = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "switchyard_http_connections_open",
+		Help: "Connections open from HTTP targets' and API destinations' clients to their hosts.",
+	})
+	httpDials = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "switchyard_http_dials_total",
+		Help: "Connections dialled by HTTP targets' and API destinations' clients (API destinations dial one per call, as AWS closes each).",
+	})
+	httpHostWaits = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "switchyard_http_host_waits_total",
+		Help: "HTTP calls that waited because their host had the most calls in flight (1,024).",
+	})
+	httpHostBusy = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "switchyard_http_host_busy_total",
+		Help: "HTTP calls that waited their whole timeout for their host and failed as THROTTLING (retried).",
+	})
 )
 
 // HTTPClient makes the HTTP calls of targets (plain URLs here, API
@@ -180,11 +203,13 @@ func (c *HTTPClient) Do(ctx context.Context, call *Call) (Answer, error) {
 	select {
 	case slots <- struct{}{}:
 	default:
+		httpHostWaits.Inc()
 		t := time.NewTimer(c.wait)
 		select {
 		case slots <- struct{}{}:
 			t.Stop()
 		case <-t.C:
+			httpHostBusy.Inc()
 			return Answer{}, fmt.Errorf("%s: %w", uri.Host(), errHostBusy)
 		case <-ctx.Done():
 			t.Stop()
@@ -239,6 +264,8 @@ func (c *HTTPClient) trackDial(dial fasthttp.DialFunc) fasthttp.DialFunc {
 		c.mu.Lock()
 		c.conns[tc] = struct{}{}
 		c.mu.Unlock()
+		httpDials.Inc()
+		httpConnsOpen.Inc()
 		return tc, nil
 	}
 }
@@ -267,6 +294,7 @@ func (t *trackedConn) Close() error {
 		t.c.mu.Lock()
 		delete(t.c.conns, t)
 		t.c.mu.Unlock()
+		httpConnsOpen.Dec()
 	})
 	return t.Conn.Close()
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestHTTPClientCapsCallsPerHost: beyond PerHost calls in flight to a host
@@ -43,6 +45,7 @@ func TestHTTPClientCapsCallsPerHost(t *testing.T) {
 			close(release)
 		}
 	}()
+	waits0, busy0 := testutil.ToFloat64(httpHostWaits), testutil.ToFloat64(httpHostBusy)
 	c := NewHTTPClient(time.Minute) // the held calls outlast the wait for the host
 	c.perHost = 3
 	c.wait = time.Second
@@ -89,6 +92,9 @@ func TestHTTPClientCapsCallsPerHost(t *testing.T) {
 	if most.Load() != 3 {
 		t.Errorf("at most %d calls in flight at the host, want 3", most.Load())
 	}
+	if w, b := testutil.ToFloat64(httpHostWaits)-waits0, testutil.ToFloat64(httpHostBusy)-busy0; w != 2 || b != 1 {
+		t.Errorf("switchyard_http_host_waits_total +%v, _host_busy_total +%v; want +2 and +1", w, b)
+	}
 }
 
 // TestHTTPClientCall: the request arrives as the call says (method, URL as
@@ -126,6 +132,7 @@ func TestHTTPClientCall(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
+	dials0, open0 := testutil.ToFloat64(httpDials), testutil.ToFloat64(httpConnsOpen)
 	c := NewHTTPClient(5 * time.Second)
 	ctx := context.Background()
 
@@ -145,6 +152,9 @@ func TestHTTPClientCall(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Errorf("21 calls in a row took %d connections, want 1", n)
+	}
+	if d, o := testutil.ToFloat64(httpDials)-dials0, testutil.ToFloat64(httpConnsOpen)-open0; d != 1 || o != 1 {
+		t.Errorf("switchyard_http_dials_total +%v, _connections_open +%v; want +1 and +1", d, o)
 	}
 
 	a, err = c.Do(ctx, &Call{Method: "POST", URL: srv.URL + "/throttle"})
