@@ -81,7 +81,7 @@ const PerHost = 1024
 // headers). fasthttp reads them within its read buffer, which a call holds
 // from sending its request until the answer: thousands of calls waiting on
 // slow targets hold thousands of buffers, so it is kept small. A larger
-// header fails the call for good (errHeaderTooLarge).
+// header fails the delivery for good (see CallFailed).
 const maxAnswerHeader = 16 << 10
 
 // maxAnswerBody is the most of an answer's body read; AWS reads at most the
