@@ -197,8 +197,9 @@ var retryableCodes = map[string]bool{
 // classify turns an SDK error into a deliver.Error: throttling, 5xx, 409
 // and requests without an answer (network errors, timeouts, no
 // credentials) are retryable; any other answer — the resource does not
-// exist, access denied, a refused request — cannot succeed on retry, and
-// AWS does not retry it.
+// exist, access denied, a refused request — and a request the SDK refuses
+// to send cannot succeed on retry, and AWS does not retry it. An error of
+// the STS call that assumes a target's role counts as the target call's.
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -211,6 +212,13 @@ func classify(err error) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) && ae.ErrorCode() != "" {
 		code = ae.ErrorCode()
+	}
+	// A request the SDK refuses before sending it (a parameter out of the
+	// API's bounds, such as a RoleArn shorter than STS accepts) would be
+	// refused alike on every retry.
+	var invalid smithy.InvalidParamsError
+	if errors.As(err, &invalid) {
+		return deliver.Permanent(code, err)
 	}
 	status := 0
 	var re *awshttp.ResponseError

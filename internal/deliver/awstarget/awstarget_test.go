@@ -44,6 +44,8 @@ func TestClassify(t *testing.T) {
 		{apiErr(400, "ExpiredTokenException"), "ExpiredTokenException", false},
 		{errors.New("dial tcp: connection refused"), "SDK_CLIENT_ERROR", false},
 		{context.DeadlineExceeded, "SDK_CLIENT_ERROR", false},
+		// The SDK refused to send the request: it would refuse every retry.
+		{&smithy.OperationError{ServiceID: "SQS", OperationName: "SendMessage", Err: invalidParams()}, "SDK_CLIENT_ERROR", true},
 	} {
 		var e *deliver.Error
 		if !errors.As(classify(c.err), &e) {
@@ -125,4 +127,10 @@ func TestTaskName(t *testing.T) {
 	if taskName(inv) == a {
 		t.Error("different tasks share a name")
 	}
+}
+
+func invalidParams() error {
+	e := smithy.InvalidParamsError{Context: "SendMessageInput"}
+	e.Add(smithy.NewErrParamRequired("QueueUrl"))
+	return e
 }
