@@ -3,12 +3,12 @@ package apidest
 import (
 	"context"
 	"encoding/json"
-	"github.com/switchyard/switchyard/internal/deliver"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/deliver"
 )
 
 func TestFillPath(t *testing.T) {

@@ -213,9 +213,8 @@ func classify(err error) error {
 	if errors.As(err, &ae) && ae.ErrorCode() != "" {
 		code = ae.ErrorCode()
 	}
-	// A request the SDK refuses before sending it (a parameter out of the
-	// API's bounds, such as a RoleArn shorter than STS accepts) would be
-	// refused alike on every retry.
+	// A request the SDK refuses before sending it (a required parameter
+	// missing) would be refused alike on every retry.
 	var invalid smithy.InvalidParamsError
 	if errors.As(err, &invalid) {
 		return deliver.Permanent(code, err)
