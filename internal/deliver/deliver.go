@@ -158,21 +158,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			}
 		}
 	}()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-				break
-			}
-			store.LogPullError(d.log, "deliver: next task", err)
-			continue
-		}
-		j, ok := d.decode(msg)
-		if !ok {
-			continue
-		}
-		d.dispatch(ctx, j)
-	}
+	d.eachTask(ctx, it, "deliver: next task", func(j *job, _ jetstream.Msg) { d.dispatch(ctx, j) })
 	// Queued tasks go back to the stream at once rather than after
 	// ackWait; running ones finish (their calls see ctx end).
 	<-ticks
@@ -264,6 +250,25 @@ type job struct {
 // distinct head and subject and cached with its metric series, so that a
 // delivery costs no JSON decoding and no label lookups; the event is
 // never decoded (see match.EncodeTask).
+// eachTask hands each task pulled from it to handle, with its message,
+// until it stops or ctx ends; pull errors are logged under what, and
+// messages that are not tasks are settled by decode.
+func (d *Deliverer) eachTask(ctx context.Context, it jetstream.MessagesContext, what string, handle func(*job, jetstream.Msg)) {
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				return
+			}
+			store.LogPullError(d.log, what, err)
+			continue
+		}
+		if j, ok := d.decode(msg); ok {
+			handle(j, msg)
+		}
+	}
+}
+
 func (d *Deliverer) decode(msg jetstream.Msg) (*job, bool) {
 	j, err := d.newJob(msg, msg.Subject(), msg.Data())
 	if err == nil {

@@ -3,7 +3,6 @@ package deliver
 import (
 	"container/heap"
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -84,25 +83,13 @@ func (d *Deliverer) runTicks(ctx context.Context, it jetstream.MessagesContext) 
 		defer close(released)
 		d.releaseTicks(ctx, h)
 	}()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
-				break
-			}
-			store.LogPullError(d.log, "deliver: next tick task", err)
-			continue
-		}
-		j, ok := d.decode(msg)
-		if !ok {
-			continue
-		}
+	d.eachTask(ctx, it, "deliver: next tick task", func(j *job, msg jetstream.Msg) {
 		var due time.Time // none: a retry of a tick task, due now
 		if ms, err := strconv.ParseInt(msg.Headers().Get(match.HeaderDue), 10, 64); err == nil {
 			due = time.UnixMilli(ms)
 		}
 		h.push(j, due)
-	}
+	})
 	<-released
 	for _, j := range h.drain() {
 		_ = j.msg.Nak()
