@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strconv"
 )
@@ -15,11 +16,20 @@ var (
 	errInvalid   = errors.New("detail is not valid JSON")
 	errTooDeep   = errors.New("detail is nested too deeply")
 	errBigInt    = errors.New("detail has an integer outside the int64 range")
+	errDupKey    = errors.New("detail has an object with a repeated key")
 )
 
 // CheckDetail reports whether detail is what AWS accepts as an event's
 // Detail: one JSON object, nested at most MaxDetailDepth levels, whose
-// integers (numbers without fraction or exponent) fit in an int64.
+// integers (numbers without fraction or exponent) fit in an int64, and
+// none of whose objects has the same key twice.
+//
+// Repeated keys are refused (MalformedDetail) because an event that has
+// them has no one meaning: RFC 8259 leaves the choice to each receiver
+// (most keep the last value), AWS's engine sees every occurrence, and the
+// matcher's fast path stops reading a field once it has its value. Which
+// rules match, and what a target reads, would differ for the same event.
+// Keys are compared as decoded, so "a" and "\u0061" are the same key.
 //
 // It checks all of that in one pass over the bytes: validating with
 // encoding/json and then scanning again for depth and integers cost a
@@ -45,7 +55,45 @@ type detailScanner struct {
 	d     []byte
 	i     int
 	depth int
+	// keys holds the keys of the objects being scanned, innermost last;
+	// each object compares its new key with its own part (from its base),
+	// or with a set once it has many. A key is its bytes between the
+	// quotes, or, if it has escapes, its decoded form in decoded.
+	keys    [128]keyRef // the first keys, on the stack
+	more    []keyRef    // the keys beyond them, in deep or wide details
+	nkeys   int
+	decoded [][]byte
 }
+
+func (s *detailScanner) push(k keyRef) {
+	if s.nkeys < len(s.keys) {
+		s.keys[s.nkeys] = k
+	} else {
+		s.more = append(s.more[:s.nkeys-len(s.keys)], k)
+	}
+	s.nkeys++
+}
+
+func (s *detailScanner) at(i int) keyRef {
+	if i < len(s.keys) {
+		return s.keys[i]
+	}
+	return s.more[i-len(s.keys)]
+}
+
+// keyRef is a key: d[off:off+n], or decoded[n] if off is -1.
+type keyRef struct{ off, n int32 }
+
+func (s *detailScanner) keyBytes(k keyRef) []byte {
+	if k.off < 0 {
+		return s.decoded[k.n]
+	}
+	return s.d[k.off : k.off+k.n]
+}
+
+// manyKeys is where an object's keys move from a list compared in turn to
+// a set.
+const manyKeys = 24
 
 func (s *detailScanner) ws() {
 	for s.i < len(s.d) {
@@ -96,10 +144,33 @@ func (s *detailScanner) container(end byte) error {
 		s.depth--
 		return nil
 	}
+	base := s.nkeys
+	var set map[string]struct{}
 	for {
 		if end == '}' {
-			if err := s.key(); err != nil {
+			ref, err := s.key()
+			if err != nil {
 				return err
+			}
+			k := s.keyBytes(ref)
+			switch {
+			case set != nil:
+				if _, dup := set[string(k)]; dup {
+					return errDupKey
+				}
+				set[string(k)] = struct{}{}
+			default:
+				for i := base; i < s.nkeys; i++ {
+					if bytes.Equal(s.keyBytes(s.at(i)), k) {
+						return errDupKey
+					}
+				}
+				if s.push(ref); s.nkeys-base == manyKeys {
+					set = make(map[string]struct{}, 2*manyKeys)
+					for i := base; i < s.nkeys; i++ {
+						set[string(s.keyBytes(s.at(i)))] = struct{}{}
+					}
+				}
 			}
 		}
 		if err := s.value(); err != nil {
@@ -115,6 +186,7 @@ func (s *detailScanner) container(end byte) error {
 		case end:
 			s.i++
 			s.depth--
+			s.nkeys = base
 			return nil
 		default:
 			return errInvalid
@@ -122,21 +194,32 @@ func (s *detailScanner) container(end byte) error {
 	}
 }
 
-// key scans an object member's key and the colon after it.
-func (s *detailScanner) key() error {
+// key scans an object member's key and the colon after it, and returns
+// the key.
+func (s *detailScanner) key() (keyRef, error) {
 	s.ws()
 	if s.i >= len(s.d) || s.d[s.i] != '"' {
-		return errInvalid
+		return keyRef{}, errInvalid
 	}
+	start := s.i
 	if err := s.str(); err != nil {
-		return err
+		return keyRef{}, err
+	}
+	ref := keyRef{off: int32(start + 1), n: int32(s.i - start - 2)}
+	if bytes.IndexByte(s.keyBytes(ref), '\\') >= 0 {
+		var dec string
+		if err := json.Unmarshal(s.d[start:s.i], &dec); err != nil {
+			return keyRef{}, errInvalid
+		}
+		s.decoded = append(s.decoded, []byte(dec))
+		ref = keyRef{off: -1, n: int32(len(s.decoded) - 1)}
 	}
 	s.ws()
 	if s.i >= len(s.d) || s.d[s.i] != ':' {
-		return errInvalid
+		return keyRef{}, errInvalid
 	}
 	s.i++
-	return nil
+	return ref, nil
 }
 
 func (s *detailScanner) str() error {

@@ -5,9 +5,7 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -317,8 +315,10 @@ func (s *Service) Forward(ctx context.Context, sc control.Scope, bus string, eve
 	if b, _ := s.control.View().Bus(sc, bus); b == nil {
 		return awserr.NotFound("Event bus %s does not exist.", bus)
 	}
-	if t := bytes.TrimLeft(event, " \t\r\n"); len(t) == 0 || t[0] != '{' || !json.Valid(t) {
-		return awserr.Validation("The event sent to event bus %s is not a JSON object.", bus)
+	// The same rules as a PutEvents Detail: one JSON object, no key twice
+	// in an object (an input transformer can write one that has).
+	if err := CheckDetail(event); err != nil {
+		return awserr.Validation("The event sent to event bus %s is not a valid event: %v.", bus, err)
 	}
 	msg := &nats.Msg{Subject: Subject(sc, bus), Data: event, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, dedupID)

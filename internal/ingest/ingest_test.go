@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,18 @@ func TestCheckDetail(t *testing.T) {
 		{`{"a":}`, false},
 		{`{"a":1}x`, false},
 		{``, false},
+		// Repeated keys (decoded: "\u0061" is "a"), in any object; the same
+		// key in different objects is fine.
+		{`{"a":1,"a":2}`, false},
+		{`{"a":1,"b":{"c":1,"c":[]}}`, false},
+		{`{"a":1,"\u0061":2}`, false},
+		{`{"x":[{"a":1},{"a":1}],"a":{"a":{"a":1}}}`, true},
+		{`{"é":1,"\u00e9":2}`, false},
+		{`{"a":1,"A":2,"a ":3}`, true},
+		{wide(30, false), true},
+		{wide(30, true), false},
+		{wide(200, true), false},
+		{deepWide(40, 10), true},
 	}
 	for _, tt := range tests {
 		err := CheckDetail([]byte(tt.detail))
@@ -61,6 +74,40 @@ func TestCheckDetail(t *testing.T) {
 			t.Errorf("CheckDetail(%s) = %v, want ok=%v", d, err, tt.ok)
 		}
 	}
+}
+
+// wide is an object of n keys, the last repeating the first if dup.
+func wide(n int, dup bool) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		k := i
+		if dup && i == n-1 {
+			k = 0
+		}
+		fmt.Fprintf(&b, `"k%d":%d`, k, i)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// deepWide nests depth objects of n keys each (more keys in all than the
+// scanner keeps on its stack), all distinct within their own object.
+func deepWide(depth, n int) string {
+	var b strings.Builder
+	for d := 0; d < depth; d++ {
+		b.WriteString("{")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, `"k%d":1,`, i)
+		}
+		b.WriteString(`"next":`)
+	}
+	b.WriteString("1")
+	b.WriteString(strings.Repeat("}", depth))
+	return b.String()
 }
 
 func TestEnvelope(t *testing.T) {
@@ -102,4 +149,17 @@ func FuzzCheckDetail(f *testing.F) {
 			t.Fatalf("CheckDetail accepted invalid JSON %q", b)
 		}
 	})
+}
+
+// BenchmarkCheckDetail checks a detail of the shape events usually have: a
+// few dozen keys over three levels, strings and numbers.
+func BenchmarkCheckDetail(b *testing.B) {
+	d := []byte(`{"orderId":"o-12345","customer":{"id":"c-9","name":"Ada Lovelace","email":"ada@example.com","tier":"gold","address":{"street":"1 Main St","city":"London","zip":"N1 9GU","country":"GB"}},"items":[{"sku":"a-1","qty":2,"price":9.99},{"sku":"b-2","qty":1,"price":120.5},{"sku":"c-3","qty":5,"price":0.99}],"total":145.43,"currency":"GBP","status":"CREATED","channel":"web","tags":["new","promo"],"createdAt":"2026-12-06T10:00:00Z","version":3}`)
+	b.SetBytes(int64(len(d)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := CheckDetail(d); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
