@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/switchyard/switchyard/internal/api"
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/server"
@@ -87,6 +88,7 @@ func serveCmd() *cobra.Command {
 	var secretsKeyReset bool
 	var replayMaxPending int
 	var storeFirst, assumeRoles bool
+	var inflightBytes int64
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
@@ -130,6 +132,7 @@ func serveCmd() *cobra.Command {
 				SecretsKeyReset:    secretsKeyReset,
 				ReplayMaxPending:   replayMaxPending,
 				StoreFirstAttempts: storeFirst,
+				MaxInflightBytes:   inflightBytes,
 				IgnoreTargetRoles:  !assumeRoles,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
@@ -149,6 +152,7 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&workers, "delivery-workers", 64, "most calls in flight per target (each target ARN or URL); a slow target uses only its own")
 	f.DurationVar(&retryBase, "retry-base-delay", time.Second, "first retry delay; scales the whole retry schedule (capped at 180x), for tests")
 	f.IntVar(&maxRequest, "max-request-size", 256*1024, "PutEvents limit on the summed entry sizes of one request, in bytes")
+	f.Int64Var(&inflightBytes, "max-inflight-request-bytes", api.DefaultInflightBytes, "API request bodies held at once, all requests together, in bytes; a request that finds no room within 2 s is answered ThrottlingException")
 	f.IntVar(&limits.RulesPerBus, "rules-per-bus", limits.RulesPerBus, "most rules an event bus may have")
 	f.IntVar(&limits.TargetsPerRule, "targets-per-rule", limits.TargetsPerRule, "most targets a rule may have")
 	f.IntVar(&limits.PatternMaxLength, "pattern-max-length", limits.PatternMaxLength, "longest event pattern accepted, in characters (at most 4096)")

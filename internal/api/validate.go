@@ -115,6 +115,10 @@ func validate(v any) error {
 		fmt.Fprintf(&b, "%d validation errors detected: ", len(vs))
 	}
 	for i, x := range vs {
+		if i == maxListed {
+			b.WriteString("; ...")
+			break
+		}
 		if i > 0 {
 			b.WriteString("; ")
 		}
@@ -287,6 +291,12 @@ func (w *walker) checkField(fv reflect.Value, fp *fieldPlan) {
 		}
 		if broken != "" {
 			w.add(v, broken)
+			if v.Kind() == reflect.Slice && tm.key == "len" && v.Len() > tm.hi && tm.hi >= 0 {
+				// A list over its bound is reported once; its members are
+				// not looked at, so that a request of 70,000 entries costs
+				// no more to refuse than one of 11.
+				return
+			}
 		}
 	}
 	w.checkScoped(v, fp)
@@ -423,10 +433,26 @@ func bounds(arg string) (lo, hi int) {
 }
 
 // render shows a value the way Java's toString shows it inside Coral's
-// message: strings and lists quoted, lists as [a, b].
+// message: strings and lists quoted, lists as [a, b]. What a message echoes
+// is bounded (maxRendered bytes, maxRenderedMembers members of a list), so
+// that a hostile request cannot make its own answer large.
 func render(v reflect.Value) string {
-	return "'" + plain(v) + "'"
+	s := plain(v)
+	if len(s) > maxRendered {
+		cut := maxRendered
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
+	}
+	return "'" + s + "'"
 }
+
+const (
+	maxRendered        = 16 << 10 // above every string bound of the model (8,192 characters)
+	maxRenderedMembers = 10       // the most entries PutEvents takes
+	maxListed          = 100      // violations spelled out in one message
+)
 
 func plain(v reflect.Value) string {
 	for v.Kind() == reflect.Pointer {
@@ -439,9 +465,12 @@ func plain(v reflect.Value) string {
 	case reflect.String:
 		return v.String()
 	case reflect.Slice:
-		parts := make([]string, v.Len())
-		for i := range parts {
-			parts[i] = plain(v.Index(i))
+		parts := make([]string, 0, min(v.Len(), maxRenderedMembers+1))
+		for i := 0; i < v.Len() && i < maxRenderedMembers; i++ {
+			parts = append(parts, plain(v.Index(i)))
+		}
+		if v.Len() > maxRenderedMembers {
+			parts = append(parts, "...")
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	case reflect.Struct:

@@ -86,17 +86,35 @@ func checkValidate(t *testing.T, in any, want string) string {
 }
 
 func TestCaller(t *testing.T) {
-	tests := []struct{ auth, account, region string }{
-		{"", DefaultAccount, DefaultRegion},
-		{"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/eu-central-1/events/aws4_request, SignedHeaders=host, Signature=x", DefaultAccount, "eu-central-1"},
-		{"AWS4-HMAC-SHA256 Credential=444455556666/20260101/ap-south-1/events/aws4_request, SignedHeaders=host, Signature=x", "444455556666", "ap-south-1"},
-		{"AWS4-HMAC-SHA256 Credential=4444555566667/20260101/ap-south-1/events/aws4_request", DefaultAccount, "ap-south-1"},
+	long := "us-" + strings.Repeat("a", 4100) + "-1"
+	tests := []struct {
+		auth, account, region string
+		err                   string // InvalidSignatureException message, if refused
+	}{
+		{auth: "", account: DefaultAccount, region: DefaultRegion},
+		{auth: "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/eu-central-1/events/aws4_request, SignedHeaders=host, Signature=x", account: DefaultAccount, region: "eu-central-1"},
+		{auth: "AWS4-HMAC-SHA256 Credential=444455556666/20260101/ap-south-1/events/aws4_request, SignedHeaders=host, Signature=x", account: "444455556666", region: "ap-south-1"},
+		{auth: "AWS4-HMAC-SHA256 Credential=4444555566667/20260101/ap-south-1/events/aws4_request", account: DefaultAccount, region: "ap-south-1"},
+		{auth: "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-gov-west-1/events/aws4_request", account: DefaultAccount, region: "us-gov-west-1"},
+		{auth: "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-isoe-west-1/events/aws4_request", account: DefaultAccount, region: "eu-isoe-west-1"},
+		{auth: "AWS4-HMAC-SHA256 Credential=AKID/20260101/" + long + "/events/aws4_request", err: "Credential should be scoped to a valid region. "},
+		{auth: "AWS4-HMAC-SHA256 Credential=AKID/20260101/local/events/aws4_request", err: "Credential should be scoped to a valid region, not 'local'. "},
+		{auth: "AWS4-HMAC-SHA256 Credential=AKID/20260101/US-EAST-1/events/aws4_request", err: "Credential should be scoped to a valid region, not 'US-EAST-1'. "},
+		{auth: "AWS4-HMAC-SHA256 Credential=AKID/20260101/us.east.1/events/aws4_request", err: "Credential should be scoped to a valid region, not 'us.east.1'. "},
+		{auth: "AWS4-HMAC-SHA256 Credential=AKID/20260101//events/aws4_request", err: "Credential should be scoped to a valid region, not ''. "},
 	}
 	for _, tt := range tests {
 		r := httptestRequest(tt.auth)
-		sc := Caller(r)
-		if sc.Account != tt.account || sc.Region != tt.region {
-			t.Errorf("Caller(%q) = %+v, want %s/%s", tt.auth, sc, tt.account, tt.region)
+		sc, err := Caller(r)
+		if tt.err != "" {
+			ae, ok := awserr.As(err)
+			if !ok || ae.Code != "InvalidSignatureException" || ae.Message != tt.err {
+				t.Errorf("Caller(%.80q) error = %v, want InvalidSignatureException %q", tt.auth, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || sc.Account != tt.account || sc.Region != tt.region {
+			t.Errorf("Caller(%q) = %+v, %v; want %s/%s", tt.auth, sc, err, tt.account, tt.region)
 		}
 	}
 }

@@ -14,6 +14,7 @@ package control
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -23,6 +24,20 @@ import (
 type Scope struct {
 	Account string
 	Region  string
+}
+
+// validRegion is the shape of every AWS region name (us-east-1,
+// us-gov-west-1, ap-southeast-5, eu-isoe-west-1, ...).
+var validRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+
+// ValidRegion reports whether region is shaped like an AWS region name and
+// at most 32 bytes long. A scope's region becomes a token of NATS subjects
+// and control-bucket keys and a part of every ARN, so anything else — above
+// all a long value: a subject over NATS's 4 KiB control line makes the
+// server close the process's connection — must be refused where a request
+// enters.
+func ValidRegion(region string) bool {
+	return len(region) <= 32 && validRegion.MatchString(region)
 }
 
 // Partition is the ARN partition of the scope's region.

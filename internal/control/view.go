@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -60,28 +61,61 @@ func NewView(kv jetstream.KeyValue, log *slog.Logger) *View {
 
 // Run watches the bucket, applying every change, until ctx ends. It signals
 // ready once the bucket's existing contents are applied.
+//
+// A watch that ends or cannot be made (the NATS connection is reconnecting,
+// the server is short of disk, a cluster is electing a leader) is made
+// again, resuming after the last revision applied, with a back-off of up to
+// 5 s: an outage of storage is an outage of the control plane's freshness,
+// never the end of the process.
 func (v *View) Run(ctx context.Context, ready func()) error {
-	w, err := v.kv.WatchAll(ctx)
+	backoff := 100 * time.Millisecond
+	for {
+		applied, err := v.watch(ctx, &ready)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if applied {
+			backoff = 100 * time.Millisecond
+		}
+		v.log.Warn("control: bucket watch interrupted; watching again", "after_rev", v.Rev(), "retry_in", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// watch runs one watch of the bucket from after the last revision applied
+// until it ends. It reports whether it applied anything.
+func (v *View) watch(ctx context.Context, ready *func()) (applied bool, err error) {
+	var opts []jetstream.WatchOpt
+	if rev := v.Rev(); rev > 0 {
+		opts = append(opts, jetstream.ResumeFromRevision(rev+1))
+	}
+	w, err := v.kv.WatchAll(ctx, opts...)
 	if err != nil {
-		return fmt.Errorf("watch control bucket: %w", err)
+		return false, fmt.Errorf("watch control bucket: %w", err)
 	}
 	defer func() { _ = w.Stop() }()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return applied, nil
 		case e, ok := <-w.Updates():
 			if !ok {
-				return errors.New("control bucket watch ended")
+				return applied, errors.New("control bucket watch ended")
 			}
 			if e == nil { // the initial contents have been delivered
-				if ready != nil {
-					ready()
-					ready = nil
+				if *ready != nil {
+					(*ready)()
+					*ready = nil
 				}
 				continue
 			}
 			v.apply(e)
+			applied = true
 		}
 	}
 }

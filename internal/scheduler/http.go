@@ -30,8 +30,17 @@ type FireResponse struct {
 // AWS API, but answers like it: errors are {"__type","message"} with AWS's
 // status. scope derives the caller's account and region from the request,
 // as the API does, so the CLI and SDK credentials select the same rules.
-func (s *Scheduler) FireHandler(scope func(*http.Request) control.Scope) http.Handler {
+func (s *Scheduler) FireHandler(scope func(*http.Request) (control.Scope, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sc, err := scope(r)
+		if err != nil {
+			ae, ok := awserr.As(err)
+			if !ok {
+				ae = awserr.Internal()
+			}
+			writeError(w, ae)
+			return
+		}
 		var in FireRequest
 		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 		if err == nil {
@@ -45,7 +54,7 @@ func (s *Scheduler) FireHandler(scope func(*http.Request) control.Scope) http.Ha
 			writeError(w, awserr.Validation("Name is required."))
 			return
 		}
-		f, err := s.FireNow(r.Context(), scope(r), in.EventBusName, in.Name)
+		f, err := s.FireNow(r.Context(), sc, in.EventBusName, in.Name)
 		if err != nil {
 			ae, ok := awserr.As(err)
 			if !ok {

@@ -37,6 +37,9 @@ type Config struct {
 	Store          store.Config
 	Limits         control.Limits
 	MaxRequestSize int // PutEvents entries, summed (256 KiB)
+	// MaxInflightBytes bounds the API request bodies held at once, all
+	// requests together (api.DefaultInflightBytes if 0).
+	MaxInflightBytes int64
 	Workers        int // calls in flight per target
 	// RetryBaseDelay scales the retry schedule (default 1 s); for tests.
 	RetryBaseDelay time.Duration
@@ -147,7 +150,7 @@ func Run(ctx context.Context, cfg Config) error {
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("POST "+scheduler.FirePath, sch.FireHandler(api.Caller))
-	mux.Handle("/", api.New(ctl, in, log))
+	mux.Handle("/", api.New(ctl, in, log, cfg.MaxInflightBytes))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
