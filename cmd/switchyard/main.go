@@ -89,6 +89,7 @@ func serveCmd() *cobra.Command {
 	var replayMaxPending int
 	var storeFirst, assumeRoles bool
 	var inflightBytes int64
+	var memoryLimit string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
@@ -111,7 +112,9 @@ func serveCmd() *cobra.Command {
 			if limits.PatternMaxLength < 1 || limits.PatternMaxLength > 4096 {
 				return fmt.Errorf("--pattern-max-length must be between 1 and 4096")
 			}
-			tuneGC()
+			if err := tuneGC(memoryLimit); err != nil {
+				return err
+			}
 			if pprofAddr != "" {
 				if err := servePprof(pprofAddr, log); err != nil {
 					return err
@@ -153,6 +156,7 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&retryBase, "retry-base-delay", time.Second, "first retry delay; scales the whole retry schedule (capped at 180x), for tests")
 	f.IntVar(&maxRequest, "max-request-size", 256*1024, "PutEvents limit on the summed entry sizes of one request, in bytes")
 	f.Int64Var(&inflightBytes, "max-inflight-request-bytes", api.DefaultInflightBytes, "API request bodies held at once, all requests together, in bytes; a request that finds no room within 2 s is answered ThrottlingException")
+	f.StringVar(&memoryLimit, "memory-limit", defaultMemoryLimit, "soft memory limit of the Go runtime (bytes, or with KiB, MiB, GiB; off for none): past it the collector works harder rather than let the heap grow; GOMEMLIMIT wins")
 	f.IntVar(&limits.RulesPerBus, "rules-per-bus", limits.RulesPerBus, "most rules an event bus may have")
 	f.IntVar(&limits.TargetsPerRule, "targets-per-rule", limits.TargetsPerRule, "most targets a rule may have")
 	f.IntVar(&limits.PatternMaxLength, "pattern-max-length", limits.PatternMaxLength, "longest event pattern accepted, in characters (at most 4096)")
