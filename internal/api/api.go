@@ -14,9 +14,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/bits"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -167,6 +169,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, awserr.New(awserr.CodeSerialization, "Could not read the request body."))
 		return
 	}
+	defer putBody(body)
 	if len(body) > maxBody {
 		writeError(w, tooLarge(opName))
 		return
@@ -208,18 +211,54 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // readBody reads at most maxBody+1 bytes of the request body. A body of
-// known length is read into one buffer of that size: io.ReadAll's doubling
-// would leave about as much again behind as garbage, which at the
-// collector's GOGC of 400 (cmd/switchyard/gc.go) the heap keeps for long.
+// known length is read into one buffer of its size class from bodyPool, to
+// be handed back with putBody once the request is answered: io.ReadAll's
+// doubling would leave about as much again behind as garbage, and fresh
+// buffers for every large body, at the collector's GOGC of 400
+// (cmd/switchyard/gc.go), let the heap grow to five times the bodies in
+// flight before a collection.
 func readBody(r *http.Request) ([]byte, error) {
-	if n := r.ContentLength; n >= 0 && n <= maxBody {
-		body := make([]byte, n)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			return nil, err
-		}
-		return body, nil
+	n := r.ContentLength
+	if n < 0 || n > maxBody {
+		return io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	}
-	return io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	body := getBody(int(n))
+	if _, err := io.ReadFull(r.Body, body); err != nil {
+		putBody(body)
+		return nil, err
+	}
+	return body, nil
+}
+
+// Body buffers come in size classes of powers of two from 4 KiB to maxBody;
+// smaller bodies are not worth pooling.
+const minPooled = 4 << 10
+
+var bodyPool [24]sync.Pool // by log2 of the class size
+
+func sizeClass(n int) int { return bits.Len(uint(n - 1)) }
+
+func getBody(n int) []byte {
+	if n < minPooled {
+		return make([]byte, n)
+	}
+	c := sizeClass(n)
+	if b, ok := bodyPool[c].Get().(*[]byte); ok {
+		return (*b)[:n]
+	}
+	return make([]byte, n, 1<<c)
+}
+
+// putBody hands back a body read by readBody. Nothing may hold on to the
+// body, or to memory within it, once it is put back: operations decode
+// what they keep (encoding/json copies strings).
+func putBody(b []byte) {
+	c := cap(b)
+	if c < minPooled || c > maxBody || c&(c-1) != 0 {
+		return
+	}
+	b = b[:0]
+	bodyPool[sizeClass(c)].Put(&b)
 }
 
 // invalidUTF8At returns the offset of the first byte of b that does not
