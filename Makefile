@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/switchyard
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-go test-python vet fuzz bench-patterns bench-put-events clean
+.PHONY: run build test test-go test-python vet fuzz soak bench-patterns bench-put-events clean
 
 ## run: build and serve the EventBridge API on 127.0.0.1:4010 with embedded storage in ./switchyard-data
 run: build
@@ -26,6 +26,11 @@ test-python: build
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+
+## soak: the fault-injection suite (kill -9 under load, a target down, a hanging target, disk full) for SOAK per fault
+SOAK ?= 5m
+soak: build
+	SWITCHYARD_BIN=$(abspath $(BIN)) SWITCHYARD_SOAK=$(SOAK) $(GO) test -count=1 -timeout 0 -v -run '^TestFault' ./test/e2e | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|fault=|kill -9'
 
 ## fuzz: a short run of every fuzz target (FUZZTIME each)
 FUZZTIME ?= 30s
