@@ -115,6 +115,7 @@ func serveCmd() *cobra.Command {
 			if err := tuneGC(memoryLimit); err != nil {
 				return err
 			}
+			recordBuildInfo()
 			if pprofAddr != "" {
 				if err := servePprof(pprofAddr, log); err != nil {
 					return err

@@ -120,12 +120,20 @@ func invalidRegion(region string) *awserr.Error {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := uuid.NewString()
 	w.Header().Set("x-amzn-RequestId", reqID)
+	opLabel := "unknown"
+	start := time.Now()
 	defer func() {
 		// A bug must cost one request an InternalException, never the server.
 		if v := recover(); v != nil {
 			h.log.Error("api: panic", "err", v, "request", reqID)
 			writeError(w, awserr.Internal())
 		}
+		code := w.Header().Get("x-amzn-ErrorType") // set by writeError
+		if code == "" {
+			code = "OK"
+		}
+		apiRequests.WithLabelValues(opLabel, code).Inc()
+		apiLatency.WithLabelValues(opLabel).Observe(time.Since(start).Seconds())
 	}()
 	if r.Method != http.MethodPost {
 		writeError(w, &awserr.Error{Code: "UnknownOperationException", Message: "Only POST requests are supported.", Status: http.StatusBadRequest})
@@ -138,6 +146,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, awserr.New(awserr.CodeUnknownOperation, "Operation %q is not recognized.", target))
 		return
 	}
+	opLabel = opName // only operations the API has: the label's values are bounded
 	sc, err := Caller(r)
 	if err != nil {
 		ae, _ := awserr.As(err)
@@ -283,6 +292,20 @@ func tooLarge(op string) *awserr.Error {
 func throttled() *awserr.Error {
 	return awserr.New("ThrottlingException", "Rate exceeded")
 }
+
+// API metrics, per operation: how many requests ended with which code
+// ("OK" or the AWS error code), and how long they took.
+var (
+	apiRequests = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchyard_api_requests_total",
+		Help: "EventBridge API requests, by operation and outcome (OK or the AWS error code).",
+	}, []string{"operation", "code"})
+	apiLatency = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "switchyard_api_request_duration_seconds",
+		Help:    "Time to answer an EventBridge API request, by operation.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"operation"})
+)
 
 // inflightRefused counts requests refused because request bodies in flight
 // already filled the budget.
