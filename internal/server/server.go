@@ -40,7 +40,7 @@ type Config struct {
 	// MaxInflightBytes bounds the API request bodies held at once, all
 	// requests together (api.DefaultInflightBytes if 0).
 	MaxInflightBytes int64
-	Workers        int // calls in flight per target
+	Workers          int // calls in flight per target
 	// RetryBaseDelay scales the retry schedule (default 1 s); for tests.
 	RetryBaseDelay time.Duration
 	// AWSEndpoints overrides AWS service endpoints for targets, by ARN
