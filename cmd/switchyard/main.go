@@ -23,6 +23,7 @@ import (
 	"github.com/switchyard/switchyard/internal/api"
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/schedule"
@@ -155,7 +156,7 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&replicas, "replicas", 1, "stream and bucket replicas on an external NATS cluster")
 	f.IntVar(&workers, "delivery-workers", 64, "most calls in flight per target (each target ARN or URL); a slow target uses only its own")
 	f.DurationVar(&retryBase, "retry-base-delay", time.Second, "first retry delay; scales the whole retry schedule (capped at 180x), for tests")
-	f.IntVar(&maxRequest, "max-request-size", 256*1024, "PutEvents limit on the summed entry sizes of one request, in bytes")
+	f.IntVar(&maxRequest, "max-request-size", ingest.DefaultMaxRequestSize, "PutEvents limit on the summed entry sizes of one request, in bytes (AWS's: 1 MiB since January 2026)")
 	f.Int64Var(&inflightBytes, "max-inflight-request-bytes", api.DefaultInflightBytes, "API request bodies held at once, all requests together, in bytes; a request that finds no room within 2 s is answered ThrottlingException")
 	f.StringVar(&memoryLimit, "memory-limit", defaultMemoryLimit, "soft memory limit of the Go runtime (bytes, or with KiB, MiB, GiB; off for none): past it the collector works harder rather than let the heap grow; GOMEMLIMIT wins")
 	f.IntVar(&limits.RulesPerBus, "rules-per-bus", limits.RulesPerBus, "most rules an event bus may have")

@@ -39,16 +39,17 @@ const (
 	DefaultAccount = "123456789012"
 )
 
-// maxBody bounds a request body; PutEvents' own limit is 256 KiB of entries,
-// but JSON escaping can double that.
-const maxBody = 4 << 20
+// maxBody bounds a request body. PutEvents' own limit is 1 MiB of entries,
+// but JSON escaping can double that or more (a quote is \" inside Detail's
+// string, then escaped again; the SDKs write non-ASCII as \uXXXX).
+const maxBody = 8 << 20
 
 // DefaultInflightBytes is how many bytes of request bodies the handler holds
 // at once, all requests together, unless told otherwise. A body, once read,
 // is decoded into a few times its size, so this bounds the memory that
 // requests can take as a whole: 64 concurrent PutEvents bodies of 3.6 MB
 // once took the process from 540 MB to 2.85 GB. Legitimate traffic is far
-// below it (a full PutEvents request is 256 KiB of entries).
+// below it (a full PutEvents request is 1 MiB of entries).
 const DefaultInflightBytes = 128 << 20
 
 // budgetWait is how long a request waits for room in the body budget before

@@ -55,14 +55,22 @@ type Service struct {
 	js      jetstream.JetStream
 	control *control.Service
 	log     *slog.Logger
-	// MaxRequestSize bounds the summed entry sizes of one request (256 KiB).
+	// MaxRequestSize bounds the summed entry sizes of one request
+	// (DefaultMaxRequestSize).
 	MaxRequestSize int
 	now            func() time.Time
 }
 
+// DefaultMaxRequestSize is AWS's limit on the summed entry sizes of one
+// PutEvents request: 1 MiB since January 29, 2026, when AWS raised the
+// payload limit of EventBridge event buses (with SQS and asynchronous
+// Lambda) from 256 KB ("More room to build: serverless services now
+// support payloads up to 1 MB", AWS Compute Blog).
+const DefaultMaxRequestSize = 1 << 20
+
 // NewService returns an ingest service publishing with js.
 func NewService(js jetstream.JetStream, ctl *control.Service, log *slog.Logger) *Service {
-	return &Service{js: js, control: ctl, log: log, MaxRequestSize: 256 * 1024, now: time.Now}
+	return &Service{js: js, control: ctl, log: log, MaxRequestSize: DefaultMaxRequestSize, now: time.Now}
 }
 
 // EntrySize is the size AWS counts for an entry ("Calculating PutEvents

@@ -36,7 +36,7 @@ type Config struct {
 	Listen         string
 	Store          store.Config
 	Limits         control.Limits
-	MaxRequestSize int // PutEvents entries, summed (256 KiB)
+	MaxRequestSize int // PutEvents entries, summed (ingest.DefaultMaxRequestSize)
 	// MaxInflightBytes bounds the API request bodies held at once, all
 	// requests together (api.DefaultInflightBytes if 0).
 	MaxInflightBytes int64

@@ -215,10 +215,10 @@ func TestErrorsAreTypedAsAWS(t *testing.T) {
 	if !errors.As(err, &ve) || ve.ErrorCode() != "ValidationException" || !strings.Contains(ve.ErrorMessage(), "at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10") {
 		t.Errorf("PutEvents with 11 entries = %v", err)
 	}
-	big := `{"x":"` + strings.Repeat("a", 256*1024) + `"}`
+	big := `{"x":"` + strings.Repeat("a", 1<<20) + `"}`
 	_, err = c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{Source: aws.String("s"), DetailType: aws.String("d"), Detail: aws.String(big)}}})
 	if !errors.As(err, &ve) || ve.ErrorCode() != "ValidationException" {
-		t.Errorf("PutEvents over 256 KB = %v", err)
+		t.Errorf("PutEvents over 1 MiB = %v", err)
 	}
 }
 

@@ -245,3 +245,26 @@ func TestDuplicateKeysInDetail(t *testing.T) {
 		}
 	}
 }
+
+// An entry of almost 1 MiB, AWS's limit since January 2026, is accepted
+// and reaches its target whole.
+func TestLargeEventDelivered(t *testing.T) {
+	s := startServer(t)
+	c := s.client(acct, "us-east-1")
+	rcv := newReceiver(t)
+	mustRule(t, c, "default", "big", `{"source":["big"]}`, rcv.URL)
+	pad := strings.Repeat("p", 1<<20-64)
+	detail := `{"pad":"` + pad + `"}`
+	out, err := c.PutEvents(ctx(t), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{Source: aws.String("big"), DetailType: aws.String("t"), Detail: aws.String(detail)}}})
+	if err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("PutEvents of %d bytes: %v %+v", len(detail), err, out)
+	}
+	got := rcv.waitFor(t, 1, 15*time.Second)
+	var ev event
+	if err := json.Unmarshal(got[0], &ev); err != nil {
+		t.Fatal(err)
+	}
+	if string(ev.Detail) != detail {
+		t.Errorf("delivered detail of %d bytes, want the %d sent", len(ev.Detail), len(detail))
+	}
+}

@@ -78,19 +78,25 @@ class PutEventsTest(harness.ServerTestCase):
         # Ten are fine.
         self.assertEqual(self.events.put_events(Entries=[entry() for _ in range(10)])["FailedEntryCount"], 0)
 
-    def test_total_size_over_256kb(self):
-        big = json.dumps({"pad": "x" * (100 * 1024)})
+    def test_total_size_over_1mib(self):
+        # AWS's limit is 1 MiB of entries a request since January 29, 2026
+        # (it was 256 KB): "More room to build: serverless services now
+        # support payloads up to 1 MB", AWS Compute Blog.
+        big = json.dumps({"pad": "x" * (400 * 1024)})
         with self.assertRaises(self.events.exceptions.ClientError) as cm:
             self.events.put_events(Entries=[entry(Detail=big) for _ in range(3)])
         self.assertAwsError(cm, "ValidationException", "Total size of the entries in the request is over the limit.")
-        # One entry of just under 256 KB is accepted.
+        # Three entries of 300 KB (over the old limit) are accepted.
+        out = self.events.put_events(Entries=[entry(Detail=json.dumps({"pad": "z" * (300 * 1024)})) for _ in range(3)])
+        self.assertEqual(out["FailedEntryCount"], 0, out)
+        # One entry of just under 1 MiB is accepted.
         source, dtype = "app.pe", "Thing"
-        room = 256 * 1024 - len(source) - len(dtype) - len('{"pad": ""}') - 1
+        room = 1024 * 1024 - len(source) - len(dtype) - len('{"pad": ""}') - 1
         detail = json.dumps({"pad": "y" * room})
-        self.assertEqual(len(detail) + len(source) + len(dtype), 256 * 1024 - 1)
+        self.assertEqual(len(detail) + len(source) + len(dtype), 1024 * 1024 - 1)
         out = self.events.put_events(Entries=[entry(Detail=detail)])
         self.assertEqual(out["FailedEntryCount"], 0, out)
-        # 256 KB and a byte is not.
+        # 1 MiB and a byte is not.
         detail = json.dumps({"pad": "y" * (room + 2)})
         with self.assertRaises(self.events.exceptions.ClientError) as cm:
             self.events.put_events(Entries=[entry(Detail=detail)])
