@@ -89,6 +89,7 @@ func serveCmd() *cobra.Command {
 	var secretsKeyReset bool
 	var replayMaxPending int
 	var storeFirst, assumeRoles bool
+	var httpLimits server.HTTPLimits
 	var inflightBytes int64
 	var memoryLimit string
 	cmd := &cobra.Command{
@@ -137,6 +138,7 @@ func serveCmd() *cobra.Command {
 				SecretsKeyReset:    secretsKeyReset,
 				ReplayMaxPending:   replayMaxPending,
 				StoreFirstAttempts: storeFirst,
+				HTTP:               httpLimits,
 				MaxInflightBytes:   inflightBytes,
 				IgnoreTargetRoles:  !assumeRoles,
 				ScheduleValid: func(expr string) error {
@@ -169,6 +171,12 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.IntVar(&replayMaxPending, "replay-max-pending", 50000, "delivery tasks waiting beyond which replays pause, so that live events never queue behind more")
 	f.BoolVar(&storeFirst, "store-first-attempts", false, "store every delivery task before its first attempt, instead of calling a target that can take the call at once straight from the matcher (slower; for comparison)")
+	f.IntVar(&httpLimits.MaxConns, "max-conns", 10000, "API connections open at once, in total (idle keep-alive ones included); one more is closed as soon as accepted; 0 for no cap")
+	f.IntVar(&httpLimits.MaxConnsPerClient, "max-conns-per-client", 256, "API connections open at once from one client address (IPv4 address or IPv6 /64); one more is closed as soon as accepted; 0 for no cap (behind a proxy, whose address every connection has)")
+	f.DurationVar(&httpLimits.BodyTimeout, "request-body-timeout", 30*time.Second, "time a request body has from the end of its headers, extended by --request-body-min-rate; a body still incomplete then is answered 408 RequestTimeoutException and its connection closed; 0 for none")
+	f.Int64Var(&httpLimits.BodyMinRate, "request-body-min-rate", 4096, "bytes/s: every this many bytes of body received extend --request-body-timeout by a second, so a body arriving at least this fast is never cut; 0 makes the timeout fixed")
+	f.DurationVar(&httpLimits.WriteTimeout, "write-timeout", 30*time.Second, "time an answer has to be written, from its first byte; a client not reading it then has its connection closed; 0 for none")
+	f.DurationVar(&httpLimits.IdleTimeout, "idle-timeout", 60*time.Second, "a kept-alive API connection without a request is closed after this; 0 for never")
 	f.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (host:port); off when empty")
 	return cmd
 }

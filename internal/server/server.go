@@ -6,9 +6,7 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -68,6 +66,9 @@ type Config struct {
 	// instead of first trying targets that can take a call at once
 	// directly from the router (package deliver, direct.go).
 	StoreFirstAttempts bool
+	// HTTP holds the API server's connection caps and timeouts; the zero
+	// value leaves each off.
+	HTTP HTTPLimits
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener
@@ -151,12 +152,12 @@ func Run(ctx context.Context, cfg Config) error {
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("POST "+scheduler.FirePath, sch.FireHandler(api.Caller))
 	mux.Handle("/", api.New(ctl, in, log, cfg.MaxInflightBytes))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	lis, err := net.Listen("tcp", cfg.Listen)
+	srv := newHTTPServer(cfg.HTTP, mux)
+	lis, err := listen(cfg.Listen, cfg.HTTP, log)
 	if err != nil {
 		stopBG()
 		_ = g.Wait()
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
 	log.Info("switchyard serving", "addr", lis.Addr().String(), "nats", natsMode(cfg.Store))
 	if cfg.Ready != nil {
