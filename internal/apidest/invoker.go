@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/deliver"
+	"github.com/switchyard/switchyard/internal/netguard"
 )
 
 // Timeout is AWS's limit on an API destination call ("a maximum client
@@ -48,12 +50,32 @@ type openedAuth struct {
 // destinations' rate limits in rates (store.RatesBucket), which every
 // process of the cluster shares.
 func New(ctl *control.Service, rates jetstream.KeyValue, log *slog.Logger) *Invoker {
+	i := &Invoker{ctl: ctl, view: ctl.View(), log: log, limits: newRateLimits(rates), MaxWait: 10 * time.Second,
+		opened: make(map[string]openedAuth)}
+	i.SetTargetGuard(netguard.Default())
+	return i
+}
+
+// SetTargetGuard makes invocations and OAuth token requests connect to no
+// address guard denies (netguard.Default until set): both endpoints are
+// the user's choice. Call it before Run and before the first Invoke.
+func (i *Invoker) SetTargetGuard(guard *netguard.Guard) {
 	// AWS does not follow redirects: a 3xx is the destination's answer,
 	// and following it would carry the credentials to another host.
-	client := deliver.NewHTTPClient(Timeout)
-	tokenClient := &http.Client{Timeout: Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &Invoker{ctl: ctl, view: ctl.View(), log: log, client: client, tokens: newTokens(tokenClient),
-		limits: newRateLimits(rates), MaxWait: 10 * time.Second, opened: make(map[string]openedAuth)}
+	i.client = deliver.NewGuardedHTTPClient(Timeout, guard)
+	i.tokens = newTokens(newTokenClient(guard))
+	i.tokens.guard = guard
+}
+
+// newTokenClient returns the client of OAuth token requests. It follows no
+// redirects, as AWS does not: a 3xx is the answer, and following it would
+// carry the client secret to another host. Its dialer refuses, after name
+// resolution and before connecting, the addresses guard denies.
+func newTokenClient(guard *netguard.Guard) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: guard.Control}
+	t.DialContext = d.DialContext
+	return &http.Client{Timeout: Timeout, Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // open returns the connection's decrypted authorization, decrypting once
@@ -168,6 +190,12 @@ func (i *Invoker) authorization(ctx context.Context, c *control.Connection, a *c
 	case control.AuthOAuth:
 		if p := a.OAuthParameters; p != nil {
 			value, err := i.tokens.header(ctx, c, p, stale)
+			if errors.Is(err, netguard.ErrDenied) {
+				// The authorization endpoint's address is denied: no
+				// token can be had until the connection or the list
+				// changes.
+				return "", "", deliver.Permanent(deliver.CodeAddressDenied, fmt.Errorf("connection %s: %w", c.ARN(), err))
+			}
 			if err != nil {
 				return "", "", deliver.Retryable("OAuthTokenUnavailable", fmt.Errorf("connection %s: %w", c.ARN(), err))
 			}
@@ -294,7 +322,7 @@ func (i *Invoker) authorize(ctx context.Context, c *control.Connection) {
 		_, err = i.tokens.header(tctx, c, auth.OAuthParameters, "")
 		cancel()
 		var refused *errAuthorization
-		if err == nil || errors.As(err, &refused) || attempt == 2 || ctx.Err() != nil {
+		if err == nil || errors.As(err, &refused) || errors.Is(err, netguard.ErrDenied) || attempt == 2 || ctx.Err() != nil {
 			break
 		}
 		select {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/deliver"
+	"github.com/switchyard/switchyard/internal/netguard"
 )
 
 // tokens caches one OAuth access token per connection. A token belongs to
@@ -21,7 +23,10 @@ import (
 // authorization changes, its token is forgotten.
 type tokens struct {
 	client *http.Client
-	now    func() time.Time
+	// guard refuses a literal denied address in the endpoint before the
+	// request: through a proxy the client's dialer sees only the proxy.
+	guard *netguard.Guard
+	now   func() time.Time
 
 	mu sync.Mutex
 	m  map[string]*tokenEntry // by connection ARN
@@ -133,6 +138,10 @@ func (t *tokens) fetch(ctx context.Context, o *control.OAuthParameters) (value s
 	if err != nil {
 		return "", 0, &errAuthorization{fmt.Sprintf("token request: %v", err)}
 	}
+	if err := t.guard.CheckHost(u.Hostname()); err != nil {
+		deliver.HTTPDenied.Inc()
+		return "", 0, fmt.Errorf("token request to %s refused, the address is denied by --deny-target-cidrs: %w", u.Redacted(), err)
+	}
 	for _, p := range extra.HeaderParameters {
 		if p.Key != "" {
 			req.Header.Set(p.Key, p.Value)
@@ -149,6 +158,10 @@ func (t *tokens) fetch(ctx context.Context, o *control.OAuthParameters) (value s
 		// client secret.
 		if inner := errors.Unwrap(err); inner != nil {
 			err = inner
+		}
+		if errors.Is(err, netguard.ErrDenied) {
+			deliver.HTTPDenied.Inc()
+			return "", 0, fmt.Errorf("token request to %s refused before connecting, the address is denied by --deny-target-cidrs: %w", u.Redacted(), err)
 		}
 		return "", 0, fmt.Errorf("token request to %s: %w", u.Redacted(), err)
 	}

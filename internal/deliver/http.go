@@ -6,14 +6,25 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/switchyard/switchyard/internal/netguard"
 )
 
 // httpInvoker POSTs the input to a plain URL target.
 type httpInvoker struct{ client *HTTPClient }
 
-// newHTTPInvoker returns an invoker with AWS's five-second timeout.
-func newHTTPInvoker() *httpInvoker {
-	return &httpInvoker{client: NewHTTPClient(5 * time.Second)}
+// newHTTPInvoker returns an invoker with AWS's five-second timeout,
+// guarded by netguard.Default.
+func newHTTPInvoker() *httpInvoker { return newGuardedHTTPInvoker(netguard.Default()) }
+
+func newGuardedHTTPInvoker(guard *netguard.Guard) *httpInvoker {
+	return &httpInvoker{client: NewGuardedHTTPClient(5*time.Second, guard)}
+}
+
+// SetTargetGuard makes URL targets connect to no address guard denies
+// (netguard.Default until set). Call it before Run.
+func (d *Deliverer) SetTargetGuard(guard *netguard.Guard) {
+	d.Register("http", newGuardedHTTPInvoker(guard))
 }
 
 // jsonHeaders are the headers of every call to a URL target.

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpproxy"
+
+	"github.com/switchyard/switchyard/internal/netguard"
 )
 
 // The HTTP clients' own metrics, for all hosts together (a label per host
@@ -34,6 +36,13 @@ var (
 	httpHostBusy = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "switchyard_http_host_busy_total",
 		Help: "HTTP calls that waited their whole timeout for their host and failed as THROTTLING (retried).",
+	})
+	// HTTPDenied counts the calls refused because the address to connect
+	// to is in --deny-target-cidrs; package apidest counts its OAuth token
+	// requests here too.
+	HTTPDenied = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "switchyard_http_denied_total",
+		Help: "HTTP calls of targets, API destinations and OAuth token requests refused, before connecting, because their address is in --deny-target-cidrs (final: not retried).",
 	})
 )
 
@@ -89,14 +98,34 @@ const maxAnswerHeader = 16 << 10
 // it. A longer body ends its connection instead of being read.
 const maxAnswerBody = 1 << 20
 
-// NewHTTPClient returns a client whose calls time out after timeout. It
-// follows no redirects: a 3xx answer is the answer (AWS's API destinations
-// do the same; a POST redirected by 301, 302 or 303 would be re-sent as a
-// GET without the event). Proxies are taken from the environment
-// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as net/http does.
+// NewHTTPClient returns a client whose calls time out after timeout,
+// guarded by netguard.Default; see NewGuardedHTTPClient.
 func NewHTTPClient(timeout time.Duration) *HTTPClient {
+	return NewGuardedHTTPClient(timeout, netguard.Default())
+}
+
+// NewGuardedHTTPClient returns a client whose calls time out after
+// timeout. It follows no redirects: a 3xx answer is the answer (AWS's API
+// destinations do the same; a POST redirected by 301, 302 or 303 would be
+// re-sent as a GET without the event, and a redirect could point anywhere,
+// the metadata service included). Proxies are taken from the environment
+// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as net/http does.
+//
+// The client connects to no address guard denies: the URL's host is a
+// user's choice, so a name resolving to the cloud's metadata service must
+// not reach it. Names are resolved through guard.Resolver, which drops the
+// denied addresses from each answer, so fasthttp's dialer (which caches
+// the answer for a minute and then dials exactly those addresses) never
+// dials one, however the name's records change; guard.WrapDial refuses a
+// literal denied address, and checks the connection's remote address
+// whatever the dialer did. Through a proxy only literal addresses and the
+// proxy's own address are checked: the proxy resolves the names.
+func NewGuardedHTTPClient(timeout time.Duration, guard *netguard.Guard) *HTTPClient {
 	c := &HTTPClient{timeout: timeout, wait: timeout, perHost: PerHost, hosts: map[string]chan struct{}{}, conns: map[net.Conn]struct{}{}}
 	d := &fasthttpproxy.Dialer{Timeout: timeout, ConnectTimeout: timeout, DialDualStack: true}
+	if guard.Enabled() {
+		d.Resolver = guard.Resolver(nil)
+	}
 	dial, err := d.GetDialFunc(true)
 	if err != nil {
 		// A malformed proxy variable: dial directly, as net/http does
@@ -104,7 +133,7 @@ func NewHTTPClient(timeout time.Duration) *HTTPClient {
 		dial = func(addr string) (net.Conn, error) { return d.Dial("tcp", addr) }
 	}
 	c.client = &fasthttp.Client{
-		Dial:                     c.trackDial(dial),
+		Dial:                     c.trackDial(guard.WrapDial(dial)),
 		MaxConnsPerHost:          PerHost,
 		MaxConnWaitTimeout:       timeout,
 		MaxIdleConnDuration:      90 * time.Second,
@@ -228,6 +257,9 @@ func (c *HTTPClient) Do(ctx context.Context, call *Call) (Answer, error) {
 		defer stop()
 	}
 	err := c.client.DoDeadline(req, resp, deadline)
+	if errors.Is(err, netguard.ErrDenied) {
+		HTTPDenied.Inc()
+	}
 	// A body over maxAnswerBody fails the read after the status was read,
 	// and the connection is dropped: the answer stands.
 	if err != nil && !errors.Is(err, fasthttp.ErrBodyTooLarge) {
@@ -299,11 +331,15 @@ func (t *trackedConn) Close() error {
 	return t.Conn.Close()
 }
 
+// CodeAddressDenied is the dead letters' ERROR_CODE of a call refused
+// because its address is in --deny-target-cidrs.
+const CodeAddressDenied = "TARGET_ADDRESS_DENIED"
+
 // CallFailed is the delivery error of an HTTP call of target that got no
 // answer: retried, with the code AWS reports in dead letters (TIMEOUT,
 // CONNECTION_FAILURE) or THROTTLING when the host had too many calls in
-// flight; a URL that cannot be called, or an answer whose headers are too
-// large to read, is final.
+// flight; a URL that cannot be called, an address the guard refuses, or
+// an answer whose headers are too large to read, is final.
 func CallFailed(target string, err error) error {
 	code := "CONNECTION_FAILURE"
 	var te interface{ Timeout() bool }
@@ -311,6 +347,10 @@ func CallFailed(target string, err error) error {
 	switch {
 	case errors.Is(err, ErrInvalidURL):
 		return Permanent("InvalidTarget", fmt.Errorf("%s: %w", target, err))
+	case errors.Is(err, netguard.ErrDenied):
+		// The same name resolves to the same denied address next time, or
+		// the operator has to change the list: retrying cannot help.
+		return Permanent(CodeAddressDenied, fmt.Errorf("%s: refused before connecting, the address is denied by --deny-target-cidrs: %w", target, err))
 	case errors.As(err, &small):
 		// The target answered, and will answer alike: retrying would only
 		// repeat a call it may have acted on.
