@@ -141,6 +141,9 @@ func (s *Service) CreateApiDestination(ctx context.Context, sc Scope, in ApiDest
 	if err := checkEndpoint("InvocationEndpoint", *in.InvocationEndpoint); err != nil {
 		return nil, err
 	}
+	if err := s.checkAddress("InvocationEndpoint", *in.InvocationEndpoint); err != nil {
+		return nil, err
+	}
 	if err := s.checkDestConnection(sc, *in.ConnectionArn); err != nil {
 		return nil, err
 	}
@@ -181,6 +184,9 @@ func (s *Service) ListApiDestinations(ctx context.Context, sc Scope, prefix, con
 func (s *Service) UpdateApiDestination(ctx context.Context, sc Scope, in ApiDestinationInput) (*ApiDestination, error) {
 	if in.InvocationEndpoint != nil {
 		if err := checkEndpoint("InvocationEndpoint", *in.InvocationEndpoint); err != nil {
+			return nil, err
+		}
+		if err := s.checkAddress("InvocationEndpoint", *in.InvocationEndpoint); err != nil {
 			return nil, err
 		}
 	}

@@ -246,6 +246,15 @@ func checkAuth(typ string, a *ConnectionAuth) error {
 	return nil
 }
 
+// checkAuthorizationEndpoint refuses an OAuth AuthorizationEndpoint given
+// as a literal address that TargetGuard denies (see checkAddress).
+func (s *Service) checkAuthorizationEndpoint(a *ConnectionAuth) error {
+	if a == nil || a.OAuthParameters == nil || a.OAuthParameters.AuthorizationEndpoint == "" {
+		return nil
+	}
+	return s.checkAddress("AuthorizationEndpoint", a.OAuthParameters.AuthorizationEndpoint)
+}
+
 // checkEndpoint accepts http and https URLs. AWS accepts only public HTTPS
 // endpoints; a self-hosted Switchyard delivers to private and plain-HTTP
 // services as well.
@@ -262,6 +271,9 @@ func checkEndpoint(param, u string) error {
 // (see ReportAuthorization).
 func (s *Service) CreateConnection(ctx context.Context, sc Scope, in ConnectionInput) (*Connection, error) {
 	if err := checkAuth(in.AuthorizationType, in.Auth); err != nil {
+		return nil, err
+	}
+	if err := s.checkAuthorizationEndpoint(in.Auth); err != nil {
 		return nil, err
 	}
 	if c, _ := s.view.Connection(sc, in.Name); c != nil {
@@ -340,6 +352,9 @@ func (s *Service) ListConnections(ctx context.Context, sc Scope, prefix, state s
 // UpdateConnection changes a connection. New credentials start a new
 // authorization, as in AWS.
 func (s *Service) UpdateConnection(ctx context.Context, sc Scope, in ConnectionInput) (*Connection, error) {
+	if err := s.checkAuthorizationEndpoint(in.Auth); err != nil {
+		return nil, err
+	}
 	var out *Connection
 	err := retry(ctx, func() error {
 		c, rev := s.view.Connection(sc, in.Name)

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchyard/switchyard/internal/awserr"
+	"github.com/switchyard/switchyard/internal/netguard"
 	"github.com/switchyard/switchyard/internal/secretbox"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -49,6 +50,10 @@ type Service struct {
 	Secrets *secretbox.Box
 	// ArchiveStorage holds archived events (package archive).
 	ArchiveStorage ArchiveStorage
+	// TargetGuard denies the addresses that URL targets, API destination
+	// endpoints and OAuth authorization endpoints may not be; nil denies
+	// none. Only literal addresses are judged here (checkAddress).
+	TargetGuard *netguard.Guard
 }
 
 // NewService returns a control-plane service writing to kv and reading view.

@@ -2,9 +2,11 @@ package control
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/switchyard/switchyard/internal/awserr"
+	"github.com/switchyard/switchyard/internal/netguard"
 	"github.com/switchyard/switchyard/transform"
 )
 
@@ -26,6 +28,22 @@ func validTargetARN(arn string) bool {
 	return len(parts) == 6 && parts[0] == "arn" && parts[1] != "" && parts[2] != "" && parts[5] != ""
 }
 
+// checkAddress refuses a URL whose host is a literal address that
+// TargetGuard denies (http://169.254.169.254/..., the cloud's metadata
+// service), as early as it can be told. A name cannot be judged yet: what
+// it resolves to is checked when it is dialled (package netguard), and
+// that check, not this one, is the guard; this one only says so at once.
+func (s *Service) checkAddress(param, rawURL string) error {
+	if err := s.TargetGuard.CheckURL(rawURL); err != nil {
+		var de *netguard.DeniedError
+		if errors.As(err, &de) {
+			return awserr.Validation("Parameter %s is not valid. Reason: %s is in %s, an address range this server does not call (--deny-target-cidrs).", param, de.Addr, de.Prefix)
+		}
+		return awserr.Validation("Parameter %s is not valid. Reason: %s.", param, err)
+	}
+	return nil
+}
+
 // Shaping is the target's input shaping, as package transform takes it.
 func (t *Target) Shaping() transform.Spec {
 	spec := transform.Spec{ID: t.Id, Input: t.Input, InputPath: t.InputPath}
@@ -43,6 +61,11 @@ func (s *Service) PutTargets(ctx context.Context, sc Scope, busNameOrARN, ruleNa
 	for _, t := range targets {
 		if !validTargetARN(t.Arn) {
 			return nil, awserr.Validation("Parameter %s is not valid. Reason: Provided Arn is not in correct format.", t.Arn)
+		}
+		if strings.HasPrefix(t.Arn, "http://") || strings.HasPrefix(t.Arn, "https://") {
+			if err := s.checkAddress(t.Arn, t.Arn); err != nil {
+				return nil, err
+			}
 		}
 		if _, err := transform.Compile(t.Shaping()); err != nil {
 			return nil, awserr.Validation("%s", err.Error())
