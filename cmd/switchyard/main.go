@@ -24,6 +24,7 @@ import (
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
+	"github.com/switchyard/switchyard/internal/netguard"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/schedule"
@@ -92,6 +93,7 @@ func serveCmd() *cobra.Command {
 	var httpLimits server.HTTPLimits
 	var inflightBytes int64
 	var memoryLimit string
+	var denyCIDRs string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
@@ -110,6 +112,13 @@ func serveCmd() *cobra.Command {
 			endpoints, err := awsclient.ParseEndpoints(awsEndpoints)
 			if err != nil {
 				return fmt.Errorf("--aws-endpoint: %w", err)
+			}
+			guard, err := netguard.Parse(denyCIDRs)
+			if err != nil {
+				return fmt.Errorf("--deny-target-cidrs: %w", err)
+			}
+			if !guard.Enabled() {
+				log.Warn("--deny-target-cidrs is empty: HTTP targets, API destinations and OAuth endpoints may reach any address, cloud metadata services included")
 			}
 			if limits.PatternMaxLength < 1 || limits.PatternMaxLength > 4096 {
 				return fmt.Errorf("--pattern-max-length must be between 1 and 4096")
@@ -141,6 +150,7 @@ func serveCmd() *cobra.Command {
 				HTTP:               httpLimits,
 				MaxInflightBytes:   inflightBytes,
 				IgnoreTargetRoles:  !assumeRoles,
+				TargetGuard:        guard,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -170,6 +180,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.IntVar(&replayMaxPending, "replay-max-pending", 50000, "delivery tasks waiting beyond which replays pause, so that live events never queue behind more")
+	f.StringVar(&denyCIDRs, "deny-target-cidrs", netguard.DefaultCIDRs, `address ranges (comma-separated CIDRs) that HTTP targets, API destinations and OAuth token requests may not connect to, checked on the address dialled; default: link-local (cloud metadata and credential services), fd00:ec2::254 and fd00:ec2::23 (AWS, IPv6), 100.100.100.200 (Alibaba); "" for none`)
 	f.BoolVar(&storeFirst, "store-first-attempts", false, "store every delivery task before its first attempt, instead of calling a target that can take the call at once straight from the matcher (slower; for comparison)")
 	f.IntVar(&httpLimits.MaxConns, "max-conns", 10000, "API connections open at once, in total (idle keep-alive ones included); one more is closed as soon as accepted; 0 for no cap")
 	f.IntVar(&httpLimits.MaxConnsPerClient, "max-conns-per-client", 256, "API connections open at once from one client address (IPv4 address or IPv6 /64); one more is closed as soon as accepted; 0 for no cap (behind a proxy, whose address every connection has)")

@@ -24,6 +24,7 @@ import (
 	"github.com/switchyard/switchyard/internal/deliver/natstarget"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/match"
+	"github.com/switchyard/switchyard/internal/netguard"
 	"github.com/switchyard/switchyard/internal/scheduler"
 	"github.com/switchyard/switchyard/internal/secretbox"
 	"github.com/switchyard/switchyard/internal/store"
@@ -66,6 +67,10 @@ type Config struct {
 	// instead of first trying targets that can take a call at once
 	// directly from the router (package deliver, direct.go).
 	StoreFirstAttempts bool
+	// TargetGuard denies the addresses that HTTP calls chosen by users'
+	// configuration (URL targets, API destinations, OAuth token requests)
+	// may connect to; nil is netguard.Default. Parse "" for none.
+	TargetGuard *netguard.Guard
 	// HTTP holds the API server's connection caps and timeouts; the zero
 	// value leaves each off.
 	HTTP HTTPLimits
@@ -94,6 +99,11 @@ func Run(ctx context.Context, cfg Config) error {
 	ctl := control.NewService(st.Control, view, cfg.Limits, log)
 	ctl.ScheduleValid = cfg.ScheduleValid
 	ctl.Secrets = secrets
+	guard := cfg.TargetGuard
+	if guard == nil {
+		guard = netguard.Default()
+	}
+	ctl.TargetGuard = guard
 	if err := ctl.AgreeOnSecretsKey(ctx, keyFile, cfg.SecretsKeyReset); err != nil {
 		return err
 	}
@@ -124,6 +134,7 @@ func Run(ctx context.Context, cfg Config) error {
 	aws := awsclient.New(cfg.AWSEndpoints)
 	aws.IgnoreRoles = cfg.IgnoreTargetRoles
 	dl := deliver.New(st, in, log, cfg.Workers)
+	dl.SetTargetGuard(guard)
 	dl.StillScheduled = sch.StillScheduled
 	router := match.NewRouter(st, view, log)
 	if !cfg.StoreFirstAttempts {
@@ -139,6 +150,7 @@ func Run(ctx context.Context, cfg Config) error {
 		dl.BaseDelay = cfg.RetryBaseDelay
 	}
 	apiDest := apidest.New(ctl, st.Rates, log)
+	apiDest.SetTargetGuard(guard)
 	dl.Register("api-destination", apiDest)
 	g.Go(func() error { return apiDest.Run(gctx) }) // authorizes OAuth connections
 	g.Go(func() error { return dl.Run(gctx) })
