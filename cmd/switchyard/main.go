@@ -87,6 +87,7 @@ func serveCmd() *cobra.Command {
 		limits                                              = control.DefaultLimits()
 	)
 	var pprofAddr, secretsKeyFile string
+	var tlsFiles server.TLSFiles
 	var secretsKeyReset bool
 	var replayMaxPending int
 	var storeFirst, assumeRoles bool
@@ -136,6 +137,7 @@ func serveCmd() *cobra.Command {
 			defer stop()
 			return server.Run(ctx, server.Config{
 				Listen:             listen,
+				TLS:                tlsFiles,
 				Store:              store.Config{URL: natsURL, DataDir: dataDir, Sync: syncEvery, Replicas: replicas},
 				Limits:             limits,
 				MaxRequestSize:     maxRequest,
@@ -160,6 +162,8 @@ func serveCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:4010", "address of the API (host:port)")
+	f.StringVar(&tlsFiles.CertFile, "tls-cert", "", "serve the API over TLS with this PEM certificate chain (with --tls-key); re-read when the file changes")
+	f.StringVar(&tlsFiles.KeyFile, "tls-key", "", "the PEM private key of --tls-cert")
 	f.StringVar(&dataDir, "data-dir", "./switchyard-data", "directory of the embedded store")
 	f.BoolVar(&secretsKeyReset, "secrets-key-reset", false, "make this process's secrets key the cluster's although another was recorded (the cluster's key was lost); connections sealed with the old key need their credentials again (UpdateConnection)")
 	f.StringVar(&secretsKeyFile, "secrets-key-file", "", "AES-256 key encrypting connection secrets (default <data-dir>/secrets.key, created with mode 0600 on first start); processes sharing a --nats-url must share it")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -45,11 +46,24 @@ func newHTTPServer(l HTTPLimits, h http.Handler) *http.Server {
 	}
 }
 
-// listen opens the API's listener with the connection caps.
-func listen(addr string, l HTTPLimits, log *slog.Logger) (net.Listener, error) {
+// listen opens the API's listener with the connection caps, and TLS when
+// files names a key pair. The caps count TCP connections, before their
+// handshakes, so a client cannot hold more by never finishing one.
+func listen(addr string, l HTTPLimits, files TLSFiles, log *slog.Logger) (net.Listener, error) {
+	var certs *certReloader
+	if files.CertFile != "" || files.KeyFile != "" {
+		var err error
+		if certs, err = newCertReloader(files, log); err != nil {
+			return nil, err
+		}
+	}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	return listener.New(lis, listener.Config{MaxConns: l.MaxConns, MaxConnsPerClient: l.MaxConnsPerClient, Logger: log}), nil
+	capped := listener.New(lis, listener.Config{MaxConns: l.MaxConns, MaxConnsPerClient: l.MaxConnsPerClient, Logger: log})
+	if certs == nil {
+		return capped, nil
+	}
+	return tls.NewListener(capped, certs.tlsConfig()), nil
 }

@@ -32,7 +32,9 @@ import (
 
 // Config is the whole configuration of a Switchyard process.
 type Config struct {
-	Listen         string
+	Listen string
+	// TLS serves the API over TLS when it names a key pair.
+	TLS            TLSFiles
 	Store          store.Config
 	Limits         control.Limits
 	MaxRequestSize int // PutEvents entries, summed (ingest.DefaultMaxRequestSize)
@@ -165,7 +167,7 @@ func Run(ctx context.Context, cfg Config) error {
 	mux.Handle("POST "+scheduler.FirePath, sch.FireHandler(api.Caller))
 	mux.Handle("/", api.New(ctl, in, log, cfg.MaxInflightBytes))
 	srv := newHTTPServer(cfg.HTTP, mux)
-	lis, err := listen(cfg.Listen, cfg.HTTP, log)
+	lis, err := listen(cfg.Listen, cfg.HTTP, cfg.TLS, log)
 	if err != nil {
 		stopBG()
 		_ = g.Wait()
