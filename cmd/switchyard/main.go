@@ -46,7 +46,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), versionCmd(), benchCmd(), rulesCmd(), replayCmd())
+	root.AddCommand(serveCmd(), versionCmd(), benchCmd(), rulesCmd(), replayCmd(), secretsCmd())
 	return root
 }
 
@@ -87,6 +87,7 @@ func serveCmd() *cobra.Command {
 		limits                                              = control.DefaultLimits()
 	)
 	var pprofAddr, secretsKeyFile string
+	var secretsKey, secretsPrevFile string
 	var tlsFiles server.TLSFiles
 	var secretsKeyReset bool
 	var replayMaxPending int
@@ -136,23 +137,25 @@ func serveCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return server.Run(ctx, server.Config{
-				Listen:             listen,
-				TLS:                tlsFiles,
-				Store:              store.Config{URL: natsURL, DataDir: dataDir, Sync: syncEvery, Replicas: replicas},
-				Limits:             limits,
-				MaxRequestSize:     maxRequest,
-				Workers:            workers,
-				RetryBaseDelay:     retryBase,
-				AWSEndpoints:       endpoints,
-				Logger:             log,
-				SecretsKeyFile:     secretsKeyFile,
-				SecretsKeyReset:    secretsKeyReset,
-				ReplayMaxPending:   replayMaxPending,
-				StoreFirstAttempts: storeFirst,
-				HTTP:               httpLimits,
-				MaxInflightBytes:   inflightBytes,
-				IgnoreTargetRoles:  !assumeRoles,
-				TargetGuard:        guard,
+				Listen:                 listen,
+				TLS:                    tlsFiles,
+				Store:                  store.Config{URL: natsURL, DataDir: dataDir, Sync: syncEvery, Replicas: replicas},
+				Limits:                 limits,
+				MaxRequestSize:         maxRequest,
+				Workers:                workers,
+				RetryBaseDelay:         retryBase,
+				AWSEndpoints:           endpoints,
+				Logger:                 log,
+				SecretsKeyFile:         secretsKeyFile,
+				SecretsKey:             secretsKey,
+				SecretsPreviousKeyFile: secretsPrevFile,
+				SecretsKeyReset:        secretsKeyReset,
+				ReplayMaxPending:       replayMaxPending,
+				StoreFirstAttempts:     storeFirst,
+				HTTP:                   httpLimits,
+				MaxInflightBytes:       inflightBytes,
+				IgnoreTargetRoles:      !assumeRoles,
+				TargetGuard:            guard,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -166,7 +169,9 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&tlsFiles.KeyFile, "tls-key", "", "the PEM private key of --tls-cert")
 	f.StringVar(&dataDir, "data-dir", "./switchyard-data", "directory of the embedded store")
 	f.BoolVar(&secretsKeyReset, "secrets-key-reset", false, "make this process's secrets key the cluster's although another was recorded (the cluster's key was lost); connections sealed with the old key need their credentials again (UpdateConnection)")
-	f.StringVar(&secretsKeyFile, "secrets-key-file", "", "AES-256 key encrypting connection secrets (default <data-dir>/secrets.key, created with mode 0600 on first start); processes sharing a --nats-url must share it")
+	f.StringVar(&secretsKeyFile, "secrets-key-file", "", "AES-256 key (base64, mode 0600) sealing connection secrets, kept out of the data directory; make one with switchyard secrets new-key; processes sharing a --nats-url must share it")
+	f.StringVar(&secretsKey, "secrets-key", "", "the secrets key itself (base64), instead of a file: set it as SWITCHYARD_SECRETS_KEY, not on the command line, which other users can read")
+	f.StringVar(&secretsPrevFile, "secrets-previous-key-file", "", "the key a rotation moves away from: secrets sealed with it still open, and are sealed again with the new key in the background")
 	f.StringVar(&natsURL, "nats-url", "", "external NATS server or cluster to use instead of the embedded one")
 	f.StringVar(&sync, "sync", "1s", `fsync policy of the embedded store: "always" (fsync every write) or an interval such as 1s`)
 	f.IntVar(&replicas, "replicas", 1, "stream and bucket replicas on an external NATS cluster")

@@ -184,7 +184,9 @@ func OpenAuth(box *secretbox.Box, c *Connection) (*ConnectionAuth, error) {
 
 func (s *Service) sealAuth(c *Connection, a *ConnectionAuth) error {
 	if s.Secrets == nil {
-		return errors.New("control: no secrets key configured")
+		// Not the caller's fault, but nothing a retry changes either: the
+		// operator must give the server a key.
+		return awserr.Validation("This Switchyard server has no secrets key to seal connection credentials with; start it with --secrets-key-file or SWITCHYARD_SECRETS_KEY (switchyard secrets new-key makes one).")
 	}
 	plain, err := json.Marshal(a)
 	if err != nil {

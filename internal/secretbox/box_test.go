@@ -66,3 +66,63 @@ func TestLoadRefusesOpenPermissions(t *testing.T) {
 		t.Error("a world-readable key file was accepted")
 	}
 }
+
+// A rotation: the new box seals with the new key and, given the old one as
+// previous, still opens what the old key sealed; without it, it does not.
+func TestRotationOpensPrevious(t *testing.T) {
+	oldBox, err := Parse(NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	newBox, err := Parse(NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	aad := []byte("arn:aws:events:us-east-1:123456789012:connection/c/1")
+	sealed := oldBox.Seal([]byte("s3cr3t"), aad)
+	if SealedWith(sealed) != oldBox.KeyID() {
+		t.Fatalf("SealedWith = %q, want %q", SealedWith(sealed), oldBox.KeyID())
+	}
+	if _, err := newBox.Open(sealed, aad); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("Open without the previous key = %v, want ErrWrongKey", err)
+	}
+	ring := newBox.WithPrevious(oldBox)
+	if got, err := ring.Open(sealed, aad); err != nil || string(got) != "s3cr3t" {
+		t.Fatalf("Open with the previous key = %q, %v", got, err)
+	}
+	resealed := ring.Seal([]byte("s3cr3t"), aad)
+	if SealedWith(resealed) != newBox.KeyID() {
+		t.Fatalf("a rotating box sealed with %q, want the new key %q", SealedWith(resealed), newBox.KeyID())
+	}
+	if got := ring.PreviousKeyIDs(); len(got) != 1 || got[0] != oldBox.KeyID() {
+		t.Fatalf("PreviousKeyIDs = %v", got)
+	}
+	if SealedWith("not sealed") != "" {
+		t.Fatal("SealedWith of a plain string")
+	}
+}
+
+func TestLoadAndWriteNewKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k")
+	if _, err := Load(path); err == nil {
+		t.Fatal("Load of a missing file succeeded")
+	}
+	if err := WriteNewKey(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteNewKey(path); err == nil {
+		t.Fatal("WriteNewKey overwrote a key file")
+	}
+	if _, err := Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil {
+		t.Fatal("Load accepted a key file readable by others")
+	}
+	if _, err := Parse("not base64!"); err == nil {
+		t.Fatal("Parse accepted garbage")
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -26,7 +25,6 @@ import (
 	"github.com/switchyard/switchyard/internal/match"
 	"github.com/switchyard/switchyard/internal/netguard"
 	"github.com/switchyard/switchyard/internal/scheduler"
-	"github.com/switchyard/switchyard/internal/secretbox"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -55,10 +53,15 @@ type Config struct {
 	ScheduleValid func(string) error
 	// Ready, if set, is called with the bound address once serving.
 	Ready func(addr string)
-	// SecretsKeyFile holds the key that encrypts connection secrets
-	// (default <data dir>/secrets.key, created on first start). Processes
-	// sharing a NATS cluster must share it.
+	// SecretsKey (base64), or else SecretsKeyFile, holds the key that
+	// encrypts connection secrets (see loadSecrets). Processes sharing a
+	// NATS cluster must share it.
+	SecretsKey     string
 	SecretsKeyFile string
+	// SecretsPreviousKeyFile holds the key a rotation moves away from:
+	// values sealed with it still open, and are sealed again with the new
+	// key in the background.
+	SecretsPreviousKeyFile string
 	// SecretsKeyReset makes this process's key the cluster's even if
 	// another was recorded: the way out when the cluster's key is lost.
 	SecretsKeyReset bool
@@ -83,11 +86,7 @@ type Config struct {
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	cfg.Store.Logger = log
-	keyFile := cfg.SecretsKeyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(cfg.Store.DataDir, "secrets.key")
-	}
-	secrets, err := secretbox.LoadOrCreate(keyFile)
+	secrets, keySource, err := loadSecrets(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -106,8 +105,10 @@ func Run(ctx context.Context, cfg Config) error {
 		guard = netguard.Default()
 	}
 	ctl.TargetGuard = guard
-	if err := ctl.AgreeOnSecretsKey(ctx, keyFile, cfg.SecretsKeyReset); err != nil {
-		return err
+	if secrets != nil {
+		if err := ctl.AgreeOnSecretsKey(ctx, keySource, cfg.SecretsKeyReset); err != nil {
+			return err
+		}
 	}
 	ctl.ArchiveStorage = &archive.Storage{JS: st.JS, Replicas: cfg.Store.Replicas, Log: log}
 	in := ingest.NewService(st.JS, ctl, log)
@@ -130,6 +131,9 @@ func Run(ctx context.Context, cfg Config) error {
 		stopBG()
 		_ = g.Wait()
 		return nil
+	}
+	if secrets != nil && len(secrets.PreviousKeyIDs()) > 0 {
+		go resealSecrets(gctx, ctl, log)
 	}
 	sch := scheduler.New(st, view, log)
 	g.Go(func() error { return sch.Run(gctx) })

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +18,7 @@ import (
 // startCluster starts n processes on the NATS server at url, with one
 // secrets key file, as every process of a cluster must have.
 func startCluster(t *testing.T, url string, n int) []*server {
-	key := filepath.Join(t.TempDir(), "secrets.key")
+	key := newKeyFile(t, "secrets.key")
 	var ps []*server
 	for range n {
 		ps = append(ps, startServer(t, "--nats-url", url, "--secrets-key-file", key))
@@ -87,10 +86,10 @@ func TestAPIDestinationRateLimitIsClusterWide(t *testing.T) {
 // every delivery to an API destination; it is refused at start instead.
 func TestSecretsKeyMustMatchTheCluster(t *testing.T) {
 	url := natsServer(t)
-	dir := t.TempDir()
-	startServer(t, "--nats-url", url, "--secrets-key-file", filepath.Join(dir, "first.key"))
+	first, other := newKeyFile(t, "first.key"), newKeyFile(t, "other.key")
+	startServer(t, "--nats-url", url, "--secrets-key-file", first)
 	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
-		"--nats-url", url, "--secrets-key-file", filepath.Join(dir, "other.key"))
+		"--nats-url", url, "--secrets-key-file", other)
 	done := make(chan struct{})
 	var out []byte
 	var err error
@@ -106,11 +105,11 @@ func TestSecretsKeyMustMatchTheCluster(t *testing.T) {
 		t.Errorf("exit %v, output:\n%s", err, out)
 	}
 	// The same key file is accepted.
-	startServer(t, "--nats-url", url, "--secrets-key-file", filepath.Join(dir, "first.key"))
+	startServer(t, "--nats-url", url, "--secrets-key-file", first)
 	// The cluster's key lost: --secrets-key-reset adopts another, and from
 	// then on it is the one required.
-	startServer(t, "--nats-url", url, "--secrets-key-file", filepath.Join(dir, "other.key"), "--secrets-key-reset")
-	startServer(t, "--nats-url", url, "--secrets-key-file", filepath.Join(dir, "other.key"))
+	startServer(t, "--nats-url", url, "--secrets-key-file", other, "--secrets-key-reset")
+	startServer(t, "--nats-url", url, "--secrets-key-file", other)
 }
 
 // invocations is the process's switchyard_Invocations_total for the rule,

@@ -63,6 +63,7 @@ type server struct {
 	addr    string
 	dataDir string
 	args    []string
+	keyFile string // the secrets key made for it (secretsArgs)
 	exited  chan struct{}
 	logMu   sync.Mutex
 	log     strings.Builder
@@ -82,6 +83,7 @@ func startServer(t testing.TB, args ...string) *server {
 func (s *server) start(listen string) {
 	s.t.Helper()
 	args := append([]string{"serve", "--listen", listen, "--data-dir", s.dataDir}, s.args...)
+	args = append(args, s.secretsArgs()...)
 	s.cmd = exec.Command(binary, args...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {

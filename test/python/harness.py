@@ -134,6 +134,14 @@ class Server:
 
     def start(self, timeout=30.0):
         args = [binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir] + self.extra_args
+        if not any(a.startswith("--secrets-key") for a in self.extra_args):
+            # Its own secrets key, outside the data dir (a restart on the
+            # same data dir keeps it), as connections need one.
+            if getattr(self, "key_file", None) is None:
+                key_dir = mkdtemp("switchyard-pytest-key-")
+                self.key_file = os.path.join(key_dir, "secrets.key")
+                subprocess.run([binary(), "secrets", "new-key", "--out", self.key_file], check=True)
+            args += ["--secrets-key-file", self.key_file]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True, bufsize=1, env=_server_env())
         _live_servers.append(self)
