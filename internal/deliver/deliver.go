@@ -189,7 +189,7 @@ const maxHeads = 10000
 
 func newTaskHead(subj string, sc control.Scope, bus string, t *match.TaskHead) *taskHead {
 	h := &taskHead{TaskHead: *t, subject: subj, scope: sc, bus: bus, kind: Kind(t.Target.Arn)}
-	lbl := []string{sc.Account, sc.Region, bus, t.RuleName, h.kind}
+	lbl := []string{sc.Account, sc.Region, bus, t.RuleName, h.kind, t.Target.Id}
 	h.m = &series{
 		attempts:   metrics.InvocationAttempts.WithLabelValues(lbl...),
 		retries:    metrics.RetryInvocationAttempts.WithLabelValues(lbl...),
@@ -463,7 +463,13 @@ func (d *Deliverer) settle(ctx context.Context, j *job, inv *Invocation, err err
 		d.giveUp(ctx, j, e, ConditionEventAge, retries)
 		return
 	}
-	d.log.Debug("deliver: will retry", "rule", j.task.RuleArn, "target", j.task.Target.Id, "retry", retries+1, "in", delay, "err", err)
+	// The first retry of a task is news; the ones after it, until the
+	// task is delivered or given up (logged at warn), are not.
+	level := slog.LevelDebug
+	if retries == 0 {
+		level = slog.LevelInfo
+	}
+	d.log.Log(ctx, level, "deliver: will retry", "rule", j.task.RuleArn, "target", j.task.Target.Id, "retry", retries+1, "in", delay, "err", err)
 	d.republish(ctx, j, retryState{attempts: inv.Attempt}, delay)
 }
 
@@ -497,7 +503,7 @@ func (d *Deliverer) invoke(ctx context.Context, inv *Invocation) error {
 }
 
 func (j *job) labels() []string {
-	return []string{j.scope.Account, j.scope.Region, j.bus, j.task.RuleName, j.kind}
+	return []string{j.scope.Account, j.scope.Region, j.bus, j.task.RuleName, j.kind, j.task.Target.Id}
 }
 
 // policy is a target's RetryPolicy with AWS's defaults filled in.

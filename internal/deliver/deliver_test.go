@@ -97,7 +97,7 @@ func TestJSONTasksOfEarlierVersionsAreDelivered(t *testing.T) {
 		}
 	}
 	r.waitOK(t, evs, time.Minute)
-	if n := value(metrics.Invocations.WithLabelValues(acct, region, "default", "old", "http")); n != 5 {
+	if n := value(metrics.Invocations.WithLabelValues(acct, region, "default", "old", "http", "t")); n != 5 {
 		t.Errorf("Invocations{old} = %v, want 5", n)
 	}
 }
@@ -230,7 +230,7 @@ func TestRetriesWithBackoff(t *testing.T) {
 			t.Errorf("event %s: second retry after %v", id, g)
 		}
 	}
-	lbl := []string{acct, region, "default", "r", "http"}
+	lbl := []string{acct, region, "default", "r", "http", "t"}
 	if n := value(metrics.RetryInvocationAttempts.WithLabelValues(lbl...)); n < 40 {
 		t.Errorf("RetryInvocationAttempts = %v, want >= 40", n)
 	}
@@ -345,7 +345,7 @@ func TestDeadLetters(t *testing.T) {
 			t.Errorf("event %s: %d calls of a target answering 400, want 1", id, len(calls[id]))
 		}
 	}
-	lbl := []string{acct, region, "default", "r1", "http"}
+	lbl := []string{acct, region, "default", "r1", "http", "failing"}
 	if n := value(metrics.InvocationsSentToDlq.WithLabelValues(lbl...)); n != 5 {
 		t.Errorf("InvocationsSentToDlq{r1} = %v, want 5", n)
 	}
@@ -363,7 +363,7 @@ func TestDeadLetterQueueUnavailableIsRetried(t *testing.T) {
 	for _, id := range evs {
 		e.put("r", control.Target{Id: "t", Arn: refusing.URL, DeadLetterConfig: &control.DeadLetterConfig{Arn: &dlqArn}}, id, time.Now())
 	}
-	lbl := []string{acct, region, "default", "r", "http"}
+	lbl := []string{acct, region, "default", "r", "http", "t"}
 	deadline := time.Now().Add(10 * time.Second)
 	for value(metrics.InvocationsFailedToBeSentToDlq.WithLabelValues(lbl...)) < 10 {
 		if time.Now().After(deadline) {
@@ -395,7 +395,7 @@ func TestNoDeadLetterQueueDrops(t *testing.T) {
 	for _, id := range evs {
 		e.put("drops", control.Target{Id: "t", Arn: r.URL, RetryPolicy: retryPolicy(1, 3600)}, id, time.Now())
 	}
-	lbl := []string{acct, region, "default", "drops", "http"}
+	lbl := []string{acct, region, "default", "drops", "http", "t"}
 	deadline := time.Now().Add(10 * time.Second)
 	for value(metrics.DroppedEvents.WithLabelValues(lbl...)) < 4 {
 		if time.Now().After(deadline) {
@@ -436,7 +436,7 @@ func TestTargetDownThenUp(t *testing.T) {
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	r.waitOK(t, evs, 30*time.Second)
-	lbl := []string{acct, region, "default", "r", "http"}
+	lbl := []string{acct, region, "default", "r", "http", "t"}
 	if n := value(metrics.RetryInvocationAttempts.WithLabelValues(lbl...)); n < 30 {
 		t.Errorf("RetryInvocationAttempts = %v; the target was down, every event needed a retry", n)
 	}

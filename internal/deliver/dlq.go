@@ -49,7 +49,7 @@ func (d *Deliverer) giveUp(ctx context.Context, j *job, e *Error, condition stri
 		msg = e.Code
 	}
 	j.dead = &deadLetter{code: e.Code, message: msg, condition: condition, retries: retries}
-	d.log.Info("deliver: gave up; to the dead-letter queue", "rule", j.task.RuleArn, "target", j.task.Target.Id,
+	d.log.Warn("deliver: gave up; to the dead-letter queue", "rule", j.task.RuleArn, "target", j.task.Target.Id,
 		"retries", retries, "condition", condition, "err", e)
 	d.sendDeadLetter(ctx, j)
 }

@@ -6,7 +6,8 @@
 //
 // Every series carries the account, region, bus and rule it is about;
 // target metrics also carry the target kind (see deliver.Kind): "http",
-// "sqs", "event-bus", ...
+// "sqs", "event-bus", ..., and the target's Id within its rule (at most 5
+// a rule by default, so the label adds few series).
 package metrics
 
 import (
@@ -16,7 +17,7 @@ import (
 
 var (
 	ruleLabels   = []string{"account", "region", "bus", "rule"}
-	targetLabels = []string{"account", "region", "bus", "rule", "kind"}
+	targetLabels = []string{"account", "region", "bus", "rule", "kind", "target"}
 )
 
 func ruleCounter(name, help string) *prometheus.CounterVec {

@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -35,5 +36,20 @@ func TestAPIMetrics(t *testing.T) {
 	}
 	if got := metricSum(t, s, "switchyard_build_info", `version=`); got != 1 {
 		t.Errorf("switchyard_build_info = %v, want 1", got)
+	}
+
+	// Target metrics carry the target's Id.
+	rcv := newReceiver(t)
+	mustRule(t, c, "default", "labelled", `{"source":["m"]}`, rcv.URL)
+	if _, err := c.PutEvents(ctx(t), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{Source: aws.String("m"), DetailType: aws.String("t"), Detail: aws.String("{}")}}}); err != nil {
+		t.Fatal(err)
+	}
+	rcv.waitFor(t, 1, 15*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for metricSum(t, s, "switchyard_Invocations_total", `rule="labelled",target="t1"`) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("switchyard_Invocations_total{rule=labelled,target=t1} = %v, want 1", metricSum(t, s, "switchyard_Invocations_total", `rule="labelled",target="t1"`))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
