@@ -43,6 +43,7 @@ _delivery_timed_out = False
 _live_servers = []
 _live_receivers = []
 _temp_dirs = []
+_key_files = {}  # data dir -> the secrets key file its servers use
 _binary = None
 _binary_lock = threading.Lock()
 
@@ -135,13 +136,14 @@ class Server:
     def start(self, timeout=30.0):
         args = [binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir] + self.extra_args
         if not any(a.startswith("--secrets-key") for a in self.extra_args):
-            # Its own secrets key, outside the data dir (a restart on the
-            # same data dir keeps it), as connections need one.
-            if getattr(self, "key_file", None) is None:
-                key_dir = mkdtemp("switchyard-pytest-key-")
-                self.key_file = os.path.join(key_dir, "secrets.key")
-                subprocess.run([binary(), "secrets", "new-key", "--out", self.key_file], check=True)
-            args += ["--secrets-key-file", self.key_file]
+            # A secrets key for the data dir, kept outside it, as connections
+            # need one; every server on the same data dir gets the same key.
+            key_file = _key_files.get(self.data_dir)
+            if key_file is None:
+                key_file = os.path.join(mkdtemp("switchyard-pytest-key-"), "secrets.key")
+                subprocess.run([binary(), "secrets", "new-key", "--out", key_file], check=True)
+                _key_files[self.data_dir] = key_file
+            args += ["--secrets-key-file", key_file]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True, bufsize=1, env=_server_env())
         _live_servers.append(self)
