@@ -4,8 +4,9 @@
 //
 //   - the region is the one of the resource's ARN;
 //   - the endpoint of a service comes from Switchyard's --aws-endpoint flag
-//     (service=URL pairs), else from the SDK's standard variables
-//     (AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, ...), else AWS's own;
+//     (service=URL pairs), else from the SDK's configured endpoints
+//     (AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, the shared config file's
+//     services section and endpoint_url), else AWS's own (BaseEndpoint);
 //   - credentials come from the SDK's default chain (environment, shared
 //     files, roles); a target's RoleArn is assumed with STS on top of them,
 //     as EventBridge assumes it (RoleConfig).
@@ -34,6 +35,9 @@ type Factory struct {
 	// IgnoreRoles makes RoleConfig return the region's configuration for
 	// every role: calls are made with Switchyard's own credentials.
 	IgnoreRoles bool
+	// LoadOptions are added, after the region, to the options the SDK
+	// configurations are loaded with (tests pass an HTTP client).
+	LoadOptions []func(*config.LoadOptions) error
 	mu          sync.Mutex
 	byRegion    map[string]aws.Config
 	byRole      map[roleKey]aws.Config
@@ -75,7 +79,8 @@ func (f *Factory) Config(ctx context.Context, region string) (aws.Config, error)
 	if c, ok := f.byRegion[region]; ok {
 		return c, nil
 	}
-	c, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+	opts := append([]func(*config.LoadOptions) error{config.WithRegion(region)}, f.LoadOptions...)
+	c, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("aws config for %s: %w", region, err)
 	}
@@ -89,9 +94,9 @@ const SessionName = "Switchyard"
 
 // RoleConfig returns the SDK configuration for calls in region made as
 // role: the region's configuration with credentials from STS AssumeRole
-// (with the region's own credentials, at the "sts" endpoint), cached and
-// renewed before they expire. With no role, or with IgnoreRoles, it is
-// Config. Assuming fails at the first call that needs the credentials,
+// (with the region's own credentials, at the "sts" endpoint: see
+// BaseEndpoint), cached and renewed before they expire. With no role, or
+// with IgnoreRoles, it is Config. Assuming fails at the first call that needs the credentials,
 // with STS's error (AccessDenied when the role does not trust the caller).
 func (f *Factory) RoleConfig(ctx context.Context, region, role string) (aws.Config, error) {
 	if role == "" || f.IgnoreRoles {
@@ -107,7 +112,7 @@ func (f *Factory) RoleConfig(ctx context.Context, region, role string) (aws.Conf
 	if c, ok := f.byRole[k]; ok {
 		return c, nil
 	}
-	client := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = f.Endpoint("sts") })
+	client := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = f.BaseEndpoint("sts", o.BaseEndpoint) })
 	c := base.Copy()
 	c.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(client, role, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = SessionName
@@ -116,17 +121,33 @@ func (f *Factory) RoleConfig(ctx context.Context, region, role string) (aws.Conf
 	return c, nil
 }
 
-// Endpoint is the override for service, or nil to let the SDK resolve it
-// (which honours AWS_ENDPOINT_URL_<SERVICE>). Pass it as the client's
-// BaseEndpoint option.
-func (f *Factory) Endpoint(service string) *string {
+// BaseEndpoint is the endpoint a client of service (an ARN service name,
+// as --aws-endpoint keys it) is to use, given resolved, the BaseEndpoint
+// the SDK resolved for the client: the --aws-endpoint URL of service, else
+// its "*" URL, else resolved. Set it in the client's options function:
+//
+//	sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = f.BaseEndpoint("sqs", o.BaseEndpoint) })
+//
+// resolved is the SDK's configured endpoint for the service — by
+// precedence AWS_ENDPOINT_URL_<SERVICE ID>, AWS_ENDPOINT_URL, the
+// service's key in the shared config profile's services section, the
+// profile's endpoint_url; none with AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or
+// ignore_configured_endpoint_urls — or nil for AWS's own endpoint
+// (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
+// NewFromConfig resolves it before it runs the options functions, which is
+// why the override must fall back to it: a nil set there, when the flag
+// does not name the service, would erase the configured endpoint and send
+// the call to AWS. An explicit endpoint set in code wins over the
+// configured ones also with AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, as the
+// page says, so the flag does.
+func (f *Factory) BaseEndpoint(service string, resolved *string) *string {
 	if u, ok := f.endpoints[service]; ok {
 		return aws.String(u)
 	}
 	if u, ok := f.endpoints["*"]; ok {
 		return aws.String(u)
 	}
-	return nil
+	return resolved
 }
 
 // ARN is a parsed Amazon Resource Name.

@@ -141,7 +141,9 @@ func (s *dlqSender) queue(ctx context.Context, queueArn string) (*sqs.Client, st
 		if err != nil {
 			return nil, "", err
 		}
-		client = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = s.aws.Endpoint("sqs") })
+		// --aws-endpoint's SQS URL, else the SDK's configured one
+		// (AWS_ENDPOINT_URL_SQS, ...), as for SQS targets.
+		client = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = s.aws.BaseEndpoint("sqs", o.BaseEndpoint) })
 		s.mu.Lock()
 		s.clients[a.Region] = client
 		s.mu.Unlock()

@@ -63,7 +63,8 @@ type server struct {
 	addr    string
 	dataDir string
 	args    []string
-	keyFile string // the secrets key made for it (secretsArgs)
+	keyFile string   // the secrets key made for it (secretsArgs)
+	env     []string // added to the switchyard process's environment (startServerEnv)
 	exited  chan struct{}
 	logMu   sync.Mutex
 	log     strings.Builder
@@ -80,11 +81,25 @@ func startServer(t testing.TB, args ...string) *server {
 	return s
 }
 
+// startServerEnv is startServer with env ("NAME=value") added to the
+// switchyard process's environment only, so that a test can configure the
+// SDK inside switchyard without changing its own clients' environment.
+func startServerEnv(t testing.TB, env []string, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, dataDir: t.TempDir(), args: args, env: env}
+	t.Cleanup(func() { s.stop() })
+	s.start("127.0.0.1:0")
+	return s
+}
+
 func (s *server) start(listen string) {
 	s.t.Helper()
 	args := append([]string{"serve", "--listen", listen, "--data-dir", s.dataDir}, s.args...)
 	args = append(args, s.secretsArgs()...)
 	s.cmd = exec.Command(binary, args...)
+	if s.env != nil {
+		s.cmd.Env = append(os.Environ(), s.env...)
+	}
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		s.t.Fatal(err)

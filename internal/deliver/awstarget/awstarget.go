@@ -25,8 +25,9 @@
 // depend on the AWS SDK; the server registers Invokers with the deliverer.
 //
 // The region of each call is the one of the target's ARN; endpoints and
-// credentials come from package awsclient (--aws-endpoint,
-// AWS_ENDPOINT_URL_<SERVICE>, the default credential chain). A target with
+// credentials come from package awsclient (--aws-endpoint, else the SDK's
+// configured endpoint: AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the
+// shared config file; the default credential chain). A target with
 // a RoleArn is called as that role, assumed through STS, as EventBridge
 // does (unless the factory ignores roles: --assume-target-roles=false).
 //
@@ -75,17 +76,24 @@ func Invokers(f *awsclient.Factory) map[string]deliver.Invoker {
 // clients caches one SDK client per region and role for one service: a
 // client holds its connection pool and resolved credentials, so building
 // one per call would cost a handshake and a credential lookup every time.
+//
+// build makes a client from cfg; it sets the client's BaseEndpoint to
+// endpoint(the BaseEndpoint the SDK resolved), which is --aws-endpoint's
+// URL for the service if it has one and the SDK's otherwise (see
+// awsclient.Factory.BaseEndpoint): the SDK's configured endpoints
+// (AWS_ENDPOINT_URL_<SERVICE>, the shared config's services section) must
+// survive when the flag does not name the service.
 type clients[C any] struct {
 	f       *awsclient.Factory
 	service string
-	build   func(cfg aws.Config, endpoint *string) C
+	build   func(cfg aws.Config, endpoint func(resolved *string) *string) C
 	mu      sync.Mutex
 	m       map[clientKey]C
 }
 
 type clientKey struct{ region, role string }
 
-func newClients[C any](f *awsclient.Factory, service string, build func(aws.Config, *string) C) *clients[C] {
+func newClients[C any](f *awsclient.Factory, service string, build func(aws.Config, func(*string) *string) C) *clients[C] {
 	return &clients[C]{f: f, service: service, build: build, m: map[clientKey]C{}}
 }
 
@@ -106,7 +114,7 @@ func (c *clients[C]) get(ctx context.Context, region string, inv *deliver.Invoca
 		var zero C
 		return zero, deliver.Retryable("SDK_CLIENT_ERROR", err)
 	}
-	cl := c.build(cfg, c.f.Endpoint(c.service))
+	cl := c.build(cfg, func(resolved *string) *string { return c.f.BaseEndpoint(c.service, resolved) })
 	c.m[k] = cl
 	return cl, nil
 }

@@ -14,9 +14,9 @@ import (
 type firehoseInvoker struct{ clients *clients[*firehose.Client] }
 
 func newFirehose(f *awsclient.Factory) *firehoseInvoker {
-	return &firehoseInvoker{newClients(f, "firehose", func(cfg aws.Config, ep *string) *firehose.Client {
+	return &firehoseInvoker{newClients(f, "firehose", func(cfg aws.Config, endpoint func(*string) *string) *firehose.Client {
 		return firehose.NewFromConfig(cfg, func(o *firehose.Options) {
-			o.BaseEndpoint = ep
+			o.BaseEndpoint = endpoint(o.BaseEndpoint)
 			o.RetryMaxAttempts = 1
 		})
 	})}

@@ -16,9 +16,9 @@ import (
 type kinesisInvoker struct{ clients *clients[*kinesis.Client] }
 
 func newKinesis(f *awsclient.Factory) *kinesisInvoker {
-	return &kinesisInvoker{newClients(f, "kinesis", func(cfg aws.Config, ep *string) *kinesis.Client {
+	return &kinesisInvoker{newClients(f, "kinesis", func(cfg aws.Config, endpoint func(*string) *string) *kinesis.Client {
 		return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
-			o.BaseEndpoint = ep
+			o.BaseEndpoint = endpoint(o.BaseEndpoint)
 			o.RetryMaxAttempts = 1
 		})
 	})}

@@ -14,9 +14,9 @@ import (
 type lambdaInvoker struct{ clients *clients[*lambda.Client] }
 
 func newLambda(f *awsclient.Factory) *lambdaInvoker {
-	return &lambdaInvoker{newClients(f, "lambda", func(cfg aws.Config, ep *string) *lambda.Client {
+	return &lambdaInvoker{newClients(f, "lambda", func(cfg aws.Config, endpoint func(*string) *string) *lambda.Client {
 		return lambda.NewFromConfig(cfg, func(o *lambda.Options) {
-			o.BaseEndpoint = ep
+			o.BaseEndpoint = endpoint(o.BaseEndpoint)
 			o.RetryMaxAttempts = 1
 		})
 	})}

@@ -21,9 +21,9 @@ type logsInvoker struct {
 }
 
 func newLogs(f *awsclient.Factory) *logsInvoker {
-	return &logsInvoker{newClients(f, "logs", func(cfg aws.Config, ep *string) *cloudwatchlogs.Client {
+	return &logsInvoker{newClients(f, "logs", func(cfg aws.Config, endpoint func(*string) *string) *cloudwatchlogs.Client {
 		return cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) {
-			o.BaseEndpoint = ep
+			o.BaseEndpoint = endpoint(o.BaseEndpoint)
 			o.RetryMaxAttempts = 1
 		})
 	})}

@@ -13,9 +13,9 @@ import (
 type sfnInvoker struct{ clients *clients[*sfn.Client] }
 
 func newSFN(f *awsclient.Factory) *sfnInvoker {
-	return &sfnInvoker{newClients(f, "states", func(cfg aws.Config, ep *string) *sfn.Client {
+	return &sfnInvoker{newClients(f, "states", func(cfg aws.Config, endpoint func(*string) *string) *sfn.Client {
 		return sfn.NewFromConfig(cfg, func(o *sfn.Options) {
-			o.BaseEndpoint = ep
+			o.BaseEndpoint = endpoint(o.BaseEndpoint)
 			o.RetryMaxAttempts = 1
 		})
 	})}

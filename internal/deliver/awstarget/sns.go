@@ -14,9 +14,9 @@ import (
 type snsInvoker struct{ clients *clients[*sns.Client] }
 
 func newSNS(f *awsclient.Factory) *snsInvoker {
-	return &snsInvoker{newClients(f, "sns", func(cfg aws.Config, ep *string) *sns.Client {
+	return &snsInvoker{newClients(f, "sns", func(cfg aws.Config, endpoint func(*string) *string) *sns.Client {
 		return sns.NewFromConfig(cfg, func(o *sns.Options) {
-			o.BaseEndpoint = ep
+			o.BaseEndpoint = endpoint(o.BaseEndpoint)
 			o.RetryMaxAttempts = 1
 		})
 	})}

@@ -21,9 +21,9 @@ type sqsInvoker struct {
 }
 
 func newSQS(f *awsclient.Factory) *sqsInvoker {
-	return &sqsInvoker{clients: newClients(f, "sqs", func(cfg aws.Config, ep *string) *sqs.Client {
+	return &sqsInvoker{clients: newClients(f, "sqs", func(cfg aws.Config, endpoint func(*string) *string) *sqs.Client {
 		return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-			o.BaseEndpoint = ep
+			o.BaseEndpoint = endpoint(o.BaseEndpoint)
 			o.RetryMaxAttempts = 1 // the deliverer retries, within the target's policy
 		})
 	})}
