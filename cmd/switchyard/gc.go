@@ -61,3 +61,16 @@ func parseBytes(s string) (int64, error) {
 	}
 	return n * mult, nil
 }
+
+// parseDiskReserve reads --disk-reserve as store.Config.DiskReserve:
+// "auto" is 0 (the store's default), "off" or "0" is -1 (no guard), else a
+// size as parseBytes reads it.
+func parseDiskReserve(s string) (int64, error) {
+	switch strings.TrimSpace(s) {
+	case "", "auto":
+		return 0, nil
+	case "off", "0":
+		return -1, nil
+	}
+	return parseBytes(s)
+}

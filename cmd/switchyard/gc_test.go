@@ -18,3 +18,19 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDiskReserve(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"auto", 0, true}, {"", 0, true}, {"off", -1, true}, {"0", -1, true},
+		{"256MiB", 256 << 20, true}, {"2GiB", 2 << 30, true}, {"lots", 0, false}, {"-5", 0, false},
+	} {
+		got, err := parseDiskReserve(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseDiskReserve(%q) = %d, %v; want %d, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

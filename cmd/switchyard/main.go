@@ -94,6 +94,7 @@ func serveCmd() *cobra.Command {
 	var storeFirst, assumeRoles bool
 	var httpLimits server.HTTPLimits
 	var inflightBytes int64
+	var diskReserve string
 	var memoryLimit string
 	var denyCIDRs string
 	cmd := &cobra.Command{
@@ -110,6 +111,10 @@ func serveCmd() *cobra.Command {
 			syncEvery, err := parseSync(sync)
 			if err != nil {
 				return err
+			}
+			reserve, err := parseDiskReserve(diskReserve)
+			if err != nil {
+				return fmt.Errorf("--disk-reserve: %w", err)
 			}
 			endpoints, err := awsclient.ParseEndpoints(awsEndpoints)
 			if err != nil {
@@ -139,7 +144,7 @@ func serveCmd() *cobra.Command {
 			return server.Run(ctx, server.Config{
 				Listen:                 listen,
 				TLS:                    tlsFiles,
-				Store:                  store.Config{URL: natsURL, DataDir: dataDir, Sync: syncEvery, Replicas: replicas},
+				Store:                  store.Config{URL: natsURL, DataDir: dataDir, Sync: syncEvery, Replicas: replicas, DiskReserve: reserve},
 				Limits:                 limits,
 				MaxRequestSize:         maxRequest,
 				Workers:                workers,
@@ -173,6 +178,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&secretsKey, "secrets-key", "", "the secrets key itself (base64), instead of a file: set it as SWITCHYARD_SECRETS_KEY, not on the command line, which other users can read")
 	f.StringVar(&secretsPrevFile, "secrets-previous-key-file", "", "the key a rotation moves away from: secrets sealed with it still open, and are sealed again with the new key in the background")
 	f.StringVar(&natsURL, "nats-url", "", "external NATS server or cluster to use instead of the embedded one")
+	f.StringVar(&diskReserve, "disk-reserve", "auto", `free space the embedded store keeps on the data dir's filesystem: below it PutEvents answers 503 (retryable) instead of filling the disk; "auto" (256MiB, at most 5% of the filesystem), "off", or a size such as 1GiB`)
 	f.StringVar(&sync, "sync", "1s", `fsync policy of the embedded store: "always" (fsync every write) or an interval such as 1s`)
 	f.IntVar(&replicas, "replicas", 1, "stream and bucket replicas on an external NATS cluster")
 	f.IntVar(&workers, "delivery-workers", 64, "most calls in flight per target (each target ARN or URL); a slow target uses only its own")
@@ -189,8 +195,8 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.IntVar(&replayMaxPending, "replay-max-pending", 50000, "delivery tasks waiting beyond which replays pause, so that live events never queue behind more")
-	f.StringVar(&denyCIDRs, "deny-target-cidrs", netguard.DefaultCIDRs, `address ranges (comma-separated CIDRs) that HTTP targets, API destinations and OAuth token requests may not connect to, checked on the address dialled; default: link-local (cloud metadata and credential services), fd00:ec2::254 and fd00:ec2::23 (AWS, IPv6), 100.100.100.200 (Alibaba); "" for none`)
 	f.BoolVar(&storeFirst, "store-first-attempts", false, "store every delivery task before its first attempt, instead of calling a target that can take the call at once straight from the matcher (slower; for comparison)")
+	f.StringVar(&denyCIDRs, "deny-target-cidrs", netguard.DefaultCIDRs, `address ranges (comma-separated CIDRs) that HTTP targets, API destinations and OAuth token requests may not connect to, checked on the address dialled; default: link-local (cloud metadata and credential services), fd00:ec2::254 and fd00:ec2::23 (AWS, IPv6), 100.100.100.200 (Alibaba); "" for none`)
 	f.IntVar(&httpLimits.MaxConns, "max-conns", 10000, "API connections open at once, in total (idle keep-alive ones included); one more is closed as soon as accepted; 0 for no cap")
 	f.IntVar(&httpLimits.MaxConnsPerClient, "max-conns-per-client", 256, "API connections open at once from one client address (IPv4 address or IPv6 /64); one more is closed as soon as accepted; 0 for no cap (behind a proxy, whose address every connection has)")
 	f.DurationVar(&httpLimits.BodyTimeout, "request-body-timeout", 30*time.Second, "time a request body has from the end of its headers, extended by --request-body-min-rate; a body still incomplete then is answered 408 RequestTimeoutException and its connection closed; 0 for none")

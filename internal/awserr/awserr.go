@@ -38,6 +38,9 @@ const (
 	CodeUnknownOperation       = "UnknownOperationException"
 	CodeOperationDisabled      = "OperationDisabledException"
 	CodeInvalidState           = "InvalidStateException"
+	// CodeServiceUnavailable is not in EventBridge's model, but every SDK
+	// retries its HTTP 503 (see Unavailable).
+	CodeServiceUnavailable = "ServiceUnavailableException"
 )
 
 // Validation returns a ValidationException.
@@ -50,6 +53,14 @@ func NotFound(format string, args ...any) *Error { return New(CodeResourceNotFou
 // The cause is not shown to the caller; log it where it happens.
 func Internal() *Error {
 	return &Error{Code: CodeInternal, Message: "An internal error occurred. Please retry.", Status: http.StatusInternalServerError}
+}
+
+// Unavailable is a ServiceUnavailableException (HTTP 503): the request was
+// not carried out because the service cannot do it for now — its storage
+// is out of space, say — and may succeed if retried, as every AWS SDK
+// does with a 503. Log the cause where it happens.
+func Unavailable() *Error {
+	return &Error{Code: CodeServiceUnavailable, Message: "The service is temporarily unable to store the request. Please retry.", Status: http.StatusServiceUnavailable}
 }
 
 // As reports whether err is (or wraps) an *Error and returns it.

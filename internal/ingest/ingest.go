@@ -58,7 +58,11 @@ type Service struct {
 	// MaxRequestSize bounds the summed entry sizes of one request
 	// (DefaultMaxRequestSize).
 	MaxRequestSize int
-	now            func() time.Time
+	// Available, if set, says whether storage can take events now (see
+	// store.Store.Available); while it cannot, PutEvents is refused as a
+	// whole with a retryable error before anything is published.
+	Available func() error
+	now       func() time.Time
 }
 
 // DefaultMaxRequestSize is AWS's limit on the summed entry sizes of one
@@ -102,6 +106,13 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 	if total > s.MaxRequestSize {
 		return nil, awserr.Validation("Total size of the entries in the request is over the limit.")
 	}
+	if s.Available != nil {
+		if err := s.Available(); err != nil {
+			// The store logs the outage once; a refusal each is noise.
+			s.log.Debug("ingest: PutEvents refused, storage unavailable", "err", err)
+			return nil, awserr.Unavailable()
+		}
+	}
 	if err := s.control.EnsureDefaultBus(ctx, sc); err != nil {
 		return nil, err
 	}
@@ -119,6 +130,8 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		future  jetstream.PubAckFuture
 	}
 	var batches []*batch
+	var failure error // of the last batch not stored
+	stored := 0       // batches stored
 	for i := range entries {
 		e := &entries[i]
 		bus, res := s.check(sc, e)
@@ -161,6 +174,7 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		f, err := s.js.PublishMsgAsync(msg, store.StallWait)
 		if err != nil {
 			s.log.Error("ingest: publish", "err", err)
+			failure = err
 			for _, i := range b.entries {
 				results[i] = internalFailure
 			}
@@ -178,14 +192,28 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		}
 		select {
 		case <-b.future.Ok():
+			stored++
 		case err := <-b.future.Err():
 			s.log.Error("ingest: publish not acknowledged", "err", err)
+			failure = err
 			for _, i := range b.entries {
 				results[i] = internalFailure
 			}
 		case <-ctx.Done():
 			return nil, fmt.Errorf("put events: %w", ctx.Err())
 		}
+	}
+	// When nothing was stored, the request fails as a whole, so that SDKs
+	// retry it (they do not retry failed entries): with a 503 when storage
+	// is unavailable for now (out of space, restarting), else with AWS's
+	// InternalException. When some batches were stored (entries for
+	// several buses), their entries keep their ids and only the others
+	// fail.
+	if failure != nil && stored == 0 {
+		if store.IsUnavailable(failure) {
+			return nil, awserr.Unavailable()
+		}
+		return nil, awserr.Internal()
 	}
 	return results, nil
 }

@@ -72,13 +72,13 @@ type Config struct {
 	// instead of first trying targets that can take a call at once
 	// directly from the router (package deliver, direct.go).
 	StoreFirstAttempts bool
+	// HTTP holds the API server's connection caps and timeouts; the zero
+	// value leaves each off.
+	HTTP HTTPLimits
 	// TargetGuard denies the addresses that HTTP calls chosen by users'
 	// configuration (URL targets, API destinations, OAuth token requests)
 	// may connect to; nil is netguard.Default. Parse "" for none.
 	TargetGuard *netguard.Guard
-	// HTTP holds the API server's connection caps and timeouts; the zero
-	// value leaves each off.
-	HTTP HTTPLimits
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener
@@ -86,15 +86,18 @@ type Config struct {
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	cfg.Store.Logger = log
-	secrets, keySource, err := loadSecrets(cfg, log)
-	if err != nil {
-		return err
-	}
+	cfg.Store.Listen = cfg.Listen
+	// The store first: it checks the data directory is writable and locks
+	// it, failing at once, saying why, if not (package store, datadir.go).
 	st, err := store.Open(ctx, cfg.Store)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	secrets, keySource, err := loadSecrets(cfg, log)
+	if err != nil {
+		return err
+	}
 
 	view := control.NewView(st.Control, log)
 	ctl := control.NewService(st.Control, view, cfg.Limits, log)
@@ -112,6 +115,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	ctl.ArchiveStorage = &archive.Storage{JS: st.JS, Replicas: cfg.Store.Replicas, Log: log}
 	in := ingest.NewService(st.JS, ctl, log)
+	in.Available = st.Available // PutEvents refused, retryably, while storage cannot take it
 	if cfg.MaxRequestSize > 0 {
 		in.MaxRequestSize = cfg.MaxRequestSize
 	}
@@ -178,6 +182,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	log.Info("switchyard serving", "addr", lis.Addr().String(), "nats", natsMode(cfg.Store))
+	st.Serving(lis.Addr().String())
 	if cfg.Ready != nil {
 		cfg.Ready(lis.Addr().String())
 	}

@@ -14,12 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -67,7 +65,16 @@ type Config struct {
 	Sync time.Duration
 	// Replicas for the streams and bucket on an external cluster (1 embedded).
 	Replicas int
-	Logger   *slog.Logger
+	// DiskReserve is the free space, in bytes, the embedded store keeps on
+	// its filesystem: below it Available reports the store unavailable,
+	// and PutEvents is refused (retryably) rather than filling the disk.
+	// 0 is DefaultDiskReserve (at most 5% of the filesystem); negative
+	// turns the guard off.
+	DiskReserve int64
+	// Listen is the API address, recorded in the data-dir lock so that a
+	// second process refused the directory can say who holds it.
+	Listen string
+	Logger *slog.Logger
 }
 
 // Store is a connection to JetStream with the Switchyard assets in place.
@@ -84,23 +91,50 @@ type Store struct {
 	// (RatesBucket), so that every process shares its rate limit.
 	Rates jetstream.KeyValue
 
-	srv *server.Server // nil when external
+	emb *embedded // nil when external
 	log *slog.Logger
+
+	// unavailable, when set, says why the store cannot take writes now
+	// (see Available).
+	unavailable atomic.Pointer[error]
+	stop        context.CancelFunc // ends supervise
+	supervised  chan struct{}      // closed when supervise has ended
+	replicas    int
 }
 
 // Open starts (or connects to) NATS and makes sure the assets exist.
+//
+// Embedded, it first makes sure the data directory is this process's to
+// use (see prepareDataDir): writable, and locked against a second process,
+// failing at once, saying why, if not. It then supervises the embedded
+// server until Close: see supervise.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Store{log: log}
+	s := &Store{log: log, replicas: max(cfg.Replicas, 1)}
 	var err error
 	if cfg.URL == "" {
-		if s.srv, err = startEmbedded(cfg); err != nil {
+		if s.emb, err = newEmbedded(cfg, log); err != nil {
 			return nil, err
 		}
-		s.NC, err = nats.Connect("", nats.InProcessServer(s.srv), nats.Name("switchyard"), nats.MaxReconnects(-1))
+		srv, err := s.emb.start()
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.emb.srv = srv
+		s.NC, err = nats.Connect("", nats.InProcessServer(s.emb), nats.Name("switchyard"), nats.MaxReconnects(-1),
+			// While the embedded server is replaced (supervise), the
+			// connection retries often: the new one is in this process.
+			nats.ReconnectWait(50*time.Millisecond), nats.ReconnectJitter(0, 0),
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+				if err != nil {
+					log.Warn("store: disconnected from the embedded nats server", "err", err)
+				}
+			}),
+			nats.ReconnectHandler(func(*nats.Conn) { log.Info("store: reconnected to the embedded nats server") }))
 	} else {
 		s.NC, err = nats.Connect(cfg.URL, nats.Name("switchyard"), nats.MaxReconnects(-1))
 	}
@@ -108,55 +142,47 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("connect to nats: %w", err)
 	}
-	if s.JS, err = jetstream.New(s.NC); err != nil {
+	// A message JetStream fails to store gets no acknowledgement at all
+	// (nats-server does not answer it, see embedded); without a timeout its
+	// publisher would wait for ever.
+	if s.JS, err = jetstream.New(s.NC, jetstream.WithPublishAsyncTimeout(AckTimeout)); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if err := s.ensureAssets(ctx, max(cfg.Replicas, 1)); err != nil {
+	if err := s.ensureAssets(ctx, true); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if s.emb != nil {
+		if err := s.redeliverOrphans(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+		sctx, stop := context.WithCancel(context.Background())
+		s.stop, s.supervised = stop, make(chan struct{})
+		go func() { defer close(s.supervised); s.supervise(sctx) }()
 	}
 	return s, nil
 }
 
-func startEmbedded(cfg Config) (*server.Server, error) {
-	dir, err := filepath.Abs(cfg.DataDir)
-	if err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	opts := &server.Options{
-		ServerName: "switchyard",
-		DontListen: true,
-		NoSigs:     true,
-		JetStream:  true,
-		StoreDir:   filepath.Join(dir, "jetstream"),
-		NoLog:      true,
-		// Large PutEvents batches and delivery tasks carry whole events.
-		MaxPayload: 8 << 20,
-	}
-	if cfg.Sync <= 0 {
-		opts.SyncAlways = true
-	} else {
-		opts.SyncInterval = cfg.Sync
-	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		return nil, fmt.Errorf("embedded nats: %w", err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(30 * time.Second) {
-		srv.Shutdown()
-		return nil, errors.New("embedded nats: not ready after 30s")
-	}
-	return srv, nil
-}
+// AckTimeout bounds the wait for JetStream's acknowledgement of an
+// asynchronous publish; the publish then fails with
+// jetstream.ErrAsyncPublishTimeout, and may or may not have been stored.
+const AckTimeout = 5 * time.Second
 
-func (s *Store) ensureAssets(ctx context.Context, replicas int) error {
+// ensureAssets creates the streams and buckets or updates their
+// configuration, and, if assign, sets the Store's handles to them (only
+// Open does: the handles are shared, and a handle stays valid when its
+// asset is created again, as the in-memory rates bucket is after a
+// restart of the embedded server).
+func (s *Store) ensureAssets(ctx context.Context, assign bool) error {
+	replicas := s.replicas
+	var a struct {
+		control, schedule, rates jetstream.KeyValue
+		events, deliver          jetstream.Stream
+	}
 	var err error
-	s.Control, err = s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	a.control, err = s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      ControlBucket,
 		Description: "Switchyard control plane: event buses, rules, targets, tags",
 		History:     1,
@@ -168,7 +194,7 @@ func (s *Store) ensureAssets(ctx context.Context, replicas int) error {
 	}
 	// A tick more than a minute old is never fired, so a day-old record
 	// is never needed; the TTL clears the records of deleted rules.
-	s.Schedule, err = s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	a.schedule, err = s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      ScheduleBucket,
 		Description: "Switchyard scheduled rules: the last tick fired, per rule",
 		History:     1,
@@ -181,7 +207,7 @@ func (s *Store) ensureAssets(ctx context.Context, replicas int) error {
 	}
 	// A second's count is of use only during that second and the few
 	// before it (invocations reserved ahead); in memory, and soon gone.
-	s.Rates, err = s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	a.rates, err = s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      RatesBucket,
 		Description: "Switchyard API destinations: invocations taken per destination per second, across processes",
 		History:     1,
@@ -194,7 +220,7 @@ func (s *Store) ensureAssets(ctx context.Context, replicas int) error {
 	}
 	// Events are removed once every consumer (the matcher, later archives)
 	// has acknowledged them; the age limit only bounds a stuck backlog.
-	s.Events, err = s.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	a.events, err = s.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        EventsStream,
 		Description: "Accepted events, per account, region and bus, awaiting rule matching",
 		Subjects:    []string{EventsPrefix + ">"},
@@ -207,7 +233,7 @@ func (s *Store) ensureAssets(ctx context.Context, replicas int) error {
 	if err != nil {
 		return fmt.Errorf("events stream: %w", err)
 	}
-	s.Deliver, err = s.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	a.deliver, err = s.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        DeliveryStream,
 		Description: "Matched (event, rule, target) deliveries awaiting invocation, and those waiting to be retried",
 		Subjects:    []string{DeliveryPrefix + ">", RetryPrefix + ">", TickPrefix + ">"},
@@ -225,12 +251,19 @@ func (s *Store) ensureAssets(ctx context.Context, replicas int) error {
 	if err != nil {
 		return fmt.Errorf("delivery stream: %w", err)
 	}
+	if assign {
+		s.Control, s.Schedule, s.Rates, s.Events, s.Deliver = a.control, a.schedule, a.rates, a.events, a.deliver
+	}
 	return nil
 }
 
-// Close drains the connection and shuts the embedded server down, which
-// flushes its files.
+// Close stops supervising, drains the connection and shuts the embedded
+// server down, which flushes its files, then releases the data directory.
 func (s *Store) Close() {
+	if s.stop != nil {
+		s.stop()
+		<-s.supervised
+	}
 	if s.NC != nil {
 		_ = s.NC.Drain()
 		for i := 0; i < 100 && !s.NC.IsClosed(); i++ {
@@ -238,9 +271,12 @@ func (s *Store) Close() {
 		}
 		s.NC.Close()
 	}
-	if s.srv != nil {
-		s.srv.Shutdown()
-		s.srv.WaitForShutdown()
+	if s.emb != nil {
+		if srv := s.emb.server(); srv != nil {
+			srv.Shutdown()
+			srv.WaitForShutdown()
+		}
+		_ = s.emb.lock.Close()
 	}
 }
 
