@@ -67,6 +67,9 @@ func (h *Handler) operations() map[string]func(context.Context, control.Scope, [
 		"DescribeReplay":  handle(h.describeReplay),
 		"ListReplays":     handle(h.listReplays),
 		"CancelReplay":    handle(h.cancelReplay),
+
+		"PutPermission":    handle(h.putPermission),
+		"RemovePermission": handle(h.removePermission),
 	}
 	for op, feature := range map[string]string{
 		"ActivateEventSource": "partner event sources", "DeactivateEventSource": "partner event sources",
@@ -76,7 +79,6 @@ func (h *Handler) operations() map[string]func(context.Context, control.Scope, [
 		"ListPartnerEventSourceAccounts": "partner event sources", "PutPartnerEvents": "partner event sources",
 		"CreateEndpoint": "global endpoints", "DescribeEndpoint": "global endpoints", "ListEndpoints": "global endpoints",
 		"UpdateEndpoint": "global endpoints", "DeleteEndpoint": "global endpoints",
-		"PutPermission": "cross-account policies", "RemovePermission": "cross-account policies",
 	} {
 		ops[op] = notYet(op, feature)
 	}
@@ -178,6 +180,33 @@ type deleteEventBusIn struct {
 
 func (h *Handler) deleteEventBus(ctx context.Context, sc control.Scope, in *deleteEventBusIn) (any, error) {
 	return nil, h.control.DeleteEventBus(ctx, sc, *in.Name)
+}
+
+// ---- bus permissions
+
+type putPermissionIn struct {
+	EventBusName *string                      `v:"len=1:256,re=nonPartnerBusName"`
+	Action       *string                      `v:"len=1:64,re=permissionAction"`
+	Principal    *string                      `v:"len=1:12,re=principal"`
+	StatementId  *string                      `v:"len=1:64,re=statementId"`
+	Condition    *control.PermissionCondition `json:",omitempty"`
+	Policy       *string
+}
+
+func (h *Handler) putPermission(ctx context.Context, sc control.Scope, in *putPermissionIn) (any, error) {
+	return nil, h.control.PutPermission(ctx, sc, control.PermissionInput{EventBusName: deref(in.EventBusName),
+		Action: in.Action, Principal: in.Principal, StatementID: in.StatementId, Condition: in.Condition, Policy: in.Policy})
+}
+
+type removePermissionIn struct {
+	StatementId          *string `v:"len=1:64,re=statementId"`
+	RemoveAllPermissions *bool
+	EventBusName         *string `v:"len=1:256,re=nonPartnerBusName"`
+}
+
+func (h *Handler) removePermission(ctx context.Context, sc control.Scope, in *removePermissionIn) (any, error) {
+	return nil, h.control.RemovePermission(ctx, sc, deref(in.EventBusName), deref(in.StatementId),
+		in.RemoveAllPermissions != nil && *in.RemoveAllPermissions)
 }
 
 // ---- rules

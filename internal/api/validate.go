@@ -49,6 +49,10 @@ var patterns = map[string]string{
 	"targetId":               resourceName,
 	"endpointId":             `^[A-Za-z0-9\-]+[\.][A-Za-z0-9\-]+$`,
 	"pathParameter":          `^(?!\s*$).+`,
+	"nonPartnerBusName":      `[\.\-_A-Za-z0-9]+`,
+	"permissionAction":       `events:[a-zA-Z]+`,
+	"principal":              `(\d{12}|\*)`,
+	"statementId":            `[a-zA-Z0-9-_]+`,
 }
 
 // lookahead holds the patterns Go's regexp (RE2) cannot express, as
