@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/deliver"
 	"github.com/switchyard/switchyard/internal/netguard"
+	"github.com/switchyard/switchyard/internal/ratelimit"
 )
 
 // Timeout is AWS's limit on an API destination call ("a maximum client
@@ -30,7 +31,7 @@ type Invoker struct {
 	log    *slog.Logger
 	client *deliver.HTTPClient
 	tokens *tokens
-	limits *rateLimits
+	limits *ratelimit.Limiter
 	// MaxWait is the longest an invocation waits for its destination's
 	// rate limit; beyond it the invocation is retried later. It must stay
 	// well under the delivery consumer's ack wait.
@@ -50,7 +51,7 @@ type openedAuth struct {
 // destinations' rate limits in rates (store.RatesBucket), which every
 // process of the cluster shares.
 func New(ctl *control.Service, rates jetstream.KeyValue, log *slog.Logger) *Invoker {
-	i := &Invoker{ctl: ctl, view: ctl.View(), log: log, limits: newRateLimits(rates), MaxWait: 10 * time.Second,
+	i := &Invoker{ctl: ctl, view: ctl.View(), log: log, limits: ratelimit.New(rates), MaxWait: 10 * time.Second,
 		opened: make(map[string]openedAuth)}
 	i.SetTargetGuard(netguard.Default())
 	return i
@@ -153,7 +154,7 @@ func (i *Invoker) Invoke(ctx context.Context, inv *deliver.Invocation) error {
 // throttle waits for the destination's rate limit, or defers the
 // invocation when the wait would be too long.
 func (i *Invoker) throttle(ctx context.Context, d *control.ApiDestination) error {
-	wait, ok, err := i.limits.reserve(ctx, d.ARN(), d.InvocationRateLimitPerSecond, i.MaxWait)
+	wait, ok, err := i.limits.Reserve(ctx, d.ARN(), int(d.InvocationRateLimitPerSecond), i.MaxWait)
 	if err != nil {
 		return deliver.Retryable("InternalError", err)
 	}
@@ -362,5 +363,5 @@ func (i *Invoker) gc() {
 	for _, arn := range gone {
 		i.tokens.forget(arn)
 	}
-	i.limits.forget(func(arn string) bool { return i.view.ApiDestinationByARN(arn) == nil })
+	i.limits.Forget(func(arn string) bool { return i.view.ApiDestinationByARN(arn) == nil })
 }

@@ -1,7 +1,6 @@
 package apidest
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -115,64 +114,6 @@ func TestClassify(t *testing.T) {
 		if de.Permanent != tt.perm || de.RetryAfter != tt.after {
 			t.Errorf("%d %q: %v permanent=%v after=%v", tt.status, tt.retryAfter, e, de.Permanent, de.RetryAfter)
 		}
-	}
-}
-
-func TestRateLimit(t *testing.T) {
-	_, st := newControl(t)
-	cx := context.Background()
-	now := time.Unix(100, 0)
-	r := newRateLimits(st.Rates)
-	r.now = func() time.Time { return now }
-	for i := 0; i < 5; i++ { // this second's five
-		if w, ok, err := r.reserve(cx, "d", 5, time.Second); err != nil || !ok || w != 0 {
-			t.Fatalf("call %d: wait %v ok %v err %v", i, w, ok, err)
-		}
-	}
-	now = now.Add(200 * time.Millisecond)
-	if w, ok, _ := r.reserve(cx, "d", 5, time.Second); !ok || w != 800*time.Millisecond {
-		t.Errorf("6th: wait %v ok %v, want 800ms (the next second)", w, ok)
-	}
-	if w, ok, _ := r.reserve(cx, "d", 5, 300*time.Millisecond); ok || w != 800*time.Millisecond {
-		t.Errorf("7th, next second out of reach: wait %v ok %v, want refused, 800ms", w, ok)
-	}
-	now = now.Add(2 * time.Second)
-	if w, ok, _ := r.reserve(cx, "d", 5, 0); !ok || w != 0 {
-		t.Errorf("two seconds later: wait %v ok %v", w, ok)
-	}
-}
-
-// Processes sharing the rates bucket share each destination's rate: three
-// of them, taking as fast as they can, get the rate together in each second.
-func TestRateLimitSharedByProcesses(t *testing.T) {
-	_, st := newControl(t)
-	cx := context.Background()
-	now := time.Unix(1000, 0)
-	var ps []*rateLimits
-	for range 3 {
-		r := newRateLimits(st.Rates)
-		r.now = func() time.Time { return now }
-		ps = append(ps, r)
-	}
-	for second := 0; second < 3; second++ {
-		got := 0
-		for round := 0; round < 100; round++ {
-			for _, r := range ps {
-				if w, ok, err := r.reserve(cx, "shared", 60, 0); err != nil {
-					t.Fatal(err)
-				} else if ok && w == 0 {
-					got++
-				}
-			}
-		}
-		if got != 60 {
-			t.Errorf("second %d: %d invocations taken by three processes, want the rate, 60", second, got)
-		}
-		now = now.Add(time.Second)
-	}
-	// Another destination has its own count.
-	if _, ok, _ := ps[0].reserve(cx, "other", 1, 0); !ok {
-		t.Error("another destination was throttled")
 	}
 }
 
