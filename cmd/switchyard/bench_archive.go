@@ -235,7 +235,8 @@ func startArchiveChild(ctx context.Context, extra []string) (*archiveChild, erro
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir}, extra...)
+	// No quotas: a benchmark measures how fast Switchyard goes.
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--quota-putevents", "0", "--quota-control", "0"}, extra...)
 	cmd := exec.Command(exe, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SWITCHYARD_") {

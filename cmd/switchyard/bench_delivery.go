@@ -493,7 +493,8 @@ func startBenchChild(ctx context.Context, extra []string) (*benchChild, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir}, extra...)
+	// No quotas: a benchmark measures how fast Switchyard goes.
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--quota-putevents", "0", "--quota-control", "0"}, extra...)
 	c := &benchChild{cmd: exec.Command(bin, args...), dir: dir, exited: make(chan struct{})}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SWITCHYARD_") {

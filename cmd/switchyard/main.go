@@ -25,6 +25,7 @@ import (
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/netguard"
+	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/schedule"
@@ -95,6 +96,7 @@ func serveCmd() *cobra.Command {
 	var httpLimits server.HTTPLimits
 	var inflightBytes int64
 	var diskReserve string
+	quotas := quota.Defaults()
 	var memoryLimit string
 	var denyCIDRs string
 	cmd := &cobra.Command{
@@ -157,6 +159,7 @@ func serveCmd() *cobra.Command {
 				SecretsKeyReset:        secretsKeyReset,
 				ReplayMaxPending:       replayMaxPending,
 				StoreFirstAttempts:     storeFirst,
+				Quotas:                 quotas,
 				HTTP:                   httpLimits,
 				MaxInflightBytes:       inflightBytes,
 				IgnoreTargetRoles:      !assumeRoles,
@@ -189,6 +192,8 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&limits.RulesPerBus, "rules-per-bus", limits.RulesPerBus, "most rules an event bus may have")
 	f.IntVar(&limits.TargetsPerRule, "targets-per-rule", limits.TargetsPerRule, "most targets a rule may have")
 	f.IntVar(&limits.PatternMaxLength, "pattern-max-length", limits.PatternMaxLength, "longest event pattern accepted, in characters (at most 4096)")
+	f.IntVar(&quotas.PutEvents, "quota-putevents", quotas.PutEvents, "PutEvents requests an account may make per second in a region, all Switchyard processes together (AWS's quota in us-east-1); more are answered ThrottlingException; 0 for no quota")
+	f.IntVar(&quotas.Control, "quota-control", quotas.Control, "requests of all other operations an account may make per second in a region (AWS's 50); 0 for no quota")
 	f.IntVar(&limits.BusesPerScope, "buses-per-account", limits.BusesPerScope, "most event buses an account may have in a region")
 	f.StringVar(&awsEndpoints, "aws-endpoint", "", `AWS endpoints for targets: "sqs=http://host:port,sns=..." or one URL for all services (default: AWS_ENDPOINT_URL_<SERVICE>, then AWS)`)
 	f.BoolVar(&assumeRoles, "assume-target-roles", true, "call AWS targets that have a RoleArn as that role, assumed through STS (its endpoint: --aws-endpoint sts=... or AWS_ENDPOINT_URL_STS); false calls them with Switchyard's own credentials")

@@ -64,6 +64,11 @@ type Handler struct {
 	ops     map[string]func(ctx context.Context, sc control.Scope, body []byte) (any, error)
 	// budget is the room for request bodies in flight, in bytes.
 	budget *semaphore.Weighted
+	// Quotas, if set, charges each request to its account's quota (package
+	// quota) once the caller is known, and refuses it when over.
+	Quotas interface {
+		Allow(ctx context.Context, sc control.Scope, op string) error
+	}
 }
 
 // New returns the API handler. inflightBytes bounds the request bodies held
@@ -193,6 +198,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
+	}
+	if h.Quotas != nil {
+		if err := h.Quotas.Allow(r.Context(), sc, opName); err != nil {
+			ae, _ := awserr.As(err)
+			writeError(w, ae)
+			return
+		}
 	}
 	out, err := op(r.Context(), sc, body)
 	if err != nil {

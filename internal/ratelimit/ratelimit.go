@@ -160,6 +160,31 @@ func (r *Limiter) Forget(gone func(key string) bool) {
 	}
 }
 
+// ForgetIdle drops what this process knows of the keys it holds nothing of
+// for the current second or later: a key used again starts afresh, from
+// the bucket's count.
+func (r *Limiter) ForgetIdle() {
+	now := r.now().Unix()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, d := range r.keys {
+		if !d.mu.TryLock() {
+			continue // in use
+		}
+		idle := true
+		for s := range d.windows {
+			if s >= now {
+				idle = false
+				break
+			}
+		}
+		d.mu.Unlock()
+		if idle {
+			delete(r.keys, k)
+		}
+	}
+}
+
 // bucketKey is a key's name in the rates bucket: a digest, as an ARN's
 // characters are not all allowed in KV keys.
 func bucketKey(key string) string {

@@ -66,3 +66,35 @@ func TestRateLimitSharedByProcesses(t *testing.T) {
 		t.Error("another destination was throttled")
 	}
 }
+
+// A key not used in the current second is forgotten by ForgetIdle, and
+// what it took stays counted in the bucket.
+func TestForgetIdle(t *testing.T) {
+	st, _ := controltest.Open(t, store.Config{})
+	cx := context.Background()
+	now := time.Unix(5000, 0)
+	r := New(st.Rates)
+	r.now = func() time.Time { return now }
+	for i := 0; i < 3; i++ {
+		if _, ok, err := r.Reserve(cx, "k", 3, 0); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+	}
+	r.ForgetIdle()
+	if len(r.keys) != 1 {
+		t.Fatalf("a key used this second was forgotten")
+	}
+	if _, ok, _ := r.Reserve(cx, "k", 3, 0); ok {
+		t.Fatal("a fourth unit in a second of three")
+	}
+	now = now.Add(time.Second)
+	r.ForgetIdle()
+	if len(r.keys) != 0 {
+		t.Fatalf("%d idle keys kept", len(r.keys))
+	}
+	// The second a forgotten key's units were counted in stays full.
+	now = now.Add(-time.Second)
+	if _, ok, _ := r.Reserve(cx, "k", 3, 0); ok {
+		t.Fatal("forgetting a key reset its count in the bucket")
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/match"
 	"github.com/switchyard/switchyard/internal/netguard"
+	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/scheduler"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -75,6 +76,9 @@ type Config struct {
 	// HTTP holds the API server's connection caps and timeouts; the zero
 	// value leaves each off.
 	HTTP HTTPLimits
+	// Quotas are the accounts' API request quotas; the zero value sets
+	// none (the command's flags default to AWS's, quota.Defaults).
+	Quotas quota.Config
 	// TargetGuard denies the addresses that HTTP calls chosen by users'
 	// configuration (URL targets, API destinations, OAuth token requests)
 	// may connect to; nil is netguard.Default. Parse "" for none.
@@ -173,7 +177,11 @@ func Run(ctx context.Context, cfg Config) error {
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("POST "+scheduler.FirePath, sch.FireHandler(api.Caller))
-	mux.Handle("/", api.New(ctl, in, log, cfg.MaxInflightBytes))
+	h := api.New(ctl, in, log, cfg.MaxInflightBytes)
+	if !cfg.Quotas.Off() {
+		h.Quotas = quota.New(st.Rates, cfg.Quotas, log)
+	}
+	mux.Handle("/", h)
 	srv := newHTTPServer(cfg.HTTP, mux)
 	lis, err := listen(cfg.Listen, cfg.HTTP, cfg.TLS, log)
 	if err != nil {

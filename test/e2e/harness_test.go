@@ -92,10 +92,23 @@ func startServerEnv(t testing.TB, env []string, args ...string) *server {
 	return s
 }
 
+// quotaArgs turns the accounts' API quotas off, unless the test's own
+// arguments set one: the suite's tests make requests as fast as they can,
+// with one attempt each; the quota tests set theirs.
+func quotaArgs(args []string) []string {
+	for _, a := range args {
+		if strings.HasPrefix(a, "--quota-") {
+			return nil
+		}
+	}
+	return []string{"--quota-putevents", "0", "--quota-control", "0"}
+}
+
 func (s *server) start(listen string) {
 	s.t.Helper()
 	args := append([]string{"serve", "--listen", listen, "--data-dir", s.dataDir}, s.args...)
 	args = append(args, s.secretsArgs()...)
+	args = append(args, quotaArgs(s.args)...)
 	s.cmd = exec.Command(binary, args...)
 	if s.env != nil {
 		s.cmd.Env = append(os.Environ(), s.env...)

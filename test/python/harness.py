@@ -144,6 +144,10 @@ class Server:
                 subprocess.run([binary(), "secrets", "new-key", "--out", key_file], check=True)
                 _key_files[self.data_dir] = key_file
             args += ["--secrets-key-file", key_file]
+        if not any(a.startswith("--quota-") for a in self.extra_args):
+            # The suite's tests make requests as fast as they can; the
+            # quota tests set their own quotas.
+            args += ["--quota-putevents", "0", "--quota-control", "0"]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True, bufsize=1, env=_server_env())
         _live_servers.append(self)

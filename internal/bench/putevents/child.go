@@ -52,7 +52,8 @@ func startSwitchyard(ctx context.Context, cfg Config) (*child, error) {
 		return nil, err
 	}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--sync", cfg.Sync,
-		"--log-level", "info", "--log-format", "text"}, cfg.ServeArgs...)
+		"--log-level", "info", "--log-format", "text",
+		"--quota-putevents", "0", "--quota-control", "0"}, cfg.ServeArgs...) // no quotas: it measures how fast Switchyard goes
 	cmd := exec.Command(bin, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SWITCHYARD_") {
