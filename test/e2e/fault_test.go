@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -277,4 +278,45 @@ func TestFaultHangingTarget(t *testing.T) {
 	// backlog.
 	acked := len(l.acked)
 	tally(t, "hanging-target(hung side)", l, hanging, time.Minute+time.Duration(acked/200)*time.Second, s)
+}
+
+// TestFaultDiskFull fills the data directory's filesystem (a small tmpfs)
+// while events flow, for a while in the middle of the load (2 s in `make
+// test`, a minute in a soak), then frees it: calls in the meantime are
+// refused with a retryable error (not acknowledged), and every event that
+// was acknowledged, before, during and after, is delivered — without a
+// restart. It needs root to mount the tmpfs, and skips without.
+func TestFaultDiskFull(t *testing.T) {
+	dur := soakDuration(t, 6*time.Second)
+	full := min(dur/3, time.Minute)
+	mnt := mountTmpfs(t, 64)
+	s := startServerOn(t, filepath.Join(mnt, "data"), "--retry-base-delay", "100ms", "--disk-reserve", "4MiB")
+	pid := s.cmd.Process.Pid
+	rcv := newFaultReceiver(t)
+	c := s.client(acct, "us-east-1")
+	mustRule(t, c, "default", "all", `{"source":["fault"]}`, rcv.URL)
+	l := startLoad(t, func() *eventbridge.Client { return c }, 500)
+	// Cycles of a third of the load each: room, a full disk, room again.
+	cycles := 0
+	for start := time.Now(); cycles == 0 || time.Since(start)+3*full <= dur; cycles++ {
+		before := l.failed.Load()
+		time.Sleep(full)
+		filler := fillDisk(t, mnt)
+		time.Sleep(full)
+		if err := os.Remove(filler); err != nil {
+			t.Fatal(err)
+		}
+		// A call caught writing when the disk filled waits out its
+		// acknowledgement (5 s) before it is refused.
+		time.Sleep(max(full, 6*time.Second))
+		if l.failed.Load() == before {
+			t.Errorf("cycle %d: no PutEvents call was refused while the disk was full", cycles)
+		}
+	}
+	l.end()
+	if s.cmd.Process.Pid != pid {
+		t.Fatal("switchyard was restarted")
+	}
+	t.Logf("disk filled %d times for %s", cycles, full)
+	tally(t, "disk-full", l, rcv, 60*time.Second, s)
 }
