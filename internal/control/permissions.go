@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/switchyard/switchyard/iampolicy"
 	"github.com/switchyard/switchyard/internal/awserr"
 )
 
@@ -47,11 +48,6 @@ type policyDoc struct {
 	ID        string            `json:"Id,omitempty"`
 	Statement []json.RawMessage `json:"Statement"`
 }
-
-// PolicyCheck, if set, validates a whole policy document given to
-// PutPermission (the policy language is package iampolicy's); it returns a
-// ValidationException's message, or "".
-var PolicyCheck func(doc []byte) string
 
 var statementIDPattern = regexp.MustCompile(`^[a-zA-Z0-9-_]{1,64}$`)
 var accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -172,10 +168,10 @@ func parsePolicy(text []byte) (*policyDoc, error) {
 	if err := json.Unmarshal(text, &raw); err != nil {
 		return nil, awserr.Validation("This policy contains invalid Json")
 	}
-	if PolicyCheck != nil {
-		if msg := PolicyCheck(text); msg != "" {
-			return nil, awserr.Validation("%s", msg)
-		}
+	// The policy language is IAM's: a statement the evaluator would not
+	// understand is refused now, not ignored when events arrive.
+	if _, err := iampolicy.Parse(text, iampolicy.Resource); err != nil {
+		return nil, awserr.Validation("%v", err)
 	}
 	doc := &policyDoc{Version: raw.Version, ID: raw.ID}
 	st := bytes.TrimSpace(raw.Statement)

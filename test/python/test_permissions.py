@@ -95,6 +95,13 @@ class PermissionsTest(harness.ServerTestCase):
                     self.c.put_permission(**kwargs)
                 self.assertEqual(cm.exception.response["Error"]["Code"], code)
                 self.assertEqual(cm.exception.response["Error"]["Message"], message)
+        # A policy IAM would refuse is refused, not stored to be ignored.
+        bad = {"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Principal": "*",
+                                                       "Action": "events:PutEvents", "Resource": "*"}]}
+        with self.assertRaises(self.c.exceptions.ClientError) as cm:
+            self.c.put_permission(Policy=json.dumps(bad))
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ValidationException")
+        self.assertIn("Effect", cm.exception.response["Error"]["Message"])
         # The model's constraints are checked first, in AWS's wording.
         with self.assertRaises(self.c.exceptions.ClientError) as cm:
             self.c.put_permission(Action="events:PutEvents", Principal="12345", StatementId="s")
