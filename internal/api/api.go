@@ -206,6 +206,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if err := h.authorize(r.Context(), sc, opName, body); err != nil {
+		ae, _ := awserr.As(err)
+		writeError(w, ae)
+		return
+	}
 	out, err := op(r.Context(), sc, body)
 	if err != nil {
 		ae, ok := awserr.As(err)

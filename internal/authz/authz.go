@@ -15,6 +15,7 @@
 package authz
 
 import (
+	"context"
 	"strings"
 	"sync"
 
@@ -152,4 +153,36 @@ func boolString(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// Allowed decides an API call of p: action (events:PutRule, ...) on
+// resource (an ARN, or "*"), with condition keys ctxKeys besides the
+// global ones. It returns AWS's AccessDeniedException message when denied.
+func Allowed(p Principal, action, resource string, ctxKeys map[string][]string) (bool, string) {
+	req := &iampolicy.Request{PrincipalARN: p.ARN, PrincipalAccount: p.Account, Action: action, Resource: resource,
+		Context: ctxKeys}
+	if p.OrgID != "" {
+		if req.Context == nil {
+			req.Context = map[string][]string{}
+		}
+		req.Context["aws:PrincipalOrgID"] = []string{p.OrgID}
+	}
+	r := iampolicy.Authorize(req, p.Policies, nil)
+	return r.Allowed(), r.Message(req)
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying the request's principal.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal ctx carries, or, when it carries
+// none, the root of account.
+func PrincipalFrom(ctx context.Context, account string) Principal {
+	if p, ok := ctx.Value(principalKey{}).(Principal); ok {
+		return p
+	}
+	return Root(account)
 }
