@@ -5,9 +5,10 @@
 // Switchyard uses it twice. PutPermission, CreateEventBus and
 // UpdateEventBus validate a bus's Policy with Parse(policy, Resource), so
 // that a document AWS would refuse is refused with a message naming the
-// offending element. Every authorized API call and every delivery to another account's
-// bus is then decided with [Authorize], which combines the caller's identity
-// policies with the bus's resource policy the way AWS does.
+// offending element. Every authorized API call and every delivery to
+// another account's bus is then decided with [Authorize], which combines the
+// caller's identity policies with the bus's resource policy the way AWS
+// does.
 //
 // The package implements the policy language as the IAM User Guide describes
 // it ("IAM JSON policy element reference", "IAM JSON policy elements:
