@@ -18,6 +18,14 @@
 // session policies are out of scope. The test cases cite the page each
 // behaviour comes from.
 //
+// Policy variables are expanded in Resource, NotResource and condition
+// values of Version 2012-10-17 documents: ${key} takes the request's single
+// value of a condition key (see [Request] for the keys derived from the
+// request), ${key, 'default'} falls back to a default, and ${*}, ${?} and
+// ${$} stand for those characters. What a variable inserts is matched
+// literally, never as a wildcard. A value whose variable has no value and no
+// default matches nothing, so that a negated operator over it holds.
+//
 // Evaluation never panics and never fails: a request that a policy cannot
 // make sense of (a malformed ARN, a number that is not a number) simply does
 // not match the element that needed it. Parse bounds the nesting of the
