@@ -1,6 +1,7 @@
 package iampolicy
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -17,6 +18,20 @@ import (
 // exactly, or under Unicode simple case folding when fold is set. Its cost
 // is at most proportional to len(p)*len(s).
 func globMatch(p, s string, fold bool) bool {
+	// Most patterns are literal or start with a literal run.
+	lit := strings.IndexAny(p, `*?\`)
+	if lit < 0 {
+		if fold {
+			return strings.EqualFold(p, s)
+		}
+		return p == s
+	}
+	if !fold && lit > 0 {
+		if !strings.HasPrefix(s, p[:lit]) {
+			return false
+		}
+		p, s = p[lit:], s[lit:]
+	}
 	pi, si := 0, 0
 	starP, starS := -1, 0 // pattern index after the last star, and where it started in s
 	for si < len(s) {
@@ -32,6 +47,12 @@ func globMatch(p, s string, fold bool) bool {
 				pi++
 				si += w
 				continue
+			case c < utf8.RuneSelf && c != '\\' && s[si] < utf8.RuneSelf:
+				if c == s[si] || fold && foldEqual(rune(c), rune(s[si])) {
+					pi++
+					si++
+					continue
+				}
 			default:
 				lit, lw := literalAt(p, pi)
 				r, w := utf8.DecodeRuneInString(s[si:])

@@ -13,7 +13,7 @@ import (
 // Resource policy a Principal or NotPrincipal in every statement.
 //
 // Element names are case-sensitive, as IAM's are; an unknown element and a
-// duplicate JSON key are errors. Errors are of type *Error.
+// duplicate JSON key are errors. An error in the document is of type *Error.
 func Parse(data []byte, kind Kind) (*Policy, error) {
 	if kind != Identity && kind != Resource {
 		return nil, fmt.Errorf("iampolicy: Parse called with unknown policy kind %v", kind)
