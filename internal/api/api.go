@@ -194,7 +194,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
-	out, err := op(r.Context(), sc, body)
+	ctx := r.Context()
+	if v := r.Header.Get(ingest.TraceHeaderName); v != "" && opName == "PutEvents" {
+		// The request's own trace context, which PutEvents entries
+		// without a TraceHeader take (ingest/trace.go).
+		ctx = context.WithValue(ctx, requestTraceKey{}, v)
+	}
+	out, err := op(ctx, sc, body)
 	if err != nil {
 		ae, ok := awserr.As(err)
 		if !ok {

@@ -45,6 +45,9 @@ type Task struct {
 	// Ingested is when the event was accepted, in Unix milliseconds; retry
 	// policies measure event age from it.
 	Ingested int64 `json:"ingested"`
+	// Trace is the event's X-Ray trace header, which the target's call
+	// carries; "" for none (see ingest.HeaderTrace).
+	Trace string `json:"trace,omitempty"`
 }
 
 // consumerName is the durable consumer shared by every Switchyard process.
@@ -68,7 +71,7 @@ var (
 // process, without the task being stored first (deliver.Deliverer; see its
 // TryFirst for the contract).
 type FirstAttempter interface {
-	TryFirst(subj string, head, event []byte, ingested int64, id string, settled func(ok bool)) bool
+	TryFirst(subj string, head, event []byte, trace string, ingested int64, id string, settled func(ok bool)) bool
 }
 
 // Router consumes the events stream.
@@ -317,6 +320,7 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 		r.log.Error("match: undecodable message; dropped", "subject", msg.Subject(), "err", err)
 		return pending{msg: msg, events: 1}, nil
 	}
+	ingest.ReadTraces(h, events)
 	if rev, err := strconv.ParseUint(h.Get(ingest.HeaderRev), 10, 64); err == nil && rev > 0 {
 		// The event was accepted after this control-plane revision; match
 		// it against at least that state (rules put just before the event).
@@ -391,17 +395,17 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 					if owned == nil {
 						owned = bytes.Clone(event) // event is reused for the next event
 					}
-					head, tid := heads[i], rule.Targets[i].Id
+					head, tid, trace := heads[i], rule.Targets[i].Id, ev.Trace
 					id := taskID(ev.ID, arn, tid)
 					t := &directTask{settled: make(chan bool, 1), msg: func() *nats.Msg {
-						return taskMsg(subj, ev.ID, arn, tid, EncodeTask(head, owned, ingested))
+						return taskMsg(subj, ev.ID, arn, tid, EncodeTask(head, owned, trace, ingested))
 					}}
-					if r.Direct.TryFirst(subj, head, owned, ingested, id, t.settle) {
+					if r.Direct.TryFirst(subj, head, owned, trace, ingested, id, t.settle) {
 						directs = append(directs, t)
 						continue
 					}
 				}
-				m := taskMsg(subj, ev.ID, arn, rule.Targets[i].Id, EncodeTask(heads[i], event, ingested))
+				m := taskMsg(subj, ev.ID, arn, rule.Targets[i].Id, EncodeTask(heads[i], event, ev.Trace, ingested))
 				f, err := r.st.JS.PublishMsgAsync(m, store.StallWait)
 				if err != nil {
 					return pending{}, fmt.Errorf("publish task: %w", err)
@@ -430,7 +434,7 @@ func encodeTaskMsg(subj, eventID string, task *Task) (*nats.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	return taskMsg(subj, eventID, task.RuleArn, task.Target.Id, EncodeTask(head, task.Event, task.Ingested)), nil
+	return taskMsg(subj, eventID, task.RuleArn, task.Target.Id, EncodeTask(head, task.Event, task.Trace, task.Ingested)), nil
 }
 
 func taskMsg(subj, eventID, ruleArn, targetID string, data []byte) *nats.Msg {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -20,7 +21,15 @@ import (
 //	"SYT\x01" | ingested (int64, big endian) | len(head) (uint32, big endian) | head | event
 //
 // where head is the JSON of the task's rule and target (TaskHead) and event
-// the event's envelope, byte for byte.
+// the event's envelope, byte for byte; or, for an event with an X-Ray trace
+// header (see ingest.HeaderTrace), as
+//
+//	"SYT\x02" | ingested | len(head) | head | len(trace) (uint16, big endian) | trace | event
+//
+// The trace header is in the task's data, not in a message header, so that
+// every re-publication of the task (retries, deferrals, dead letters still
+// to send: they copy the data) keeps it without knowing of it. A task
+// without one keeps the first form, which every version reads.
 //
 // Why not the Task as one JSON document, as before: encoding it made the
 // matcher re-validate and copy every event into every task (json.Marshal
@@ -32,7 +41,10 @@ import (
 // it once per distinct head (cached), and the per-task work is copying
 // bytes. Tasks stored by earlier versions (JSON, starting with '{') are
 // still read; see DecodeTask.
-var taskMagic = []byte("SYT\x01")
+var (
+	taskMagic       = []byte("SYT\x01")
+	tracedTaskMagic = []byte("SYT\x02")
+)
 
 const taskFixed = 4 + 8 + 4
 
@@ -53,30 +65,59 @@ func EncodeHead(ruleArn, ruleName string, t *control.Target) ([]byte, error) {
 	return b, nil
 }
 
-// EncodeTask returns a task's stored form from its encoded head.
-func EncodeTask(head, event []byte, ingested int64) []byte {
-	b := make([]byte, taskFixed+len(head)+len(event))
-	copy(b, taskMagic)
+// EncodeTask returns a task's stored form from its encoded head, its event,
+// the event's trace header ("" for none; at most ingest.MaxTraceHeader
+// bytes) and its ingestion time.
+func EncodeTask(head, event []byte, trace string, ingested int64) []byte {
+	magic, extra := taskMagic, 0
+	if len(trace) > math.MaxUint16 {
+		trace = "" // not a trace header ingest accepts; it would not fit
+	}
+	if trace != "" {
+		magic, extra = tracedTaskMagic, 2+len(trace)
+	}
+	b := make([]byte, taskFixed+len(head)+extra+len(event))
+	copy(b, magic)
 	binary.BigEndian.PutUint64(b[4:], uint64(ingested))
 	binary.BigEndian.PutUint32(b[12:], uint32(len(head)))
-	copy(b[taskFixed:], head)
-	copy(b[taskFixed+len(head):], event)
+	n := taskFixed + copy(b[taskFixed:], head)
+	if trace != "" {
+		binary.BigEndian.PutUint16(b[n:], uint16(len(trace)))
+		n += 2 + copy(b[n+2:], trace)
+	}
+	copy(b[n:], event)
 	return b
 }
 
-// SplitTask splits a stored task into its encoded head, its event and its
-// ingestion time, without decoding anything. ok is false for a task in the
-// earlier JSON form, which DecodeTask reads.
-func SplitTask(data []byte) (head, event []byte, ingested int64, ok bool) {
-	if len(data) < taskFixed || !bytes.Equal(data[:4], taskMagic) {
-		return nil, nil, 0, false
+// SplitTask splits a stored task into its encoded head, its event, its
+// trace header ("" for none) and its ingestion time, without decoding
+// anything. ok is false for a task in the earlier JSON form, which
+// DecodeTask reads.
+func SplitTask(data []byte) (head, event []byte, trace string, ingested int64, ok bool) {
+	if len(data) < taskFixed {
+		return nil, nil, "", 0, false
+	}
+	traced := bytes.Equal(data[:4], tracedTaskMagic)
+	if !traced && !bytes.Equal(data[:4], taskMagic) {
+		return nil, nil, "", 0, false
 	}
 	n := binary.BigEndian.Uint32(data[12:])
 	if uint64(n) > uint64(len(data)-taskFixed) {
-		return nil, nil, 0, false
+		return nil, nil, "", 0, false
 	}
 	end := taskFixed + int(n)
-	return data[taskFixed:end], data[end:], int64(binary.BigEndian.Uint64(data[4:])), true
+	head, rest := data[taskFixed:end], data[end:]
+	if traced {
+		if len(rest) < 2 {
+			return nil, nil, "", 0, false
+		}
+		tn := int(binary.BigEndian.Uint16(rest))
+		if tn > len(rest)-2 {
+			return nil, nil, "", 0, false
+		}
+		trace, rest = string(rest[2:2+tn]), rest[2+tn:]
+	}
+	return head, rest, trace, int64(binary.BigEndian.Uint64(data[4:])), true
 }
 
 // HeaderDue is set on the tasks of a scheduled rule's tick: the tick, in
@@ -100,19 +141,19 @@ func TickTaskMsg(sc control.Scope, bus, eventID string, task *Task, due time.Tim
 
 // DecodeTask reads a stored task of either form.
 func DecodeTask(data []byte) (*Task, error) {
-	if head, event, ingested, ok := SplitTask(data); ok {
+	if head, event, trace, ingested, ok := SplitTask(data); ok {
 		var h TaskHead
 		if err := json.Unmarshal(head, &h); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("task head: %w", err)
 		}
-		return &Task{RuleArn: h.RuleArn, RuleName: h.RuleName, Target: h.Target, Event: event, Ingested: ingested}, nil
+		return &Task{RuleArn: h.RuleArn, RuleName: h.RuleName, Target: h.Target, Event: event, Trace: trace, Ingested: ingested}, nil
 	}
 	if len(data) == 0 || data[0] != '{' {
 		return nil, errors.New("not a delivery task")
 	}
 	var t Task
 	if err := json.Unmarshal(data, &t); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("task: %w", err)
 	}
 	return &t, nil
 }

@@ -19,8 +19,8 @@ func TestTaskForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, event, ingested, ok := SplitTask(m.Data)
-	if !ok || !bytes.Equal(event, task.Event) || ingested != task.Ingested {
+	head, event, trace, ingested, ok := SplitTask(m.Data)
+	if !ok || !bytes.Equal(event, task.Event) || ingested != task.Ingested || trace != "" {
 		t.Fatalf("split: ok %v, event %s, ingested %d", ok, event, ingested)
 	}
 	want, _ := EncodeHead(task.RuleArn, task.RuleName, &task.Target)
