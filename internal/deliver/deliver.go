@@ -2,7 +2,9 @@
 // each task's event to the Invoker registered for its target's kind (another
 // event bus, an HTTP endpoint, ...), retrying failures with exponential
 // backoff within the target's retry policy and dead-lettering what the
-// policy gives up.
+// policy gives up. An event's X-Ray trace header (match.Task.Trace) goes
+// with every attempt, as the call's X-Amzn-Trace-Id header
+// (Invocation.Trace), and with its dead letter (dlq.go).
 //
 // Nothing waits in memory or on the consumer. A task to retry is
 // acknowledged and written back to the stream as a JetStream message

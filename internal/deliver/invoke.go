@@ -21,13 +21,13 @@ type Invocation struct {
 	Event []byte
 	// Input is what the target receives: the event, or the target's
 	// shaped input (Input, InputPath, InputTransformer).
-	Input    []byte
+	Input []byte
 	// Trace is the event's X-Ray trace header, "" for none. EventBridge
 	// passes it to every target ("Amazon EventBridge integration with
 	// AWS X-Ray", EventBridge User Guide): invokers send it as the
 	// X-Amzn-Trace-Id header of their call (TraceHeader), and never
 	// invent one.
-	Trace string
+	Trace    string
 	Ingested time.Time
 	// Attempt counts invocations of this task, from 1.
 	Attempt int
