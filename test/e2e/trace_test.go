@@ -214,6 +214,32 @@ func TestTraceHeader(t *testing.T) {
 		}
 	})
 
+	// An API destination's call carries the event's trace header, over one
+	// the target's HttpParameters set; an untraced event's call carries
+	// theirs.
+	t.Run("APIDestination", func(t *testing.T) {
+		r := newTraceReceiver(t, nil)
+		conn, err := e.eb.CreateConnection(ctx(t), &eventbridge.CreateConnectionInput{Name: aws.String("trace-conn"),
+			AuthorizationType: types.ConnectionAuthorizationTypeApiKey,
+			AuthParameters: &types.CreateConnectionAuthRequestParameters{
+				ApiKeyAuthParameters: &types.CreateConnectionApiKeyAuthRequestParameters{ApiKeyName: aws.String("x-api-key"), ApiKeyValue: aws.String("k")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dest, err := e.eb.CreateApiDestination(ctx(t), &eventbridge.CreateApiDestinationInput{Name: aws.String("trace-dest"),
+			ConnectionArn: conn.ConnectionArn, InvocationEndpoint: aws.String(r.URL), HttpMethod: types.ApiDestinationHttpMethodPost})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const own = "Root=1-00000001-000000000000000000000001"
+		routeTo(t, e.eb, "", "trace.apidest", types.Target{Arn: dest.ApiDestinationArn,
+			HttpParameters: &types.HttpParameters{HeaderParameters: map[string]string{"X-Amzn-Trace-Id": own}}})
+		traced := putTraced(t, e.eb, "trace.apidest", traceA)
+		plain := putTraced(t, e.eb, "trace.apidest", "")
+		checkTrace(t, "API destination, traced event", r.wait(t, traced, 1)[0], traceA)
+		checkTrace(t, "API destination, untraced event", r.wait(t, plain, 1)[0], own)
+	})
+
 	t.Run("TooLong", func(t *testing.T) {
 		long := "Root=1-5759e988-bd862e3fe1be46a994272793;X=" + strings.Repeat("a", 501-43)
 		_, err := e.eb.PutEvents(ctx(t), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
