@@ -284,11 +284,12 @@ func (d *Deliverer) decode(msg jetstream.Msg) (*job, bool) {
 	return j, true
 }
 
-// newJob returns the job of the stored task data on subject subj.
+// newJob returns the job of the stored task data on subject subj; its
+// trace header, in the message's headers, is read by readHeaders.
 func (d *Deliverer) newJob(msg taskMsg, subj string, data []byte) (*job, error) {
-	head, event, trace, ingested, ok := match.SplitTask(data)
+	head, event, ingested, ok := match.SplitTask(data)
 	if ok {
-		return d.jobOf(msg, subj, head, event, trace, ingested)
+		return d.jobOf(msg, subj, head, event, "", ingested)
 	}
 	// The earlier JSON form (see match.EncodeTask).
 	t, err := match.DecodeTask(data)
@@ -300,7 +301,7 @@ func (d *Deliverer) newJob(msg taskMsg, subj string, data []byte) (*job, error) 
 		return nil, fmt.Errorf("unexpected subject %q", subj)
 	}
 	h := newTaskHead(subj, sc, bus, &match.TaskHead{RuleArn: t.RuleArn, RuleName: t.RuleName, Target: t.Target})
-	return h.job(msg, t.Event, t.Trace, t.Ingested), nil
+	return h.job(msg, t.Event, "", t.Ingested), nil
 }
 
 // jobOf returns the job of a task given as its encoded head, event and

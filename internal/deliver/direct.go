@@ -54,9 +54,9 @@ const (
 	directMaxInflight = 4096
 )
 
-// TryFirst starts the first attempt of a task (its encoded head, event and
-// trace header, as match.EncodeTask takes them, for the delivery-stream
-// subject subj, with task id id) at once, if its target can take a call
+// TryFirst starts the first attempt of a task (its encoded head and event,
+// as match.EncodeTask takes them, and its trace header, for the
+// delivery-stream subject subj, with task id id) at once, if its target can take a call
 // now, and reports whether it did. If it did, settled is called exactly
 // once when the attempt is over: with true when the task needs nothing
 // more from the caller (delivered, or stored for a retry, or
@@ -71,7 +71,7 @@ func (d *Deliverer) TryFirst(subj string, head, event []byte, trace string, inge
 	if ctx == nil || d.stopped || (*ctx).Err() != nil {
 		return false
 	}
-	m := &directMsg{subject: subj, head: head, event: event, trace: trace, ingested: ingested, settled: settled}
+	m := &directMsg{subject: subj, head: head, event: event, ingested: ingested, settled: settled}
 	j, err := d.jobOf(m, subj, head, event, trace, ingested)
 	if err != nil {
 		return false // the router stores it; the deliverer reports it
@@ -110,13 +110,12 @@ func (d *Deliverer) TryFirst(subj string, head, event []byte, trace string, inge
 type directMsg struct {
 	subject     string
 	head, event []byte
-	trace       string
 	ingested    int64
 	settled     func(bool)
 	once        sync.Once
 }
 
-func (m *directMsg) Data() []byte    { return match.EncodeTask(m.head, m.event, m.trace, m.ingested) }
+func (m *directMsg) Data() []byte    { return match.EncodeTask(m.head, m.event, m.ingested) }
 func (m *directMsg) Subject() string { return m.subject }
 func (m *directMsg) Ack() error      { m.settle(true); return nil }
 func (m *directMsg) Term() error     { m.settle(true); return nil }

@@ -38,10 +38,12 @@ import (
 // a bus is one of the targets EventBridge passes it to.
 
 // HeaderTrace holds, on an events-stream message of one event, the event's
-// trace header. A batch (HeaderEvents) holds the trace header of its event
-// i (from 0) in HeaderTrace + "-" + i. An event without one has no header,
-// so messages stored before trace headers were kept read as events
-// without one.
+// trace header (and on a delivery task's message, its event's: see
+// match.TaskTrace). A batch (HeaderEvents) holds the trace header of its
+// event i (from 0) in HeaderTrace + "-" + i. An event without one has no
+// header, so messages stored before trace headers were kept read as events
+// without one, and a process of an earlier version reads the messages of
+// a later one (without the trace headers it does not know).
 const HeaderTrace = "Sy-Trace"
 
 // TraceHeaderName is the HTTP header that carries an X-Ray trace header on

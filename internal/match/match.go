@@ -46,8 +46,9 @@ type Task struct {
 	// policies measure event age from it.
 	Ingested int64 `json:"ingested"`
 	// Trace is the event's X-Ray trace header, which the target's call
-	// carries; "" for none (see ingest.HeaderTrace).
-	Trace string `json:"trace,omitempty"`
+	// carries; "" for none. It is stored in the task message's header
+	// (TaskTrace), never in its data.
+	Trace string `json:"-"`
 }
 
 // consumerName is the durable consumer shared by every Switchyard process.
@@ -398,14 +399,14 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 					head, tid, trace := heads[i], rule.Targets[i].Id, ev.Trace
 					id := taskID(ev.ID, arn, tid)
 					t := &directTask{settled: make(chan bool, 1), msg: func() *nats.Msg {
-						return taskMsg(subj, ev.ID, arn, tid, EncodeTask(head, owned, trace, ingested))
+						return taskMsg(subj, ev.ID, arn, tid, trace, EncodeTask(head, owned, ingested))
 					}}
 					if r.Direct.TryFirst(subj, head, owned, trace, ingested, id, t.settle) {
 						directs = append(directs, t)
 						continue
 					}
 				}
-				m := taskMsg(subj, ev.ID, arn, rule.Targets[i].Id, EncodeTask(heads[i], event, ev.Trace, ingested))
+				m := taskMsg(subj, ev.ID, arn, rule.Targets[i].Id, ev.Trace, EncodeTask(heads[i], event, ingested))
 				f, err := r.st.JS.PublishMsgAsync(m, store.StallWait)
 				if err != nil {
 					return pending{}, fmt.Errorf("publish task: %w", err)
@@ -434,15 +435,17 @@ func encodeTaskMsg(subj, eventID string, task *Task) (*nats.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	return taskMsg(subj, eventID, task.RuleArn, task.Target.Id, EncodeTask(head, task.Event, task.Trace, task.Ingested)), nil
+	return taskMsg(subj, eventID, task.RuleArn, task.Target.Id, task.Trace, EncodeTask(head, task.Event, task.Ingested)), nil
 }
 
-func taskMsg(subj, eventID, ruleArn, targetID string, data []byte) *nats.Msg {
-	return &nats.Msg{
+func taskMsg(subj, eventID, ruleArn, targetID, trace string, data []byte) *nats.Msg {
+	m := &nats.Msg{
 		Subject: subj,
 		Data:    data,
 		Header:  nats.Header{jetstream.MsgIDHeader: {taskID(eventID, ruleArn, targetID)}},
 	}
+	SetTaskTrace(m.Header, trace)
+	return m
 }
 
 // taskID is the id of the task of an event for a target of a rule: its

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -21,15 +21,15 @@ import (
 //	"SYT\x01" | ingested (int64, big endian) | len(head) (uint32, big endian) | head | event
 //
 // where head is the JSON of the task's rule and target (TaskHead) and event
-// the event's envelope, byte for byte; or, for an event with an X-Ray trace
-// header (see ingest.HeaderTrace), as
+// the event's envelope, byte for byte.
 //
-//	"SYT\x02" | ingested | len(head) | head | len(trace) (uint16, big endian) | trace | event
-//
-// The trace header is in the task's data, not in a message header, so that
-// every re-publication of the task (retries, deferrals, dead letters still
-// to send: they copy the data) keeps it without knowing of it. A task
-// without one keeps the first form, which every version reads.
+// The event's X-Ray trace header, if it has one, is not in the data but in
+// the task message's ingest.HeaderTrace header, as on the events stream
+// (TaskTrace): a process of an earlier version, during a rolling upgrade
+// of a cluster, reads such a task all the same (and delivers it without
+// the header), where a new form of the data would be a task it cannot
+// read and drops. Every re-publication of a task copies the header
+// (package deliver).
 //
 // Why not the Task as one JSON document, as before: encoding it made the
 // matcher re-validate and copy every event into every task (json.Marshal
@@ -41,10 +41,7 @@ import (
 // it once per distinct head (cached), and the per-task work is copying
 // bytes. Tasks stored by earlier versions (JSON, starting with '{') are
 // still read; see DecodeTask.
-var (
-	taskMagic       = []byte("SYT\x01")
-	tracedTaskMagic = []byte("SYT\x02")
-)
+var taskMagic = []byte("SYT\x01")
 
 const taskFixed = 4 + 8 + 4
 
@@ -65,59 +62,41 @@ func EncodeHead(ruleArn, ruleName string, t *control.Target) ([]byte, error) {
 	return b, nil
 }
 
-// EncodeTask returns a task's stored form from its encoded head, its event,
-// the event's trace header ("" for none; at most ingest.MaxTraceHeader
-// bytes) and its ingestion time.
-func EncodeTask(head, event []byte, trace string, ingested int64) []byte {
-	magic, extra := taskMagic, 0
-	if len(trace) > math.MaxUint16 {
-		trace = "" // not a trace header ingest accepts; it would not fit
-	}
-	if trace != "" {
-		magic, extra = tracedTaskMagic, 2+len(trace)
-	}
-	b := make([]byte, taskFixed+len(head)+extra+len(event))
-	copy(b, magic)
+// EncodeTask returns a task's stored form from its encoded head.
+func EncodeTask(head, event []byte, ingested int64) []byte {
+	b := make([]byte, taskFixed+len(head)+len(event))
+	copy(b, taskMagic)
 	binary.BigEndian.PutUint64(b[4:], uint64(ingested))
 	binary.BigEndian.PutUint32(b[12:], uint32(len(head)))
-	n := taskFixed + copy(b[taskFixed:], head)
-	if trace != "" {
-		binary.BigEndian.PutUint16(b[n:], uint16(len(trace)))
-		n += 2 + copy(b[n+2:], trace)
-	}
-	copy(b[n:], event)
+	copy(b[taskFixed:], head)
+	copy(b[taskFixed+len(head):], event)
 	return b
 }
 
-// SplitTask splits a stored task into its encoded head, its event, its
-// trace header ("" for none) and its ingestion time, without decoding
-// anything. ok is false for a task in the earlier JSON form, which
-// DecodeTask reads.
-func SplitTask(data []byte) (head, event []byte, trace string, ingested int64, ok bool) {
-	if len(data) < taskFixed {
-		return nil, nil, "", 0, false
-	}
-	traced := bytes.Equal(data[:4], tracedTaskMagic)
-	if !traced && !bytes.Equal(data[:4], taskMagic) {
-		return nil, nil, "", 0, false
+// SplitTask splits a stored task into its encoded head, its event and its
+// ingestion time, without decoding anything. ok is false for a task in the
+// earlier JSON form, which DecodeTask reads.
+func SplitTask(data []byte) (head, event []byte, ingested int64, ok bool) {
+	if len(data) < taskFixed || !bytes.Equal(data[:4], taskMagic) {
+		return nil, nil, 0, false
 	}
 	n := binary.BigEndian.Uint32(data[12:])
 	if uint64(n) > uint64(len(data)-taskFixed) {
-		return nil, nil, "", 0, false
+		return nil, nil, 0, false
 	}
 	end := taskFixed + int(n)
-	head, rest := data[taskFixed:end], data[end:]
-	if traced {
-		if len(rest) < 2 {
-			return nil, nil, "", 0, false
-		}
-		tn := int(binary.BigEndian.Uint16(rest))
-		if tn > len(rest)-2 {
-			return nil, nil, "", 0, false
-		}
-		trace, rest = string(rest[2:2+tn]), rest[2+tn:]
+	return data[taskFixed:end], data[end:], int64(binary.BigEndian.Uint64(data[4:])), true
+}
+
+// TaskTrace is the trace header of the task message with headers h, ""
+// for none (tasks stored before trace headers were kept have none).
+func TaskTrace(h nats.Header) string { return h.Get(ingest.HeaderTrace) }
+
+// SetTaskTrace sets the trace header of a task message, if trace is not "".
+func SetTaskTrace(h nats.Header, trace string) {
+	if trace != "" {
+		h.Set(ingest.HeaderTrace, trace)
 	}
-	return head, rest, trace, int64(binary.BigEndian.Uint64(data[4:])), true
 }
 
 // HeaderDue is set on the tasks of a scheduled rule's tick: the tick, in
@@ -139,14 +118,15 @@ func TickTaskMsg(sc control.Scope, bus, eventID string, task *Task, due time.Tim
 	return m, nil
 }
 
-// DecodeTask reads a stored task of either form.
+// DecodeTask reads a stored task of either form. Its Trace is in the
+// message's headers (TaskTrace), not in data.
 func DecodeTask(data []byte) (*Task, error) {
-	if head, event, trace, ingested, ok := SplitTask(data); ok {
+	if head, event, ingested, ok := SplitTask(data); ok {
 		var h TaskHead
 		if err := json.Unmarshal(head, &h); err != nil {
 			return nil, fmt.Errorf("task head: %w", err)
 		}
-		return &Task{RuleArn: h.RuleArn, RuleName: h.RuleName, Target: h.Target, Event: event, Trace: trace, Ingested: ingested}, nil
+		return &Task{RuleArn: h.RuleArn, RuleName: h.RuleName, Target: h.Target, Event: event, Ingested: ingested}, nil
 	}
 	if len(data) == 0 || data[0] != '{' {
 		return nil, errors.New("not a delivery task")

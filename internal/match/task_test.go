@@ -19,8 +19,8 @@ func TestTaskForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, event, trace, ingested, ok := SplitTask(m.Data)
-	if !ok || !bytes.Equal(event, task.Event) || ingested != task.Ingested || trace != "" {
+	head, event, ingested, ok := SplitTask(m.Data)
+	if !ok || !bytes.Equal(event, task.Event) || ingested != task.Ingested || TaskTrace(m.Header) != "" {
 		t.Fatalf("split: ok %v, event %s, ingested %d", ok, event, ingested)
 	}
 	want, _ := EncodeHead(task.RuleArn, task.RuleName, &task.Target)
@@ -51,55 +51,30 @@ func TestTaskForms(t *testing.T) {
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
-// TestTracedTask: a task of an event with a trace header stores it in its
-// data (so that re-publications keep it), in the second form; a task
-// without one keeps the first form, byte for byte what earlier versions
-// wrote and read.
+// TestTracedTask: a task of an event with a trace header carries it in
+// the message's header, not the data, which stays in the form every
+// version reads; a task without one has no such header.
 func TestTracedTask(t *testing.T) {
-	head := []byte(`{"ruleArn":"arn:aws:events:us-east-1:123456789012:rule/r","ruleName":"r","target":{"Id":"t","Arn":"http://h/"}}`)
-	event := []byte(`{"id":"e1","detail":{}}`)
 	const trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
-
-	plain := EncodeTask(head, event, "", 42)
-	if !bytes.HasPrefix(plain, []byte("SYT\x01")) || len(plain) != taskFixed+len(head)+len(event) {
-		t.Fatalf("a task without a trace header is not in the first form: %q", plain[:4])
-	}
-	traced := EncodeTask(head, event, trace, 42)
-	if !bytes.HasPrefix(traced, []byte("SYT\x02")) {
-		t.Fatalf("a traced task starts %q", traced[:4])
-	}
-	for name, c := range map[string]struct {
-		data  []byte
-		trace string
-	}{"plain": {plain, ""}, "traced": {traced, trace}} {
-		h, ev, tr, ing, ok := SplitTask(c.data)
-		if !ok || !bytes.Equal(h, head) || !bytes.Equal(ev, event) || tr != c.trace || ing != 42 {
-			t.Errorf("%s: split %v %s %s %q %d", name, ok, h, ev, tr, ing)
-		}
-		task, err := DecodeTask(c.data)
-		if err != nil || task.Trace != c.trace || !bytes.Equal(task.Event, event) || task.RuleName != "r" {
-			t.Errorf("%s: decoded %+v, %v", name, task, err)
-		}
-	}
-	// A task message built from a Task carries its trace, and the JSON
-	// form of earlier versions reads as untraced.
-	m, err := TaskMsg(control.Scope{Account: "123456789012", Region: "us-east-1"}, "default", "e1",
-		&Task{RuleArn: "arn:aws:events:us-east-1:123456789012:rule/r", RuleName: "r", Target: control.Target{Id: "t", Arn: "http://h/"},
-			Event: event, Trace: trace, Ingested: 42})
+	sc := control.Scope{Account: "123456789012", Region: "us-east-1"}
+	task := &Task{RuleArn: "arn:aws:events:us-east-1:123456789012:rule/r", RuleName: "r", Target: control.Target{Id: "t", Arn: "http://h/"},
+		Event: json.RawMessage(`{"id":"e1","detail":{}}`), Trace: trace, Ingested: 42}
+	traced, err := TaskMsg(sc, "default", "e1", task)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, tr, _, ok := SplitTask(m.Data); !ok || tr != trace {
-		t.Errorf("TaskMsg lost the trace: %q", tr)
+	task.Trace = ""
+	plain, err := TaskMsg(sc, "default", "e1", task)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if task, err := DecodeTask([]byte(`{"ruleArn":"a","ruleName":"r","target":{"Id":"t","Arn":"http://h/"},"event":{},"ingested":1}`)); err != nil || task.Trace != "" {
-		t.Errorf("JSON task: %+v, %v", task, err)
+	if TaskTrace(traced.Header) != trace || TaskTrace(plain.Header) != "" || len(plain.Header) != 1 {
+		t.Errorf("trace headers %v and %v, want %q and none", traced.Header, plain.Header, trace)
 	}
-	// Truncated anywhere in the trace field: not a task.
-	at := taskFixed + len(head)
-	for _, n := range []int{at, at + 1, at + 2, at + 2 + len(trace) - 1} {
-		if _, _, _, _, ok := SplitTask(traced[:n]); ok {
-			t.Errorf("a traced task cut at %d bytes split", n)
-		}
+	if !bytes.Equal(traced.Data, plain.Data) || !bytes.HasPrefix(traced.Data, []byte("SYT\x01")) {
+		t.Errorf("a traced task's data differs from the untraced one's: %q", traced.Data)
+	}
+	if d, err := DecodeTask(traced.Data); err != nil || d.Trace != "" || d.Ingested != 42 {
+		t.Errorf("decoded %+v, %v", d, err)
 	}
 }
