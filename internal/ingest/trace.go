@@ -59,7 +59,16 @@ func batchTraceHeader(i int) string { return HeaderTrace + "-" + strconv.Itoa(i)
 // ReadTraces sets the Trace of each of evs, the events of an events-stream
 // message with headers h, from the message's trace headers.
 func ReadTraces(h nats.Header, evs []Event) {
-	if len(h) == 0 {
+	// Most messages have no trace header: a look at the few header names
+	// costs less than a lookup, with a name built, per event.
+	traced := false
+	for k := range h {
+		if strings.HasPrefix(k, HeaderTrace) {
+			traced = true
+			break
+		}
+	}
+	if !traced {
 		return
 	}
 	if h.Get(HeaderEvents) == "" {
