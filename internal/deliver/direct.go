@@ -56,8 +56,8 @@ const (
 
 // TryFirst starts the first attempt of a task (its encoded head and event,
 // as match.EncodeTask takes them, and its trace header, for the
-// delivery-stream subject subj, with task id id) at once, if its target can take a call
-// now, and reports whether it did. If it did, settled is called exactly
+// delivery-stream subject subj, with task id id) at once, if its target
+// can take a call now, and reports whether it did. If it did, settled is called exactly
 // once when the attempt is over: with true when the task needs nothing
 // more from the caller (delivered, or stored for a retry, or
 // dead-lettered), with false when the caller must store the task (the
