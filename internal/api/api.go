@@ -199,19 +199,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
+	ctx := r.Context()
 	if h.Quotas != nil {
-		if err := h.Quotas.Allow(r.Context(), sc, opName); err != nil {
+		if err := h.Quotas.Allow(ctx, sc, opName); err != nil {
 			ae, _ := awserr.As(err)
 			writeError(w, ae)
 			return
 		}
 	}
-	if err := h.authorize(r.Context(), sc, opName, body); err != nil {
+	if err := h.authorize(ctx, sc, opName, body); err != nil {
 		ae, _ := awserr.As(err)
 		writeError(w, ae)
 		return
 	}
-	out, err := op(r.Context(), sc, body)
+	if v := r.Header.Get(ingest.TraceHeaderName); v != "" && opName == "PutEvents" {
+		// The request's own trace context, which PutEvents entries
+		// without a TraceHeader take (ingest/trace.go).
+		ctx = context.WithValue(ctx, requestTraceKey{}, v)
+	}
+	out, err := op(ctx, sc, body)
 	if err != nil {
 		ae, ok := awserr.As(err)
 		if !ok {

@@ -408,6 +408,10 @@ func (h *Handler) listTagsForResource(ctx context.Context, sc control.Scope, in 
 
 // ---- events
 
+// requestTraceKey is the context key of a PutEvents request's
+// X-Amzn-Trace-Id header.
+type requestTraceKey struct{}
+
 type putEventsEntryIn struct {
 	Time         *epoch
 	Source       *string
@@ -415,7 +419,10 @@ type putEventsEntryIn struct {
 	DetailType   *string
 	Detail       *string
 	EventBusName *string `v:"len=1:1600,re=nonPartnerBusNameOrArn"`
-	TraceHeader  *string `v:"len=1:500"`
+	// An X-Ray trace header: the model's TraceHeader shape (min 1, max
+	// 500) fails a longer one as a ValidationException; a malformed one
+	// is dropped and the event accepted (ingest.ValidTraceHeader).
+	TraceHeader *string `v:"len=1:500"`
 }
 
 type putEventsIn struct {
@@ -444,10 +451,11 @@ func (h *Handler) putEvents(ctx context.Context, sc control.Scope, in *putEvents
 	if in.EndpointId != nil {
 		return nil, awserr.Validation("Global endpoints are not supported by this Switchyard version yet; omit EndpointId.")
 	}
+	requestTrace, _ := ctx.Value(requestTraceKey{}).(string)
 	entries := make([]ingest.Entry, len(in.Entries))
 	for i, e := range in.Entries {
 		entries[i] = ingest.Entry{Source: e.Source, Resources: e.Resources, DetailType: e.DetailType,
-			Detail: e.Detail, EventBusName: e.EventBusName, TraceHeader: e.TraceHeader}
+			Detail: e.Detail, EventBusName: e.EventBusName, TraceHeader: e.TraceHeader, RequestTraceHeader: requestTrace}
 		if e.Time != nil {
 			sec, frac := math.Modf(float64(*e.Time))
 			t := time.Unix(int64(sec), int64(frac*1e9))

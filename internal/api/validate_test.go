@@ -43,6 +43,13 @@ func TestValidateMessages(t *testing.T) {
 			"1 validation error detected: Value '" + strings.Repeat("😀", 257) + "' at 'description' failed to satisfy constraint: Member must have length less than or equal to 512"},
 		{"bus arn accepted", &putRuleIn{Name: ptr("r"), EventBusName: ptr("arn:aws:events:us-east-1:123456789012:event-bus/b")}, ""},
 		{"list too long", &putEventsIn{Entries: make([]putEventsEntryIn, 11)}, "at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10"},
+		// The model's TraceHeader shape: 1 to 500 characters. Malformed
+		// ones within that are dropped later, not refused (package ingest).
+		{"trace header of 500", &putEventsIn{Entries: []putEventsEntryIn{{TraceHeader: ptr(strings.Repeat("t", 500))}}}, ""},
+		{"trace header of 501", &putEventsIn{Entries: []putEventsEntryIn{{}, {TraceHeader: ptr(strings.Repeat("t", 501))}}},
+			"1 validation error detected: Value '" + strings.Repeat("t", 501) + "' at 'entries.2.member.traceHeader' failed to satisfy constraint: Member must have length less than or equal to 500"},
+		{"empty trace header", &putEventsIn{Entries: []putEventsEntryIn{{TraceHeader: ptr("")}}},
+			"1 validation error detected: Value '' at 'entries.1.member.traceHeader' failed to satisfy constraint: Member must have length greater than or equal to 1"},
 		{"http parameters valid", httpTarget(&control.HttpParameters{PathParameterValues: []string{"o-1", " x "},
 			HeaderParameters: map[string]string{"X-Team": "blue  green"}, QueryStringParameters: map[string]string{"q r": "a b"}}), ""},
 		{"header key", httpTarget(&control.HttpParameters{HeaderParameters: map[string]string{"bad key": "v", "ok": "v"}}),

@@ -128,6 +128,7 @@ func (i *Invoker) Invoke(ctx context.Context, inv *deliver.Invocation) error {
 	if err != nil {
 		return deliver.Permanent("InvalidEndpoint", err)
 	}
+	r.trace = inv.Trace
 	if err := i.throttle(ctx, d); err != nil {
 		return err
 	}

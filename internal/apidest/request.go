@@ -2,7 +2,8 @@
 // destination and its connection from the control-plane view, authorizes
 // the request as the connection says (Basic, API key, or an OAuth
 // client-credentials token it obtains, caches and refreshes), applies the
-// target's HttpParameters, and enforces the destination's invocation rate.
+// target's HttpParameters, sends the event's X-Ray trace header as
+// X-Amzn-Trace-Id, and enforces the destination's invocation rate.
 package apidest
 
 import (
@@ -44,6 +45,8 @@ type request struct {
 	url    string
 	header http.Header
 	body   []byte
+	// trace is the event's X-Ray trace header, "" for none.
+	trace string
 }
 
 // build assembles the request for input. Path parameters fill the
@@ -172,12 +175,19 @@ func addBodyParameters(input []byte, params []control.ConnectionParameter) []byt
 	return out
 }
 
-// call makes the HTTP call, with the headers AWS always sends and the
-// connection's authorization header.
+// call makes the HTTP call, with the headers AWS always sends, the
+// connection's authorization header, and the event's trace header as
+// X-Amzn-Trace-Id if it has one: EventBridge passes it to every target
+// ("Amazon EventBridge integration with AWS X-Ray", EventBridge User
+// Guide). It replaces one the connection or target set: the event's trace
+// is what the call belongs to. Without one, theirs is sent as it is.
 func (r *request) call(authHeader, authValue string) *deliver.Call {
 	h := r.header.Clone()
 	if authHeader != "" {
 		h.Set(authHeader, authValue)
+	}
+	if r.trace != "" {
+		h.Set(deliver.TraceHeader, r.trace)
 	}
 	h.Set("User-Agent", userAgent)
 	// AWS reads at most the first MiB of the answer, and ignores it.

@@ -86,6 +86,44 @@ func TestBuildPrecedence(t *testing.T) {
 	}
 }
 
+// TestTraceHeader: the event's X-Ray trace header goes as X-Amzn-Trace-Id
+// (EventBridge passes it to every target: "Amazon EventBridge integration
+// with AWS X-Ray", EventBridge User Guide), over one the target's
+// HttpParameters set; without one, theirs is sent, and none is made up.
+func TestTraceHeader(t *testing.T) {
+	const trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+	d := &control.ApiDestination{InvocationEndpoint: "https://h/x", HttpMethod: "POST"}
+	values := func(c *deliver.Call) []string {
+		var out []string
+		for _, h := range c.Header {
+			if http.CanonicalHeaderKey(h.Name) == deliver.TraceHeader {
+				out = append(out, h.Value)
+			}
+		}
+		return out
+	}
+	own := &control.HttpParameters{HeaderParameters: map[string]string{"x-amzn-trace-id": "Root=1-00000001-000000000000000000000001"}}
+	for _, tt := range []struct {
+		hp    *control.HttpParameters
+		trace string
+		want  []string
+	}{
+		{nil, trace, []string{trace}},
+		{own, trace, []string{trace}},
+		{own, "", []string{"Root=1-00000001-000000000000000000000001"}},
+		{nil, "", nil},
+	} {
+		r, err := build(d, nil, tt.hp, []byte(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.trace = tt.trace
+		if got := values(r.call("", "")); len(got) != len(tt.want) || (len(got) == 1 && got[0] != tt.want[0]) {
+			t.Errorf("trace %q, HttpParameters %v: X-Amzn-Trace-Id %q, want %q", tt.trace, tt.hp, got, tt.want)
+		}
+	}
+}
+
 func TestClassify(t *testing.T) {
 	for _, tt := range []struct {
 		status     int

@@ -173,7 +173,11 @@ func (b *Batch) Publish(js jetstream.JetStream) ([]jetstream.PubAckFuture, error
 }
 
 // Msg is the archive message of events: the events-stream batch layout
-// (see ingest.HeaderEvents), always with the count header.
+// (see ingest.HeaderEvents), always with the count header. Their trace
+// headers are not archived: "the trace header isn't available on archived
+// events. If you replay archived events, the trace header isn't included"
+// ("Amazon EventBridge integration with AWS X-Ray", EventBridge User
+// Guide).
 func Msg(uuid, msgID string, evs []ingest.Event) *nats.Msg {
 	n := 0
 	for _, e := range evs {

@@ -31,7 +31,7 @@ func (b busInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 		target.Region = inv.Scope.Region
 	}
 	bus := strings.TrimPrefix(parts[5], "event-bus/")
-	err := b.ingest.Forward(ctx, target, bus, inv.Input, inv.Ingested.UnixMilli(), "fwd|"+inv.ID)
+	err := b.ingest.Forward(ctx, target, bus, inv.Input, inv.Trace, inv.Ingested.UnixMilli(), "fwd|"+inv.ID)
 	var ae *awserr.Error
 	switch {
 	case err == nil:

@@ -2,7 +2,9 @@
 // each task's event to the Invoker registered for its target's kind (another
 // event bus, an HTTP endpoint, ...), retrying failures with exponential
 // backoff within the target's retry policy and dead-lettering what the
-// policy gives up.
+// policy gives up. An event's X-Ray trace header (match.Task.Trace) goes
+// with every attempt, as the call's X-Amzn-Trace-Id header
+// (Invocation.Trace), and with its dead letter (dlq.go).
 //
 // Nothing waits in memory or on the consumer. A task to retry is
 // acknowledged and written back to the stream as a JetStream message
@@ -282,11 +284,12 @@ func (d *Deliverer) decode(msg jetstream.Msg) (*job, bool) {
 	return j, true
 }
 
-// newJob returns the job of the stored task data on subject subj.
+// newJob returns the job of the stored task data on subject subj; its
+// trace header, in the message's headers, is read by readHeaders.
 func (d *Deliverer) newJob(msg taskMsg, subj string, data []byte) (*job, error) {
 	head, event, ingested, ok := match.SplitTask(data)
 	if ok {
-		return d.jobOf(msg, subj, head, event, ingested)
+		return d.jobOf(msg, subj, head, event, "", ingested)
 	}
 	// The earlier JSON form (see match.EncodeTask).
 	t, err := match.DecodeTask(data)
@@ -298,11 +301,12 @@ func (d *Deliverer) newJob(msg taskMsg, subj string, data []byte) (*job, error) 
 		return nil, fmt.Errorf("unexpected subject %q", subj)
 	}
 	h := newTaskHead(subj, sc, bus, &match.TaskHead{RuleArn: t.RuleArn, RuleName: t.RuleName, Target: t.Target})
-	return h.job(msg, t.Event, t.Ingested), nil
+	return h.job(msg, t.Event, "", t.Ingested), nil
 }
 
-// jobOf returns the job of a task given as its encoded head and event.
-func (d *Deliverer) jobOf(msg taskMsg, subj string, head, event []byte, ingested int64) (*job, error) {
+// jobOf returns the job of a task given as its encoded head, event and
+// trace header.
+func (d *Deliverer) jobOf(msg taskMsg, subj string, head, event []byte, trace string, ingested int64) (*job, error) {
 	d.headsMu.Lock()
 	h := d.heads[string(head)]
 	d.headsMu.Unlock()
@@ -323,11 +327,11 @@ func (d *Deliverer) jobOf(msg taskMsg, subj string, head, event []byte, ingested
 		d.heads[string(head)] = h
 		d.headsMu.Unlock()
 	}
-	return h.job(msg, event, ingested), nil
+	return h.job(msg, event, trace, ingested), nil
 }
 
-func (h *taskHead) job(msg taskMsg, event []byte, ingested int64) *job {
-	return &job{msg: msg, task: match.Task{RuleArn: h.RuleArn, RuleName: h.RuleName, Target: h.Target, Event: event, Ingested: ingested},
+func (h *taskHead) job(msg taskMsg, event []byte, trace string, ingested int64) *job {
+	return &job{msg: msg, task: match.Task{RuleArn: h.RuleArn, RuleName: h.RuleName, Target: h.Target, Event: event, Trace: trace, Ingested: ingested},
 		scope: h.scope, bus: h.bus, kind: h.kind, m: h.m}
 }
 
@@ -405,7 +409,7 @@ func (d *Deliverer) handle(ctx context.Context, j *job) {
 	}
 	t := &j.task
 	inv := &Invocation{Scope: j.scope, RuleArn: t.RuleArn, RuleName: t.RuleName, Target: &t.Target, Event: t.Event,
-		Input: t.Event, Ingested: time.UnixMilli(t.Ingested), Attempt: j.attempts + 1, ID: j.id}
+		Input: t.Event, Trace: t.Trace, Ingested: time.UnixMilli(t.Ingested), Attempt: j.attempts + 1, ID: j.id}
 	if err := d.shape(inv); err != nil {
 		d.settle(ctx, j, inv, err)
 		return

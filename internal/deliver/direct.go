@@ -55,14 +55,14 @@ const (
 )
 
 // TryFirst starts the first attempt of a task (its encoded head and event,
-// as match.EncodeTask takes them, for the delivery-stream subject subj,
-// with task id id) at once, if its target can take a call now, and reports
-// whether it did. If it did, settled is called exactly once when the
-// attempt is over: with true when the task needs nothing more from the
-// caller (delivered, or stored for a retry, or dead-lettered), with false
-// when the caller must store the task (the attempt was cut short). event
-// must not change until then.
-func (d *Deliverer) TryFirst(subj string, head, event []byte, ingested int64, id string, settled func(bool)) bool {
+// as match.EncodeTask takes them, and its trace header, for the
+// delivery-stream subject subj, with task id id) at once, if its target
+// can take a call now, and reports whether it did. If it did, settled is called exactly
+// once when the attempt is over: with true when the task needs nothing
+// more from the caller (delivered, or stored for a retry, or
+// dead-lettered), with false when the caller must store the task (the
+// attempt was cut short). event must not change until then.
+func (d *Deliverer) TryFirst(subj string, head, event []byte, trace string, ingested int64, id string, settled func(bool)) bool {
 	// Not before Run takes tasks, nor once it is waiting for its calls
 	// to end (a call started then would outlive it).
 	d.stopMu.RLock()
@@ -72,7 +72,7 @@ func (d *Deliverer) TryFirst(subj string, head, event []byte, ingested int64, id
 		return false
 	}
 	m := &directMsg{subject: subj, head: head, event: event, ingested: ingested, settled: settled}
-	j, err := d.jobOf(m, subj, head, event, ingested)
+	j, err := d.jobOf(m, subj, head, event, trace, ingested)
 	if err != nil {
 		return false // the router stores it; the deliverer reports it
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/metrics"
@@ -59,7 +60,7 @@ func (d *Deliverer) giveUp(ctx context.Context, j *job, e *Error, condition stri
 // retry: the event is not lost because its queue is unavailable.
 func (d *Deliverer) sendDeadLetter(ctx context.Context, j *job) {
 	labels := j.labels()
-	err := d.dlq.send(ctx, *j.task.Target.DeadLetterConfig.Arn, j.task.RuleArn, j.task.Target.Arn, j.task.Event, j.dead)
+	err := d.dlq.send(ctx, *j.task.Target.DeadLetterConfig.Arn, j.task.RuleArn, j.task.Target.Arn, j.task.Event, j.task.Trace, j.dead)
 	if err == nil {
 		metrics.InvocationsSentToDlq.WithLabelValues(labels...).Inc()
 		_ = j.msg.Ack()
@@ -96,8 +97,16 @@ func newDLQSender(f *awsclient.Factory) *dlqSender {
 	return &dlqSender{aws: f, clients: map[string]*sqs.Client{}, urls: map[string]string{}}
 }
 
-// send sends the event with the attributes AWS gives a dead letter.
-func (s *dlqSender) send(ctx context.Context, queueArn, ruleArn, targetArn string, event []byte, dl *deadLetter) error {
+// send sends the event with the attributes AWS gives a dead letter, and
+// its trace header, if it has one: "the trace header is included in the
+// SendMessage request that sends the event to the DLQ", and a ReceiveMessage
+// of the dead letter has it "on the Amazon SQS message attribute, but it
+// isn't included in the event message" ("Amazon EventBridge integration
+// with AWS X-Ray", EventBridge User Guide). So the request carries it as
+// its X-Amzn-Trace-Id header and as the message's AWSTraceHeader system
+// attribute, the one SQS returns it in ("Amazon SQS and AWS X-Ray", X-Ray
+// Developer Guide).
+func (s *dlqSender) send(ctx context.Context, queueArn, ruleArn, targetArn string, event []byte, trace string, dl *deadLetter) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	client, url, err := s.queue(ctx, queueArn)
@@ -120,7 +129,17 @@ func (s *dlqSender) send(ctx context.Context, queueArn, ruleArn, targetArn strin
 	if dl.condition != "" {
 		attrs["EXHAUSTED_RETRY_CONDITION"] = attr(dl.condition)
 	}
-	_, err = client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(string(event)), MessageAttributes: attrs})
+	in := &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(string(event)), MessageAttributes: attrs}
+	var opts []func(*sqs.Options)
+	if trace != "" {
+		in.MessageSystemAttributes = map[string]sqstypes.MessageSystemAttributeValue{
+			string(sqstypes.MessageSystemAttributeNameForSendsAWSTraceHeader): {DataType: aws.String("String"), StringValue: aws.String(trace)},
+		}
+		opts = append(opts, func(o *sqs.Options) {
+			o.APIOptions = append(o.APIOptions, smithyhttp.SetHeaderValue(TraceHeader, trace))
+		})
+	}
+	_, err = client.SendMessage(ctx, in, opts...)
 	if err != nil {
 		return fmt.Errorf("dead-letter queue %s: %w", queueArn, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -30,12 +31,17 @@ func (d *Deliverer) SetTargetGuard(guard *netguard.Guard) {
 // jsonHeaders are the headers of every call to a URL target.
 var jsonHeaders = []Header{{"Content-Type", "application/json; charset=utf-8"}, {"User-Agent", "Switchyard"}}
 
-// Invoke sends the input. 2xx is success; 401, 407, 409, 429 and 5xx are
+// Invoke sends the input, with the event's trace header if it has one.
+// 2xx is success; 401, 407, 409, 429 and 5xx are
 // retried (honouring Retry-After); other answers, redirects included,
 // cannot succeed on retry.
 func (h *httpInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 	url := inv.Target.Arn
-	a, err := h.client.Do(ctx, &Call{Method: http.MethodPost, URL: url, Header: jsonHeaders, Body: inv.Input})
+	header := jsonHeaders
+	if inv.Trace != "" {
+		header = append(slices.Clip(jsonHeaders), Header{TraceHeader, inv.Trace})
+	}
+	a, err := h.client.Do(ctx, &Call{Method: http.MethodPost, URL: url, Header: header, Body: inv.Input})
 	if err != nil {
 		return CallFailed("http target "+url, err)
 	}

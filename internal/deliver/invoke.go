@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/ingest"
 )
 
 // Invocation is one attempt to hand an event to a target.
@@ -20,7 +21,13 @@ type Invocation struct {
 	Event []byte
 	// Input is what the target receives: the event, or the target's
 	// shaped input (Input, InputPath, InputTransformer).
-	Input    []byte
+	Input []byte
+	// Trace is the event's X-Ray trace header, "" for none. EventBridge
+	// passes it to every target ("Amazon EventBridge integration with
+	// AWS X-Ray", EventBridge User Guide): invokers send it as the
+	// X-Amzn-Trace-Id header of their call (TraceHeader), and never
+	// invent one.
+	Trace    string
 	Ingested time.Time
 	// Attempt counts invocations of this task, from 1.
 	Attempt int
@@ -28,6 +35,12 @@ type Invocation struct {
 	// deduplicate (FIFO queues, streams) use it.
 	ID string
 }
+
+// TraceHeader is the HTTP header that carries an X-Ray trace header: on
+// each call of a target, the event's (Invocation.Trace), for every kind of
+// target ("Default HTTP header", in "Amazon EventBridge integration with
+// AWS X-Ray", EventBridge User Guide).
+const TraceHeader = ingest.TraceHeaderName
 
 // Invoker delivers to one kind of target. It returns nil once the target
 // has accepted the input, or an error; errors that retrying cannot fix are

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/switchyard/switchyard/internal/match"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -46,6 +47,7 @@ const (
 )
 
 func (j *job) readHeaders(h nats.Header) error {
+	j.task.Trace = match.TaskTrace(h)
 	j.id = h.Get(hdrTask)
 	if j.id == "" {
 		j.id = h.Get(jetstream.MsgIDHeader)
@@ -112,6 +114,9 @@ func (d *Deliverer) republish(ctx context.Context, j *job, r retryState, delay t
 	m.Header.Set(hdrScheduleTarget, j.msg.Subject())
 	m.Header.Set(jetstream.MsgIDHeader, "retry|"+key)
 	m.Header.Set(hdrTask, j.id)
+	// The event's trace header is the message's, not the data's: it goes
+	// with every later attempt, and with the dead letter.
+	match.SetTaskTrace(m.Header, j.task.Trace)
 	if r.attempts > 0 {
 		m.Header.Set(hdrAttempts, strconv.Itoa(r.attempts))
 	}

@@ -24,6 +24,10 @@ const HeaderEvents = "Sy-Events"
 type Event struct {
 	ID       string
 	Envelope []byte
+	// Trace is the event's X-Ray trace header, if it has one; it is kept
+	// in the message's headers, not its data (see HeaderTrace and
+	// ReadTraces).
+	Trace string
 }
 
 var errBadBatch = errors.New("malformed batch of events")

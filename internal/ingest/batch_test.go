@@ -19,7 +19,7 @@ func TestBatchRoundTrip(t *testing.T) {
 		data = appendFrame(data, id, func(b []byte) []byte {
 			return AppendEnvelope(b, id, "dt", "src", sc, at, []string{"r"}, detail)
 		})
-		want = append(want, Event{id, Envelope(id, "dt", "src", sc, at, []string{"r"}, []byte(detail))})
+		want = append(want, Event{ID: id, Envelope: Envelope(id, "dt", "src", sc, at, []string{"r"}, []byte(detail))})
 	}
 	got, err := Events("3", "ignored", data)
 	if err != nil || len(got) != len(want) {

@@ -1,7 +1,9 @@
 // Package ingest accepts events: it validates PutEvents entries the way AWS
 // does, wraps each accepted entry in EventBridge's envelope and appends it to
-// the durable events stream, acknowledging an entry only once JetStream has
-// stored it. Matching (package match) consumes that stream.
+// the durable events stream (with its X-Ray trace header, if it has a
+// valid one, beside the envelope: trace.go), acknowledging an entry only
+// once JetStream has stored it. Matching (package match) consumes that
+// stream.
 package ingest
 
 import (
@@ -40,6 +42,10 @@ type Entry struct {
 	Detail       *string
 	EventBusName *string
 	TraceHeader  *string
+	// RequestTraceHeader is the X-Amzn-Trace-Id header of the PutEvents
+	// request, the trace context of its entries without a TraceHeader of
+	// their own (see trace.go).
+	RequestTraceHeader string
 }
 
 // Result is the outcome of one entry: an EventId, or an error code and
@@ -79,7 +85,9 @@ func NewService(js jetstream.JetStream, ctl *control.Service, log *slog.Logger) 
 
 // EntrySize is the size AWS counts for an entry ("Calculating PutEvents
 // event entry size"): 14 bytes for a Time, and the UTF-8 bytes of Source,
-// DetailType, Detail and each Resource.
+// DetailType, Detail and each Resource. The TraceHeader does not count
+// ("Amazon EventBridge integration with AWS X-Ray", EventBridge User
+// Guide).
 func EntrySize(e *Entry) int {
 	n := 0
 	if e.Time != nil {
@@ -126,6 +134,7 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		bus     string
 		entries []int
 		ids     []string
+		traces  []string // "" for an event without one
 		data    []byte
 		future  jetstream.PubAckFuture
 	}
@@ -154,7 +163,7 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		if e.Time != nil {
 			t = *e.Time
 		}
-		b.entries, b.ids = append(b.entries, i), append(b.ids, id)
+		b.entries, b.ids, b.traces = append(b.entries, i), append(b.ids, id), append(b.traces, entryTrace(e))
 		b.data = appendFrame(b.data, id, func(dst []byte) []byte {
 			return AppendEnvelope(dst, id, *e.DetailType, *e.Source, sc, t, e.Resources, *e.Detail)
 		})
@@ -164,9 +173,17 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		if len(b.entries) == 1 {
 			// A lone event keeps the plain one-event form.
 			msg.Data, _, _ = frameField(b.data[4+len(b.ids[0]):])
+			if b.traces[0] != "" {
+				msg.Header.Set(HeaderTrace, b.traces[0])
+			}
 		} else {
 			msg.Data = b.data
 			msg.Header.Set(HeaderEvents, strconv.Itoa(len(b.entries)))
+			for k, tr := range b.traces {
+				if tr != "" {
+					msg.Header.Set(batchTraceHeader(k), tr)
+				}
+			}
 		}
 		msg.Header.Set(jetstream.MsgIDHeader, b.ids[0])
 		msg.Header.Set(HeaderRev, rev)
@@ -341,13 +358,14 @@ func AppendString(b []byte, s string) []byte {
 }
 
 // Forward appends an already-formed event (an event-bus target's delivery)
-// to bus in scope sc. dedupID makes redelivery of the same forward
-// idempotent. The bus must exist.
+// to bus in scope sc, with the trace header of the event it came from (""
+// for none), which the targets of the bus receive in turn. dedupID makes
+// redelivery of the same forward idempotent. The bus must exist.
 //
 // The event must be a JSON object: an event-bus target with a text
 // InputTransformer can shape anything, and only valid events may reach the
 // events stream, whose router matches without validating again.
-func (s *Service) Forward(ctx context.Context, sc control.Scope, bus string, event []byte, ingested int64, dedupID string) error {
+func (s *Service) Forward(ctx context.Context, sc control.Scope, bus string, event []byte, trace string, ingested int64, dedupID string) error {
 	if b, _ := s.control.View().Bus(sc, bus); b == nil {
 		return awserr.NotFound("Event bus %s does not exist.", bus)
 	}
@@ -360,6 +378,9 @@ func (s *Service) Forward(ctx context.Context, sc control.Scope, bus string, eve
 	msg.Header.Set(jetstream.MsgIDHeader, dedupID)
 	msg.Header.Set(HeaderRev, strconv.FormatUint(s.control.View().Rev(), 10))
 	msg.Header.Set(HeaderIngested, strconv.FormatInt(ingested, 10))
+	if trace != "" {
+		msg.Header.Set(HeaderTrace, trace)
+	}
 	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("forward to bus %s: %w", bus, err)
 	}

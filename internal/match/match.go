@@ -45,6 +45,10 @@ type Task struct {
 	// Ingested is when the event was accepted, in Unix milliseconds; retry
 	// policies measure event age from it.
 	Ingested int64 `json:"ingested"`
+	// Trace is the event's X-Ray trace header, which the target's call
+	// carries; "" for none. It is stored in the task message's header
+	// (TaskTrace), never in its data.
+	Trace string `json:"-"`
 }
 
 // consumerName is the durable consumer shared by every Switchyard process.
@@ -68,7 +72,7 @@ var (
 // process, without the task being stored first (deliver.Deliverer; see its
 // TryFirst for the contract).
 type FirstAttempter interface {
-	TryFirst(subj string, head, event []byte, ingested int64, id string, settled func(ok bool)) bool
+	TryFirst(subj string, head, event []byte, trace string, ingested int64, id string, settled func(ok bool)) bool
 }
 
 // Router consumes the events stream.
@@ -317,6 +321,7 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 		r.log.Error("match: undecodable message; dropped", "subject", msg.Subject(), "err", err)
 		return pending{msg: msg, events: 1}, nil
 	}
+	ingest.ReadTraces(h, events)
 	if rev, err := strconv.ParseUint(h.Get(ingest.HeaderRev), 10, 64); err == nil && rev > 0 {
 		// The event was accepted after this control-plane revision; match
 		// it against at least that state (rules put just before the event).
@@ -391,17 +396,17 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 					if owned == nil {
 						owned = bytes.Clone(event) // event is reused for the next event
 					}
-					head, tid := heads[i], rule.Targets[i].Id
+					head, tid, trace := heads[i], rule.Targets[i].Id, ev.Trace
 					id := taskID(ev.ID, arn, tid)
 					t := &directTask{settled: make(chan bool, 1), msg: func() *nats.Msg {
-						return taskMsg(subj, ev.ID, arn, tid, EncodeTask(head, owned, ingested))
+						return taskMsg(subj, ev.ID, arn, tid, trace, EncodeTask(head, owned, ingested))
 					}}
-					if r.Direct.TryFirst(subj, head, owned, ingested, id, t.settle) {
+					if r.Direct.TryFirst(subj, head, owned, trace, ingested, id, t.settle) {
 						directs = append(directs, t)
 						continue
 					}
 				}
-				m := taskMsg(subj, ev.ID, arn, rule.Targets[i].Id, EncodeTask(heads[i], event, ingested))
+				m := taskMsg(subj, ev.ID, arn, rule.Targets[i].Id, ev.Trace, EncodeTask(heads[i], event, ingested))
 				f, err := r.st.JS.PublishMsgAsync(m, store.StallWait)
 				if err != nil {
 					return pending{}, fmt.Errorf("publish task: %w", err)
@@ -430,15 +435,17 @@ func encodeTaskMsg(subj, eventID string, task *Task) (*nats.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	return taskMsg(subj, eventID, task.RuleArn, task.Target.Id, EncodeTask(head, task.Event, task.Ingested)), nil
+	return taskMsg(subj, eventID, task.RuleArn, task.Target.Id, task.Trace, EncodeTask(head, task.Event, task.Ingested)), nil
 }
 
-func taskMsg(subj, eventID, ruleArn, targetID string, data []byte) *nats.Msg {
-	return &nats.Msg{
+func taskMsg(subj, eventID, ruleArn, targetID, trace string, data []byte) *nats.Msg {
+	m := &nats.Msg{
 		Subject: subj,
 		Data:    data,
 		Header:  nats.Header{jetstream.MsgIDHeader: {taskID(eventID, ruleArn, targetID)}},
 	}
+	SetTaskTrace(m.Header, trace)
+	return m
 }
 
 // taskID is the id of the task of an event for a target of a rule: its

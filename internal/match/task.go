@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -21,6 +22,14 @@ import (
 //
 // where head is the JSON of the task's rule and target (TaskHead) and event
 // the event's envelope, byte for byte.
+//
+// The event's X-Ray trace header, if it has one, is not in the data but in
+// the task message's ingest.HeaderTrace header, as on the events stream
+// (TaskTrace): a process of an earlier version, during a rolling upgrade
+// of a cluster, reads such a task all the same (and delivers it without
+// the header), where a new form of the data would be a task it cannot
+// read and drops. Every re-publication of a task copies the header
+// (package deliver).
 //
 // Why not the Task as one JSON document, as before: encoding it made the
 // matcher re-validate and copy every event into every task (json.Marshal
@@ -79,6 +88,17 @@ func SplitTask(data []byte) (head, event []byte, ingested int64, ok bool) {
 	return data[taskFixed:end], data[end:], int64(binary.BigEndian.Uint64(data[4:])), true
 }
 
+// TaskTrace is the trace header of the task message with headers h, ""
+// for none (tasks stored before trace headers were kept have none).
+func TaskTrace(h nats.Header) string { return h.Get(ingest.HeaderTrace) }
+
+// SetTaskTrace sets the trace header of a task message, if trace is not "".
+func SetTaskTrace(h nats.Header, trace string) {
+	if trace != "" {
+		h.Set(ingest.HeaderTrace, trace)
+	}
+}
+
 // HeaderDue is set on the tasks of a scheduled rule's tick: the tick, in
 // Unix milliseconds, before which the deliverer holds the task. The
 // scheduler stores a tick's tasks ahead of it, so that at the tick only
@@ -98,12 +118,13 @@ func TickTaskMsg(sc control.Scope, bus, eventID string, task *Task, due time.Tim
 	return m, nil
 }
 
-// DecodeTask reads a stored task of either form.
+// DecodeTask reads a stored task of either form. Its Trace is in the
+// message's headers (TaskTrace), not in data.
 func DecodeTask(data []byte) (*Task, error) {
 	if head, event, ingested, ok := SplitTask(data); ok {
 		var h TaskHead
 		if err := json.Unmarshal(head, &h); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("task head: %w", err)
 		}
 		return &Task{RuleArn: h.RuleArn, RuleName: h.RuleName, Target: h.Target, Event: event, Ingested: ingested}, nil
 	}
@@ -112,7 +133,7 @@ func DecodeTask(data []byte) (*Task, error) {
 	}
 	var t Task
 	if err := json.Unmarshal(data, &t); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("task: %w", err)
 	}
 	return &t, nil
 }

@@ -20,7 +20,7 @@ func TestTaskForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	head, event, ingested, ok := SplitTask(m.Data)
-	if !ok || !bytes.Equal(event, task.Event) || ingested != task.Ingested {
+	if !ok || !bytes.Equal(event, task.Event) || ingested != task.Ingested || TaskTrace(m.Header) != "" {
 		t.Fatalf("split: ok %v, event %s, ingested %d", ok, event, ingested)
 	}
 	want, _ := EncodeHead(task.RuleArn, task.RuleName, &task.Target)
@@ -50,3 +50,31 @@ func TestTaskForms(t *testing.T) {
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestTracedTask: a task of an event with a trace header carries it in
+// the message's header, not the data, which stays in the form every
+// version reads; a task without one has no such header.
+func TestTracedTask(t *testing.T) {
+	const trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+	sc := control.Scope{Account: "123456789012", Region: "us-east-1"}
+	task := &Task{RuleArn: "arn:aws:events:us-east-1:123456789012:rule/r", RuleName: "r", Target: control.Target{Id: "t", Arn: "http://h/"},
+		Event: json.RawMessage(`{"id":"e1","detail":{}}`), Trace: trace, Ingested: 42}
+	traced, err := TaskMsg(sc, "default", "e1", task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task.Trace = ""
+	plain, err := TaskMsg(sc, "default", "e1", task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if TaskTrace(traced.Header) != trace || TaskTrace(plain.Header) != "" || len(plain.Header) != 1 {
+		t.Errorf("trace headers %v and %v, want %q and none", traced.Header, plain.Header, trace)
+	}
+	if !bytes.Equal(traced.Data, plain.Data) || !bytes.HasPrefix(traced.Data, []byte("SYT\x01")) {
+		t.Errorf("a traced task's data differs from the untraced one's: %q", traced.Data)
+	}
+	if d, err := DecodeTask(traced.Data); err != nil || d.Trace != "" || d.Ingested != 42 {
+		t.Errorf("decoded %+v, %v", d, err)
+	}
+}

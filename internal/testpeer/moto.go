@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // Account is moto's default account: queue ARNs name it.
@@ -107,10 +108,12 @@ func CreateQueue(t testing.TB, c *sqs.Client, name string) (arn, url string) {
 	return "arn:aws:sqs:" + c.Options().Region + ":" + Account + ":" + name, aws.ToString(out.QueueUrl)
 }
 
-// Message is a received SQS message: body and string attributes.
+// Message is a received SQS message: body, string attributes, and system
+// attributes (AWSTraceHeader, SentTimestamp, ...).
 type Message struct {
-	Body  string
-	Attrs map[string]string
+	Body   string
+	Attrs  map[string]string
+	System map[string]string
 }
 
 // Drain receives (and deletes) every message currently in the queue,
@@ -122,12 +125,13 @@ func Drain(t testing.TB, c *sqs.Client, url string, n int, within time.Duration)
 	deadline := time.Now().Add(within)
 	for {
 		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
-			MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1})
+			MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range out.Messages {
-			msg := Message{Body: aws.ToString(m.Body), Attrs: map[string]string{}}
+			msg := Message{Body: aws.ToString(m.Body), Attrs: map[string]string{}, System: m.Attributes}
 			for k, v := range m.MessageAttributes {
 				msg.Attrs[k] = aws.ToString(v.StringValue)
 			}

@@ -21,6 +21,12 @@
 //	          {"timestamp": ..., "message": ...} sets both, otherwise the
 //	          message is the input and the timestamp the event's time
 //
+// The call that delivers an event with an X-Ray trace header carries it as
+// its X-Amzn-Trace-Id HTTP header, as EventBridge passes it to every target
+// (see traced); SendMessage also sets it as the message's AWSTraceHeader
+// system attribute, where SQS keeps it for the queue's consumers. An event
+// without one is sent without: none is made up.
+//
 // It lives apart from package deliver so that the delivery core does not
 // depend on the AWS SDK; the server registers Invokers with the deliverer.
 //
@@ -50,6 +56,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/deliver"
@@ -247,6 +255,30 @@ func errorCode(err error) string {
 		return ae.ErrorCode()
 	}
 	return ""
+}
+
+// traced returns the per-call options that send inv's trace header as the
+// call's X-Amzn-Trace-Id header, none for an event without one. EventBridge
+// passes the trace header to every target, which X-Ray-integrated services
+// read from that HTTP header ("Amazon EventBridge integration with AWS
+// X-Ray", EventBridge User Guide; "For X-Ray traces, all Amazon Web
+// Services services use the X-Amzn-Trace-Id header from the HTTP request",
+// Step Functions API Reference, StartExecution). apiOptions returns the
+// service's Options.APIOptions, which the SDK copies for each call.
+//
+// The header is set in the Build step, after the SDK's recursion
+// detection (which, in a Lambda function, adds the function's own trace
+// id only when the request has none), and before signing, which leaves the
+// header out of the signature.
+func traced[O any](inv *deliver.Invocation, apiOptions func(*O) *[]func(*middleware.Stack) error) []func(*O) {
+	if inv.Trace == "" {
+		return nil
+	}
+	set := smithyhttp.SetHeaderValue(deliver.TraceHeader, inv.Trace)
+	return []func(*O){func(o *O) {
+		p := apiOptions(o)
+		*p = append(*p, set)
+	}}
 }
 
 // withTimeout runs one API call under callTimeout.

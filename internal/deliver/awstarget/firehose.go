@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/deliver"
@@ -39,7 +40,7 @@ func (h *firehoseInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) e
 		_, err := cl.PutRecord(ctx, &firehose.PutRecordInput{
 			DeliveryStreamName: aws.String(name),
 			Record:             &types.Record{Data: inv.Input},
-		})
+		}, traced(inv, func(o *firehose.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err
 	}))
 }

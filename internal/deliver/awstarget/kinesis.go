@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/deliver"
@@ -44,7 +45,7 @@ func (k *kinesisInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) er
 		in.StreamARN, in.StreamName = aws.String(inv.Target.Arn), nil
 	}
 	return classify(withTimeout(ctx, func(ctx context.Context) error {
-		_, err := cl.PutRecord(ctx, in)
+		_, err := cl.PutRecord(ctx, in, traced(inv, func(o *kinesis.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err
 	}))
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/deliver"
@@ -39,7 +40,7 @@ func (l *lambdaInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) err
 			FunctionName:   aws.String(inv.Target.Arn), // the ARN keeps a qualifier (version, alias)
 			InvocationType: types.InvocationTypeEvent,
 			Payload:        inv.Input,
-		})
+		}, traced(inv, func(o *lambda.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err
 	}))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/deliver"
@@ -67,7 +68,7 @@ func (l *logsInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) error
 			LogGroupName:  aws.String(group),
 			LogStreamName: aws.String(stream),
 			LogEvents:     []types.InputLogEvent{{Timestamp: aws.Int64(ts.UnixMilli()), Message: aws.String(msg)}},
-		})
+		}, traced(inv, func(o *cloudwatchlogs.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/deliver"
@@ -35,7 +36,10 @@ func (s *sfnInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) error 
 			StateMachineArn: aws.String(inv.Target.Arn),
 			Input:           aws.String(string(inv.Input)),
 			Name:            aws.String(taskName(inv)),
-		})
+			// The trace header goes as the HTTP header only: Step
+			// Functions prefers it over the body's traceHeader, which
+			// allows fewer characters (256) than PutEvents (500).
+		}, traced(inv, func(o *sfn.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err
 	})
 	// The name is the task's: an execution that already has it was

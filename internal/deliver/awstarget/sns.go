@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/deliver"
@@ -45,7 +46,7 @@ func (s *snsInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) error 
 		}
 	}
 	return classify(withTimeout(ctx, func(ctx context.Context) error {
-		_, err := cl.Publish(ctx, in)
+		_, err := cl.Publish(ctx, in, traced(inv, func(o *sns.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err
 	}))
 }

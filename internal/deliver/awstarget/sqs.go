@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/deliver"
@@ -43,6 +45,16 @@ func (s *sqsInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) error 
 		return err
 	}
 	in := &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(string(inv.Input))}
+	if inv.Trace != "" {
+		// SQS keeps a message's X-Ray trace header in its AWSTraceHeader
+		// system attribute, which wins over the request's HTTP header
+		// when both are set ("Amazon SQS and AWS X-Ray", X-Ray Developer
+		// Guide; SendMessage's MessageSystemAttributes, SQS API
+		// Reference): both are set, to the same value.
+		in.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{
+			string(types.MessageSystemAttributeNameForSendsAWSTraceHeader): {DataType: aws.String("String"), StringValue: aws.String(inv.Trace)},
+		}
+	}
 	if strings.HasSuffix(a.Resource, ".fifo") {
 		if p := inv.Target.SqsParameters; p != nil && p.MessageGroupId != nil {
 			in.MessageGroupId = p.MessageGroupId
@@ -54,7 +66,7 @@ func (s *sqsInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) error 
 		}
 	}
 	err = withTimeout(ctx, func(ctx context.Context) error {
-		_, err := cl.SendMessage(ctx, in)
+		_, err := cl.SendMessage(ctx, in, traced(inv, func(o *sqs.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err
 	})
 	if isMissingQueue(err) {

@@ -18,7 +18,9 @@
 // subscriber that is not there.
 //
 // Each message carries the header Switchyard-Rule-Arn, and
-// Switchyard-Event-Id when the event has an id.
+// Switchyard-Event-Id when the event has an id, and X-Amzn-Trace-Id when
+// the event has an X-Ray trace header, which EventBridge passes to every
+// kind of target (see deliver.TraceHeader).
 package natstarget
 
 import (
@@ -85,6 +87,9 @@ func (n *Invoker) Invoke(ctx context.Context, inv *deliver.Invocation) error {
 	}
 	if json.Unmarshal(inv.Event, &ev) == nil && ev.ID != "" {
 		msg.Header.Set(HeaderEventID, ev.ID)
+	}
+	if inv.Trace != "" {
+		msg.Header.Set(deliver.TraceHeader, inv.Trace)
 	}
 	captured, err := n.captured(ctx, subj)
 	if err != nil {
