@@ -162,6 +162,21 @@ func ResolveBus(sc Scope, nameOrARN string) (string, error) {
 	return name, nil
 }
 
+// ParseBusARN reads an event bus ARN
+// (arn:partition:events:region:account:event-bus/name) as the bus's scope
+// and name; ok is false for anything else, a name among them.
+func ParseBusARN(s string) (Scope, string, bool) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "events" || !strings.HasPrefix(parts[5], "event-bus/") {
+		return Scope{}, "", false
+	}
+	name := parts[5][len("event-bus/"):]
+	if name == "" || parts[3] == "" || parts[4] == "" {
+		return Scope{}, "", false
+	}
+	return Scope{Account: parts[4], Region: parts[3]}, name, true
+}
+
 // pageToken encodes the position after name for NextToken.
 func pageToken(name string) string { return base64.RawURLEncoding.EncodeToString([]byte(name)) }
 

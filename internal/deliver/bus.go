@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/switchyard/switchyard/internal/authz"
+	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/awserr"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
@@ -13,9 +15,12 @@ import (
 
 // busInvoker forwards the event to another event bus: of the rule's
 // account and region, or of any other account and region this server
-// holds. The bus must exist. Its resource policy is not consulted yet
-// (permissions are a later feature): for now any account may send to any
-// bus.
+// holds. The bus must exist; another account's bus must allow the sender
+// in its policy (PutPermission): the rule's account, or, when the target
+// has a RoleArn, that role, as EventBridge sends as the role. A refusal is
+// final: the event goes to the target's dead-letter queue. The event keeps
+// its account, the original sender's ("Sending and receiving events
+// between AWS accounts").
 type busInvoker struct{ ingest *ingest.Service }
 
 func (b busInvoker) Invoke(ctx context.Context, inv *Invocation) error {
@@ -31,7 +36,13 @@ func (b busInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 		target.Region = inv.Scope.Region
 	}
 	bus := strings.TrimPrefix(parts[5], "event-bus/")
-	err := b.ingest.Forward(ctx, target, bus, inv.Input, inv.Trace, inv.Ingested.UnixMilli(), "fwd|"+inv.ID)
+	sender := authz.Root(inv.Scope.Account)
+	if role := inv.Target.RoleArn; role != nil && *role != "" {
+		if p, ok := authz.RoleSession(*role, awsclient.SessionName); ok {
+			sender = p
+		}
+	}
+	err := b.ingest.Forward(ctx, sender, target, bus, inv.Input, inv.Trace, inv.Ingested.UnixMilli(), "fwd|"+inv.ID)
 	var ae *awserr.Error
 	switch {
 	case err == nil:
@@ -40,6 +51,8 @@ func (b busInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 		return Retryable("InternalError", err)
 	case ae.Code == awserr.CodeResourceNotFound:
 		return Permanent("ResourceNotFoundException", err)
+	case ae.Code == "AccessDeniedException":
+		return Permanent("AccessDeniedException", err)
 	case ae.Code == awserr.CodeValidation:
 		// The target's input is not an event: no retry can change that.
 		return Permanent("InvalidEvent", err)

@@ -8,6 +8,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/switchyard/switchyard/internal/authz"
 	"github.com/switchyard/switchyard/internal/awserr"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/store"
@@ -69,6 +71,9 @@ type Service struct {
 	// whole with a retryable error before anything is published.
 	Available func() error
 	now       func() time.Time
+	// policies decides what other accounts may send (buses' policies) and
+	// what the caller's identity policies allow.
+	policies authz.Policies
 }
 
 // DefaultMaxRequestSize is AWS's limit on the summed entry sizes of one
@@ -131,6 +136,7 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 	// Accepted entries are published as one message per bus (see
 	// HeaderEvents); nearly always a call has a single bus.
 	type batch struct {
+		scope   control.Scope // the bus's: another account's, if its policy allows
 		bus     string
 		entries []int
 		ids     []string
@@ -139,23 +145,27 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		future  jetstream.PubAckFuture
 	}
 	var batches []*batch
+	denied := 0       // entries the caller may not send
 	var failure error // of the last batch not stored
 	stored := 0       // batches stored
 	for i := range entries {
 		e := &entries[i]
-		bus, res := s.check(sc, e)
+		target, bus, res := s.check(ctx, sc, e)
 		if res.ErrorCode != "" {
 			results[i] = res
+			if res.ErrorCode == codeAccessDenied {
+				denied++
+			}
 			continue
 		}
 		var b *batch
 		for _, x := range batches {
-			if x.bus == bus {
+			if x.bus == bus && x.scope == target {
 				b = x
 			}
 		}
 		if b == nil {
-			b = &batch{bus: bus, data: make([]byte, 0, total+400*len(entries))}
+			b = &batch{scope: target, bus: bus, data: make([]byte, 0, total+400*len(entries))}
 			batches = append(batches, b)
 		}
 		id := uuid.NewString()
@@ -168,8 +178,13 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 			return AppendEnvelope(dst, id, *e.DetailType, *e.Source, sc, t, e.Resources, *e.Detail)
 		})
 	}
+	if denied == len(entries) {
+		// Not one entry may be sent: the caller may not put events at all
+		// (on these buses), which AWS answers for the whole request.
+		return nil, awserr.New(codeAccessDenied, "%s", results[0].ErrorMessage)
+	}
 	for _, b := range batches {
-		msg := &nats.Msg{Subject: Subject(sc, b.bus), Header: nats.Header{}}
+		msg := &nats.Msg{Subject: Subject(b.scope, b.bus), Header: nats.Header{}}
 		if len(b.entries) == 1 {
 			// A lone event keeps the plain one-event form.
 			msg.Data, _, _ = frameField(b.data[4+len(b.ids[0]):])
@@ -247,33 +262,49 @@ func invalid(param string) Result {
 }
 
 // check applies AWS's per-entry rules, in AWS's order, and resolves the bus.
-func (s *Service) check(sc control.Scope, e *Entry) (string, Result) {
+func (s *Service) check(ctx context.Context, sc control.Scope, e *Entry) (control.Scope, string, Result) {
 	switch {
 	case e.Source == nil || *e.Source == "":
-		return "", invalid("Source")
+		return sc, "", invalid("Source")
 	case e.DetailType == nil || *e.DetailType == "":
-		return "", invalid("DetailType")
+		return sc, "", invalid("DetailType")
 	case e.Detail == nil || *e.Detail == "":
-		return "", invalid("Detail")
+		return sc, "", invalid("Detail")
 	}
 	if err := CheckDetail([]byte(*e.Detail)); err != nil {
-		return "", Result{ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed."}
+		return sc, "", Result{ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed."}
 	}
 	if strings.HasPrefix(*e.Source, "aws.") {
-		return "", Result{ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source."}
+		return sc, "", Result{ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source."}
 	}
-	bus, err := control.ResolveBus(sc, deref(e.EventBusName))
-	if err == nil {
-		if b, _ := s.control.View().Bus(sc, bus); b == nil {
-			err = awserr.NotFound("Event bus %s does not exist.", bus)
+	// A bus of another account of this region, by ARN, takes the event if
+	// its policy allows the caller (PutPermission); the event's account
+	// stays the sender's.
+	target, bus := sc, deref(e.EventBusName)
+	if owner, name, ok := control.ParseBusARN(bus); ok && owner.Region == sc.Region {
+		target, bus = owner, name
+	} else {
+		var err error
+		if bus, err = control.ResolveBus(sc, bus); err != nil {
+			ae, _ := awserr.As(err)
+			return sc, "", Result{ErrorCode: ae.Code, ErrorMessage: ae.Message}
 		}
 	}
-	if err != nil {
-		ae, _ := awserr.As(err)
-		return "", Result{ErrorCode: ae.Code, ErrorMessage: ae.Message}
+	b, _ := s.control.View().Bus(target, bus)
+	if b == nil {
+		return sc, "", Result{ErrorCode: awserr.CodeResourceNotFound, ErrorMessage: fmt.Sprintf("Event bus %s does not exist.", bus)}
 	}
-	return bus, Result{}
+	p := authz.PrincipalFrom(ctx, sc.Account)
+	if target != sc || p.Policies != nil {
+		if ok, msg := s.policies.SendToBus(p, b, authz.Event{Source: *e.Source, DetailType: *e.DetailType}); !ok {
+			return sc, "", Result{ErrorCode: codeAccessDenied, ErrorMessage: msg}
+		}
+	}
+	return target, bus, Result{}
 }
+
+// codeAccessDenied is the error of an entry the caller may not send.
+const codeAccessDenied = "AccessDeniedException"
 
 func deref(p *string) string {
 	if p == nil {
@@ -365,14 +396,27 @@ func AppendString(b []byte, s string) []byte {
 // The event must be a JSON object: an event-bus target with a text
 // InputTransformer can shape anything, and only valid events may reach the
 // events stream, whose router matches without validating again.
-func (s *Service) Forward(ctx context.Context, sc control.Scope, bus string, event []byte, trace string, ingested int64, dedupID string) error {
-	if b, _ := s.control.View().Bus(sc, bus); b == nil {
+func (s *Service) Forward(ctx context.Context, sender authz.Principal, sc control.Scope, bus string, event []byte, trace string, ingested int64, dedupID string) error {
+	b, _ := s.control.View().Bus(sc, bus)
+	if b == nil {
 		return awserr.NotFound("Event bus %s does not exist.", bus)
 	}
 	// The same rules as a PutEvents Detail: one JSON object, no key twice
 	// in an object (an input transformer can write one that has).
 	if err := CheckDetail(event); err != nil {
 		return awserr.Validation("The event sent to event bus %s is not a valid event: %v.", bus, err)
+	}
+	if sender.Account != sc.Account {
+		// Another account's bus takes what its policy allows the sender
+		// (the rule's account, or the target's role) to send.
+		var ev struct {
+			Source     string `json:"source"`
+			DetailType string `json:"detail-type"`
+		}
+		_ = json.Unmarshal(event, &ev)
+		if ok, msg := s.policies.SendToBus(sender, b, authz.Event{Source: ev.Source, DetailType: ev.DetailType, ViaRule: true}); !ok {
+			return awserr.New(codeAccessDenied, "%s", msg)
+		}
 	}
 	msg := &nats.Msg{Subject: Subject(sc, bus), Data: event, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, dedupID)
