@@ -164,10 +164,10 @@ func TestStoreReload(t *testing.T) {
 	}
 
 	// SIGHUP reloads even when nothing about the file looks changed.
-	writeFile(t, path, oneKey("AKIDTHREE"))
-	waitFor(t, "AKIDTHREE", func() bool { _, ok := s.Lookup("AKIDTHREE"); return ok })
+	writeFile(t, path, oneKey("AKIDTHRE3"))
+	waitFor(t, "AKIDTHRE3", func() bool { _, ok := s.Lookup("AKIDTHRE3"); return ok })
 	st, _ := stampOf(path)
-	if err := os.WriteFile(path, []byte(oneKey("AKIDFOUR")), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(oneKey("AKIDFOUR4")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	fi, _ := os.Stat(path)
@@ -176,11 +176,11 @@ func TestStoreReload(t *testing.T) {
 		t.Skipf("cannot make the file look unchanged (%+v != %+v)", now, st)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if _, ok := s.Lookup("AKIDFOUR"); ok {
+	if _, ok := s.Lookup("AKIDFOUR4"); ok {
 		t.Fatal("the poll saw an unchanged-looking file change; the SIGHUP test below proves nothing")
 	}
 	hup <- syscall.SIGHUP
-	waitFor(t, "AKIDFOUR after SIGHUP", func() bool { _, ok := s.Lookup("AKIDFOUR"); return ok })
+	waitFor(t, "AKIDFOUR4 after SIGHUP", func() bool { _, ok := s.Lookup("AKIDFOUR4"); return ok })
 	if _, ok := s.Lookup("AKIDONE"); ok {
 		t.Error("a key removed from the file still works")
 	}
