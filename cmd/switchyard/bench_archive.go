@@ -236,6 +236,7 @@ func startArchiveChild(ctx context.Context, extra []string) (*archiveChild, erro
 		return nil, err
 	}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir}, extra...)
+	args = append(args, devAuth(extra)...)
 	cmd := exec.Command(exe, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SWITCHYARD_") {
