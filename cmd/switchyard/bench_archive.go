@@ -278,7 +278,7 @@ func startArchiveChild(ctx context.Context, extra []string) (*archiveChild, erro
 var archiveServingRE = regexp.MustCompile(`switchyard serving"? addr=(\S+)`)
 
 func (c *archiveChild) call(ctx context.Context, op string, in, out any) error {
-	return callAPI(ctx, c.url, "us-east-1", api.DefaultAccount, op, in, out)
+	return callAPI(ctx, c.url, caller{region: "us-east-1", account: api.DefaultAccount}, op, in, out)
 }
 
 func (c *archiveChild) stop() {

@@ -341,6 +341,21 @@ func TestAuthFireEndpoint(t *testing.T) {
 	if code, msg, _ := authCall(t, req); code != "ResourceNotFoundException" {
 		t.Errorf("signed fire of a missing rule: %s %s", code, msg)
 	}
+
+	// `switchyard rules fire` signs with the AWS credentials of its
+	// environment, as the AWS CLI would.
+	for _, tt := range []struct{ secret, want string }{
+		{"alice/secret+KEY", "ResourceNotFoundException"},
+		{"wrong", "InvalidSignatureException"},
+	} {
+		cli := exec.Command(binary, "rules", "fire", "--name", "no-such-rule", "--endpoint", "http://"+s.addr, "--region", "us-east-1")
+		cli.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=AKIAALICEEXAMPLE", "AWS_SECRET_ACCESS_KEY="+tt.secret, "AWS_SESSION_TOKEN=",
+			"AWS_PROFILE=", "AWS_CONFIG_FILE="+filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(t.TempDir(), "none"))
+		out, err := cli.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tt.want) {
+			t.Errorf("rules fire with secret %q: %v %s, want %s", tt.secret, err, out, tt.want)
+		}
+	}
 }
 
 // --auth sigv4 without a credentials file fails at once, saying what to do;
