@@ -7,10 +7,11 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 .PHONY: run build test test-go test-python vet fuzz soak bench-patterns bench-put-events clean
 
 ## run: build and serve the EventBridge API on 127.0.0.1:4010 with embedded storage in ./switchyard-data
-## (connection secrets sealed with ./switchyard-secrets.key, made on the first run, outside the data)
+## (connection secrets sealed with ./switchyard-secrets.key, made on the first run, outside the data),
+## in dev mode: --auth none, any credentials accepted
 run: build
 	@test -f switchyard-secrets.key || $(BIN) secrets new-key --out switchyard-secrets.key
-	$(BIN) serve --secrets-key-file switchyard-secrets.key
+	$(BIN) serve --auth none --secrets-key-file switchyard-secrets.key
 
 ## build: the switchyard binary in bin/
 build:

@@ -237,6 +237,7 @@ func startArchiveChild(ctx context.Context, extra []string) (*archiveChild, erro
 	}
 	// No quotas: a benchmark measures how fast Switchyard goes.
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--quota-putevents", "0", "--quota-control", "0"}, extra...)
+	args = append(args, devAuth(extra)...)
 	cmd := exec.Command(exe, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SWITCHYARD_") {
@@ -278,7 +279,7 @@ func startArchiveChild(ctx context.Context, extra []string) (*archiveChild, erro
 var archiveServingRE = regexp.MustCompile(`switchyard serving"? addr=(\S+)`)
 
 func (c *archiveChild) call(ctx context.Context, op string, in, out any) error {
-	return callAPI(ctx, c.url, "us-east-1", api.DefaultAccount, op, in, out)
+	return callAPI(ctx, c.url, caller{region: "us-east-1", account: api.DefaultAccount}, op, in, out)
 }
 
 func (c *archiveChild) stop() {

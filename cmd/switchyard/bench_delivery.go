@@ -495,6 +495,7 @@ func startBenchChild(ctx context.Context, extra []string) (*benchChild, error) {
 	}
 	// No quotas: a benchmark measures how fast Switchyard goes.
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--quota-putevents", "0", "--quota-control", "0"}, extra...)
+	args = append(args, devAuth(extra)...)
 	c := &benchChild{cmd: exec.Command(bin, args...), dir: dir, exited: make(chan struct{})}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SWITCHYARD_") {
@@ -576,4 +577,15 @@ func printTimeline(out io.Writer, start time.Time, every time.Duration, accepted
 		}
 		fmt.Fprintf(out, "         %8v  %6d events  p50 %-10v p99 %-10v max %v\n", time.Duration(i)*every, len(lat), q(.5), q(.99), q(1))
 	}
+}
+
+// devAuth is the --auth none that the benchmarks' servers run with unless
+// their extra flags choose: the load generators send unsigned requests.
+func devAuth(args []string) []string {
+	for _, a := range args {
+		if a == "--auth" || strings.HasPrefix(a, "--auth=") {
+			return nil
+		}
+	}
+	return []string{"--auth", "none"}
 }

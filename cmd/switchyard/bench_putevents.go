@@ -26,7 +26,8 @@ from the child's environment, so that its figures are reproducible.
 
   switchyard bench put-events --duration 30s                 # max throughput
   switchyard bench put-events --rate 5000 --duration 30s     # latency at 5,000 events/s
-  switchyard bench put-events --compare-moto                 # the same load against moto_server too`,
+  switchyard bench put-events --compare-moto                 # the same load against moto_server too
+  switchyard bench put-events --compare-auth --rounds 3      # --auth none vs --auth sigv4 (signed requests)`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -48,5 +49,9 @@ from the child's environment, so that its figures are reproducible.
 	f.StringArrayVar(&cfg.ServeArgs, "serve-arg", nil, "extra flag for the child's serve command (repeatable)")
 	f.BoolVar(&cfg.CompareMoto, "compare-moto", false, "run the same load against moto_server and report the ratio")
 	f.StringVar(&cfg.MotoCommand, "moto-command", "moto_server", "moto_server executable")
+	f.BoolVar(&cfg.CompareAuth, "compare-auth", false, "run the load against a child with --auth none (unsigned requests) and one with --auth sigv4 (every request signed with a key of a credentials file the run writes), and report what verification costs")
+	f.IntVar(&cfg.Rounds, "rounds", 1, "with --compare-auth: how many times to run each, alternating; the medians are compared")
+	f.StringVar(&cfg.AccessKeyID, "access-key-id", "", "sign every request with this access key (SigV4), for a server with --auth sigv4 (with --secret-access-key)")
+	f.StringVar(&cfg.SecretAccessKey, "secret-access-key", "", "the secret of --access-key-id")
 	return cmd
 }

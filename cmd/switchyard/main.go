@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/switchyard/switchyard/internal/api"
+	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
@@ -99,6 +100,7 @@ func serveCmd() *cobra.Command {
 	quotas := quota.Defaults()
 	var memoryLimit string
 	var denyCIDRs string
+	var authMode, credentialsFile string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
@@ -107,6 +109,10 @@ func serveCmd() *cobra.Command {
 				return err
 			}
 			log, err := newLogger(logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			mode, err := auth.ParseMode(authMode)
 			if err != nil {
 				return err
 			}
@@ -164,6 +170,8 @@ func serveCmd() *cobra.Command {
 				MaxInflightBytes:       inflightBytes,
 				IgnoreTargetRoles:      !assumeRoles,
 				TargetGuard:            guard,
+				Auth:                   mode,
+				CredentialsFile:        credentialsFile,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -173,6 +181,8 @@ func serveCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:4010", "address of the API (host:port)")
+	f.StringVar(&authMode, "auth", string(auth.ModeSigV4), `how API requests are authenticated: "sigv4" verifies their AWS Signature V4 against the keys of --credentials-file, as AWS does; "none" (dev mode) takes any request as the account its access key id names`)
+	f.StringVar(&credentialsFile, "credentials-file", "", "YAML file of the access keys that may sign requests (--auth sigv4): id, secret, account, optional principal, session token, expiration and policies; reloaded on change and on SIGHUP")
 	f.StringVar(&tlsFiles.CertFile, "tls-cert", "", "serve the API over TLS with this PEM certificate chain (with --tls-key); re-read when the file changes")
 	f.StringVar(&tlsFiles.KeyFile, "tls-key", "", "the PEM private key of --tls-cert")
 	f.StringVar(&dataDir, "data-dir", "./switchyard-data", "directory of the embedded store")

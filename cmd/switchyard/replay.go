@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/spf13/cobra"
 
 	"github.com/switchyard/switchyard/internal/api"
@@ -66,11 +72,15 @@ when the replay failed.
 			if err := envFlags(cmd.Flags()); err != nil {
 				return err
 			}
+			who, err := callerFor(cmd, region, account)
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			tty := isTerminal(out)
 			last := ""
 			for {
-				st, err := describeReplay(cmd.Context(), endpoint, region, account, name)
+				st, err := describeReplay(cmd.Context(), endpoint, who, name)
 				if err != nil {
 					return err
 				}
@@ -104,7 +114,7 @@ when the replay failed.
 	f.StringVar(&name, "name", "", "the replay's name (required)")
 	f.StringVar(&endpoint, "endpoint", "http://127.0.0.1:4010", "the switchyard API endpoint")
 	f.StringVar(&region, "region", envOr("us-east-1", "AWS_REGION", "AWS_DEFAULT_REGION"), "the replay's region (default from AWS_REGION or AWS_DEFAULT_REGION)")
-	f.StringVar(&account, "account", api.DefaultAccount, "the replay's account")
+	f.StringVar(&account, "account", api.DefaultAccount, "the replay's account, under --auth none; without it, the AWS credentials configured (AWS_ACCESS_KEY_ID, a profile, ...) sign the requests")
 	f.DurationVar(&interval, "interval", 500*time.Millisecond, "polling interval")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
@@ -142,43 +152,83 @@ func isTerminal(w io.Writer) bool {
 }
 
 // describeReplay calls DescribeReplay.
-func describeReplay(ctx context.Context, endpoint, region, account, name string) (*replayState, error) {
+func describeReplay(ctx context.Context, endpoint string, who caller, name string) (*replayState, error) {
 	var st replayState
-	if err := callAPI(ctx, endpoint, region, account, "DescribeReplay", map[string]string{"ReplayName": name}, &st); err != nil {
+	if err := callAPI(ctx, endpoint, who, "DescribeReplay", map[string]string{"ReplayName": name}, &st); err != nil {
 		return nil, err
 	}
 	return &st, nil
 }
 
-// callAPI calls an EventBridge operation over the AWS JSON protocol, with
-// the scope in the credential as the API reads it (api.Caller).
-func callAPI(ctx context.Context, endpoint, region, account, op string, in, out any) error {
+// callAPI calls an EventBridge operation over the AWS JSON protocol as who.
+func callAPI(ctx context.Context, endpoint string, who caller, op string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
 	data, err := postScoped(ctx, strings.TrimRight(endpoint, "/")+"/",
 		http.Header{"Content-Type": {"application/x-amz-json-1.1"}, "X-Amz-Target": {"AWSEvents." + op}},
-		body, region, account, 4<<20, op+": ")
+		body, who, 4<<20, op+": ")
 	if err != nil || out == nil {
 		return err
 	}
 	return json.Unmarshal(data, out)
 }
 
-// postScoped POSTs body to url with the scope in the credential as the API
-// reads it (api.Caller): the region of the SigV4 credential scope, the
-// account as the access key. It returns the answer's body, read up to limit
-// bytes. An answer other than 200 OK is an error, AWS's error type and
-// message or else the status and body, after prefix.
-func postScoped(ctx context.Context, url string, header http.Header, body []byte, region, account string, limit int64, prefix string) ([]byte, error) {
+// caller is who the commands that call a running switchyard call as.
+type caller struct {
+	region, account string
+	// creds, if set, sign requests with SigV4 (--auth sigv4); else the
+	// account goes unsigned as the access key, which --auth none reads.
+	creds *aws.Credentials
+}
+
+// callerFor resolves the credentials of a command: --account names the
+// account to act in under --auth none; without it, the AWS credentials
+// configured as for the AWS CLI (environment, shared files, profile)
+// sign the requests, if there are any.
+func callerFor(cmd *cobra.Command, region, account string) (caller, error) {
+	who := caller{region: region, account: account}
+	if cmd.Flags().Changed("account") {
+		return who, nil
+	}
+	cfg, err := config.LoadDefaultConfig(cmd.Context(), config.WithRegion(region),
+		config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+	if err != nil {
+		return who, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if cfg.Credentials == nil {
+		return who, nil
+	}
+	c, err := cfg.Credentials.Retrieve(cmd.Context())
+	if err != nil {
+		return who, nil // none configured: unsigned, for --auth none
+	}
+	who.creds = &c
+	return who, nil
+}
+
+// postScoped POSTs body to url as who: signed with SigV4 if who has
+// credentials, else with the scope in an unsigned credential as --auth
+// none reads it (the region of the credential scope, the account as the
+// access key). It returns the answer's body, read up to limit bytes. An
+// answer other than 200 OK is an error, AWS's error type and message or
+// else the status and body, after prefix.
+func postScoped(ctx context.Context, url string, header http.Header, body []byte, who caller, limit int64, prefix string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header = header
-	req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/%s/%s/events/aws4_request, SignedHeaders=host, Signature=none",
-		account, time.Now().UTC().Format("20060102"), region))
+	if who.creds != nil {
+		sum := sha256.Sum256(body)
+		if err := v4.NewSigner().SignHTTP(ctx, *who.creds, req, hex.EncodeToString(sum[:]), "events", who.region, time.Now()); err != nil {
+			return nil, err
+		}
+	} else {
+		req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/%s/%s/events/aws4_request, SignedHeaders=host, Signature=none",
+			who.account, time.Now().UTC().Format("20060102"), who.region))
+	}
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
 		return nil, err

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"math/bits"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -27,16 +26,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/switchyard/switchyard/internal/auth"
+	"github.com/switchyard/switchyard/internal/authz"
 	"github.com/switchyard/switchyard/internal/awserr"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 )
 
-// DefaultRegion and DefaultAccount apply when a request's credentials do not
-// say otherwise.
+// DefaultRegion and DefaultAccount apply under --auth none when a request's
+// credentials do not say otherwise.
 const (
-	DefaultRegion  = "us-east-1"
-	DefaultAccount = "123456789012"
+	DefaultRegion  = auth.DefaultRegion
+	DefaultAccount = auth.DefaultAccount
 )
 
 // maxBody bounds a request body. PutEvents' own limit is 1 MiB of entries,
@@ -69,58 +70,36 @@ type Handler struct {
 	Quotas interface {
 		Allow(ctx context.Context, sc control.Scope, op string) error
 	}
+	// auth tells who each request is from.
+	auth auth.Authenticator
 }
 
 // New returns the API handler. inflightBytes bounds the request bodies held
-// at once (DefaultInflightBytes if 0 or less).
-func New(ctl *control.Service, in *ingest.Service, log *slog.Logger, inflightBytes int64) *Handler {
+// at once (DefaultInflightBytes if 0 or less). authn tells who requests are
+// from; nil is auth.None (--auth none).
+func New(ctl *control.Service, in *ingest.Service, log *slog.Logger, inflightBytes int64, authn auth.Authenticator) *Handler {
 	if inflightBytes <= 0 {
 		inflightBytes = DefaultInflightBytes
 	}
-	h := &Handler{control: ctl, ingest: in, log: log, budget: semaphore.NewWeighted(max(inflightBytes, maxBody+1))}
+	if authn == nil {
+		authn = auth.None{}
+	}
+	h := &Handler{control: ctl, ingest: in, log: log, budget: semaphore.NewWeighted(max(inflightBytes, maxBody+1)), auth: authn}
 	h.ops = h.operations()
 	return h
 }
 
-// credentialScope matches the SigV4 Authorization header's
-// "Credential=<key>/<date>/<region>/<service>/aws4_request". The region is
-// taken as whatever lies between the slashes, however long, so that Caller
-// can refuse it rather than silently fall back to the default.
-var credentialScope = regexp.MustCompile(`Credential=([^/,\s]*)/([^/,\s]*)/([^/,\s]*)/`)
-
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
-
-// Caller derives the scope of a request: the region from the SigV4
-// credential scope, and the account from a 12-digit access key id.
-// Signatures are not verified (a later feature); any credentials are
-// accepted. A region that is not an AWS region name is refused with the
-// InvalidSignatureException AWS answers for a credential scoped to an
-// invalid region.
+// Caller derives the scope of a request as --auth none does: the region
+// from the SigV4 credential scope, and the account from a 12-digit access
+// key id; signatures are not verified. A region that is not an AWS region
+// name is refused with the InvalidSignatureException AWS answers for a
+// credential scoped to an invalid region.
 func Caller(r *http.Request) (control.Scope, error) {
-	sc := control.Scope{Account: DefaultAccount, Region: DefaultRegion}
-	m := credentialScope.FindStringSubmatch(r.Header.Get("Authorization"))
-	if m == nil {
-		return sc, nil
+	id, err := auth.None{}.Authenticate(r, nil)
+	if err != nil {
+		return control.Scope{Account: DefaultAccount, Region: DefaultRegion}, err
 	}
-	if accountID.MatchString(m[1]) {
-		sc.Account = m[1]
-	}
-	region := m[3]
-	if !control.ValidRegion(region) {
-		return sc, invalidRegion(region)
-	}
-	sc.Region = region
-	return sc, nil
-}
-
-// invalidRegion is AWS's answer to a credential scoped to a region it does
-// not know: "Credential should be scoped to a valid region, not 'x'. ". A
-// long value is not echoed back whole.
-func invalidRegion(region string) *awserr.Error {
-	if len(region) > 32 || !utf8.ValidString(region) {
-		return awserr.New("InvalidSignatureException", "Credential should be scoped to a valid region. ")
-	}
-	return awserr.New("InvalidSignatureException", "Credential should be scoped to a valid region, not '%s'. ", region)
+	return id.Scope(), nil
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -153,12 +132,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opLabel = opName // only operations the API has: the label's values are bounded
-	sc, err := Caller(r)
-	if err != nil {
-		ae, _ := awserr.As(err)
-		writeError(w, ae)
-		return
-	}
 	if r.ContentLength > maxBody {
 		writeError(w, tooLarge(opName))
 		return
@@ -169,7 +142,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		weight = r.ContentLength
 	}
 	wctx, cancel := context.WithTimeout(r.Context(), budgetWait)
-	err = h.budget.Acquire(wctx, weight)
+	err := h.budget.Acquire(wctx, weight)
 	cancel()
 	if err != nil {
 		if r.Context().Err() == nil {
@@ -189,6 +162,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, tooLarge(opName))
 		return
 	}
+	// The signature covers the body as received, so it is checked before
+	// anything reads the body, on the pooled buffer itself.
+	id, err := h.auth.Authenticate(r, body)
+	if err != nil {
+		ae, ok := awserr.As(err)
+		if !ok {
+			h.log.Error("api: authentication failed", "op", opName, "request", reqID, "err", err)
+			ae = awserr.Internal()
+		}
+		writeError(w, ae)
+		return
+	}
+	ctx := auth.NewContext(r.Context(), id)
+	sc := id.Scope()
 	if !utf8.Valid(body) {
 		// The AWS JSON protocol is UTF-8; AWS's parser refuses other bytes
 		// rather than guess, and so do we: decoding would turn them into
@@ -199,7 +186,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
-	ctx := r.Context()
+	ctx = authz.WithPrincipal(ctx, principal(id))
 	if h.Quotas != nil {
 		if err := h.Quotas.Allow(ctx, sc, opName); err != nil {
 			ae, _ := awserr.As(err)

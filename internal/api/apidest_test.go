@@ -81,7 +81,7 @@ func newSecretsHandler(t *testing.T) (*Handler, *store.Store) {
 		t.Fatal(err)
 	}
 	ctl.Secrets = box
-	return New(ctl, ingest.NewService(st.JS, ctl, log), log, 0), st
+	return New(ctl, ingest.NewService(st.JS, ctl, log), log, 0, nil), st
 }
 
 func mustCall(t *testing.T, h http.Handler, op, body string, wantStatus int) map[string]any {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/authz"
 	"github.com/switchyard/switchyard/internal/awserr"
 	"github.com/switchyard/switchyard/internal/control"
@@ -108,4 +109,13 @@ func (h *Handler) authorize(ctx context.Context, sc control.Scope, op string, bo
 		return awserr.New("AccessDeniedException", "%s", msg)
 	}
 	return nil
+}
+
+// principal is the caller an identity stands for, for package authz.
+func principal(id *auth.Identity) authz.Principal {
+	arn := id.Principal
+	if arn == "" {
+		arn = "arn:aws:iam::" + id.Account + ":root"
+	}
+	return authz.Principal{ARN: arn, Account: id.Account, OrgID: id.OrgID, Policies: id.IAM}
 }

@@ -25,7 +25,7 @@ func newTestHandler(t testing.TB) *Handler {
 	st, ctl := controltest.Open(t, store.Config{Sync: 0, Logger: log})
 	ctl.ScheduleValid = func(string) error { return nil }
 	ctl.ArchiveStorage = &archive.Storage{JS: st.JS, Log: log}
-	return New(ctl, ingest.NewService(st.JS, ctl, log), log, 0)
+	return New(ctl, ingest.NewService(st.JS, ctl, log), log, 0, nil)
 }
 
 func call(h http.Handler, op string, body []byte) *httptest.ResponseRecorder {

@@ -33,8 +33,10 @@ type Principal struct {
 	// OrgID is the principal's AWS organization (aws:PrincipalOrgID), or
 	// "" when it has none or it is not known.
 	OrgID string
-	// Policies are the principal's identity policies. The root of an
-	// account needs none.
+	// Policies are the principal's identity policies. nil stands for the
+	// account's full permissions (the root of an account, or a key of the
+	// credentials file given no policies); a principal with policies is
+	// held to them, as IAM holds a user.
 	Policies []*iampolicy.Policy
 }
 
@@ -144,8 +146,16 @@ func (c *Policies) SendToBus(p Principal, bus *control.Bus, ev Event) (bool, str
 				bus.ARN() + " because no resource-based policy allows the events:PutEvents action"
 		}
 	}
-	r := iampolicy.Authorize(req, p.Policies, resource)
+	r := iampolicy.Authorize(req, p.identity(), resource)
 	return r.Allowed(), r.Message(req)
+}
+
+// identity is the identity policies p is held to.
+func (p Principal) identity() []*iampolicy.Policy {
+	if p.Policies == nil {
+		return []*iampolicy.Policy{allowAll}
+	}
+	return p.Policies
 }
 
 func boolString(b bool) string {
@@ -167,7 +177,7 @@ func Allowed(p Principal, action, resource string, ctxKeys map[string][]string) 
 		}
 		req.Context["aws:PrincipalOrgID"] = []string{p.OrgID}
 	}
-	r := iampolicy.Authorize(req, p.Policies, nil)
+	r := iampolicy.Authorize(req, p.identity(), nil)
 	return r.Allowed(), r.Message(req)
 }
 

@@ -28,11 +28,17 @@ type FireResponse struct {
 
 // FireHandler serves FirePath (POST, JSON in and out). It is not part of the
 // AWS API, but answers like it: errors are {"__type","message"} with AWS's
-// status. scope derives the caller's account and region from the request,
-// as the API does, so the CLI and SDK credentials select the same rules.
-func (s *Scheduler) FireHandler(scope func(*http.Request) (control.Scope, error)) http.Handler {
+// status. scope tells the caller's account and region from the request and
+// its body, as the API does (verifying its signature under --auth sigv4),
+// so that the CLI and SDK credentials select the same rules.
+func (s *Scheduler) FireHandler(scope func(r *http.Request, body []byte) (control.Scope, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sc, err := scope(r)
+		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		if err != nil {
+			writeError(w, awserr.New(awserr.CodeSerialization, "Could not read the request body."))
+			return
+		}
+		sc, err := scope(r, body)
 		if err != nil {
 			ae, ok := awserr.As(err)
 			if !ok {
@@ -42,11 +48,7 @@ func (s *Scheduler) FireHandler(scope func(*http.Request) (control.Scope, error)
 			return
 		}
 		var in FireRequest
-		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-		if err == nil {
-			err = json.Unmarshal(body, &in)
-		}
-		if err != nil {
+		if err := json.Unmarshal(body, &in); err != nil {
 			writeError(w, awserr.New(awserr.CodeSerialization, "The body must be JSON: {\"Name\": \"<rule>\", \"EventBusName\": \"<bus>\"}."))
 			return
 		}

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/switchyard/switchyard/internal/api"
 	"github.com/switchyard/switchyard/internal/apidest"
 	"github.com/switchyard/switchyard/internal/archive"
+	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/deliver"
@@ -79,6 +81,11 @@ type Config struct {
 	// Quotas are the accounts' API request quotas; the zero value sets
 	// none (the command's flags default to AWS's, quota.Defaults).
 	Quotas quota.Config
+	// Auth is how API requests are authenticated: auth.ModeSigV4 (the
+	// zero value too) verifies their signatures against the keys of
+	// CredentialsFile; auth.ModeNone takes whatever they claim.
+	Auth            auth.Mode
+	CredentialsFile string
 	// TargetGuard denies the addresses that HTTP calls chosen by users'
 	// configuration (URL targets, API destinations, OAuth token requests)
 	// may connect to; nil is netguard.Default. Parse "" for none.
@@ -91,6 +98,12 @@ func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	cfg.Store.Logger = log
 	cfg.Store.Listen = cfg.Listen
+	// The credentials first, before anything takes time: a bad file fails
+	// at once.
+	authn, creds, err := openAuth(cfg, log)
+	if err != nil {
+		return err
+	}
 	// The store first: it checks the data directory is writable and locks
 	// it, failing at once, saying why, if not (package store, datadir.go).
 	st, err := store.Open(ctx, cfg.Store)
@@ -131,6 +144,9 @@ func Run(ctx context.Context, cfg Config) error {
 	g, gctx := errgroup.WithContext(bg)
 	ready := make(chan struct{})
 	g.Go(func() error { return view.Run(gctx, func() { close(ready) }) })
+	if creds != nil {
+		g.Go(func() error { creds.Watch(gctx, time.Second); return nil })
+	}
 	select {
 	case <-ready:
 	case <-gctx.Done():
@@ -176,8 +192,14 @@ func Run(ctx context.Context, cfg Config) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.Handle("POST "+scheduler.FirePath, sch.FireHandler(api.Caller))
-	h := api.New(ctl, in, log, cfg.MaxInflightBytes)
+	mux.Handle("POST "+scheduler.FirePath, sch.FireHandler(func(r *http.Request, body []byte) (control.Scope, error) {
+		id, err := authn.Authenticate(r, body)
+		if err != nil {
+			return control.Scope{}, err
+		}
+		return id.Scope(), nil
+	}))
+	h := api.New(ctl, in, log, cfg.MaxInflightBytes, authn)
 	if !cfg.Quotas.Off() {
 		h.Quotas = quota.New(st.Rates, cfg.Quotas, log)
 	}
@@ -214,6 +236,29 @@ func Run(ctx context.Context, cfg Config) error {
 		err = nil
 	}
 	return err
+}
+
+// openAuth returns the authenticator cfg.Auth names and, for SigV4, the
+// credentials store it reads, whose file is then watched for changes.
+func openAuth(cfg Config, log *slog.Logger) (auth.Authenticator, *auth.Store, error) {
+	switch cfg.Auth {
+	case auth.ModeNone:
+		if cfg.CredentialsFile != "" {
+			return nil, nil, errors.New("--credentials-file is given but --auth is none: say --auth sigv4 to use it")
+		}
+		log.Warn("AUTHENTICATION IS OFF (--auth none): any request, signed or not, with any credentials, acts as any account it names; use --auth sigv4 --credentials-file FILE outside development")
+		return auth.None{}, nil, nil
+	case auth.ModeSigV4, "":
+		if cfg.CredentialsFile == "" {
+			return nil, nil, errors.New("--auth sigv4 (the default) needs --credentials-file FILE naming the access keys that may sign requests; for development without credentials, give --auth none")
+		}
+		creds, err := auth.OpenStore(cfg.CredentialsFile, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return auth.NewSigV4(creds, log), creds, nil
+	}
+	return nil, nil, fmt.Errorf("unknown --auth %q", cfg.Auth)
 }
 
 func natsMode(c store.Config) string {

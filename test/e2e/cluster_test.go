@@ -89,7 +89,7 @@ func TestSecretsKeyMustMatchTheCluster(t *testing.T) {
 	first, other := newKeyFile(t, "first.key"), newKeyFile(t, "other.key")
 	startServer(t, "--nats-url", url, "--secrets-key-file", first)
 	cmd := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(),
-		"--nats-url", url, "--secrets-key-file", other)
+		"--nats-url", url, "--secrets-key-file", other, "--auth", "none")
 	done := make(chan struct{})
 	var out []byte
 	var err error

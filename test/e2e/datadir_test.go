@@ -354,7 +354,7 @@ func serveOnce(t *testing.T, dataDir string, limit time.Duration) (string, time.
 	t.Helper()
 	cx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(cx, binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	cmd := exec.CommandContext(cx, binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--auth", "none")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	took := time.Since(start)

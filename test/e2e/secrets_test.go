@@ -113,7 +113,7 @@ func TestSecretsKeyRotation(t *testing.T) {
 
 	// The old key alone is not the cluster's any more.
 	s.stop()
-	out, err := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", s.dataDir, "--secrets-key-file", oldKey).CombinedOutput()
+	out, err := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", s.dataDir, "--secrets-key-file", oldKey, "--auth", "none").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "must use the same --secrets-key-file") {
 		t.Errorf("a process with the old key: %v\n%s", err, out)
 	}
@@ -136,7 +136,7 @@ func TestNoSecretsKey(t *testing.T) {
 		t.Error("the server without a key is not healthy")
 	}
 	missing := filepath.Join(t.TempDir(), "absent.key")
-	out, err := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--secrets-key-file", missing).CombinedOutput()
+	out, err := exec.Command(binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--secrets-key-file", missing, "--auth", "none").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "switchyard secrets new-key --out "+missing) {
 		t.Errorf("a missing key file: %v\n%s", err, out)
 	}

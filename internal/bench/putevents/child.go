@@ -54,6 +54,9 @@ func startSwitchyard(ctx context.Context, cfg Config) (*child, error) {
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--sync", cfg.Sync,
 		"--log-level", "info", "--log-format", "text",
 		"--quota-putevents", "0", "--quota-control", "0"}, cfg.ServeArgs...) // no quotas: it measures how fast Switchyard goes
+	if !hasAuthFlag(cfg.ServeArgs) {
+		args = append(args, "--auth", "none") // unsigned load, as before SigV4 verification
+	}
 	cmd := exec.Command(bin, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SWITCHYARD_") {
@@ -95,6 +98,15 @@ func startSwitchyard(ctx context.Context, cfg Config) (*child, error) {
 		return nil, ctx.Err()
 	}
 	return c, nil
+}
+
+func hasAuthFlag(args []string) bool {
+	for _, a := range args {
+		if a == "--auth" || strings.HasPrefix(a, "--auth=") {
+			return true
+		}
+	}
+	return false
 }
 
 // startMoto runs moto_server on a free loopback port.

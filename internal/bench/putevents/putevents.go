@@ -53,6 +53,16 @@ type Config struct {
 
 	// CompareMoto runs the same load against moto_server as well.
 	CompareMoto bool
+	// CompareAuth runs the load against fresh switchyard children with
+	// --auth none (unsigned requests) and with --auth sigv4 (every
+	// request signed with a key of a credentials file the run writes),
+	// Rounds times each, alternating, and reports what verification
+	// costs.
+	CompareAuth bool
+	Rounds      int
+	// AccessKeyID and SecretAccessKey, when set, sign every request with
+	// SigV4 as an SDK does (see signer).
+	AccessKeyID, SecretAccessKey string
 	// MotoCommand is the moto_server executable.
 	MotoCommand string
 }
@@ -85,6 +95,9 @@ func (c Config) withDefaults() Config {
 	if c.MotoCommand == "" {
 		c.MotoCommand = "moto_server"
 	}
+	if c.Rounds <= 0 {
+		c.Rounds = 1
+	}
 	return c
 }
 
@@ -102,26 +115,15 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		mode(cfg), cfg.Clients, cfg.Entries, cfg.DetailSize, cfg.Duration, cfg.Warmup)
 	fmt.Fprintln(out, hostNote())
 
-	tgt := target{name: "switchyard", url: strings.TrimSuffix(cfg.Endpoint, "/")}
-	if tgt.url == "" {
-		ch, err := startSwitchyard(ctx, cfg)
-		if err != nil {
-			return err
+	if cfg.CompareAuth {
+		if cfg.Endpoint != "" {
+			return errors.New("--compare-auth starts its own servers: leave --endpoint empty")
 		}
-		defer ch.stop()
-		tgt.url, tgt.proc = ch.url, ch
-		fmt.Fprintf(out, "switchyard: child pid %d, %s\n", ch.pid, strings.Join(ch.args, " "))
+		return compareAuth(ctx, cfg, out)
 	}
-	sy, err := drive(ctx, cfg, tgt)
+	sy, err := runSwitchyard(ctx, cfg, out, "switchyard")
 	if err != nil {
 		return err
-	}
-	sy.print(out)
-	if tgt.proc != nil {
-		tgt.proc.stop()
-		if msg := tgt.proc.complaints(); msg != "" {
-			fmt.Fprintf(out, "  server warnings/errors:\n%s", msg)
-		}
 	}
 	failed := sy.failed()
 
@@ -269,6 +271,33 @@ func (r *result) print(w io.Writer) {
 	} else if r.matchErr != "" {
 		fmt.Fprintf(w, "  matcher    unknown: %s\n", r.matchErr)
 	}
+}
+
+// runSwitchyard drives the load against cfg.Endpoint, or against a
+// switchyard child it starts and stops, and prints the result.
+func runSwitchyard(ctx context.Context, cfg Config, out io.Writer, name string) (*result, error) {
+	tgt := target{name: name, url: strings.TrimSuffix(cfg.Endpoint, "/")}
+	if tgt.url == "" {
+		ch, err := startSwitchyard(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		defer ch.stop()
+		tgt.url, tgt.proc = ch.url, ch
+		fmt.Fprintf(out, "%s: child pid %d, %s\n", name, ch.pid, strings.Join(ch.args, " "))
+	}
+	res, err := drive(ctx, cfg, tgt)
+	if err != nil {
+		return nil, err
+	}
+	res.print(out)
+	if tgt.proc != nil {
+		tgt.proc.stop()
+		if msg := tgt.proc.complaints(); msg != "" {
+			fmt.Fprintf(out, "  server warnings/errors:\n%s", msg)
+		}
+	}
+	return res, nil
 }
 
 // drive runs the load against one target.
@@ -424,6 +453,7 @@ type client struct {
 	entries int
 	auth    string
 	date    string
+	sign    *signer // nil: the fixed, unsigned auth and date
 	buf     bytes.Buffer
 }
 
@@ -442,6 +472,9 @@ func newClient(cfg Config, url string, hc *http.Client, id int) *client {
 		in.Entries = append(in.Entries, entry{"bench.switchyard", "Bench Event", head + strings.Repeat("x", pad) + `"}`})
 	}
 	c.body, _ = json.Marshal(in)
+	if cfg.AccessKeyID != "" {
+		c.sign = newSigner(cfg, c.url, c.body)
+	}
 	return c
 }
 
@@ -478,8 +511,14 @@ func (c *client) put(ctx context.Context, st *stats) (accepted int, ok bool) {
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", "AWSEvents.PutEvents")
-	req.Header.Set("X-Amz-Date", c.date)
-	req.Header.Set("Authorization", c.auth)
+	auth, date := c.auth, c.date
+	if c.sign != nil {
+		if auth, date, err = c.sign.headers(time.Now()); err != nil {
+			return fail("signing: %v", err)
+		}
+	}
+	req.Header.Set("X-Amz-Date", date)
+	req.Header.Set("Authorization", auth)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
