@@ -22,6 +22,9 @@ KEYS = """keys:
     secret_access_key: "py/secret+KEY"
     account: "210987654321"
     principal: carol
+  - access_key_id: AKIAPYTHONSENDER
+    secret_access_key: py-sender-secret
+    account: "333344445555"
   - access_key_id: ASIAPYTHONSESSION
     secret_access_key: py-session-secret
     account: "210987654321"
@@ -172,3 +175,29 @@ class AuthTest(harness.ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+    def test_cross_account_put_events_by_bus_policy(self):
+        owner = self.carol()
+        sender = self.signed("AKIAPYTHONSENDER", "py-sender-secret")
+        bus = harness.unique("central")
+        arn = owner.create_event_bus(Name=bus)["EventBusArn"]
+        recv = self.receiver()
+        owner.put_rule(Name="all", EventBusName=bus, EventPattern=json.dumps({"source": ["app.cross"]}))
+        owner.put_targets(Rule="all", EventBusName=bus, Targets=[{"Id": "1", "Arn": recv.url}])
+        entry = {"EventBusName": arn, "Source": "app.cross", "DetailType": "t", "Detail": "{}"}
+        with self.assertRaises(ClientError) as cm:
+            sender.put_events(Entries=[entry])
+        self.assertAwsError(cm, "AccessDeniedException")
+        self.assertIn("arn:aws:iam::333344445555:root is not authorized to perform: events:PutEvents on resource: " + arn,
+                      cm.exception.response["Error"]["Message"])
+
+        owner.put_permission(EventBusName=bus, Action="events:PutEvents", Principal="333344445555", StatementId="s")
+        out = sender.put_events(Entries=[entry])
+        self.assertEqual(out["FailedEntryCount"], 0, out)
+        got = recv.wait_for_id(out["Entries"][0]["EventId"])
+        self.assertEqual(got["account"], "333344445555")  # the sender's, as AWS keeps it
+
+        owner.remove_permission(EventBusName=bus, StatementId="s")
+        with self.assertRaises(ClientError) as cm:
+            sender.put_events(Entries=[entry])
+        self.assertAwsError(cm, "AccessDeniedException")
