@@ -159,3 +159,15 @@ func stampOf(path string) (fileStamp, error) {
 	}
 	return st, nil
 }
+
+// Organization is the AWS organization the credentials file gives
+// account (on any of its keys), or "": the aws:PrincipalOrgID of what a
+// rule of that account sends to another account's bus.
+func (s *Store) Organization(account string) string {
+	for _, k := range *s.keys.Load() {
+		if e, ok := k.Owner.(*Entry); ok && e.Account == account && e.OrgID != "" {
+			return e.OrgID
+		}
+	}
+	return ""
+}

@@ -74,6 +74,9 @@ type Service struct {
 	// policies decides what other accounts may send (buses' policies) and
 	// what the caller's identity policies allow.
 	policies authz.Policies
+	// Organization, if set, gives an account's AWS organization, the
+	// aws:PrincipalOrgID of what its rules send to other accounts' buses.
+	Organization func(account string) string
 }
 
 // DefaultMaxRequestSize is AWS's limit on the summed entry sizes of one
@@ -407,6 +410,9 @@ func (s *Service) Forward(ctx context.Context, sender authz.Principal, sc contro
 		return awserr.Validation("The event sent to event bus %s is not a valid event: %v.", bus, err)
 	}
 	if sender.Account != sc.Account {
+		if sender.OrgID == "" && s.Organization != nil {
+			sender.OrgID = s.Organization(sender.Account)
+		}
 		// Another account's bus takes what its policy allows the sender
 		// (the rule's account, or the target's role) to send.
 		var ev struct {

@@ -132,6 +132,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	ctl.ArchiveStorage = &archive.Storage{JS: st.JS, Replicas: cfg.Store.Replicas, Log: log}
 	in := ingest.NewService(st.JS, ctl, log)
+	if creds != nil {
+		in.Organization = creds.Organization
+	}
 	in.Available = st.Available // PutEvents refused, retryably, while storage cannot take it
 	if cfg.MaxRequestSize > 0 {
 		in.MaxRequestSize = cfg.MaxRequestSize

@@ -25,6 +25,7 @@ const crossKeys = `keys:
   - access_key_id: AKIASENDEREXAMPLE
     secret_access_key: sender-secret
     account: "111122223333"
+    organization: o-exampleorg1
   - access_key_id: AKIABOBEXAMPLE
     secret_access_key: bob-secret
     account: "111122223333"
@@ -155,9 +156,12 @@ func TestCrossAccountBusTarget(t *testing.T) {
 		t.Fatalf("the owner's bus got %d events without a policy allowing them", n)
 	}
 
-	// Allowed: the event arrives on the owner's bus with the sender's account.
+	// Allowed, to every account of the sender's organization (the
+	// credentials file says which that is): the event arrives on the
+	// owner's bus with the sender's account.
 	if _, err := owner.PutPermission(cx, &eventbridge.PutPermissionInput{EventBusName: aws.String("central"),
-		Action: aws.String("events:PutEvents"), Principal: aws.String("111122223333"), StatementId: aws.String("sender")}); err != nil {
+		Action: aws.String("events:PutEvents"), Principal: aws.String("*"), StatementId: aws.String("org"),
+		Condition: &types.Condition{Type: aws.String("StringEquals"), Key: aws.String("aws:PrincipalOrgID"), Value: aws.String("o-exampleorg1")}}); err != nil {
 		t.Fatal(err)
 	}
 	allowed := put(2)
