@@ -90,15 +90,34 @@ var credentialScope = regexp.MustCompile(`Credential=([^/,\s]*)/([^/,\s]*)/([^/,
 
 var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 
+// sigV4a is the algorithm of a Signature Version 4A Authorization header,
+// "AWS4-ECDSA-P256-SHA256 Credential=<key>/<date>/<service>/aws4_request,
+// SignedHeaders=..., Signature=...": its credential scope has no region;
+// the regions the signature is good for are in the signed header
+// X-Amz-Region-Set. The SDKs sign PutEvents with an EndpointId this way,
+// for every region ("*"): the EventBridge endpoint rule set gives the
+// auth scheme sigv4a with signingRegionSet ["*"], also when the client has
+// an endpoint URL of its own.
+const sigV4a = "AWS4-ECDSA-P256-SHA256"
+
 // Caller derives the scope of a request: the region from the SigV4
 // credential scope, and the account from a 12-digit access key id.
 // Signatures are not verified (a later feature); any credentials are
 // accepted. A region that is not an AWS region name is refused with the
 // InvalidSignatureException AWS answers for a credential scoped to an
 // invalid region.
+//
+// A SigV4a request (see sigV4a) has the account of its access key id too,
+// and the region its X-Amz-Region-Set names when that is one region;
+// signed for every region ("*") or several, its region is the default:
+// PutEvents with an EndpointId takes the region from the endpoint.
 func Caller(r *http.Request) (control.Scope, error) {
 	sc := control.Scope{Account: DefaultAccount, Region: DefaultRegion}
-	m := credentialScope.FindStringSubmatch(r.Header.Get("Authorization"))
+	auth := r.Header.Get("Authorization")
+	if strings.HasPrefix(auth, sigV4a+" ") {
+		return callerV4a(sc, auth, r.Header.Get("X-Amz-Region-Set"))
+	}
+	m := credentialScope.FindStringSubmatch(auth)
 	if m == nil {
 		return sc, nil
 	}
@@ -110,6 +129,24 @@ func Caller(r *http.Request) (control.Scope, error) {
 		return sc, invalidRegion(region)
 	}
 	sc.Region = region
+	return sc, nil
+}
+
+// callerV4a is Caller for a SigV4a Authorization header.
+func callerV4a(sc control.Scope, auth, regionSet string) (control.Scope, error) {
+	// Credential=<key>/<date>/<service>/: credentialScope's first group
+	// is the key here too.
+	if m := credentialScope.FindStringSubmatch(auth); m != nil && accountID.MatchString(m[1]) {
+		sc.Account = m[1]
+	}
+	set := strings.TrimSpace(regionSet)
+	if set == "" || strings.ContainsAny(set, ",*") {
+		return sc, nil
+	}
+	if !control.ValidRegion(set) {
+		return sc, invalidRegion(set)
+	}
+	sc.Region = set
 	return sc, nil
 }
 
