@@ -236,7 +236,7 @@ func (c *Checker) claimAndPoll(ctx context.Context, id string) {
 		}
 		return
 	}
-	c.Log.Debug("healthcheck: polling", "health_check", id, "healthy", rec.Healthy)
+	c.Log.Info("healthcheck: this process polls the health check", "health_check", id, "healthy", rec.Healthy)
 	p := &poll{c: c, id: id, rec: rec, rev: nrev, lastSaved: now}
 	p.run(ctx)
 	if ctx.Err() != nil && p.rev > 0 {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,6 +52,26 @@ func newHealthTarget(t *testing.T) *healthTarget {
 	t.Cleanup(func() { _ = srv.Close() })
 	h.port = int32(lis.Addr().(*net.TCPAddr).Port)
 	return h
+}
+
+// signatures is an SDK HTTP client that records the Authorization and
+// X-Amz-Region-Set headers of the requests it sends.
+type signatures struct {
+	mu              sync.Mutex
+	auth, regionSet string
+}
+
+func (c *signatures) Do(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.auth, c.regionSet = r.Header.Get("Authorization"), r.Header.Get("X-Amz-Region-Set")
+	c.mu.Unlock()
+	return http.DefaultClient.Do(r)
+}
+
+func (c *signatures) last() (string, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.auth, c.regionSet
 }
 
 // route53Client is a Route 53 client of the shared moto_server.
@@ -245,8 +266,17 @@ func TestGlobalEndpointFailover(t *testing.T) {
 		t.Fatal("the health target was never requested")
 	}
 
-	// Healthy: the primary. The entry may name the bus by its ARN.
-	e1 := putThrough(t, p.east, id, p.bus, `{"n":1}`)
+	// Healthy: the primary. The entry may name the bus by its ARN. The
+	// SDK signs PutEvents with an EndpointId with SigV4a for every region
+	// and sends it to the client's endpoint URL, Switchyard's.
+	seen := &signatures{}
+	signed := eventbridge.New(eventbridge.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + s.addr),
+		Credentials: credentials.NewStaticCredentialsProvider(acct, "secret", ""), RetryMaxAttempts: 1, HTTPClient: seen})
+	e1 := putThrough(t, signed, id, p.bus, `{"n":1}`)
+	if auth, set := seen.last(); !strings.HasPrefix(auth, "AWS4-ECDSA-P256-SHA256 Credential="+acct+"/") ||
+		!strings.Contains(auth, "/events/aws4_request") || set != "*" {
+		t.Errorf("PutEvents with EndpointId signed %q, X-Amz-Region-Set %q; want SigV4a for *", auth, set)
+	}
 	expectOnly(t, p.rcvEast, p.rcvWest, 1, 0, e1, "us-east-1")
 	e2 := putThrough(t, p.west, id, p.eastArn, `{"n":2}`) // a client of the other region: the endpoint decides
 	expectOnly(t, p.rcvEast, p.rcvWest, 2, 0, e2, "us-east-1")
@@ -561,9 +591,22 @@ func TestGlobalEndpointHealthAcrossProcesses(t *testing.T) {
 	e1 := putThrough(t, bEast, id, p.bus, `{"n":1}`)
 	expectOnly(t, p.rcvWest, p.rcvEast, 1, 0, e1, "us-west-2")
 
-	// Whoever polled, kill a: b must (go on, or take over and) see the
-	// recovery.
-	a.kill9()
+	// Kill the process that polls: the other takes the health check over
+	// once the lease lapses (15 s), and sees the recovery.
+	const polls = "this process polls the health check"
+	poller, other := a, b
+	if !strings.Contains(a.logs(), polls) {
+		poller, other = b, a
+	}
+	if strings.Contains(other.logs(), polls) {
+		t.Fatal("both processes poll the health check")
+	}
+	poller.kill9()
+	if poller == b {
+		// a is left: route through it from now.
+		bEast = retrying(a, acct, "us-east-1")
+		b = a
+	}
 	target.status.Store(http.StatusOK)
 	eventually30 := func(what string, f func() bool) {
 		t.Helper()
@@ -575,7 +618,8 @@ func TestGlobalEndpointHealthAcrossProcesses(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	eventually30("b to see the primary healthy", func() bool { v, ok := endpointHealthy(t, b, "cluster-ep"); return ok && v == 1 })
+	eventually30("the survivor to take the health check over", func() bool { return strings.Contains(b.logs(), polls) })
+	eventually30("the survivor to see the primary healthy", func() bool { v, ok := endpointHealthy(t, b, "cluster-ep"); return ok && v == 1 })
 	e2 := putThrough(t, bEast, id, p.bus, `{"n":2}`)
 	expectOnly(t, p.rcvEast, p.rcvWest, 1, 1, e2, "us-east-1")
 }
