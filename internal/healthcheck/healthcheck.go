@@ -207,7 +207,8 @@ type poll struct {
 	cfgAt     time.Time // when cfg was read
 	cfgRetry  time.Time // when to try reading again after a failure
 	cfgFails  int
-	contrary  int // consecutive observations contradicting rec.Healthy
+	missing   bool // Route 53 said it has no such health check
+	contrary  int  // consecutive observations contradicting rec.Healthy
 	lastSaved time.Time
 }
 
@@ -352,9 +353,12 @@ func (p *poll) readConfig(ctx context.Context) {
 	var missing *types.NoSuchHealthCheck
 	switch {
 	case errors.As(err, &missing):
-		p.cfg, p.cfgFails, p.cfgRetry = nil, 0, time.Now().Add(p.interval())
+		if !p.missing {
+			p.c.Log.Warn("healthcheck: Route 53 has no such health check; endpoints naming it keep their last state", "health_check", p.id)
+		}
+		p.cfg, p.cfgFails, p.missing = nil, 0, true
+		p.cfgRetry = time.Now().Add(min(6*p.interval(), time.Minute))
 		p.rec.Status = "Unknown: Route 53 has no health check " + p.id + "."
-		p.c.Log.Warn("healthcheck: Route 53 has no such health check; endpoints naming it keep their last state", "health_check", p.id)
 		p.settle(ctx, "Health check arn:aws:route53:::healthcheck/"+p.id+" does not exist.")
 		return
 	case err != nil || out.HealthCheck == nil || out.HealthCheck.HealthCheckConfig == nil:
@@ -378,7 +382,7 @@ func (p *poll) readConfig(ctx context.Context) {
 	if p.cfgFails > 0 {
 		p.c.Log.Info("healthcheck: Route 53 read again", "health_check", p.id, "after_attempts", p.cfgFails)
 	}
-	p.cfg, p.cfgAt, p.cfgFails = out.HealthCheck.HealthCheckConfig, time.Now(), 0
+	p.cfg, p.cfgAt, p.cfgFails, p.missing = out.HealthCheck.HealthCheckConfig, time.Now(), 0, false
 	p.settle(ctx, "")
 }
 
