@@ -324,7 +324,8 @@ func (p *poll) settle(ctx context.Context, failure string) {
 // SDK's configuration gives.
 func (c *Checker) route53(ctx context.Context) (*route53.Client, error) {
 	c.r53Once.Do(func() {
-		cfg, err := c.AWS.Config(ctx, "us-east-1")
+		// Loaded once for every poll: not cut short by this one's end.
+		cfg, err := c.AWS.Config(context.WithoutCancel(ctx), "us-east-1")
 		if err != nil {
 			c.r53Err = err
 			return
