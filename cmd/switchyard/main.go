@@ -101,6 +101,7 @@ func serveCmd() *cobra.Command {
 	var memoryLimit string
 	var denyCIDRs string
 	var authMode, credentialsFile string
+	var healthInterval time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
@@ -172,6 +173,7 @@ func serveCmd() *cobra.Command {
 				TargetGuard:            guard,
 				Auth:                   mode,
 				CredentialsFile:        credentialsFile,
+				HealthCheckInterval:    healthInterval,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -207,6 +209,7 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&limits.BusesPerScope, "buses-per-account", limits.BusesPerScope, "most event buses an account may have in a region")
 	f.StringVar(&awsEndpoints, "aws-endpoint", "", `AWS endpoints for targets: "sqs=http://host:port,sns=..." or one URL for all services (default: AWS_ENDPOINT_URL_<SERVICE>, then AWS)`)
 	f.BoolVar(&assumeRoles, "assume-target-roles", true, "call AWS targets that have a RoleArn as that role, assumed through STS (its endpoint: --aws-endpoint sts=... or AWS_ENDPOINT_URL_STS); false calls them with Switchyard's own credentials")
+	f.DurationVar(&healthInterval, "health-check-interval", 0, "time between observations of the targets of global endpoints' Route 53 health checks, instead of each check's RequestInterval (10 or 30 s); for tests")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.IntVar(&replayMaxPending, "replay-max-pending", 50000, "delivery tasks waiting beyond which replays pause, so that live events never queue behind more")

@@ -70,6 +70,12 @@ func (h *Handler) operations() map[string]func(context.Context, control.Scope, [
 
 		"PutPermission":    handle(h.putPermission),
 		"RemovePermission": handle(h.removePermission),
+
+		"CreateEndpoint":   handle(h.createEndpoint),
+		"DescribeEndpoint": handle(h.describeEndpoint),
+		"ListEndpoints":    handle(h.listEndpoints),
+		"UpdateEndpoint":   handle(h.updateEndpoint),
+		"DeleteEndpoint":   handle(h.deleteEndpoint),
 	}
 	for op, feature := range map[string]string{
 		"ActivateEventSource": "partner event sources", "DeactivateEventSource": "partner event sources",
@@ -77,8 +83,6 @@ func (h *Handler) operations() map[string]func(context.Context, control.Scope, [
 		"CreatePartnerEventSource": "partner event sources", "DeletePartnerEventSource": "partner event sources",
 		"DescribePartnerEventSource": "partner event sources", "ListPartnerEventSources": "partner event sources",
 		"ListPartnerEventSourceAccounts": "partner event sources", "PutPartnerEvents": "partner event sources",
-		"CreateEndpoint": "global endpoints", "DescribeEndpoint": "global endpoints", "ListEndpoints": "global endpoints",
-		"UpdateEndpoint": "global endpoints", "DeleteEndpoint": "global endpoints",
 	} {
 		ops[op] = notYet(op, feature)
 	}
@@ -448,8 +452,12 @@ func countEntriesFirst(next func(context.Context, control.Scope, []byte) (any, e
 const maxEntries = 10
 
 func (h *Handler) putEvents(ctx context.Context, sc control.Scope, in *putEventsIn) (any, error) {
+	var rep *ingest.Replication
 	if in.EndpointId != nil {
-		return nil, awserr.Validation("Global endpoints are not supported by this Switchyard version yet; omit EndpointId.")
+		var err error
+		if sc, rep, err = h.throughEndpoint(sc, *in.EndpointId, in.Entries); err != nil {
+			return nil, err
+		}
 	}
 	requestTrace, _ := ctx.Value(requestTraceKey{}).(string)
 	entries := make([]ingest.Entry, len(in.Entries))
@@ -462,7 +470,7 @@ func (h *Handler) putEvents(ctx context.Context, sc control.Scope, in *putEvents
 			entries[i].Time = &t
 		}
 	}
-	results, err := h.ingest.PutEvents(ctx, sc, entries)
+	results, err := h.ingest.PutEventsReplicated(ctx, sc, entries, rep)
 	if err != nil {
 		return nil, err
 	}

@@ -94,10 +94,20 @@ func checkValidate(t *testing.T, in any, want string) string {
 
 func TestCaller(t *testing.T) {
 	long := "us-" + strings.Repeat("a", 4100) + "-1"
+	const v4a = "AWS4-ECDSA-P256-SHA256 Credential=444455556666/20260101/events/aws4_request, SignedHeaders=host;x-amz-date;x-amz-region-set, Signature=3045"
 	tests := []struct {
 		auth, account, region string
+		regionSet             string // X-Amz-Region-Set, sent with SigV4a
 		err                   string // InvalidSignatureException message, if refused
 	}{
+		// SigV4a (PutEvents through a global endpoint): the account from
+		// the key, the region from a one-region set, else the default.
+		{auth: v4a, regionSet: "*", account: "444455556666", region: DefaultRegion},
+		{auth: v4a, account: "444455556666", region: DefaultRegion},
+		{auth: v4a, regionSet: "eu-west-1", account: "444455556666", region: "eu-west-1"},
+		{auth: v4a, regionSet: "eu-west-1,us-east-2", account: "444455556666", region: DefaultRegion},
+		{auth: v4a, regionSet: "local", err: "Credential should be scoped to a valid region, not 'local'. "},
+		{auth: "AWS4-ECDSA-P256-SHA256 Credential=AKIDEXAMPLE/20260101/events/aws4_request", regionSet: "*", account: DefaultAccount, region: DefaultRegion},
 		{auth: "", account: DefaultAccount, region: DefaultRegion},
 		{auth: "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/eu-central-1/events/aws4_request, SignedHeaders=host, Signature=x", account: DefaultAccount, region: "eu-central-1"},
 		{auth: "AWS4-HMAC-SHA256 Credential=444455556666/20260101/ap-south-1/events/aws4_request, SignedHeaders=host, Signature=x", account: "444455556666", region: "ap-south-1"},
@@ -112,6 +122,9 @@ func TestCaller(t *testing.T) {
 	}
 	for _, tt := range tests {
 		r := httptestRequest(tt.auth)
+		if tt.regionSet != "" {
+			r.Header.Set("X-Amz-Region-Set", tt.regionSet)
+		}
 		sc, err := Caller(r)
 		if tt.err != "" {
 			ae, ok := awserr.As(err)

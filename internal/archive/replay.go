@@ -86,7 +86,7 @@ func (r *Replayer) Run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		for _, rp := range r.View.Replays(control.Scope{}) {
-			if !rp.Active() || (rp.Owner != "" && time.Now().Before(rp.LeaseUntil)) {
+			if !rp.Active() || rp.Held(time.Now()) {
 				continue
 			}
 			key := rp.Account + "/" + rp.Region + "/" + rp.Name
@@ -130,7 +130,7 @@ type job struct {
 // owner ends the job.
 func (j *job) save(ctx context.Context) error {
 	for {
-		j.rec.Owner, j.rec.LeaseUntil = j.r.id, time.Now().Add(j.r.Lease).UTC()
+		j.rec.Grant(j.r.id, time.Now(), j.r.Lease)
 		rev, ok, err := j.r.Ctl.UpdateReplay(ctx, j.rec, j.rev)
 		if err != nil {
 			return err
@@ -179,10 +179,10 @@ func (r *Replayer) claimAndRun(ctx context.Context, sc control.Scope, name strin
 	if err != nil {
 		return err
 	}
-	if !rec.Active() || (rec.Owner != "" && rec.Owner != r.id && time.Now().Before(rec.LeaseUntil)) {
+	if !rec.Active() || rec.HeldByOther(r.id, time.Now()) {
 		return nil
 	}
-	rec.Owner, rec.LeaseUntil = r.id, time.Now().Add(r.Lease).UTC()
+	rec.Grant(r.id, time.Now(), r.Lease)
 	if rec.State == control.ReplayStarting {
 		rec.State = control.ReplayRunning
 	}
@@ -203,7 +203,7 @@ func (r *Replayer) claimAndRun(ctx context.Context, sc control.Scope, name strin
 		// from the last checkpoint without waiting for the lease to lapse.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		j.rec.Owner, j.rec.LeaseUntil = "", time.Time{}
+		j.rec.Release()
 		_, _, _ = r.Ctl.UpdateReplay(rctx, j.rec, j.rev)
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"regexp"
 
 	"github.com/switchyard/switchyard/iampolicy"
@@ -111,7 +112,11 @@ var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 
 func (None) Authenticate(r *http.Request, _ []byte) (*Identity, error) {
 	id := &Identity{Account: DefaultAccount, Region: DefaultRegion}
-	if m := credentialScope.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
+	authz := r.Header.Get("Authorization")
+	if strings.HasPrefix(authz, sigV4a+" ") {
+		return noneV4a(id, authz, r.Header.Get("X-Amz-Region-Set"))
+	}
+	if m := credentialScope.FindStringSubmatch(authz); m != nil {
 		id.AccessKeyID = m[1]
 		if accountID.MatchString(m[1]) {
 			id.Account = m[1]
@@ -122,6 +127,41 @@ func (None) Authenticate(r *http.Request, _ []byte) (*Identity, error) {
 		id.Region = m[3]
 	}
 	id.Principal = "arn:aws:iam::" + id.Account + ":root"
+	return id, nil
+}
+
+// sigV4a is the algorithm of a Signature Version 4A Authorization header,
+// "AWS4-ECDSA-P256-SHA256 Credential=<key>/<date>/<service>/aws4_request,
+// SignedHeaders=..., Signature=...": its credential scope has no region;
+// the regions the signature is good for are in the signed header
+// X-Amz-Region-Set. The SDKs sign PutEvents with an EndpointId this way,
+// for every region ("*"): the EventBridge endpoint rule set gives the
+// auth scheme sigv4a with signingRegionSet ["*"], also when the client has
+// an endpoint URL of its own.
+const sigV4a = "AWS4-ECDSA-P256-SHA256"
+
+// noneV4a is None's reading of a SigV4a request: the account of its
+// access key id, and the region its X-Amz-Region-Set names when that is
+// one region; signed for every region ("*") or several, the default
+// region (PutEvents with an EndpointId takes its region from the
+// endpoint).
+func noneV4a(id *Identity, authz, regionSet string) (*Identity, error) {
+	// Credential=<key>/<date>/<service>/: the first group is the key.
+	if m := credentialScope.FindStringSubmatch(authz); m != nil {
+		id.AccessKeyID = m[1]
+		if accountID.MatchString(m[1]) {
+			id.Account = m[1]
+		}
+	}
+	id.Principal = "arn:aws:iam::" + id.Account + ":root"
+	set := strings.TrimSpace(regionSet)
+	if set == "" || strings.ContainsAny(set, ",*") {
+		return id, nil
+	}
+	if !control.ValidRegion(set) {
+		return nil, awserr.New(sigv4.CodeInvalidSignature, "%s", sigv4.RegionMessage(set))
+	}
+	id.Region = set
 	return id, nil
 }
 

@@ -26,8 +26,9 @@ import (
 
 // Services are the service identifiers --aws-endpoint accepts, as they
 // appear in ARNs.
-// ("sts" is the endpoint of the AssumeRole calls for targets' roles.)
-var Services = []string{"sqs", "sns", "lambda", "kinesis", "firehose", "states", "logs", "sts"}
+// ("sts" is the endpoint of the AssumeRole calls for targets' roles;
+// "route53" the one global endpoints read their health checks from.)
+var Services = []string{"sqs", "sns", "lambda", "kinesis", "firehose", "states", "logs", "sts", "route53"}
 
 // Factory hands out SDK configurations per region, and per role assumed.
 type Factory struct {

@@ -91,10 +91,9 @@ type Replay struct {
 	ReplayStartTime       time.Time
 	ReplayEndTime         time.Time `json:",omitzero"`
 
-	// Owner is the process running the replay, until LeaseUntil; a lapsed
-	// lease lets any process claim the replay.
-	Owner      string    `json:",omitempty"`
-	LeaseUntil time.Time `json:",omitzero"`
+	// Lease names the process running the replay; a lapsed lease lets any
+	// process claim it.
+	Lease
 	// EndSeq is the archive's last sequence when the replay began: events
 	// archived later are not part of it.
 	EndSeq uint64 `json:",omitempty"`

@@ -52,6 +52,11 @@ type View struct {
 	// archives and replays (view_archive.go)
 	archives map[nameKey]*archiveEntry
 	replays  map[nameKey]*replayEntry
+	// global endpoints, by name and by account and id, and the health of
+	// the Route 53 health checks they name, by id (view_endpoints.go)
+	endpoints   map[nameKey]*record[Endpoint]
+	endpointIDs map[idKey]nameKey
+	health      map[nameKey]*record[HealthStatus]
 }
 
 // NewView returns an empty view of kv; Run fills it.
@@ -178,6 +183,10 @@ func (v *View) apply(e jetstream.KeyValueEntry) {
 		v.applyAPIDest(parts, e, deleted)
 	case len(parts) == 4 && (parts[0] == archivePrefix || parts[0] == replayPrefix):
 		v.applyArchive(parts, e, deleted)
+	case len(parts) == 4 && parts[0] == endpointPrefix:
+		v.applyEndpoint(parts, e, deleted)
+	case len(parts) == 2 && parts[0] == healthPrefix:
+		v.applyHealth(parts, e, deleted)
 	case parts[0] == clusterPrefix: // settings, not resources (cluster.go)
 	default:
 		v.log.Warn("control: unknown key in bucket", "key", e.Key())

@@ -19,6 +19,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/switchyard/switchyard/internal/authz"
 	"github.com/switchyard/switchyard/internal/awserr"
@@ -112,9 +114,49 @@ func EntrySize(e *Entry) int {
 	return n
 }
 
+// Replication is how PutEvents copies, for a global endpoint with
+// replication enabled, the entries it accepts for the endpoint's bus to
+// the bus of the same name in the endpoint's other region. The copy is the
+// event AWS documents as a "replicated event payload" (EventBridge User
+// Guide, global endpoints, "Event replication"): "region" is the region it
+// was replicated from, "resources" ends with the endpoint's ARN, and it
+// has an id of its own ("Event IDs can change across API calls", the
+// global endpoints best practices).
+type Replication struct {
+	// To is the scope of the other region.
+	To control.Scope
+	// Bus is the endpoint's bus name: entries for other buses are not
+	// copied.
+	Bus string
+	// EndpointARN is added to the copies' resources.
+	EndpointARN string
+}
+
+// Replication metrics: copies stored in the other region's bus, and copies
+// dropped (the other region's bus does not exist, or storing failed).
+var (
+	replicated = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "switchyard_endpoint_replicated_events_total",
+		Help: "Events a global endpoint with replication enabled copied to the event bus of its other region.",
+	})
+	replicationDropped = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchyard_endpoint_replication_dropped_total",
+		Help: "Events a global endpoint did not copy to its other region, by reason: no_bus (the bus does not exist there), store (storing the copy failed).",
+	}, []string{"reason"})
+)
+
 // PutEvents validates and stores entries, returning one result per entry in
 // order. A whole-request problem returns an error instead.
 func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Entry) ([]Result, error) {
+	return s.PutEventsReplicated(ctx, sc, entries, nil)
+}
+
+// PutEventsReplicated is PutEvents for entries sent through a global
+// endpoint: sc is the region the endpoint routes them to, and rep, if not
+// nil, says where to copy them. An entry's result is that of storing it in
+// sc; a copy that cannot be stored is logged and counted, as AWS processes
+// the other region "asynchronously" and does not fail the call for it.
+func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, entries []Entry, rep *Replication) ([]Result, error) {
 	total := 0
 	for i := range entries {
 		total += EntrySize(&entries[i])
@@ -151,6 +193,21 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 	denied := 0       // entries the caller may not send
 	var failure error // of the last batch not stored
 	stored := 0       // batches stored
+	// toCopy are the entries to replicate (rep) once stored, with their
+	// times; noCopyBus is set when the other region has no such bus.
+	type copyOf struct {
+		i int
+		t time.Time
+	}
+	var toCopy []copyOf
+	noCopyBus := false
+	if rep != nil {
+		if err := s.control.EnsureDefaultBus(ctx, rep.To); err != nil {
+			return nil, err
+		}
+		b, _ := s.control.View().Bus(rep.To, rep.Bus)
+		noCopyBus = b == nil
+	}
 	for i := range entries {
 		e := &entries[i]
 		target, bus, res := s.check(ctx, sc, e)
@@ -180,6 +237,13 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		b.data = appendFrame(b.data, id, func(dst []byte) []byte {
 			return AppendEnvelope(dst, id, *e.DetailType, *e.Source, sc, t, e.Resources, *e.Detail)
 		})
+		switch {
+		case rep == nil || bus != rep.Bus:
+		case noCopyBus:
+			replicationDropped.WithLabelValues("no_bus").Inc()
+		default:
+			toCopy = append(toCopy, copyOf{i, t})
+		}
 	}
 	if denied == len(entries) {
 		// Not one entry may be sent: the caller may not put events at all
@@ -250,10 +314,49 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		}
 		return nil, awserr.Internal()
 	}
+	// Only what was stored here is replicated: an entry that failed is
+	// sent again by its publisher, and would be copied twice.
+	var data []byte
+	var ids []string
+	for _, c := range toCopy {
+		if results[c.i].EventId == "" {
+			continue
+		}
+		e, cid := &entries[c.i], uuid.NewString()
+		res := append(e.Resources[:len(e.Resources):len(e.Resources)], rep.EndpointARN)
+		ids = append(ids, cid)
+		data = appendFrame(data, cid, func(dst []byte) []byte {
+			return AppendEnvelope(dst, cid, *e.DetailType, *e.Source, sc, c.t, res, *e.Detail)
+		})
+	}
+	if len(ids) > 0 {
+		s.storeCopies(ctx, rep, data, ids, ingested)
+	}
 	return results, nil
 }
 
 var internalFailure = Result{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
+
+// storeCopies stores the replicated copies of a PutEvents call (frames
+// data, ids) in the bus of rep.To; it runs once the call's own events are
+// stored (or failed), and a failure costs the copies, not the call.
+func (s *Service) storeCopies(ctx context.Context, rep *Replication, data []byte, ids []string, ingested string) {
+	msg := &nats.Msg{Subject: Subject(rep.To, rep.Bus), Header: nats.Header{}, Data: data}
+	if len(ids) == 1 {
+		msg.Data, _, _ = frameField(data[4+len(ids[0]):])
+	} else {
+		msg.Header.Set(HeaderEvents, strconv.Itoa(len(ids)))
+	}
+	msg.Header.Set(jetstream.MsgIDHeader, ids[0])
+	msg.Header.Set(HeaderRev, strconv.FormatUint(s.control.View().Rev(), 10))
+	msg.Header.Set(HeaderIngested, ingested)
+	if _, err := s.js.PublishMsg(context.WithoutCancel(ctx), msg); err != nil {
+		s.log.Error("ingest: replicated events not stored", "endpoint", rep.EndpointARN, "region", rep.To.Region, "events", len(ids), "err", err)
+		replicationDropped.WithLabelValues("store").Add(float64(len(ids)))
+		return
+	}
+	replicated.Add(float64(len(ids)))
+}
 
 // Subject is the events-stream subject of a bus.
 func Subject(sc control.Scope, bus string) string {

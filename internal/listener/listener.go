@@ -82,8 +82,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 		key := ClientKey(c.RemoteAddr())
 		if reason := l.acquire(key); reason != "" {
-			_ = c.Close()
+			// Counted before the close, so that whoever sees the close
+			// sees the count.
 			refused.WithLabelValues(reason).Inc()
+			_ = c.Close()
 			l.logRefusal(reason, key)
 			continue
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/switchyard/switchyard/internal/deliver"
 	"github.com/switchyard/switchyard/internal/deliver/awstarget"
 	"github.com/switchyard/switchyard/internal/deliver/natstarget"
+	"github.com/switchyard/switchyard/internal/healthcheck"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/match"
 	"github.com/switchyard/switchyard/internal/netguard"
@@ -87,9 +88,13 @@ type Config struct {
 	Auth            auth.Mode
 	CredentialsFile string
 	// TargetGuard denies the addresses that HTTP calls chosen by users'
-	// configuration (URL targets, API destinations, OAuth token requests)
-	// may connect to; nil is netguard.Default. Parse "" for none.
+	// configuration (URL targets, API destinations, OAuth token requests,
+	// the targets of global endpoints' health checks) may connect to; nil
+	// is netguard.Default. Parse "" for none.
 	TargetGuard *netguard.Guard
+	// HealthCheckInterval, if positive, replaces the RequestInterval of
+	// the Route 53 health checks of global endpoints (package healthcheck).
+	HealthCheckInterval time.Duration
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener
@@ -187,6 +192,9 @@ func Run(ctx context.Context, cfg Config) error {
 	dl.Register("api-destination", apiDest)
 	g.Go(func() error { return apiDest.Run(gctx) }) // authorizes OAuth connections
 	g.Go(func() error { return dl.Run(gctx) })
+	g.Go(func() error {
+		return (&healthcheck.Checker{Ctl: ctl, AWS: aws, Log: log, Guard: guard, Interval: cfg.HealthCheckInterval}).Run(gctx)
+	})
 	g.Go(func() error { return (&archive.Sweeper{JS: st.JS, View: view, Log: log}).Run(gctx) })
 	g.Go(func() error {
 		return (&archive.Replayer{JS: st.JS, Ctl: ctl, View: view, Log: log, MaxDeliveries: uint64(max(cfg.ReplayMaxPending, 0))}).Run(gctx)

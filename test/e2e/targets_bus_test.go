@@ -14,7 +14,8 @@ import (
 // TestBusTargetOtherAccountAndRegion forwards events to buses of another
 // account and of another region held by the same server. The event keeps
 // its original account and region, as AWS forwards it; a bus that does
-// not exist fails the delivery.
+// not exist fails the delivery. The other account's bus lets the rule's
+// account in with its policy (PutPermission); its own region's needs none.
 func TestBusTargetOtherAccountAndRegion(t *testing.T) {
 	const other = "444455556666"
 	s := startServer(t)
@@ -39,6 +40,10 @@ func TestBusTargetOtherAccountAndRegion(t *testing.T) {
 			Targets: []types.Target{{Id: aws.String("hook"), Arn: aws.String(d.rcv.URL)}}}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := dstAcct.PutPermission(cx, &eventbridge.PutPermissionInput{EventBusName: aws.String("inbox"),
+		Action: aws.String("events:PutEvents"), Principal: aws.String(acct), StatementId: aws.String("src")}); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := src.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("fwd"),
 		EventPattern: aws.String(`{"source":["app.src"]}`)}); err != nil {
