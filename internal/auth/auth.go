@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"regexp"
+	"strings"
 
 	"github.com/switchyard/switchyard/iampolicy"
 	"github.com/switchyard/switchyard/internal/awserr"
