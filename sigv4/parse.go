@@ -41,12 +41,12 @@ type Authorization struct {
 // AWS. A header of another scheme ("Bearer ...", SigV2's "AWS key:sig")
 // parses to an Authorization with its first word as Algorithm and no
 // parameters, which the verifier then reports as missing, as AWS does; a
-// header claiming another SigV4 algorithm ("AWS4-ECDSA-P256-SHA256") is an
-// error.
+// header claiming another SigV4 algorithm than AWS4-HMAC-SHA256 and
+// SigV4a's AWS4-ECDSA-P256-SHA256 is an error.
 func ParseAuthorization(header string) (*Authorization, error) {
 	alg, rest, _ := strings.Cut(strings.TrimLeft(header, " "), " ")
 	a := &Authorization{Algorithm: alg}
-	if alg != Algorithm {
+	if alg != Algorithm && alg != AlgorithmV4a {
 		if strings.HasPrefix(alg, "AWS4-") {
 			return nil, errUnsupportedAlgorithm(alg)
 		}

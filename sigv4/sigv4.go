@@ -52,8 +52,11 @@ type Credentials interface {
 type Identity struct {
 	// Key is the access key the request was signed with.
 	Key Key
-	// Region and Service are those of the credential scope.
+	// Region and Service are those of the credential scope. A SigV4a
+	// signature's scope has no region: its RegionSet (X-Amz-Region-Set)
+	// says where it is good.
 	Region, Service string
+	RegionSet       string
 	// Time is the signing time (X-Amz-Date).
 	Time time.Time
 	// Presigned is set for a request signed in its query string.
@@ -84,7 +87,8 @@ type Verifier struct {
 	// MaxSkew is the allowed clock skew; 0 is DefaultMaxSkew.
 	MaxSkew time.Duration
 
-	keys signingKeys
+	keys    signingKeys
+	v4aKeys v4aKeys
 }
 
 // Verify checks the signature of r, whose body has already been read into
@@ -149,8 +153,20 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Identity, error) {
 		return nil, errSkew(t, nowT, before, after)
 	}
 
-	scope, err := v.checkScope(a.Credential, t)
-	if err != nil {
+	v4a := a.Algorithm == AlgorithmV4a
+	var scope credentialScope
+	var regionSet string
+	if v4a {
+		if scope, err = v.checkScopeV4a(a.Credential, t); err != nil {
+			return nil, err
+		}
+		// The regions are part of what is signed: unsigned, anyone could
+		// widen them.
+		regionSet = r.Header.Get(regionSetHeader)
+		if regionSet == "" || !signs(signed, regionSetHeader) {
+			return nil, errIncomplete("SigV4a requires the signed header '" + strings.ToLower(regionSetHeader) + "'.")
+		}
+	} else if scope, err = v.checkScope(a.Credential, t); err != nil {
 		return nil, err
 	}
 	key, ok := v.Credentials.Lookup(scope.keyID)
@@ -176,8 +192,8 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Identity, error) {
 	}
 	sum := sha256.Sum256([]byte(canonical))
 	var toSign strings.Builder
-	toSign.Grow(len(Algorithm) + 1 + len(basic) + 1 + len(scope.scope) + 1 + 2*sha256.Size)
-	toSign.WriteString(Algorithm)
+	toSign.Grow(len(AlgorithmV4a) + 1 + len(basic) + 1 + len(scope.scope) + 1 + 2*sha256.Size)
+	toSign.WriteString(a.Algorithm)
 	toSign.WriteByte('\n')
 	toSign.WriteString(t.Format(basic))
 	toSign.WriteByte('\n')
@@ -187,6 +203,14 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Identity, error) {
 	hex.Encode(hx[:], sum[:])
 	toSign.Write(hx[:])
 
+	if v4a {
+		if !verifyV4a(v.v4aKeys.get(key.AccessKeyID, key.SecretAccessKey), toSign.String(), a.Signature) {
+			e := errSignatureDiffer()
+			e.canonical, e.stringToSign = canonical, toSign.String()
+			return nil, e
+		}
+		return &Identity{Key: key, RegionSet: regionSet, Service: scope.service, Time: t}, nil
+	}
 	sk := v.keys.get(key.SecretAccessKey, scope.date, scope.region, scope.service)
 	mac := hmac.New(sha256.New, sk[:])
 	mac.Write([]byte(toSign.String()))
@@ -239,13 +263,40 @@ func (a *Authorization) complete(header, stamp string) error {
 	return nil
 }
 
-func hasHost(signed string) bool {
+func hasHost(signed string) bool { return signs(signed, "host") }
+
+// signs reports whether the signed headers include name.
+func signs(signed, name string) bool {
 	for h := range strings.SplitSeq(signed, ";") {
-		if strings.EqualFold(h, "host") {
+		if strings.EqualFold(h, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// checkScopeV4a is checkScope for SigV4a's regionless credential,
+// "<key id>/<date>/<service>/aws4_request".
+func (v *Verifier) checkScopeV4a(cred string, t time.Time) (credentialScope, error) {
+	parts := strings.Split(cred, "/")
+	if len(parts) != 4 {
+		return credentialScope{}, errCredentialShape(cred)
+	}
+	var msg strings.Builder
+	if parts[2] != v.Service {
+		msg.WriteString("Credential should be scoped to correct service: '" + v.Service + "'. ")
+	}
+	if parts[3] != "aws4_request" {
+		msg.WriteString("Credential should be scoped with a valid terminator: 'aws4_request', not '" + parts[3] + "'. ")
+	}
+	if day := t.Format("20060102"); parts[1] != day {
+		msg.WriteString("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
+			parts[1] + "' != '" + day + "', from '" + t.Format(basic) + "'. ")
+	}
+	if msg.Len() > 0 {
+		return credentialScope{}, newError(CodeInvalidSignature, msg.String())
+	}
+	return credentialScope{keyID: parts[0], date: parts[1], service: parts[2], scope: cred[len(parts[0])+1:]}, nil
 }
 
 // parseStamp reads a SigV4 time: ISO 8601 basic format

@@ -196,6 +196,16 @@ func (a *SigV4) Authenticate(r *http.Request, body []byte) (*Identity, error) {
 	if !ok {
 		return nil, fmt.Errorf("auth: key %s has no credentials-file entry", v.Key.AccessKeyID)
 	}
-	return &Identity{Account: ent.Account, Region: v.Region, Principal: ent.Principal, AccessKeyID: ent.AccessKeyID,
+	region := v.Region
+	if v.RegionSet != "" {
+		// SigV4a: one region named is the request's; "*" or several
+		// leave it to the request (PutEvents with an EndpointId takes the
+		// endpoint's), the default region otherwise.
+		region = DefaultRegion
+		if set := strings.TrimSpace(v.RegionSet); !strings.ContainsAny(set, ",*") && control.ValidRegion(set) {
+			region = set
+		}
+	}
+	return &Identity{Account: ent.Account, Region: region, Principal: ent.Principal, AccessKeyID: ent.AccessKeyID,
 		Policies: ent.Policies, IAM: ent.IAM, OrgID: ent.OrgID, Verified: true}, nil
 }

@@ -380,3 +380,22 @@ func TestAuthStartup(t *testing.T) {
 		t.Errorf("--auth none does not warn:\n%s", s.logs())
 	}
 }
+
+// PutEvents with an EndpointId is signed SigV4a by the SDK (ECDSA, every
+// region): verified against the file's key, it reaches the operation (an
+// endpoint that does not exist is the answer); signed with a wrong secret
+// it is refused.
+func TestAuthSigV4a(t *testing.T) {
+	s, _ := startAuthServer(t, authKeys)
+	put := func(secret string) error {
+		_, err := s.signedClient("AKIAALICEEXAMPLE", secret, "", "us-east-1").PutEvents(ctx(t), &eventbridge.PutEventsInput{
+			EndpointId: aws.String("nosuch1234.veo"),
+			Entries:    []types.PutEventsRequestEntry{{Source: aws.String("s"), DetailType: aws.String("d"), Detail: aws.String("{}")}}})
+		return err
+	}
+	var ae smithy.APIError
+	if err := put("alice/secret+KEY"); !errors.As(err, &ae) || ae.ErrorCode() != "ResourceNotFoundException" {
+		t.Fatalf("SigV4a-signed PutEvents with an unknown EndpointId: %v, want ResourceNotFoundException (past authentication)", err)
+	}
+	wantAPIError(t, "SigV4a with a wrong secret", put("wrong"), "InvalidSignatureException", "")
+}
