@@ -115,11 +115,7 @@ func (s *evalState) addOcc(node *pathNode) int32 {
 	// Values of one array element share their trail: store it once.
 	if !s.trailSaved {
 		s.savedStart = int32(len(s.trails))
-		// Trails are short: appending step by step beats a call to
-		// memmove.
-		for _, t := range s.trail {
-			s.trails = append(s.trails, t)
-		}
+		s.trails = append(s.trails, s.trail...)
 		s.trailSaved = true
 	}
 	path := node.idx.pathID

@@ -74,12 +74,6 @@ var pow10u = func() (t [20]uint64) {
 	return
 }()
 
-// eventNumber is ComparableNumber for event numbers (see numClass).
-func eventNumber(lit []byte) (float64, bool) {
-	f, c := eventNumberClass(lit)
-	return f, c != numNone
-}
-
 // eventNumberClass is comparableNumber for the common shape of event
 // numbers, a plain decimal without exponent, computed in one pass without
 // allocating; other literals go to comparableNumber. Both give the same

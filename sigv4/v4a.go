@@ -81,8 +81,11 @@ func v4aPublicKey(keyID, secret string) *ecdsa.PublicKey {
 			continue
 		}
 		d := c.Add(c, big.NewInt(1))
-		x, y := curve.ScalarBaseMult(d.FillBytes(make([]byte, 32)))
-		return &ecdsa.PublicKey{Curve: curve, X: x, Y: y}
+		priv, err := ecdsa.ParseRawPrivateKey(curve, d.FillBytes(make([]byte, 32)))
+		if err != nil {
+			return nil // d is in [1, n-1]: cannot happen
+		}
+		return &priv.PublicKey
 	}
 	return nil // 254 outputs above n-2: as likely as never
 }

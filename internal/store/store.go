@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -119,12 +120,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if s.emb, err = newEmbedded(cfg, log); err != nil {
 			return nil, err
 		}
-		srv, err := s.emb.start()
-		if err != nil {
+		var srv *server.Server
+		if srv, err = s.emb.start(); err != nil {
 			s.Close()
 			return nil, err
 		}
-		s.emb.srv = srv
+		s.emb.srv = srv // err stays the outer one: the connect below sets it
 		s.NC, err = nats.Connect("", nats.InProcessServer(s.emb), nats.Name("switchyard"), nats.MaxReconnects(-1),
 			// While the embedded server is replaced (supervise), the
 			// connection retries often: the new one is in this process.

@@ -98,11 +98,10 @@ func createHealthCheck(t *testing.T, motoURL string, target *healthTarget, thres
 // regionPair is a bus of one name in two regions of one server, each with
 // a rule sending every event of source app.ge to its own receiver.
 type regionPair struct {
-	bus                string
-	east, west         *eventbridge.Client
-	rcvEast, rcvWest   *receiver
-	eastArn, westArn   string
-	eastName, westName string
+	bus              string
+	east, west       *eventbridge.Client
+	rcvEast, rcvWest *receiver
+	eastArn, westArn string
 }
 
 // retrying is s.client with the SDK's retries: CreateEndpoint and
