@@ -29,6 +29,7 @@ test-python: build
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 ## soak: the fault-injection suite (kill -9 under load, a target down, a hanging target, disk full) for SOAK per fault
 SOAK ?= 5m
