@@ -22,6 +22,11 @@ func FuzzMatch(f *testing.F) {
 		{`{"$or":[{"a":[1]},{"b":[{"suffix":{"equals-ignore-case":"Q"}}]}]}`, `{"b":"xq"}`},
 		{`{"a":["x"]}`, `{"a":"x"`},
 		{`{"a":["x"]}`, `[{"a":"x"}]`},
+		// Keys holding dots are paths (dotted.go).
+		{`{"detail":{"state.status":["running"]}}`, `{"detail":{"state":{"status":"running"}}}`},
+		{`{"detail":{"state":{"status":["running"]}}}`, `{"detail":{"state.status":"running"}}`},
+		{`{"a..b":[{"exists":false}],"c.d":[{"anything-but":"x"}]}`, `{"a.":{"b":1},"c":[{"d":"y"}],"c.d":"x"}`},
+		{`{"$or":[{"a.b":[1]},{"a":{"c":[2]}}]}`, `{"a":{"b":0},"a.c":2}`},
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s.pattern), []byte(s.event))
