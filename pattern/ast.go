@@ -31,8 +31,12 @@ type Rule struct {
 // Field constrains the values found at one path of the event.
 type Field struct {
 	// Path is the sequence of object keys from the event's root, e.g.
-	// ["detail", "state"]. Arrays in the event are transparent: a path
-	// reaches into every element of every array it passes through.
+	// ["detail", "state"], each key split at its dots: EventBridge joins
+	// keys with dots, so {"detail.state":[...]} and
+	// {"detail":{"state":[...]}} have the same path, and an event's
+	// "detail.state" key leads there too (see dotted.go). Arrays in the
+	// event are transparent: a path reaches into every element of every
+	// array it passes through.
 	Path []string
 	// Conds are alternatives: the field matches if any condition matches
 	// any value found at Path (with the exceptions AWS makes for

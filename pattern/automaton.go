@@ -23,7 +23,11 @@ type pathNode struct {
 	// update copies a few small nodes, not every key of the level.
 	wide  *hnode[*pathNode]
 	nWide int
-	idx   *valueIndex
+	// deep counts the children that have children in their turn: only
+	// through those can an event key holding dots lead anywhere (see
+	// dotted), so a level without them need not look for dots.
+	deep int
+	idx  *valueIndex
 }
 
 // pathWideMin is the number of keys from which a level is wide.
@@ -92,6 +96,7 @@ func (n *pathNode) update(path []string, depth int, fn func(*valueIndex) *valueI
 		h := hashValue(0, []byte(name))
 		old := c.wide.lookup(h, 0, []byte(name))
 		nk := old.update(path, depth+1, fn)
+		c.deep += deepDelta(old, nk)
 		c.wide = c.wide.update(h, 0, 0, name, func(*pathNode) *pathNode { return nk })
 		switch {
 		case old == nil && nk != nil:
@@ -106,6 +111,7 @@ func (n *pathNode) update(path []string, depth int, fn func(*valueIndex) *valueI
 			old = c.kids[at]
 		}
 		nk := old.update(path, depth+1, fn)
+		c.deep += deepDelta(old, nk)
 		switch {
 		case nk != nil && at >= 0:
 			c.kids[at] = nk
@@ -134,6 +140,19 @@ func (n *pathNode) update(path []string, depth int, fn func(*valueIndex) *valueI
 		return nil
 	}
 	return c
+}
+
+// deepDelta is the change to a parent's deep count when its child old is
+// replaced by nk (either may be nil).
+func deepDelta(old, nk *pathNode) int {
+	d := 0
+	if old != nil && old.hasKids() {
+		d--
+	}
+	if nk != nil && nk.hasKids() {
+		d++
+	}
+	return d
 }
 
 // bnode is a node of a byte trie keyed by (possibly case-folded, possibly

@@ -150,3 +150,27 @@ func BenchmarkMatchEscaped(b *testing.B) {
 		`"detail":{"st\u0061te":"r\u0075nning \\ fast","na\"me":"caf\u00e9","note":"\ud83d\ude00 \u2603 \\\/"}}`)
 	benchMatch(b, m, ev)
 }
+
+// BenchmarkMatchDotted is BenchmarkMatch with half the patterns naming
+// detail.state with a dotted key and the event spelling detail.state one
+// way and detail.size the other (see dotted.go): it times the walk of
+// dotted event keys.
+func BenchmarkMatchDotted(b *testing.B) {
+	m := NewMatcher()
+	for i := 0; i < 1000; i++ {
+		src := fmt.Sprintf(`{"source":["app.%d"],"detail":{"state":[{"prefix":"run"}],"size":[{"numeric":[">",%d]}]}}`, i, i)
+		if i%2 == 1 {
+			src = fmt.Sprintf(`{"source":["app.%d"],"detail.state":[{"prefix":"run"}],"detail":{"size":[{"numeric":[">",%d]}]}}`, i, i)
+		}
+		p, err := Parse([]byte(src))
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Add(fmt.Sprint(i), p)
+	}
+	ev := []byte(`{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"EC2 Instance State-change Notification",` +
+		`"source":"app.17","account":"111122223333","time":"2017-12-22T18:43:48Z","region":"us-west-1",` +
+		`"resources":["arn:aws:ec2:us-west-1:123456789012:instance/i-1234567890abcdef0"],` +
+		`"detail.size":20,"detail":{"instance-id":"i-1234567890abcdef0","state":"running","tags":[{"k":"a","v":"b"}],"x.y":1}}`)
+	benchMatch(b, m, ev)
+}

@@ -50,6 +50,10 @@ func FuzzParse(f *testing.F) {
 				if len(fl.Conds) == 0 || len(fl.Path) == 0 {
 					t.Fatalf("empty field %+v", fl)
 				}
+				// Keys are split at their dots (dotted.go).
+				if slices.ContainsFunc(fl.Path, func(k string) bool { return strings.Contains(k, ".") }) {
+					t.Fatalf("path part with a dot in %q", fl.Path)
+				}
 				if i > 0 && slices.Compare(r.Fields[i-1].Path, fl.Path) >= 0 {
 					t.Fatalf("fields not sorted and unique: %q then %q", r.Fields[i-1].Path, fl.Path)
 				}

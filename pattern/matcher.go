@@ -191,7 +191,10 @@ func (m *Matcher) AppendMatches(dst []string, event []byte) ([]string, error) {
 // as much of the event as the patterns need, stopping early where it can,
 // and does not check the syntax of what it skips: on invalid JSON it may
 // return an error or a result, but it does not panic. Duplicate keys may be
-// read up to the point where reading stops.
+// read up to the point where reading stops, and so may a key holding dots
+// that leads where a key met before it already led (EventBridge reads
+// {"a":{},"a.b":1} as a field a.b; this may stop after "a"): callers that
+// cannot rule such events out use AppendMatches for them.
 func (m *Matcher) AppendMatchesValid(dst []string, event []byte) ([]string, error) {
 	return m.appendMatches(dst, event, true)
 }

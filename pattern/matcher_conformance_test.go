@@ -100,7 +100,9 @@ func checkMatcherCase(t *testing.T, m *Matcher, id string, c conformanceCase) {
 	if len(got) != len(slices.Compact(slices.Sorted(slices.Values(got)))) {
 		t.Errorf("%s: duplicate ids in %v", c.Name, got)
 	}
-	if json.Valid(c.Event) {
+	// The trusting entry point agrees on valid events, except where it
+	// may stop early by design (see TestDottedFastPathStop).
+	if json.Valid(c.Event) && !hasSpellingCollision(c.Event) {
 		got2, err := m.AppendMatchesValid(nil, c.Event)
 		if err != nil || !slices.Equal(slices.Sorted(slices.Values(got2)), slices.Sorted(slices.Values(got))) {
 			t.Errorf("%s: AppendMatchesValid = %v, %v; AppendMatches = %v", c.Name, got2, err, got)

@@ -23,7 +23,19 @@ var (
 		"-0.99999999", "2.50000001", "99.999999999999", "-1.0000000012345678", "0.00000000", "-122.50605141424910")
 )
 
-type propGen struct{ r *rand.Rand }
+type propGen struct {
+	r *rand.Rand
+	// keys are the object keys patterns and events draw from; nil means
+	// propKeys.
+	keys []string
+}
+
+func (g propGen) keyPool() []string {
+	if g.keys != nil {
+		return g.keys
+	}
+	return propKeys
+}
 
 func (g propGen) pick(l []string) string { return l[g.r.IntN(len(l))] }
 func (g propGen) str() string            { return strconv.Quote(g.pick(propStrings)) }
@@ -95,7 +107,7 @@ func (g propGen) cond() string {
 
 func (g propGen) patternObj(depth int) string {
 	var parts []string
-	keys := slices.Clone(propKeys)
+	keys := slices.Clone(g.keyPool())
 	g.r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
 	for _, k := range keys[:1+g.r.IntN(2)] {
 		var v string
@@ -137,7 +149,7 @@ func (g propGen) eventValue(depth int) string {
 
 func (g propGen) eventObj(depth int) string {
 	var parts []string
-	for _, k := range propKeys {
+	for _, k := range g.keyPool() {
 		if g.r.IntN(3) > 0 {
 			parts = append(parts, strconv.Quote(k)+":"+g.eventValue(depth))
 		}
@@ -149,11 +161,21 @@ func (g propGen) eventObj(depth int) string {
 // random patterns (every operator, $or, nesting) and random events (nested
 // objects and arrays), many patterns per matcher.
 func TestMatcherMatchesReference(t *testing.T) {
+	testMatcherMatchesReference(t, propGen{r: rand.New(rand.NewPCG(1, 2))})
+}
+
+// TestMatcherMatchesReferenceDotted is TestMatcherMatchesReference with
+// keys that hold dots, so that patterns and events spell the same paths in
+// different ways (see dotted.go).
+func TestMatcherMatchesReferenceDotted(t *testing.T) {
+	testMatcherMatchesReference(t, propGen{r: rand.New(rand.NewPCG(3, 4)), keys: []string{"a", "b", "a.b", "b.a", "a.b.a", "a."}})
+}
+
+func testMatcherMatchesReference(t *testing.T, g propGen) {
 	rounds := 400
 	if testing.Short() {
 		rounds = 50
 	}
-	g := propGen{rand.New(rand.NewPCG(1, 2))}
 	matched, checked := 0, 0
 	defer func() { t.Logf("%d of %d (pattern, event) pairs match", matched, checked) }()
 	for round := 0; round < rounds; round++ {
@@ -193,7 +215,9 @@ func TestMatcherMatchesReference(t *testing.T) {
 			}
 			slices.Sort(got)
 			slices.Sort(got2)
-			if !slices.Equal(got, got2) {
+			// The trusting entry point may stop before a later spelling
+			// of a path it has met (TestDottedFastPathStop).
+			if !slices.Equal(got, got2) && !hasSpellingCollision(ev) {
 				t.Fatalf("event %s: AppendMatches %v, AppendMatchesValid %v", ev, got, got2)
 			}
 			var want []string

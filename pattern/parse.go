@@ -136,7 +136,9 @@ func (c *compiler) object(n *jsonNode, path []string, inOr bool) *Error {
 		if inOr && reservedInOr[m.key] {
 			return errorf("%s is Ruler reserved fieldName which cannot be used inside $or.", m.key)
 		}
-		sub := append(slices.Clip(path), m.key)
+		// A key holding dots is a path (see dotted.go); the checks above
+		// and the reasons below name the key as written.
+		sub := appendSplit(slices.Clip(path), m.key)
 		switch m.val.kind {
 		case jsonObject:
 			if err := c.object(m.val, sub, inOr); err != nil {

@@ -102,7 +102,9 @@ func (w *leafWalker) object(path []string, arr []arrayPos) error {
 			return nil
 		}
 		key := tok.(string)
-		sub := append(path[:len(path):len(path)], key)
+		// EventBridge joins keys with dots: a key holding dots is a
+		// path (see dotted.go).
+		sub := appendSplit(path[:len(path):len(path)], key)
 		if err := w.value(sub, arr); err != nil {
 			return err
 		}

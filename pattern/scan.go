@@ -172,13 +172,17 @@ func (s *evalState) scanObject(i int, node *pathNode, depth int, tail bool) (int
 		if err != nil {
 			return 0, s.fail(end, err.Error())
 		}
-		var child *pathNode
-		var at int
+		key := b[i+1 : end-1]
 		if esc {
-			s.scratch = jsontext.AppendUnescaped(s.scratch[:0], b[i+1:end-1])
-			child, at = node.child(s.scratch)
-		} else {
-			child, at = node.child(b[i+1 : end-1])
+			s.scratch = jsontext.AppendUnescaped(s.scratch[:0], key)
+			key = s.scratch
+		}
+		child, at := node.child(key)
+		if child == nil && node != nil && node.deep > 0 {
+			// A key holding dots is a path (see dotted.go). It is
+			// not one of this level's keys (at stays -1): another
+			// key may lead to the same place.
+			child = node.dotted(key)
 		}
 		i = s.ws(end)
 		if i >= len(b) || b[i] != ':' {
