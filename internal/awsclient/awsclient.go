@@ -27,7 +27,8 @@ import (
 // Services are the service identifiers --aws-endpoint accepts, as they
 // appear in ARNs.
 // ("sts" is the endpoint of the AssumeRole calls for targets' roles.)
-var Services = []string{"sqs", "sns", "lambda", "kinesis", "firehose", "states", "logs", "sts"}
+var Services = []string{"sqs", "sns", "lambda", "kinesis", "firehose", "states", "logs", "ecs", "batch", "ssm",
+	"redshift-data", "sagemaker", "codebuild", "codepipeline", "inspector", "ec2", "execute-api", "appsync", "sts"}
 
 // Factory hands out SDK configurations per region, and per role assumed.
 type Factory struct {

@@ -47,7 +47,7 @@ func (h *httpInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 	header := jsonHeaders
 	if hp := ResolveHttpParameters(inv.Target.HttpParameters, inv.Event); hp != nil {
 		var err error
-		if url, err = withQuery(FillPath(url, hp.PathParameterValues), hp.QueryStringParameters); err != nil {
+		if url, err = WithQuery(FillPath(url, hp.PathParameterValues), hp.QueryStringParameters); err != nil {
 			return Permanent("InvalidEndpoint", fmt.Errorf("http target %s: %w", inv.Target.Arn, err))
 		}
 		header = slices.Clip(header)

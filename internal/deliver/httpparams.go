@@ -145,9 +145,9 @@ func ResolveHttpParameters(hp *control.HttpParameters, event []byte) *control.Ht
 	return out
 }
 
-// withQuery adds query string parameters to rawURL, replacing those of
+// WithQuery adds query string parameters to rawURL, replacing those of
 // the same name.
-func withQuery(rawURL string, params map[string]string) (string, error) {
+func WithQuery(rawURL string, params map[string]string) (string, error) {
 	if len(params) == 0 {
 		return rawURL, nil
 	}
