@@ -293,6 +293,20 @@ func classify(err error) error {
 	}
 }
 
+// classifyAccepted is classify for calls whose answer is not read: an
+// answer of 2xx whose body the SDK could not decode (an AWS-compatible
+// server's timestamps in another format, say) still says the service took
+// the request, and the delivery is done; calling again would start a
+// second task, build or statement.
+func classifyAccepted(err error) error {
+	var de *smithy.DeserializationError
+	var re *awshttp.ResponseError
+	if errors.As(err, &de) && errors.As(err, &re) && re.HTTPStatusCode() >= 200 && re.HTTPStatusCode() <= 299 {
+		return nil
+	}
+	return classify(err)
+}
+
 // errorCode is the AWS error code of err, if it has one.
 func errorCode(err error) string {
 	var ae smithy.APIError

@@ -75,7 +75,7 @@ func (b *batchInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) erro
 	if err != nil {
 		return err
 	}
-	return classify(withTimeout(ctx, func(ctx context.Context) error {
+	return classifyAccepted(withTimeout(ctx, func(ctx context.Context) error {
 		_, err := cl.SubmitJob(ctx, in, traced(inv, func(o *batch.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err
 	}))

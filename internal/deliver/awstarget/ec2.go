@@ -52,7 +52,7 @@ func (e *ec2Invoker) Invoke(ctx context.Context, inv *deliver.Invocation) error 
 		return err
 	}
 	opts := traced(inv, func(o *ec2.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })
-	return classify(withTimeout(ctx, func(ctx context.Context) error {
+	return classifyAccepted(withTimeout(ctx, func(ctx context.Context) error {
 		var err error
 		switch call {
 		case "CreateSnapshot":

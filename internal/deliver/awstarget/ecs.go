@@ -61,8 +61,8 @@ func (e *ecsInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) error 
 		out, err = cl.RunTask(ctx, in, traced(inv, func(o *ecs.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err
 	})
-	if err != nil {
-		return classify(err)
+	if err != nil || out == nil {
+		return classifyAccepted(err)
 	}
 	if len(out.Tasks) == 0 && len(out.Failures) > 0 {
 		// ECS answered, but placed no task: for want of capacity (a

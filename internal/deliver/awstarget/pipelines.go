@@ -52,7 +52,7 @@ func (s *sageMakerInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) 
 	if err != nil {
 		return err
 	}
-	return classify(withTimeout(ctx, func(ctx context.Context) error {
+	return classifyAccepted(withTimeout(ctx, func(ctx context.Context) error {
 		_, err := cl.StartPipelineExecution(ctx, in, traced(inv, func(o *sagemaker.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err
 	}))
@@ -98,7 +98,7 @@ func (c *codeBuildInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) 
 	if err != nil {
 		return err
 	}
-	return classify(withTimeout(ctx, func(ctx context.Context) error {
+	return classifyAccepted(withTimeout(ctx, func(ctx context.Context) error {
 		_, err := cl.StartBuild(ctx, in, traced(inv, func(o *codebuild.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err
 	}))
@@ -131,7 +131,7 @@ func (c *codePipelineInvoker) Invoke(ctx context.Context, inv *deliver.Invocatio
 	if err != nil {
 		return err
 	}
-	return classify(withTimeout(ctx, func(ctx context.Context) error {
+	return classifyAccepted(withTimeout(ctx, func(ctx context.Context) error {
 		_, err := cl.StartPipelineExecution(ctx, &codepipeline.StartPipelineExecutionInput{
 			Name: aws.String(a.Resource), ClientRequestToken: aws.String(taskName(inv)),
 		}, traced(inv, func(o *codepipeline.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
@@ -162,7 +162,7 @@ func (i *inspectorInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) 
 	if err != nil {
 		return err
 	}
-	return classify(withTimeout(ctx, func(ctx context.Context) error {
+	return classifyAccepted(withTimeout(ctx, func(ctx context.Context) error {
 		_, err := cl.StartAssessmentRun(ctx, &inspector.StartAssessmentRunInput{AssessmentTemplateArn: aws.String(inv.Target.Arn)},
 			traced(inv, func(o *inspector.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err

@@ -76,7 +76,7 @@ func (r *redshiftInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) e
 		in := &redshiftdata.BatchExecuteStatementInput{Sqls: sqls, ClusterIdentifier: cluster, WorkgroupName: workgroup,
 			Database: dyn(p.Database), DbUser: dyn(p.DbUser), SecretArn: dyn(p.SecretManagerArn),
 			StatementName: dyn(p.StatementName), WithEvent: p.WithEvent, ClientToken: token}
-		return classify(withTimeout(ctx, func(ctx context.Context) error {
+		return classifyAccepted(withTimeout(ctx, func(ctx context.Context) error {
 			_, err := cl.BatchExecuteStatement(ctx, in, opts...)
 			return err
 		}))
@@ -84,7 +84,7 @@ func (r *redshiftInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) e
 	in := &redshiftdata.ExecuteStatementInput{Sql: dyn(p.Sql), ClusterIdentifier: cluster, WorkgroupName: workgroup,
 		Database: dyn(p.Database), DbUser: dyn(p.DbUser), SecretArn: dyn(p.SecretManagerArn),
 		StatementName: dyn(p.StatementName), WithEvent: p.WithEvent, ClientToken: token}
-	return classify(withTimeout(ctx, func(ctx context.Context) error {
+	return classifyAccepted(withTimeout(ctx, func(ctx context.Context) error {
 		_, err := cl.ExecuteStatement(ctx, in, opts...)
 		return err
 	}))

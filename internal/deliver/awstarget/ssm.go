@@ -69,7 +69,7 @@ func (s *ssmInvoker) runCommand(ctx context.Context, cl *ssm.Client, inv *delive
 		}
 		in.Parameters = params
 	}
-	return classify(withTimeout(ctx, func(ctx context.Context) error {
+	return classifyAccepted(withTimeout(ctx, func(ctx context.Context) error {
 		_, err := cl.SendCommand(ctx, in, opts...)
 		return err
 	}))
@@ -106,7 +106,7 @@ func (s *ssmInvoker) automation(ctx context.Context, cl *ssm.Client, inv *delive
 		}
 		in.Parameters = params
 	}
-	return classify(withTimeout(ctx, func(ctx context.Context) error {
+	return classifyAccepted(withTimeout(ctx, func(ctx context.Context) error {
 		_, err := cl.StartAutomationExecution(ctx, in, opts...)
 		return err
 	}))
