@@ -143,7 +143,7 @@ func TestECS(t *testing.T) {
 		Input: aws.String(`{"containerOverrides":[{"name":"app","command":["echo","hi"]}]}`),
 		EcsParameters: &control.EcsParameters{TaskDefinitionArn: td.TaskDefinition.TaskDefinitionArn, LaunchType: aws.String("FARGATE"),
 			TaskCount: aws.Int32(2), Group: aws.String("batch-group"), PlatformVersion: aws.String("1.4.0"),
-			Tags:                 []control.Tag{{Key: "team", Value: "blue"}}}}
+			Tags: []control.Tag{{Key: "team", Value: "blue"}}}}
 	if err := e.invoke(t, tg, kindsEvent); err != nil {
 		t.Fatal(err)
 	}
