@@ -53,6 +53,10 @@ var patterns = map[string]string{
 	"permissionAction":       `events:[a-zA-Z]+`,
 	"principal":              `(\d{12}|\*)`,
 	"statementId":            `[a-zA-Z0-9-_]+`,
+	// The target kinds' parameter shapes (control.EcsParameters, ...).
+	"runCommandTargetKey":            `^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`,
+	"redshiftSecretManagerArn":       `(^arn:aws([a-z]|\-)*:secretsmanager:[a-z0-9-.]+:.*)|(\$(\.[\w_-]+(\[(\d+|\*)\])*)*)`,
+	"sageMakerPipelineParameterName": `^[a-zA-Z0-9](-*[a-zA-Z0-9])*$`,
 }
 
 // lookahead holds the patterns Go's regexp (RE2) cannot express, as

@@ -124,7 +124,8 @@ func (i *Invoker) Invoke(ctx context.Context, inv *deliver.Invocation) error {
 		i.log.Error("apidest: connection secrets unreadable", "connection", c.ARN(), "err", err)
 		return deliver.Retryable("InternalError", err)
 	}
-	r, err := build(d, auth, inv.Target.HttpParameters, inv.Input)
+	// HttpParameters values may be JSON paths into the event.
+	r, err := build(d, auth, deliver.ResolveHttpParameters(inv.Target.HttpParameters, inv.Event), inv.Input)
 	if err != nil {
 		return deliver.Permanent("InvalidEndpoint", err)
 	}

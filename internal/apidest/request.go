@@ -63,7 +63,7 @@ func build(d *control.ApiDestination, auth *control.ConnectionAuth, hp *control.
 	if hp != nil {
 		target = *hp
 	}
-	endpoint := fillPath(d.InvocationEndpoint, target.PathParameterValues)
+	endpoint := deliver.FillPath(d.InvocationEndpoint, target.PathParameterValues)
 	u, err := url.Parse(endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("invocation endpoint %q: %w", endpoint, err)
@@ -107,43 +107,6 @@ func setHeader(h http.Header, k, v string) {
 		return
 	}
 	h.Set(k, v)
-}
-
-// fillPath replaces the "*" wildcards of the endpoint's path, in order, with
-// the path parameter values (escaped as path segments).
-func fillPath(endpoint string, values []string) string {
-	if len(values) == 0 {
-		return endpoint
-	}
-	// Only the path: a "*" in the host or query is not a wildcard.
-	start := 0
-	if i := strings.Index(endpoint, "://"); i >= 0 {
-		start = i + 3
-		if j := strings.IndexByte(endpoint[start:], '/'); j >= 0 {
-			start += j
-		} else {
-			return endpoint
-		}
-	}
-	end := len(endpoint)
-	if i := strings.IndexAny(endpoint[start:], "?#"); i >= 0 {
-		end = start + i
-	}
-	var b strings.Builder
-	b.WriteString(endpoint[:start])
-	path := endpoint[start:end]
-	for _, v := range values {
-		i := strings.IndexByte(path, '*')
-		if i < 0 {
-			break
-		}
-		b.WriteString(path[:i])
-		b.WriteString(url.PathEscape(v))
-		path = path[i+1:]
-	}
-	b.WriteString(path)
-	b.WriteString(endpoint[end:])
-	return b.String()
 }
 
 // addBodyParameters adds the connection's body parameters to a JSON-object

@@ -10,27 +10,6 @@ import (
 	"github.com/switchyard/switchyard/internal/deliver"
 )
 
-func TestFillPath(t *testing.T) {
-	tests := []struct {
-		endpoint string
-		values   []string
-		want     string
-	}{
-		{"https://h/orders/*/items/*", []string{"o-1", "i 2"}, "https://h/orders/o-1/items/i%202"},
-		{"https://h/a/*", nil, "https://h/a/*"},
-		{"https://h/a/*/b/*", []string{"x"}, "https://h/a/x/b/*"},
-		{"https://h/a/*?q=*", []string{"x", "y"}, "https://h/a/x?q=*"},
-		{"https://h/a", []string{"x"}, "https://h/a"},
-		{"https://h", []string{"x"}, "https://h"},
-		{"https://h/*", []string{"a/b"}, "https://h/a%2Fb"},
-	}
-	for _, tt := range tests {
-		if got := fillPath(tt.endpoint, tt.values); got != tt.want {
-			t.Errorf("fillPath(%q, %q) = %q, want %q", tt.endpoint, tt.values, got, tt.want)
-		}
-	}
-}
-
 // TestBuildPrecedence: target HttpParameters and the connection's
 // invocation parameters are merged, the connection winning on conflict
 // (headers case-insensitively); headers EventBridge owns cannot be set.

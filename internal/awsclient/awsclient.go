@@ -28,7 +28,8 @@ import (
 // appear in ARNs.
 // ("sts" is the endpoint of the AssumeRole calls for targets' roles;
 // "route53" the one global endpoints read their health checks from.)
-var Services = []string{"sqs", "sns", "lambda", "kinesis", "firehose", "states", "logs", "sts", "route53"}
+var Services = []string{"sqs", "sns", "lambda", "kinesis", "firehose", "states", "logs", "ecs", "batch", "ssm",
+	"redshift-data", "sagemaker", "codebuild", "codepipeline", "inspector", "ec2", "execute-api", "appsync", "sts", "route53"}
 
 // Factory hands out SDK configurations per region, and per role assumed.
 type Factory struct {

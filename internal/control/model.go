@@ -12,7 +12,6 @@
 package control
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -137,23 +136,139 @@ func (r *Rule) Enabled() bool { return r.State != StateDisabled }
 // returns it. The parameters of target kinds Switchyard does not interpret
 // yet are kept verbatim so that they round-trip.
 type Target struct {
-	Id                          string             `v:"req,len=1:64,re=targetId"`
-	Arn                         string             `v:"req,len=1:1600"`
-	RoleArn                     *string            `json:",omitempty" v:"len=1:1600"`
-	Input                       *string            `json:",omitempty" v:"len=:8192"`
-	InputPath                   *string            `json:",omitempty" v:"len=:256"`
-	InputTransformer            *InputTransformer  `json:",omitempty"`
-	KinesisParameters           *KinesisParameters `json:",omitempty"`
-	SqsParameters               *SqsParameters     `json:",omitempty"`
-	HttpParameters              *HttpParameters    `json:",omitempty"`
-	DeadLetterConfig            *DeadLetterConfig  `json:",omitempty"`
-	RetryPolicy                 *RetryPolicy       `json:",omitempty"`
-	RunCommandParameters        json.RawMessage    `json:",omitempty"`
-	EcsParameters               json.RawMessage    `json:",omitempty"`
-	BatchParameters             json.RawMessage    `json:",omitempty"`
-	RedshiftDataParameters      json.RawMessage    `json:",omitempty"`
-	SageMakerPipelineParameters json.RawMessage    `json:",omitempty"`
-	AppSyncParameters           json.RawMessage    `json:",omitempty"`
+	Id                          string                       `v:"req,len=1:64,re=targetId"`
+	Arn                         string                       `v:"req,len=1:1600"`
+	RoleArn                     *string                      `json:",omitempty" v:"len=1:1600"`
+	Input                       *string                      `json:",omitempty" v:"len=:8192"`
+	InputPath                   *string                      `json:",omitempty" v:"len=:256"`
+	InputTransformer            *InputTransformer            `json:",omitempty"`
+	KinesisParameters           *KinesisParameters           `json:",omitempty"`
+	SqsParameters               *SqsParameters               `json:",omitempty"`
+	HttpParameters              *HttpParameters              `json:",omitempty"`
+	DeadLetterConfig            *DeadLetterConfig            `json:",omitempty"`
+	RetryPolicy                 *RetryPolicy                 `json:",omitempty"`
+	RunCommandParameters        *RunCommandParameters        `json:",omitempty"`
+	EcsParameters               *EcsParameters               `json:",omitempty"`
+	BatchParameters             *BatchParameters             `json:",omitempty"`
+	RedshiftDataParameters      *RedshiftDataParameters      `json:",omitempty"`
+	SageMakerPipelineParameters *SageMakerPipelineParameters `json:",omitempty"`
+	AppSyncParameters           *AppSyncParameters           `json:",omitempty"`
+}
+
+// The target kinds' parameter shapes below are the EventBridge API model's
+// (events 2015-10-07: EcsParameters, BatchParameters, RunCommandParameters,
+// RedshiftDataParameters, SageMakerPipelineParameters, AppSyncParameters),
+// with its constraints as validation tags and its member names, some of
+// which are lowerCamelCase on the wire (awsvpcConfiguration, type, ...).
+// Stored rules written while these were kept verbatim decode into them
+// unchanged: the JSON is the same.
+
+// EcsParameters says which task an ECS target runs, and how (RunTask).
+type EcsParameters struct {
+	TaskDefinitionArn        *string                        `v:"req,len=1:1600"`
+	TaskCount                *int32                         `json:",omitempty" v:"range=1:"`
+	LaunchType               *string                        `json:",omitempty" v:"enum=EC2|FARGATE|EXTERNAL"`
+	NetworkConfiguration     *NetworkConfiguration          `json:",omitempty"`
+	PlatformVersion          *string                        `json:",omitempty"`
+	Group                    *string                        `json:",omitempty"`
+	CapacityProviderStrategy []CapacityProviderStrategyItem `json:",omitempty" v:"len=:6"`
+	EnableECSManagedTags     *bool                          `json:",omitempty"`
+	EnableExecuteCommand     *bool                          `json:",omitempty"`
+	PlacementConstraints     []PlacementConstraint          `json:",omitempty" v:"len=:10"`
+	PlacementStrategy        []PlacementStrategy            `json:",omitempty" v:"len=:5"`
+	PropagateTags            *string                        `json:",omitempty" v:"enum=TASK_DEFINITION"`
+	ReferenceId              *string                        `json:",omitempty" v:"len=:1024"`
+	Tags                     []Tag                          `json:",omitempty"`
+}
+
+// NetworkConfiguration is an ECS task's awsvpc network.
+type NetworkConfiguration struct {
+	AwsvpcConfiguration *AwsVpcConfiguration `json:"awsvpcConfiguration,omitempty"`
+}
+
+// AwsVpcConfiguration places an ECS task's network interface.
+type AwsVpcConfiguration struct {
+	Subnets        []string `v:"req"`
+	SecurityGroups []string `json:",omitempty"`
+	AssignPublicIp *string  `json:",omitempty" v:"enum=ENABLED|DISABLED"`
+}
+
+// CapacityProviderStrategyItem is one capacity provider of an ECS task.
+type CapacityProviderStrategyItem struct {
+	CapacityProvider *string `json:"capacityProvider" v:"req,len=1:255"`
+	Weight           *int32  `json:"weight,omitempty" v:"range=0:1000"`
+	Base             *int32  `json:"base,omitempty" v:"range=0:100000"`
+}
+
+// PlacementConstraint constrains where an ECS task runs.
+type PlacementConstraint struct {
+	Type       *string `json:"type,omitempty" v:"enum=distinctInstance|memberOf"`
+	Expression *string `json:"expression,omitempty" v:"len=:2000"`
+}
+
+// PlacementStrategy orders where ECS tasks run.
+type PlacementStrategy struct {
+	Type  *string `json:"type,omitempty" v:"enum=random|spread|binpack"`
+	Field *string `json:"field,omitempty" v:"len=:255"`
+}
+
+// BatchParameters says which job a Batch job queue target submits.
+type BatchParameters struct {
+	JobDefinition   *string               `v:"req"`
+	JobName         *string               `v:"req"`
+	ArrayProperties *BatchArrayProperties `json:",omitempty"`
+	RetryStrategy   *BatchRetryStrategy   `json:",omitempty"`
+}
+
+// BatchArrayProperties makes the submitted job an array job.
+type BatchArrayProperties struct {
+	Size *int32 `json:",omitempty"`
+}
+
+// BatchRetryStrategy overrides the job definition's retries.
+type BatchRetryStrategy struct {
+	Attempts *int32 `json:",omitempty"`
+}
+
+// RunCommandParameters picks the instances an SSM Run Command target runs
+// its document on.
+type RunCommandParameters struct {
+	RunCommandTargets []RunCommandTarget `v:"req,len=1:5"`
+}
+
+// RunCommandTarget selects instances: by "InstanceIds" or "tag:<key>".
+type RunCommandTarget struct {
+	Key    *string  `v:"req,len=1:128,re=runCommandTargetKey"`
+	Values []string `v:"req,len=1:50,elem.len=1:256"`
+}
+
+// RedshiftDataParameters is the statement a Redshift target runs through
+// the Redshift Data API.
+type RedshiftDataParameters struct {
+	SecretManagerArn *string  `json:",omitempty" v:"len=1:1600,re=redshiftSecretManagerArn"`
+	Database         *string  `v:"req,len=1:64"`
+	DbUser           *string  `json:",omitempty" v:"len=1:128"`
+	Sql              *string  `json:",omitempty" v:"len=1:100000,sensitive"`
+	StatementName    *string  `json:",omitempty" v:"len=1:500"`
+	WithEvent        *bool    `json:",omitempty"`
+	Sqls             []string `json:",omitempty" v:"len=0:40,elem.len=1:100000,sensitive"`
+}
+
+// SageMakerPipelineParameters are the parameters of the pipeline
+// execution a SageMaker pipeline target starts.
+type SageMakerPipelineParameters struct {
+	PipelineParameterList []SageMakerPipelineParameter `json:",omitempty" v:"len=0:200"`
+}
+
+// SageMakerPipelineParameter is one pipeline parameter.
+type SageMakerPipelineParameter struct {
+	Name  *string `v:"req,len=1:256,re=sageMakerPipelineParameterName"`
+	Value *string `v:"req,len=:1024"`
+}
+
+// AppSyncParameters is the GraphQL operation an AppSync target runs.
+type AppSyncParameters struct {
+	GraphQLOperation *string `json:",omitempty" v:"len=1:1048576,sensitive"`
 }
 
 // InputTransformer shapes the event into the target's input.

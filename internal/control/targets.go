@@ -70,6 +70,9 @@ func (s *Service) PutTargets(ctx context.Context, sc Scope, busNameOrARN, ruleNa
 		if _, err := transform.Compile(t.Shaping()); err != nil {
 			return nil, awserr.Validation("%s", err.Error())
 		}
+		if err := checkTargetKind(&t); err != nil {
+			return nil, err
+		}
 		if needsSqsParameters(&t) {
 			return nil, awserr.Validation("Parameter(s) SqsParameters must be specified for target: %s.", t.Id)
 		}

@@ -3,9 +3,11 @@ package deliver
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/internal/netguard"
@@ -31,15 +33,33 @@ func (d *Deliverer) SetTargetGuard(guard *netguard.Guard) {
 // jsonHeaders are the headers of every call to a URL target.
 var jsonHeaders = []Header{{"Content-Type", "application/json; charset=utf-8"}, {"User-Agent", "Switchyard"}}
 
-// Invoke sends the input, with the event's trace header if it has one.
+// Invoke sends the input, with the event's trace header if it has one,
+// and the target's HttpParameters as for the other HTTP targets (API
+// destinations, API Gateway): path parameter values fill the URL's "*"
+// wildcards in order, query string parameters are added to the URL's and
+// headers are set, except those of the transport and those Switchyard
+// sets itself; values may be JSON paths into the event.
 // 2xx is success; 401, 407, 409, 429 and 5xx are
 // retried (honouring Retry-After); other answers, redirects included,
 // cannot succeed on retry.
 func (h *httpInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 	url := inv.Target.Arn
 	header := jsonHeaders
+	if hp := ResolveHttpParameters(inv.Target.HttpParameters, inv.Event); hp != nil {
+		var err error
+		if url, err = WithQuery(FillPath(url, hp.PathParameterValues), hp.QueryStringParameters); err != nil {
+			return Permanent("InvalidEndpoint", fmt.Errorf("http target %s: %w", inv.Target.Arn, err))
+		}
+		header = slices.Clip(header)
+		for _, k := range slices.Sorted(maps.Keys(hp.HeaderParameters)) {
+			if ReservedHeader(k) || strings.EqualFold(k, "Content-Type") {
+				continue
+			}
+			header = append(header, Header{k, hp.HeaderParameters[k]})
+		}
+	}
 	if inv.Trace != "" {
-		header = append(slices.Clip(jsonHeaders), Header{TraceHeader, inv.Trace})
+		header = append(slices.Clip(header), Header{TraceHeader, inv.Trace})
 	}
 	a, err := h.client.Do(ctx, &Call{Method: http.MethodPost, URL: url, Header: header, Body: inv.Input})
 	if err != nil {

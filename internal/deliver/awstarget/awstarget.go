@@ -20,6 +20,35 @@
 //	          named by the event id, created as needed; an input of the form
 //	          {"timestamp": ..., "message": ...} sets both, otherwise the
 //	          message is the input and the timestamp the event's time
+//	ecs       RunTask on the cluster of the ARN from EcsParameters, the
+//	          input (if the target shapes one) as the task's overrides,
+//	          startedBy events-rule/<rule>
+//	batch     SubmitJob to the job queue from BatchParameters, the input's
+//	          Parameters and ContainerOverrides
+//	ssm       SendCommand of the document (document/<name>) on the
+//	          RunCommandParameters targets, StartAutomationExecution of a
+//	          runbook (automation-definition/<name>:<version>); the shaped
+//	          input as the document's parameters
+//	redshift  ExecuteStatement (Sql) or BatchExecuteStatement (Sqls) of the
+//	          RedshiftDataParameters on the cluster or Serverless workgroup
+//	sagemaker StartPipelineExecution with the PipelineParameterList
+//	codebuild StartBuild of the project, the input's members as StartBuild
+//	          parameters
+//	codepipeline StartPipelineExecution
+//	inspector StartAssessmentRun of the assessment template
+//	execute-api the API Gateway method's URL, HttpParameters applied, the
+//	          input as the body, SigV4-signed as the role if it has one
+//	appsync   the GraphQL operation of AppSyncParameters with the input as
+//	          its variables, SigV4-signed (AWS_IAM) as the role
+//	events target/create-snapshot, reboot-instance, stop-instance,
+//	          terminate-instance: EC2 CreateSnapshot, RebootInstances,
+//	          StopInstances, TerminateInstances of the id in the input
+//
+// Parameter values of Redshift, SageMaker and HttpParameters may be JSON
+// paths into the event ("$.detail.x"), resolved at each invocation. Calls
+// that start something (a task, an execution, a build, a statement) carry
+// a client token derived from the delivery task, so that a retry after a
+// lost answer starts nothing twice, where the API takes one.
 //
 // The call that delivers an event with an X-Ray trace header carries it as
 // its X-Amzn-Trace-Id HTTP header, as EventBridge passes it to every target
@@ -70,6 +99,7 @@ const callTimeout = 10 * time.Second
 // Invokers returns the invokers of the AWS service targets, keyed by the
 // target kind they serve (see deliver.Kind).
 func Invokers(f *awsclient.Factory) map[string]deliver.Invoker {
+	redshift := newRedshift(f)
 	return map[string]deliver.Invoker{
 		"sqs":      newSQS(f),
 		"sns":      newSNS(f),
@@ -78,6 +108,21 @@ func Invokers(f *awsclient.Factory) map[string]deliver.Invoker {
 		"firehose": newFirehose(f),
 		"states":   newSFN(f),
 		"logs":     newLogs(f),
+		"ecs":      newECS(f),
+		"batch":    newBatch(f),
+		"ssm":      newSSM(f),
+		// One Data API for clusters and Serverless workgroups.
+		"redshift":            redshift,
+		"redshift-serverless": redshift,
+		"sagemaker":           newSageMaker(f),
+		"codebuild":           newCodeBuild(f),
+		"codepipeline":        newCodePipeline(f),
+		"inspector":           newInspector(f),
+		"execute-api":         newAPIGateway(f),
+		"appsync":             newAppSync(f),
+		// EventBridge's built-in targets, arn:aws:events:...:target/<name>
+		// (deliver.Kind names them by their resource type, "target").
+		"target": newEC2(f),
 	}
 }
 
@@ -246,6 +291,20 @@ func classify(err error) error {
 	default:
 		return deliver.Permanent(code, err)
 	}
+}
+
+// classifyAccepted is classify for calls whose answer is not read: an
+// answer of 2xx whose body the SDK could not decode (an AWS-compatible
+// server's timestamps in another format, say) still says the service took
+// the request, and the delivery is done; calling again would start a
+// second task, build or statement.
+func classifyAccepted(err error) error {
+	var de *smithy.DeserializationError
+	var re *awshttp.ResponseError
+	if errors.As(err, &de) && errors.As(err, &re) && re.HTTPStatusCode() >= 200 && re.HTTPStatusCode() <= 299 {
+		return nil
+	}
+	return classify(err)
 }
 
 // errorCode is the AWS error code of err, if it has one.

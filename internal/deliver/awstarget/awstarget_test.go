@@ -60,26 +60,6 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestLookup(t *testing.T) {
-	ev := []byte(`{"id":"e1","detail":{"user":{"id":"u-7"},"n":42,"items":[{"sku":"a"},{"sku":"b"}],"obj":{"a":1},"nul":null}}`)
-	for path, want := range map[string]string{
-		"$.detail.user.id":      "u-7",
-		"$.detail.n":            "42",
-		"$.detail.items[1].sku": "b",
-		"$.detail.obj":          `{"a":1}`,
-		"$.id":                  "e1",
-	} {
-		if got, ok := lookup(ev, path); !ok || got != want {
-			t.Errorf("%s = %q %v, want %q", path, got, ok, want)
-		}
-	}
-	for _, path := range []string{"$.detail.missing", "$.detail.items[5]", "$.detail.nul", "detail", "$.detail.n.x", "$.detail.items[x]"} {
-		if got, ok := lookup(ev, path); ok {
-			t.Errorf("%s = %q, want nothing", path, got)
-		}
-	}
-}
-
 func TestPartitionKey(t *testing.T) {
 	inv := &deliver.Invocation{Target: &control.Target{}, Event: []byte(`{"id":"e1","detail":{"k":"v"}}`)}
 	if got := partitionKey(inv); got != "e1" {

@@ -2,9 +2,6 @@ package awstarget
 
 import (
 	"context"
-	"encoding/json"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -60,68 +57,11 @@ func partitionKey(inv *deliver.Invocation) string {
 	if p == nil || aws.ToString(p.PartitionKeyPath) == "" {
 		return id
 	}
-	v, ok := lookup(inv.Event, aws.ToString(p.PartitionKeyPath))
+	v, ok := deliver.Lookup(inv.Event, aws.ToString(p.PartitionKeyPath))
 	if !ok || v == "" {
 		return id
 	}
 	return v
-}
-
-// lookup evaluates a JSONPath of the form EventBridge accepts in
-// parameters ($, .member, [index]) against doc: a string value is returned
-// as is, any other value as its JSON text.
-func lookup(doc []byte, path string) (string, bool) {
-	rest, ok := strings.CutPrefix(path, "$")
-	if !ok {
-		return "", false
-	}
-	var v any
-	dec := json.NewDecoder(strings.NewReader(string(doc)))
-	dec.UseNumber()
-	if dec.Decode(&v) != nil {
-		return "", false
-	}
-	for rest != "" {
-		switch rest[0] {
-		case '.':
-			end := strings.IndexAny(rest[1:], ".[")
-			if end < 0 {
-				end = len(rest) - 1
-			}
-			key := rest[1 : 1+end]
-			rest = rest[1+end:]
-			m, ok := v.(map[string]any)
-			if !ok {
-				return "", false
-			}
-			if v, ok = m[key]; !ok {
-				return "", false
-			}
-		case '[':
-			end := strings.IndexByte(rest, ']')
-			if end < 0 {
-				return "", false
-			}
-			n, err := strconv.Atoi(rest[1:end])
-			rest = rest[end+1:]
-			arr, ok := v.([]any)
-			if err != nil || !ok || n < 0 || n >= len(arr) {
-				return "", false
-			}
-			v = arr[n]
-		default:
-			return "", false
-		}
-	}
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case nil:
-		return "", false
-	default:
-		b, err := json.Marshal(x)
-		return string(b), err == nil
-	}
 }
 
 type errString string

@@ -31,15 +31,21 @@ type wire struct {
 }
 
 type wireCall struct {
-	op    string // X-Amz-Target, the query Action, or the REST path
-	trace []string
+	op     string // X-Amz-Target, the query Action, or the REST path
+	trace  []string
+	body   string
+	status int    // moto's answer, 0 for none
+	answer string // the body of a 5xx answer
 }
 
 func (w *wire) Do(req *http.Request) (*http.Response, error) {
 	op := req.Header.Get("X-Amz-Target")
-	if op == "" && req.Body != nil {
-		b, _ := io.ReadAll(req.Body)
+	var b []byte
+	if req.Body != nil {
+		b, _ = io.ReadAll(req.Body)
 		req.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	if op == "" {
 		if q, err := url.ParseQuery(string(b)); err == nil && q.Get("Action") != "" {
 			op = q.Get("Action")
 		}
@@ -47,10 +53,33 @@ func (w *wire) Do(req *http.Request) (*http.Response, error) {
 	if op == "" {
 		op = req.URL.Path
 	}
+	resp, err := http.DefaultClient.Do(req)
+	c := wireCall{op: op, trace: req.Header.Values(deliver.TraceHeader), body: string(b)}
+	if err == nil {
+		c.status = resp.StatusCode
+		if resp.StatusCode >= 500 {
+			rb, _ := io.ReadAll(resp.Body)
+			resp.Body = io.NopCloser(bytes.NewReader(rb))
+			c.answer = string(rb)
+		}
+	}
 	w.mu.Lock()
-	w.calls = append(w.calls, wireCall{op: op, trace: req.Header.Values(deliver.TraceHeader)})
+	w.calls = append(w.calls, c)
 	w.mu.Unlock()
-	return http.DefaultClient.Do(req)
+	return resp, err
+}
+
+// sent returns the calls of an operation whose name contains op.
+func (w *wire) sent(op string) []wireCall {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []wireCall
+	for _, c := range w.calls {
+		if strings.Contains(c.op, op) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // last returns the trace headers of the last call of an operation whose
