@@ -102,6 +102,11 @@ func serveCmd() *cobra.Command {
 	var denyCIDRs string
 	var authMode, credentialsFile string
 	var healthInterval time.Duration
+	var (
+		busLogDest    string
+		busLogMaxFile int64
+		busLogQueue   int
+	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
@@ -173,6 +178,9 @@ func serveCmd() *cobra.Command {
 				TargetGuard:            guard,
 				Auth:                   mode,
 				CredentialsFile:        credentialsFile,
+				BusLogDestination:      busLogDest,
+				BusLogMaxFileBytes:     busLogMaxFile,
+				BusLogQueue:            busLogQueue,
 				HealthCheckInterval:    healthInterval,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
@@ -209,6 +217,9 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&limits.BusesPerScope, "buses-per-account", limits.BusesPerScope, "most event buses an account may have in a region")
 	f.StringVar(&awsEndpoints, "aws-endpoint", "", `AWS endpoints for targets: "sqs=http://host:port,sns=..." or one URL for all services (default: AWS_ENDPOINT_URL_<SERVICE>, then AWS)`)
 	f.BoolVar(&assumeRoles, "assume-target-roles", true, "call AWS targets that have a RoleArn as that role, assumed through STS (its endpoint: --aws-endpoint sts=... or AWS_ENDPOINT_URL_STS); false calls them with Switchyard's own credentials")
+	f.StringVar(&busLogDest, "bus-log-destination", "", `where event bus logs go, for buses whose LogConfig Level is not OFF: "stdout", "file:/path" (JSON lines, rotated at --bus-log-max-file-bytes to /path.1) or "logs:<log-group-name>" (CloudWatch Logs, its endpoint as --aws-endpoint logs=...; a log stream per bus); none by default`)
+	f.Int64Var(&busLogMaxFile, "bus-log-max-file-bytes", 64<<20, "size at which a file: bus log destination is rotated (one previous file is kept)")
+	f.IntVar(&busLogQueue, "bus-log-queue", 8192, "bus log records that may wait for the destination; more are dropped and counted in switchyard_bus_log_dropped_total")
 	f.DurationVar(&healthInterval, "health-check-interval", 0, "time between observations of the targets of global endpoints' Route 53 health checks, instead of each check's RequestInterval (10 or 30 s); for tests")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")

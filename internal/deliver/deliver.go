@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/switchyard/switchyard/internal/awsclient"
+	"github.com/switchyard/switchyard/internal/buslog"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/match"
@@ -80,6 +81,8 @@ type Deliverer struct {
 	// disabled, deleted or changed since. A task it refuses is dropped
 	// (ticks.go).
 	StillScheduled func(sc control.Scope, bus string, t *match.Task) bool
+	// BusLog, if set, gets the buses' invocation records (buslog.go).
+	BusLog *buslog.Logger
 
 	limiter *limiter
 	dlq     *dlqSender
@@ -246,6 +249,13 @@ type job struct {
 	direct bool
 	// dueAt is when a tick task falls due (ticks.go).
 	dueAt time.Time
+	// bl is the bus log of the job's bus, once looked up (buslog.go);
+	// callStart and callDur time its last call, and input is what the
+	// call sent, for its records.
+	bl        *buslog.Bus
+	callStart time.Time
+	callDur   time.Duration
+	input     []byte
 }
 
 // decode reads a task. Its head (rule and target) is decoded once per
@@ -421,7 +431,15 @@ func (d *Deliverer) handle(ctx context.Context, j *job) {
 	if inv.Attempt > 1 {
 		j.m.retries.Inc()
 	}
+	j.input = inv.Input
+	if d.BusLog != nil {
+		d.logStart(j, inv)
+		j.callStart = time.Now()
+	}
 	err := d.invoke(ctx, inv)
+	if d.BusLog != nil {
+		j.callDur = time.Since(j.callStart)
+	}
 	if err != nil && ctx.Err() != nil {
 		// Shutting down: the call was cut short, which says nothing
 		// about the target. Redelivered at once to the next process.
@@ -445,6 +463,10 @@ func (d *Deliverer) settle(ctx context.Context, j *job, inv *Invocation, err err
 		if j.task.Ingested > 0 {
 			j.m.successLat.Observe(time.Since(inv.Ingested).Seconds())
 		}
+		if d.BusLog != nil {
+			d.logAttempt(j, inv, buslog.InvocationAttemptSuccess, nil)
+			d.logOutcome(j, buslog.InvocationSuccess, inv.Attempt, nil)
+		}
 		_ = j.msg.Ack()
 		return
 	}
@@ -452,6 +474,16 @@ func (d *Deliverer) settle(ctx context.Context, j *job, inv *Invocation, err err
 	pol := policyOf(&j.task.Target)
 	retries := inv.Attempt - 1
 	age := time.Since(inv.Ingested)
+	if d.BusLog != nil {
+		switch {
+		case e.Permanent:
+			d.logAttempt(j, inv, buslog.InvocationAttemptPermanentFailure, e)
+		case isThrottle(e):
+			d.logAttempt(j, inv, buslog.InvocationAttemptThrottle, e)
+		default:
+			d.logAttempt(j, inv, buslog.InvocationAttemptRetryableFailure, e)
+		}
+	}
 	if e.Permanent {
 		d.giveUp(ctx, j, e, "", retries)
 		return
@@ -488,6 +520,9 @@ var deferred = promauto.NewCounter(prometheus.CounterOpts{
 // as many calls in flight and queued as it may.
 func (d *Deliverer) deferJob(ctx context.Context, j *job, delay time.Duration) {
 	deferred.Inc()
+	if d.BusLog != nil {
+		d.logThrottleStart(j)
+	}
 	pol := policyOf(&j.task.Target)
 	if time.Since(time.UnixMilli(j.task.Ingested))+delay >= pol.maxAge {
 		e := &Error{Code: "THROTTLING", Err: errors.New("the target had too many calls in flight until the event's maximum age")}

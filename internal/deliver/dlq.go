@@ -14,6 +14,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/switchyard/switchyard/internal/awsclient"
+	"github.com/switchyard/switchyard/internal/buslog"
 	"github.com/switchyard/switchyard/internal/metrics"
 )
 
@@ -36,6 +37,9 @@ func (d *Deliverer) giveUp(ctx context.Context, j *job, e *Error, condition stri
 	labels := j.labels()
 	metrics.Invocations.WithLabelValues(labels...).Inc()
 	metrics.FailedInvocations.WithLabelValues(labels...).Inc()
+	if d.BusLog != nil {
+		d.logOutcome(j, buslog.InvocationFailure, retries+1, e)
+	}
 	dlq := j.task.Target.DeadLetterConfig
 	if dlq == nil || dlq.Arn == nil || *dlq.Arn == "" {
 		metrics.DroppedEvents.WithLabelValues(labels...).Inc()
@@ -63,6 +67,9 @@ func (d *Deliverer) sendDeadLetter(ctx context.Context, j *job) {
 	err := d.dlq.send(ctx, *j.task.Target.DeadLetterConfig.Arn, j.task.RuleArn, j.task.Target.Arn, j.task.Event, j.task.Trace, j.dead)
 	if err == nil {
 		metrics.InvocationsSentToDlq.WithLabelValues(labels...).Inc()
+		if d.BusLog != nil {
+			d.logOutcome(j, buslog.InvocationDLQ, j.dead.retries+1, &Error{Code: j.dead.code, Err: errors.New(j.dead.message)})
+		}
 		_ = j.msg.Ack()
 		return
 	}

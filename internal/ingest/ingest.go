@@ -24,6 +24,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/authz"
 	"github.com/switchyard/switchyard/internal/awserr"
+	"github.com/switchyard/switchyard/internal/buslog"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -79,6 +80,9 @@ type Service struct {
 	// Organization, if set, gives an account's AWS organization, the
 	// aws:PrincipalOrgID of what its rules send to other accounts' buses.
 	Organization func(account string) string
+	// BusLog, if set, gets the buses' EVENT_RECEIPT and
+	// EVENT_INGEST_SUCCESS / EVENT_INGEST_FAILURE records (package buslog).
+	BusLog *buslog.Logger
 }
 
 // DefaultMaxRequestSize is AWS's limit on the summed entry sizes of one
@@ -302,6 +306,11 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 			return nil, fmt.Errorf("put events: %w", ctx.Err())
 		}
 	}
+	if s.BusLog != nil {
+		for _, b := range batches {
+			s.logIngest(sc, b.scope, b.bus, entries, b.entries, b.ids, results, now)
+		}
+	}
 	// When nothing was stored, the request fails as a whole, so that SDKs
 	// retry it (they do not retry failed entries): with a 503 when storage
 	// is unavailable for now (out of space, restarting), else with AWS's
@@ -333,6 +342,47 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 		s.storeCopies(ctx, rep, data, ids, ingested)
 	}
 	return results, nil
+}
+
+// logIngest emits the records of the entries (indexes idx, event ids ids)
+// of one bus: each was received, and stored or not ("EventBridge generates
+// logs for events sent ... using PutEvents, whether or not they match any
+// rules", "What Amazon EventBridge logs for event buses").
+func (s *Service) logIngest(caller, sc control.Scope, bus string, entries []Entry, idx []int, ids []string, results []Result, now time.Time) {
+	bl := s.BusLog.Bus(sc, bus)
+	if !bl.Any() {
+		return
+	}
+	for k, i := range idx {
+		e := &entries[i]
+		t := now
+		if e.Time != nil {
+			t = *e.Time
+		}
+		d := func() *buslog.EventDetails {
+			d := &buslog.EventDetails{CallerAccountID: caller.Account, SourceTimeMs: t.UnixMilli(), Source: deref(e.Source),
+				DetailType: deref(e.DetailType), Resources: e.Resources}
+			if d.Resources == nil {
+				d.Resources = []string{}
+			}
+			if bl.Full() {
+				d.EventDetail = deref(e.Detail)
+			}
+			return d
+		}
+		if bl.On(buslog.EventReceipt) {
+			bl.Emit(&buslog.Record{EventID: ids[k], MessageType: buslog.EventReceipt, Details: d()})
+		}
+		if results[i].ErrorCode == "" {
+			if !bl.On(buslog.EventIngestSuccess) {
+				continue
+			}
+			bl.Emit(&buslog.Record{EventID: ids[k], MessageType: buslog.EventIngestSuccess, Details: d()})
+			continue
+		}
+		bl.Emit(&buslog.Record{EventID: ids[k], MessageType: buslog.EventIngestFailure, Details: d(),
+			Error: &buslog.RecordError{ErrorMessage: results[i].ErrorMessage, AWSService: "events"}})
+	}
 }
 
 var internalFailure = Result{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}

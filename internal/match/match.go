@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/switchyard/switchyard/internal/archive"
+	"github.com/switchyard/switchyard/internal/buslog"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/metrics"
@@ -84,6 +85,9 @@ type Router struct {
 	// task is stored; a task it takes is stored only if the attempt does
 	// not settle it, and the event is acknowledged only once it has.
 	Direct FirstAttempter
+	// BusLog, if set, gets the buses' RULE_MATCH_START, RULE_MATCH and
+	// NO_STANDARD_RULES_MATCHED records (package buslog).
+	BusLog *buslog.Logger
 	// headCache holds the encoded task heads of each rule's targets. A
 	// rule's revision is a new *control.Rule, so entries never go stale;
 	// the map is emptied when it grows past maxHeads. Only Run's
@@ -346,6 +350,7 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 		futures []jetstream.PubAckFuture
 		directs []*directTask
 	)
+	bl := r.BusLog.Bus(sc, bus)
 	for _, ev := range events {
 		// The event as targets receive it: compact JSON, as AWS sends it
 		// (an entry's Detail keeps the caller's spacing in the envelope).
@@ -354,10 +359,16 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 		var event, owned []byte
 		// Everything on the events stream was checked on the way in
 		// (PutEvents, Forward, replays of archived events).
+		if bl.On(buslog.RuleMatchStart) {
+			logRuleMatchStart(bl, ev.ID, ev.Envelope)
+		}
 		rules, err := r.view.MatchValid(sc, bus, ev.Envelope)
 		if err != nil {
 			r.log.Error("match: event does not parse; dropped", "subject", msg.Subject(), "event", ev.ID, "err", err)
 			continue
+		}
+		if bl.Any() {
+			logRuleMatches(bl, ev.ID, rules, replay != "", only)
 		}
 		for _, rule := range rules {
 			if archive.IsArchiveRule(rule) {

@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard/switchyard/internal/archive"
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/awsclient"
+	"github.com/switchyard/switchyard/internal/buslog"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/deliver"
 	"github.com/switchyard/switchyard/internal/deliver/awstarget"
@@ -95,6 +96,16 @@ type Config struct {
 	// HealthCheckInterval, if positive, replaces the RequestInterval of
 	// the Route 53 health checks of global endpoints (package healthcheck).
 	HealthCheckInterval time.Duration
+	// BusLogDestination is where event bus logs go, for the buses whose
+	// LogConfig asks for them: "stdout", "file:/path" or
+	// "logs:<log-group-name>" (package buslog); "" writes none.
+	BusLogDestination string
+	// BusLogMaxFileBytes is the size at which a file destination rotates
+	// (buslog.DefaultMaxFileBytes if 0).
+	BusLogMaxFileBytes int64
+	// BusLogQueue is how many bus log records may wait for the writer
+	// before more are dropped (buslog.DefaultQueue if 0).
+	BusLogQueue int
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener
@@ -172,9 +183,26 @@ func Run(ctx context.Context, cfg Config) error {
 	aws := awsclient.New(cfg.AWSEndpoints)
 	aws.IgnoreRoles = cfg.IgnoreTargetRoles
 	dl := deliver.New(st, in, log, cfg.Workers)
+	var busLog *buslog.Logger
+	if cfg.BusLogDestination != "" {
+		sink, err := buslog.Open(cfg.BusLogDestination, aws, cfg.BusLogMaxFileBytes)
+		if err != nil {
+			stopBG()
+			_ = g.Wait()
+			return err
+		}
+		busLog = buslog.New(sink, buslog.ViewLookup(view), log, buslog.Options{Queue: cfg.BusLogQueue})
+		// Its own context: it writes what the data path emitted until the
+		// consumers have stopped (below, after g.Wait).
+		logCtx, stopLog := context.WithCancel(context.Background())
+		go busLog.Run(logCtx)
+		defer func() { stopLog(); <-busLog.Done() }()
+		in.BusLog, dl.BusLog = busLog, busLog
+	}
 	dl.SetTargetGuard(guard)
 	dl.StillScheduled = sch.StillScheduled
 	router := match.NewRouter(st, view, log)
+	router.BusLog = busLog
 	if !cfg.StoreFirstAttempts {
 		router.Direct = dl
 	}
