@@ -275,6 +275,21 @@ func signs(signed, name string) bool {
 	return false
 }
 
+// scopeFaults writes, in AWS's words, what is wrong with a credential
+// scope's date, service and terminator, for a request signed at t.
+func (v *Verifier) scopeFaults(msg *strings.Builder, date, service, terminator string, t time.Time) {
+	if service != v.Service {
+		msg.WriteString("Credential should be scoped to correct service: '" + v.Service + "'. ")
+	}
+	if terminator != "aws4_request" {
+		msg.WriteString("Credential should be scoped with a valid terminator: 'aws4_request', not '" + terminator + "'. ")
+	}
+	if day := t.Format("20060102"); date != day {
+		msg.WriteString("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
+			date + "' != '" + day + "', from '" + t.Format(basic) + "'. ")
+	}
+}
+
 // checkScopeV4a is checkScope for SigV4a's regionless credential,
 // "<key id>/<date>/<service>/aws4_request".
 func (v *Verifier) checkScopeV4a(cred string, t time.Time) (credentialScope, error) {
@@ -283,16 +298,7 @@ func (v *Verifier) checkScopeV4a(cred string, t time.Time) (credentialScope, err
 		return credentialScope{}, errCredentialShape(cred)
 	}
 	var msg strings.Builder
-	if parts[2] != v.Service {
-		msg.WriteString("Credential should be scoped to correct service: '" + v.Service + "'. ")
-	}
-	if parts[3] != "aws4_request" {
-		msg.WriteString("Credential should be scoped with a valid terminator: 'aws4_request', not '" + parts[3] + "'. ")
-	}
-	if day := t.Format("20060102"); parts[1] != day {
-		msg.WriteString("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
-			parts[1] + "' != '" + day + "', from '" + t.Format(basic) + "'. ")
-	}
+	v.scopeFaults(&msg, parts[1], parts[2], parts[3], t)
 	if msg.Len() > 0 {
 		return credentialScope{}, newError(CodeInvalidSignature, msg.String())
 	}
@@ -354,16 +360,7 @@ func (v *Verifier) checkScope(cred string, t time.Time) (credentialScope, error)
 	if valid := v.ValidRegion; (valid != nil && !valid(region)) || region == "" {
 		msg.WriteString(RegionMessage(region))
 	}
-	if parts[3] != v.Service {
-		msg.WriteString("Credential should be scoped to correct service: '" + v.Service + "'. ")
-	}
-	if parts[4] != "aws4_request" {
-		msg.WriteString("Credential should be scoped with a valid terminator: 'aws4_request', not '" + parts[4] + "'. ")
-	}
-	if day := t.Format("20060102"); parts[1] != day {
-		msg.WriteString("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
-			parts[1] + "' != '" + day + "', from '" + t.Format(basic) + "'. ")
-	}
+	v.scopeFaults(&msg, parts[1], parts[3], parts[4], t)
 	if msg.Len() > 0 {
 		return credentialScope{}, newError(CodeInvalidSignature, msg.String())
 	}
