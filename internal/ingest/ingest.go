@@ -29,7 +29,29 @@ const (
 	HeaderRev = "Sy-Control-Rev"
 	// HeaderIngested is the ingestion time in Unix milliseconds.
 	HeaderIngested = "Sy-Ingested"
+	// HeaderMatchAll lists (comma-separated, 0-based, in the message's
+	// order) the events to be matched reading the whole event: those
+	// whose detail reaches a path through two spellings (see
+	// CheckDetailPaths). Without it every event may be matched on the
+	// fast path.
+	HeaderMatchAll = "Sy-Match-All"
 )
+
+// MatchAll parses a HeaderMatchAll value: whether event k of the message
+// is listed. Malformed values list every event, which is never wrong,
+// only slower.
+func MatchAll(header string, k int) bool {
+	if header == "" {
+		return false
+	}
+	for f := range strings.SplitSeq(header, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n == k {
+			return true
+		}
+	}
+	return false
+}
 
 // Entry is one PutEvents request entry.
 type Entry struct {
@@ -128,13 +150,14 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		ids     []string
 		data    []byte
 		future  jetstream.PubAckFuture
+		all     []string // HeaderMatchAll's items
 	}
 	var batches []*batch
 	var failure error // of the last batch not stored
 	stored := 0       // batches stored
 	for i := range entries {
 		e := &entries[i]
-		bus, res := s.check(sc, e)
+		bus, respelled, res := s.check(sc, e)
 		if res.ErrorCode != "" {
 			results[i] = res
 			continue
@@ -154,6 +177,9 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		if e.Time != nil {
 			t = *e.Time
 		}
+		if respelled {
+			b.all = append(b.all, strconv.Itoa(len(b.entries)))
+		}
 		b.entries, b.ids = append(b.entries, i), append(b.ids, id)
 		b.data = appendFrame(b.data, id, func(dst []byte) []byte {
 			return AppendEnvelope(dst, id, *e.DetailType, *e.Source, sc, t, e.Resources, *e.Detail)
@@ -171,6 +197,9 @@ func (s *Service) PutEvents(ctx context.Context, sc control.Scope, entries []Ent
 		msg.Header.Set(jetstream.MsgIDHeader, b.ids[0])
 		msg.Header.Set(HeaderRev, rev)
 		msg.Header.Set(HeaderIngested, ingested)
+		if len(b.all) > 0 {
+			msg.Header.Set(HeaderMatchAll, strings.Join(b.all, ","))
+		}
 		f, err := s.js.PublishMsgAsync(msg, store.StallWait)
 		if err != nil {
 			s.log.Error("ingest: publish", "err", err)
@@ -230,22 +259,24 @@ func invalid(param string) Result {
 }
 
 // check applies AWS's per-entry rules, in AWS's order, and resolves the bus.
-func (s *Service) check(sc control.Scope, e *Entry) (string, Result) {
+// respelled is CheckDetailPaths's answer for the detail.
+func (s *Service) check(sc control.Scope, e *Entry) (bus string, respelled bool, _ Result) {
 	switch {
 	case e.Source == nil || *e.Source == "":
-		return "", invalid("Source")
+		return "", false, invalid("Source")
 	case e.DetailType == nil || *e.DetailType == "":
-		return "", invalid("DetailType")
+		return "", false, invalid("DetailType")
 	case e.Detail == nil || *e.Detail == "":
-		return "", invalid("Detail")
+		return "", false, invalid("Detail")
 	}
-	if err := CheckDetail([]byte(*e.Detail)); err != nil {
-		return "", Result{ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed."}
+	respelled, err := CheckDetailPaths([]byte(*e.Detail))
+	if err != nil {
+		return "", false, Result{ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed."}
 	}
 	if strings.HasPrefix(*e.Source, "aws.") {
-		return "", Result{ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source."}
+		return "", false, Result{ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source."}
 	}
-	bus, err := control.ResolveBus(sc, deref(e.EventBusName))
+	bus, err = control.ResolveBus(sc, deref(e.EventBusName))
 	if err == nil {
 		if b, _ := s.control.View().Bus(sc, bus); b == nil {
 			err = awserr.NotFound("Event bus %s does not exist.", bus)
@@ -253,9 +284,9 @@ func (s *Service) check(sc control.Scope, e *Entry) (string, Result) {
 	}
 	if err != nil {
 		ae, _ := awserr.As(err)
-		return "", Result{ErrorCode: ae.Code, ErrorMessage: ae.Message}
+		return "", false, Result{ErrorCode: ae.Code, ErrorMessage: ae.Message}
 	}
-	return bus, Result{}
+	return bus, respelled, Result{}
 }
 
 func deref(p *string) string {
@@ -353,10 +384,14 @@ func (s *Service) Forward(ctx context.Context, sc control.Scope, bus string, eve
 	}
 	// The same rules as a PutEvents Detail: one JSON object, no key twice
 	// in an object (an input transformer can write one that has).
-	if err := CheckDetail(event); err != nil {
+	respelled, err := CheckDetailPaths(event)
+	if err != nil {
 		return awserr.Validation("The event sent to event bus %s is not a valid event: %v.", bus, err)
 	}
 	msg := &nats.Msg{Subject: Subject(sc, bus), Data: event, Header: nats.Header{}}
+	if respelled {
+		msg.Header.Set(HeaderMatchAll, "0")
+	}
 	msg.Header.Set(jetstream.MsgIDHeader, dedupID)
 	msg.Header.Set(HeaderRev, strconv.FormatUint(s.control.View().Rev(), 10))
 	msg.Header.Set(HeaderIngested, strconv.FormatInt(ingested, 10))
