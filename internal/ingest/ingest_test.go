@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -142,12 +143,19 @@ func FuzzAppendString(f *testing.F) {
 }
 
 func FuzzCheckDetail(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":[1,{"b":"c"}]}`, `{"n":-0.5e-3}`, `[`, `{"a":"\u00e9"}`} {
+	for _, s := range []string{`{}`, `{"a":[1,{"b":"c"}]}`, `{"n":-0.5e-3}`, `[`, `{"a":"\u00e9"}`,
+		`{"a":{"b":1},"a.b":2}`, `{"x":[{"a.":1,"a":2}]}`, `{"a\u002eb":1,"a":{}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if CheckDetail(b) == nil && !json.Valid(b) {
+		respelled, err := CheckDetailPaths(b)
+		// As documented: what json.Valid accepts after bytes.TrimSpace
+		// (which trims more than JSON's blanks, "\v" for one).
+		if err == nil && !json.Valid(bytes.TrimSpace(b)) {
 			t.Fatalf("CheckDetail accepted invalid JSON %q", b)
+		}
+		if err == nil && respelled != respelledRef(b) {
+			t.Fatalf("CheckDetailPaths(%q) = %v", b, respelled)
 		}
 	})
 }
@@ -218,4 +226,46 @@ func TestMatchAll(t *testing.T) {
 			t.Errorf("MatchAll(%q, %d) = %v", c.h, c.k, got)
 		}
 	}
+}
+
+// respelledRef is CheckDetailPaths's second answer computed plainly, for a
+// detail CheckDetail accepts: decode every object and compare its keys in
+// pairs.
+func respelledRef(b []byte) bool {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	var walk func() bool
+	walk = func() bool {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		d, ok := tok.(json.Delim)
+		if !ok {
+			return false
+		}
+		found := false
+		if d == '[' {
+			for dec.More() {
+				found = walk() || found
+			}
+			dec.Token()
+			return found
+		}
+		var keys []string
+		for dec.More() {
+			k, _ := dec.Token()
+			keys = append(keys, k.(string))
+			found = walk() || found
+		}
+		dec.Token()
+		for _, k := range keys {
+			for _, o := range keys {
+				if !strings.Contains(k, ".") && strings.HasPrefix(o, k+".") {
+					return true
+				}
+			}
+		}
+		return found
+	}
+	return walk()
 }
