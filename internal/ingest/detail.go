@@ -49,7 +49,7 @@ func CheckDetail(detail []byte) error {
 // such an object reaches one path through two spellings, and the
 // matcher's fast path (pattern.Matcher.AppendMatchesValid) may stop
 // reading before the second: an event whose detail has them is matched
-// reading all of it. The answer costs nothing for keys without dots.
+// reading all of it. Finding the answer costs a look for a dot per key.
 func CheckDetailPaths(detail []byte) (respelled bool, err error) {
 	d := bytes.TrimSpace(detail)
 	if len(d) == 0 || d[0] != '{' {
