@@ -76,7 +76,7 @@ func TestDottedDeepCount(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deep := func() int { return m.cur.Load().root.deep }
+	deep := func() int { return int(m.cur.Load().root.deep) }
 	add("leaf", `{"a":[1]}`)
 	if d := deep(); d != 0 {
 		t.Fatalf("deep = %d with leaf children only", d)

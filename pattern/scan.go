@@ -168,7 +168,7 @@ func (s *evalState) scanObject(i int, node *pathNode, depth int, tail bool) (int
 		if i >= len(b) || b[i] != '"' {
 			return 0, s.fail(i, "expected a key")
 		}
-		end, esc, err := jsontext.ScanString(b, i)
+		end, esc, dot, err := jsontext.ScanKey(b, i)
 		if err != nil {
 			return 0, s.fail(end, err.Error())
 		}
@@ -178,7 +178,7 @@ func (s *evalState) scanObject(i int, node *pathNode, depth int, tail bool) (int
 			key = s.scratch
 		}
 		child, at := node.child(key)
-		if child == nil && node != nil && node.deep > 0 {
+		if child == nil && (dot || esc) && node != nil && node.deep > 0 {
 			// A key holding dots is a path (see dotted.go). It is
 			// not one of this level's keys (at stays -1): another
 			// key may lead to the same place.

@@ -103,7 +103,7 @@ func matchWildcardTokens(toks []int, s string) bool {
 //
 // Bounding the live partial matches also keeps matching linear: the greedy
 // matcher below re-reads a byte of the value once per partial match alive
-// there at most (TestWildcardMatchingIsLinear, BenchmarkWildcardHostile). The measure used here
+// there at most (BenchmarkWildcardHostile, FuzzWildcard). The measure used here
 // follows the idea of AWS's evaluator: run the wildcard operands of one
 // field of one rule together as NFAs over the quoted value, and count, for
 // the worst possible input, how many states are live at the same time. The

@@ -293,7 +293,10 @@ func (v *View) Match(s Scope, bus string, event []byte) ([]*Rule, error) {
 // envelope ingest.PutEvents builds around a checked Detail: it reads only
 // what the bus's patterns need (pattern.Matcher.AppendMatchesValid), about
 // twice as fast. On malformed input it may return an error or a result,
-// but it does not panic.
+// but it does not panic. It may also stop before the second spelling of a
+// path an event reaches twice ("a" and "a.b": EventBridge reads a dotted
+// key as a path), so the router uses Match for the events ingestion marked
+// (ingest.CheckDetailPaths).
 func (v *View) MatchValid(s Scope, bus string, event []byte) ([]*Rule, error) {
 	return v.match(s, bus, event, true)
 }

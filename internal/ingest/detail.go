@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 )
 
 // MaxDetailDepth is the deepest nesting of objects and arrays a Detail may
@@ -36,19 +37,33 @@ var (
 // tenth of the server's CPU under PutEvents load. It accepts exactly what
 // json.Valid accepts (after bytes.TrimSpace).
 func CheckDetail(detail []byte) error {
+	_, err := CheckDetailPaths(detail)
+	return err
+}
+
+// CheckDetailPaths is CheckDetail that also reports whether some object of
+// the detail has a key k without dots and a key that begins with k and a
+// dot, such as "state" and "state.status". EventBridge reads a key holding
+// dots as a path (it joins field names with dots: User Guide, "Event
+// pattern syntax", "Considerations when creating event patterns"), so
+// such an object reaches one path through two spellings, and the
+// matcher's fast path (pattern.Matcher.AppendMatchesValid) may stop
+// reading before the second: an event whose detail has them is matched
+// reading all of it. Finding the answer costs a look for a dot per key.
+func CheckDetailPaths(detail []byte) (respelled bool, err error) {
 	d := bytes.TrimSpace(detail)
 	if len(d) == 0 || d[0] != '{' {
-		return errNotObject
+		return false, errNotObject
 	}
 	s := detailScanner{d: d}
 	if err := s.value(); err != nil {
-		return err
+		return false, err
 	}
 	s.ws()
 	if s.i != len(d) {
-		return errInvalid
+		return false, errInvalid
 	}
-	return nil
+	return s.respelled, nil
 }
 
 type detailScanner struct {
@@ -63,6 +78,8 @@ type detailScanner struct {
 	more    []keyRef    // the keys beyond them, in deep or wide details
 	nkeys   int
 	decoded [][]byte
+	// respelled is CheckDetailPaths's answer, found so far.
+	respelled bool
 }
 
 func (s *detailScanner) push(k keyRef) {
@@ -146,13 +163,30 @@ func (s *detailScanner) container(end byte) error {
 	}
 	base := s.nkeys
 	var set map[string]struct{}
+	// firsts holds the first parts of this object's keys that hold dots
+	// (up to the first dot), made when the first such key comes.
+	var firsts map[string]struct{}
 	for {
 		if end == '}' {
-			ref, err := s.key()
+			ref, dotted, err := s.key()
 			if err != nil {
 				return err
 			}
 			k := s.keyBytes(ref)
+			if dotted && !s.respelled {
+				dot := bytes.IndexByte(k, '.')
+				if s.has(base, set, k[:dot]) {
+					s.respelled = true
+				}
+				if firsts == nil {
+					firsts = map[string]struct{}{}
+				}
+				firsts[string(k[:dot])] = struct{}{}
+			} else if firsts != nil && !s.respelled {
+				if _, ok := firsts[string(k)]; ok {
+					s.respelled = true
+				}
+			}
 			switch {
 			case set != nil:
 				if _, dup := set[string(k)]; dup {
@@ -194,32 +228,50 @@ func (s *detailScanner) container(end byte) error {
 	}
 }
 
+// has reports whether the object whose keys start at base (or are in set,
+// once it has many) has the key k.
+func (s *detailScanner) has(base int, set map[string]struct{}, k []byte) bool {
+	if set != nil {
+		_, ok := set[string(k)]
+		return ok
+	}
+	for i := base; i < s.nkeys; i++ {
+		if bytes.Equal(s.keyBytes(s.at(i)), k) {
+			return true
+		}
+	}
+	return false
+}
+
 // key scans an object member's key and the colon after it, and returns
-// the key.
-func (s *detailScanner) key() (keyRef, error) {
+// the key and whether it holds a dot (as decoded).
+func (s *detailScanner) key() (ref keyRef, dot bool, err error) {
 	s.ws()
 	if s.i >= len(s.d) || s.d[s.i] != '"' {
-		return keyRef{}, errInvalid
+		return keyRef{}, false, errInvalid
 	}
 	start := s.i
 	if err := s.str(); err != nil {
-		return keyRef{}, err
+		return keyRef{}, false, err
 	}
-	ref := keyRef{off: int32(start + 1), n: int32(s.i - start - 2)}
-	if bytes.IndexByte(s.keyBytes(ref), '\\') >= 0 {
+	ref = keyRef{off: int32(start + 1), n: int32(s.i - start - 2)}
+	raw := s.keyBytes(ref)
+	dot = bytes.IndexByte(raw, '.') >= 0
+	if bytes.IndexByte(raw, '\\') >= 0 {
 		var dec string
 		if err := json.Unmarshal(s.d[start:s.i], &dec); err != nil {
-			return keyRef{}, errInvalid
+			return keyRef{}, false, errInvalid
 		}
 		s.decoded = append(s.decoded, []byte(dec))
 		ref = keyRef{off: -1, n: int32(len(s.decoded) - 1)}
+		dot = strings.IndexByte(dec, '.') >= 0
 	}
 	s.ws()
 	if s.i >= len(s.d) || s.d[s.i] != ':' {
-		return keyRef{}, errInvalid
+		return keyRef{}, false, errInvalid
 	}
 	s.i++
-	return ref, nil
+	return ref, dot, nil
 }
 
 func (s *detailScanner) str() error {

@@ -36,7 +36,29 @@ const (
 	HeaderRev = "Sy-Control-Rev"
 	// HeaderIngested is the ingestion time in Unix milliseconds.
 	HeaderIngested = "Sy-Ingested"
+	// HeaderMatchAll lists (comma-separated, 0-based, in the message's
+	// order) the events to be matched reading the whole event: those
+	// whose detail reaches a path through two spellings (see
+	// CheckDetailPaths). Without it every event may be matched on the
+	// fast path.
+	HeaderMatchAll = "Sy-Match-All"
 )
+
+// MatchAll parses a HeaderMatchAll value: whether event k of the message
+// is listed. Malformed values list every event, which is never wrong,
+// only slower.
+func MatchAll(header string, k int) bool {
+	if header == "" {
+		return false
+	}
+	for f := range strings.SplitSeq(header, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n == k {
+			return true
+		}
+	}
+	return false
+}
 
 // Entry is one PutEvents request entry.
 type Entry struct {
@@ -192,6 +214,7 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 		traces  []string // "" for an event without one
 		data    []byte
 		future  jetstream.PubAckFuture
+		all     []string // HeaderMatchAll's items
 	}
 	var batches []*batch
 	denied := 0       // entries the caller may not send
@@ -214,7 +237,7 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 	}
 	for i := range entries {
 		e := &entries[i]
-		target, bus, res := s.check(ctx, sc, e)
+		target, bus, respelled, res := s.check(ctx, sc, e)
 		if res.ErrorCode != "" {
 			results[i] = res
 			if res.ErrorCode == codeAccessDenied {
@@ -236,6 +259,9 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 		t := now
 		if e.Time != nil {
 			t = *e.Time
+		}
+		if respelled {
+			b.all = append(b.all, strconv.Itoa(len(b.entries)))
 		}
 		b.entries, b.ids, b.traces = append(b.entries, i), append(b.ids, id), append(b.traces, entryTrace(e))
 		b.data = appendFrame(b.data, id, func(dst []byte) []byte {
@@ -274,6 +300,9 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 		msg.Header.Set(jetstream.MsgIDHeader, b.ids[0])
 		msg.Header.Set(HeaderRev, rev)
 		msg.Header.Set(HeaderIngested, ingested)
+		if len(b.all) > 0 {
+			msg.Header.Set(HeaderMatchAll, strings.Join(b.all, ","))
+		}
 		f, err := s.js.PublishMsgAsync(msg, store.StallWait)
 		if err != nil {
 			s.log.Error("ingest: publish", "err", err)
@@ -418,45 +447,46 @@ func invalid(param string) Result {
 }
 
 // check applies AWS's per-entry rules, in AWS's order, and resolves the bus.
-func (s *Service) check(ctx context.Context, sc control.Scope, e *Entry) (control.Scope, string, Result) {
+// respelled is CheckDetailPaths's answer for the detail.
+func (s *Service) check(ctx context.Context, sc control.Scope, e *Entry) (target control.Scope, bus string, respelled bool, _ Result) {
 	switch {
 	case e.Source == nil || *e.Source == "":
-		return sc, "", invalid("Source")
+		return sc, "", false, invalid("Source")
 	case e.DetailType == nil || *e.DetailType == "":
-		return sc, "", invalid("DetailType")
+		return sc, "", false, invalid("DetailType")
 	case e.Detail == nil || *e.Detail == "":
-		return sc, "", invalid("Detail")
+		return sc, "", false, invalid("Detail")
 	}
-	if err := CheckDetail([]byte(*e.Detail)); err != nil {
-		return sc, "", Result{ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed."}
+	respelled, err := CheckDetailPaths([]byte(*e.Detail))
+	if err != nil {
+		return sc, "", false, Result{ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed."}
 	}
 	if strings.HasPrefix(*e.Source, "aws.") {
-		return sc, "", Result{ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source."}
+		return sc, "", false, Result{ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source."}
 	}
 	// A bus of another account of this region, by ARN, takes the event if
 	// its policy allows the caller (PutPermission); the event's account
 	// stays the sender's.
-	target, bus := sc, deref(e.EventBusName)
+	target, bus = sc, deref(e.EventBusName)
 	if owner, name, ok := control.ParseBusARN(bus); ok && owner.Region == sc.Region {
 		target, bus = owner, name
 	} else {
-		var err error
 		if bus, err = control.ResolveBus(sc, bus); err != nil {
 			ae, _ := awserr.As(err)
-			return sc, "", Result{ErrorCode: ae.Code, ErrorMessage: ae.Message}
+			return sc, "", false, Result{ErrorCode: ae.Code, ErrorMessage: ae.Message}
 		}
 	}
 	b, _ := s.control.View().Bus(target, bus)
 	if b == nil {
-		return sc, "", Result{ErrorCode: awserr.CodeResourceNotFound, ErrorMessage: fmt.Sprintf("Event bus %s does not exist.", bus)}
+		return sc, "", false, Result{ErrorCode: awserr.CodeResourceNotFound, ErrorMessage: fmt.Sprintf("Event bus %s does not exist.", bus)}
 	}
 	p := authz.PrincipalFrom(ctx, sc.Account)
 	if target != sc || p.Policies != nil {
 		if ok, msg := s.policies.SendToBus(p, b, authz.Event{Source: *e.Source, DetailType: *e.DetailType}); !ok {
-			return sc, "", Result{ErrorCode: codeAccessDenied, ErrorMessage: msg}
+			return sc, "", false, Result{ErrorCode: codeAccessDenied, ErrorMessage: msg}
 		}
 	}
-	return target, bus, Result{}
+	return target, bus, respelled, Result{}
 }
 
 // codeAccessDenied is the error of an entry the caller may not send.
@@ -559,7 +589,8 @@ func (s *Service) Forward(ctx context.Context, sender authz.Principal, sc contro
 	}
 	// The same rules as a PutEvents Detail: one JSON object, no key twice
 	// in an object (an input transformer can write one that has).
-	if err := CheckDetail(event); err != nil {
+	respelled, err := CheckDetailPaths(event)
+	if err != nil {
 		return awserr.Validation("The event sent to event bus %s is not a valid event: %v.", bus, err)
 	}
 	if sender.Account != sc.Account {
@@ -578,6 +609,9 @@ func (s *Service) Forward(ctx context.Context, sender authz.Principal, sc contro
 		}
 	}
 	msg := &nats.Msg{Subject: Subject(sc, bus), Data: event, Header: nats.Header{}}
+	if respelled {
+		msg.Header.Set(HeaderMatchAll, "0")
+	}
 	msg.Header.Set(jetstream.MsgIDHeader, dedupID)
 	msg.Header.Set(HeaderRev, strconv.FormatUint(s.control.View().Rev(), 10))
 	msg.Header.Set(HeaderIngested, strconv.FormatInt(ingested, 10))

@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,12 +143,19 @@ func FuzzAppendString(f *testing.F) {
 }
 
 func FuzzCheckDetail(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":[1,{"b":"c"}]}`, `{"n":-0.5e-3}`, `[`, `{"a":"\u00e9"}`} {
+	for _, s := range []string{`{}`, `{"a":[1,{"b":"c"}]}`, `{"n":-0.5e-3}`, `[`, `{"a":"\u00e9"}`,
+		`{"a":{"b":1},"a.b":2}`, `{"x":[{"a.":1,"a":2}]}`, `{"a\u002eb":1,"a":{}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if CheckDetail(b) == nil && !json.Valid(b) {
+		respelled, err := CheckDetailPaths(b)
+		// As documented: what json.Valid accepts after bytes.TrimSpace
+		// (which trims more than JSON's blanks, "\v" for one).
+		if err == nil && !json.Valid(bytes.TrimSpace(b)) {
 			t.Fatalf("CheckDetail accepted invalid JSON %q", b)
+		}
+		if err == nil && respelled != respelledRef(b) {
+			t.Fatalf("CheckDetailPaths(%q) = %v", b, respelled)
 		}
 	})
 }
@@ -162,4 +171,101 @@ func BenchmarkCheckDetail(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestCheckDetailPaths: an object with a key k and a key beginning with k
+// and a dot reaches one path two ways (EventBridge reads dotted keys as
+// paths); CheckDetailPaths says so, for the matcher to read such events
+// whole.
+func TestCheckDetailPaths(t *testing.T) {
+	for d, want := range map[string]bool{
+		`{}`:                                   false,
+		`{"a":1,"b.c":2}`:                      false,
+		`{"a.b":1,"a.c":2}`:                    false,
+		`{"a":{"b":1},"a.b":2}`:                true,
+		`{"a.b":2,"a":{"b":1}}`:                true,
+		`{"x":[{"state":"x","state.code":1}]}`: true,
+		`{"a":{"a.b":1}}`:                      false,
+		`{"ab":1,"a.b":2}`:                     false,
+		`{"a":1,"\u0061.b":2}`:                 true,
+		`{"a\u002eb":1,"a":2}`:                 true,
+		`{".":1,"":2}`:                         true,
+		wide(30, false) + ``:                   false,
+	} {
+		got, err := CheckDetailPaths([]byte(d))
+		if err != nil || got != want {
+			t.Errorf("CheckDetailPaths(%.60s) = %v, %v; want %v", d, got, err, want)
+		}
+	}
+	// Wide objects (keys in a set) too, in both orders.
+	keys := []string{}
+	for i := range 40 {
+		keys = append(keys, fmt.Sprintf(`"k%d":%d`, i, i))
+	}
+	for _, extra := range []string{`"k7.x":1`, `"k39.":1`} {
+		for _, d := range []string{"{" + strings.Join(append(slices.Clone(keys), extra), ",") + "}", "{" + strings.Join(append([]string{extra}, keys...), ",") + "}"} {
+			if got, err := CheckDetailPaths([]byte(d)); err != nil || !got {
+				t.Errorf("CheckDetailPaths(wide with %s) = %v, %v", extra, got, err)
+			}
+		}
+	}
+	if got, _ := CheckDetailPaths([]byte(`{"a":1,"a":2,"a.b":3}`)); got {
+		t.Error("a refused detail reported as respelled")
+	}
+}
+
+func TestMatchAll(t *testing.T) {
+	for _, c := range []struct {
+		h    string
+		k    int
+		want bool
+	}{
+		{"", 0, false}, {"0", 0, true}, {"0", 1, false}, {"1,3", 3, true}, {"1,3", 2, false}, {"x", 5, true},
+	} {
+		if got := MatchAll(c.h, c.k); got != c.want {
+			t.Errorf("MatchAll(%q, %d) = %v", c.h, c.k, got)
+		}
+	}
+}
+
+// respelledRef is CheckDetailPaths's second answer computed plainly, for a
+// detail CheckDetail accepts: decode every object and compare its keys in
+// pairs.
+func respelledRef(b []byte) bool {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	var walk func() bool
+	walk = func() bool {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		d, ok := tok.(json.Delim)
+		if !ok {
+			return false
+		}
+		found := false
+		if d == '[' {
+			for dec.More() {
+				found = walk() || found
+			}
+			dec.Token()
+			return found
+		}
+		var keys []string
+		for dec.More() {
+			k, _ := dec.Token()
+			keys = append(keys, k.(string))
+			found = walk() || found
+		}
+		dec.Token()
+		for _, k := range keys {
+			for _, o := range keys {
+				if !strings.Contains(k, ".") && strings.HasPrefix(o, k+".") {
+					return true
+				}
+			}
+		}
+		return found
+	}
+	return walk()
 }

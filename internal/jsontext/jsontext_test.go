@@ -206,6 +206,11 @@ func FuzzString(f *testing.F) {
 		q := make([]byte, 0, len(body)+2)
 		q = append(append(append(q, '"'), body...), '"')
 		end, esc, err := ScanString(q, 0)
+		// ScanKey agrees, and notes the raw dots up to the end.
+		kend, kesc, kdot, kerr := ScanKey(q, 0)
+		if kend != end || kesc != esc || kerr != err || kdot != (err == nil && bytes.IndexByte(q[:end], '.') >= 0) {
+			t.Fatalf("%q: ScanKey %d %v %v %v, ScanString %d %v %v", q, kend, kesc, kdot, kerr, end, esc, err)
+		}
 		whole := err == nil && end == len(q)
 		if valid := json.Valid(q); valid != whole {
 			t.Fatalf("%q: encoding/json says valid %v; ScanString gives %d, %v (of %d bytes)", q, valid, end, err, len(q))

@@ -351,18 +351,29 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 		directs []*directTask
 	)
 	bl := r.BusLog.Bus(sc, bus)
-	for _, ev := range events {
+	matchAll := h.Get(ingest.HeaderMatchAll)
+	for k, ev := range events {
 		// The event as targets receive it: compact JSON, as AWS sends it
 		// (an entry's Detail keeps the caller's spacing in the envelope).
 		// Done once per event, on its first task. owned is its copy for
 		// direct attempts, which outlive this loop.
 		var event, owned []byte
 		// Everything on the events stream was checked on the way in
-		// (PutEvents, Forward, replays of archived events).
+		// (PutEvents, Forward, replays of archived events), so the fast
+		// path may read only what the rules need; but where the event
+		// reaches one path through two spellings ("a" and "a.b", see
+		// ingest.CheckDetailPaths) it may stop before the second, so
+		// those events, and replays (whose messages do not say), are
+		// matched reading all of them.
 		if bl.On(buslog.RuleMatchStart) {
 			logRuleMatchStart(bl, ev.ID, ev.Envelope)
 		}
-		rules, err := r.view.MatchValid(sc, bus, ev.Envelope)
+		var rules []*control.Rule
+		if replay != "" || ingest.MatchAll(matchAll, k) {
+			rules, err = r.view.Match(sc, bus, ev.Envelope)
+		} else {
+			rules, err = r.view.MatchValid(sc, bus, ev.Envelope)
+		}
 		if err != nil {
 			r.log.Error("match: event does not parse; dropped", "subject", msg.Subject(), "event", ev.ID, "err", err)
 			continue

@@ -47,14 +47,22 @@ func TestPatternDottedFieldNames(t *testing.T) {
 		{`{"n":5,"state":"running"}`, ""},
 		{`{"n":6,"state.status.code":"running"}`, ""},
 		{`{"n":7,"state":[{"status.x":"running"},{"status":"stopped"}]}`, "stopped"},
+		// One path through two spellings, the dotted one last: the
+		// router reads such events whole (ingest.CheckDetailPaths).
+		{`{"n":8,"state":{"code":1},"state.status":"running"}`, "running"},
+		{`{"n":9,"state":"x","state.status":"stopped"}`, "stopped"},
 	}
 	var entries []types.PutEventsRequestEntry
 	for _, d := range details {
 		entries = append(entries, types.PutEventsRequestEntry{Source: aws.String("app.dots"), DetailType: aws.String("t"), Detail: aws.String(d.detail)})
 	}
-	out, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: entries})
-	if err != nil || out.FailedEntryCount != 0 {
-		t.Fatalf("PutEvents: %v %+v", err, out)
+	// All but the last in one call (one message of many events), the
+	// last alone (the one-event message form).
+	for _, batch := range [][]types.PutEventsRequestEntry{entries[:len(entries)-1], entries[len(entries)-1:]} {
+		out, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: batch})
+		if err != nil || out.FailedEntryCount != 0 {
+			t.Fatalf("PutEvents: %v %+v", err, out)
+		}
 	}
 	want := map[string][]int{}
 	for i, d := range details {
