@@ -39,8 +39,8 @@ func resourceOf(v *control.View, sc control.Scope, op string, body []byte) strin
 		if p == nil || *p == "" {
 			return control.DefaultBus
 		}
-		if strings.HasPrefix(*p, "arn:") {
-			return (*p)[strings.LastIndexByte(*p, '/')+1:]
+		if _, name, ok := control.ParseBusARN(*p); ok {
+			return name // a partner bus's name holds slashes: all of it after event-bus/
 		}
 		return *p
 	}

@@ -19,6 +19,7 @@ func TestResourceOf(t *testing.T) {
 		{"DescribeEventBus", `{}`, p + "event-bus/default"},
 		{"DescribeEventBus", `{"Name":"arn:aws:events:eu-west-1:123456789012:event-bus/x"}`, p + "event-bus/x"},
 		{"PutPermission", `{"EventBusName":"orders"}`, p + "event-bus/orders"},
+		{"PutRule", `{"Name":"r","EventBusName":"arn:aws:events:eu-west-1:123456789012:event-bus/aws.partner/saas/x"}`, p + "rule/aws.partner/saas/x/r"},
 		{"PutRule", `{"Name":"r"}`, p + "rule/r"},
 		{"PutRule", `{"Name":"r","EventBusName":"orders"}`, p + "rule/orders/r"},
 		{"PutTargets", `{"Rule":"r","EventBusName":"arn:aws:events:eu-west-1:123456789012:event-bus/orders"}`, p + "rule/orders/r"},
