@@ -178,6 +178,26 @@ func NewSigV4(creds sigv4.Credentials, log *slog.Logger) *SigV4 {
 	return &SigV4{verifier: sigv4.Verifier{Credentials: creds, Service: Service, ValidRegion: control.ValidRegion}, log: log}
 }
 
+// ForService returns an authenticator like a for requests to another AWS
+// service on the same listener (Schemas, Scheduler, Pipes): their
+// credential scope must name that service instead of EventBridge's.
+func (a *SigV4) ForService(name string) Authenticator {
+	return &SigV4{verifier: sigv4.Verifier{Credentials: a.verifier.Credentials, Service: name,
+		ValidRegion: a.verifier.ValidRegion, Now: a.verifier.Now, MaxSkew: a.verifier.MaxSkew}, log: a.log}
+}
+
+// ForService returns an authenticator for requests to the AWS service name
+// on the same listener as EventBridge: a's own kind, scoped to that
+// service. None, which does not check the scope, is returned as it is.
+func ForService(a Authenticator, name string) Authenticator {
+	if s, ok := a.(interface {
+		ForService(string) Authenticator
+	}); ok {
+		return s.ForService(name)
+	}
+	return a
+}
+
 func (a *SigV4) Authenticate(r *http.Request, body []byte) (*Identity, error) {
 	v, err := a.verifier.Verify(r, body)
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/switchyard/switchyard/internal/match"
 	"github.com/switchyard/switchyard/internal/netguard"
 	"github.com/switchyard/switchyard/internal/quota"
+	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/scheduler"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -239,10 +240,21 @@ func Run(ctx context.Context, cfg Config) error {
 		return id.Scope(), nil
 	}))
 	h := api.New(ctl, in, log, cfg.MaxInflightBytes, authn)
+	var quotas *quota.Quotas
 	if !cfg.Quotas.Off() {
-		h.Quotas = quota.New(st.Rates, cfg.Quotas, log)
+		quotas = quota.New(st.Rates, cfg.Quotas, log)
+		h.Quotas = quotas
 	}
-	mux.Handle("/", h)
+	rest, err := restServices(&serviceDeps{Config: cfg, Store: st, View: view, Control: ctl, Ingest: in, Deliver: dl,
+		APIDest: apiDest, AWS: aws, Guard: guard, Auth: authn, Quotas: quotas, Log: log, Group: g, Ctx: gctx})
+	if err != nil {
+		stopBG()
+		_ = g.Wait()
+		return err
+	}
+	// The REST-JSON services are told apart by the signing name of their
+	// requests; everything else is EventBridge's.
+	mux.Handle("/", restapi.Dispatch(h, rest...))
 	srv := newHTTPServer(cfg.HTTP, mux)
 	lis, err := listen(cfg.Listen, cfg.HTTP, cfg.TLS, log)
 	if err != nil {
