@@ -102,6 +102,8 @@ func serveCmd() *cobra.Command {
 	var denyCIDRs string
 	var authMode, credentialsFile string
 	var healthInterval time.Duration
+	var configFile string
+	var shutdownDelay time.Duration
 	var (
 		busLogDest    string
 		busLogMaxFile int64
@@ -113,6 +115,11 @@ func serveCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := envFlags(cmd.Flags()); err != nil {
 				return err
+			}
+			if configFile != "" {
+				if err := configFlags(cmd.Flags(), configFile); err != nil {
+					return err
+				}
 			}
 			log, err := newLogger(logLevel, logFormat)
 			if err != nil {
@@ -182,6 +189,7 @@ func serveCmd() *cobra.Command {
 				BusLogMaxFileBytes:     busLogMaxFile,
 				BusLogQueue:            busLogQueue,
 				HealthCheckInterval:    healthInterval,
+				ShutdownDelay:          shutdownDelay,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -190,6 +198,8 @@ func serveCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&configFile, "config", "", "YAML file of serve settings, keyed by flag name (listen: ..., data-dir: ...); the command line and SWITCHYARD_<FLAG> variables override it")
+	f.DurationVar(&shutdownDelay, "shutdown-delay", 0, "on SIGTERM, keep serving this long with /readyz answering 503, so that load balancers move traffic away, before closing the listener and draining requests in flight")
 	f.StringVar(&listen, "listen", "127.0.0.1:4010", "address of the API (host:port)")
 	f.StringVar(&authMode, "auth", string(auth.ModeSigV4), `how API requests are authenticated: "sigv4" verifies their AWS Signature V4 against the keys of --credentials-file, as AWS does; "none" (dev mode) takes any request as the account its access key id names`)
 	f.StringVar(&credentialsFile, "credentials-file", "", "YAML file of the access keys that may sign requests (--auth sigv4): id, secret, account, optional principal, session token, expiration and policies; reloaded on change and on SIGHUP")

@@ -107,6 +107,10 @@ type Config struct {
 	// BusLogQueue is how many bus log records may wait for the writer
 	// before more are dropped (buslog.DefaultQueue if 0).
 	BusLogQueue int
+	// ShutdownDelay is how long the process keeps serving, answering
+	// /readyz with 503, once told to stop, before it closes the listener
+	// and drains the requests in flight (0: at once).
+	ShutdownDelay time.Duration
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener
@@ -231,7 +235,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.Handler())
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	hc := &health{st: st}
+	hc.register(mux)
 	mux.Handle("POST "+scheduler.FirePath, sch.FireHandler(func(r *http.Request, body []byte) (control.Scope, error) {
 		id, err := authn.Authenticate(r, body)
 		if err != nil {
@@ -276,6 +281,13 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-gctx.Done():
 	}
 	log.Info("switchyard shutting down")
+	// Not ready from now on; requests keep being served for the drain
+	// delay, while load balancers see /readyz fail and move traffic.
+	hc.draining.Store(true)
+	if cfg.ShutdownDelay > 0 && err == nil {
+		log.Info("draining before closing the listener", "delay", cfg.ShutdownDelay)
+		time.Sleep(cfg.ShutdownDelay)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)

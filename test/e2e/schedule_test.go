@@ -137,6 +137,14 @@ func TestFireScheduledRuleNow(t *testing.T) {
 // built from the module cache, and returns its URL.
 func natsServer(t *testing.T) string {
 	t.Helper()
+	url, _ := natsProcess(t)
+	return url
+}
+
+// natsProcess is natsServer, also returning the nats-server process, for
+// tests that stop it.
+func natsProcess(t *testing.T) (string, *exec.Cmd) {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "nats-server")
 	build := exec.Command("go", "build", "-o", bin, "github.com/nats-io/nats-server/v2")
@@ -159,7 +167,7 @@ func natsServer(t *testing.T) string {
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 			c.Close()
-			return fmt.Sprintf("nats://127.0.0.1:%d", port)
+			return fmt.Sprintf("nats://127.0.0.1:%d", port), cmd
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("nats-server did not listen:\n%s", logs.String())
