@@ -140,4 +140,3 @@ func writeConfig(t *testing.T, path, body string) {
 		t.Fatal(err)
 	}
 }
-
