@@ -9,6 +9,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -37,7 +38,12 @@ var version = "0.1.0-dev"
 
 func main() {
 	if err := rootCmd().Execute(); err != nil {
-		os.Exit(1)
+		var ee *exitError
+		if !errors.As(err, &ee) {
+			fmt.Fprintln(os.Stderr, "Error:", err)
+			os.Exit(1)
+		}
+		os.Exit(ee.code)
 	}
 }
 
@@ -46,9 +52,12 @@ func rootCmd() *cobra.Command {
 		Use:           "switchyard",
 		Short:         "Amazon EventBridge, self-hosted: one binary, the AWS API, durable delivery",
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true, // main prints them, except an exitError's
 	}
-	root.AddCommand(serveCmd(), versionCmd(), benchCmd(), rulesCmd(), replayCmd(), secretsCmd())
+	fire := rulesFireCmd()
+	fire.Use, fire.Short = "fire --name RULE", "Emit a scheduled rule's event now (the same as rules fire)"
+	root.AddCommand(serveCmd(), versionCmd(), benchCmd(), rulesCmd(), replayCmd(), secretsCmd(),
+		putCmd(), tailCmd(), testPatternCmd(), fire, dlqCmd())
 	return root
 }
 

@@ -220,14 +220,8 @@ func postScoped(ctx context.Context, url string, header http.Header, body []byte
 		return nil, err
 	}
 	req.Header = header
-	if who.creds != nil {
-		sum := sha256.Sum256(body)
-		if err := v4.NewSigner().SignHTTP(ctx, *who.creds, req, hex.EncodeToString(sum[:]), "events", who.region, time.Now()); err != nil {
-			return nil, err
-		}
-	} else {
-		req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/%s/%s/events/aws4_request, SignedHeaders=host, Signature=none",
-			who.account, time.Now().UTC().Format("20060102"), who.region))
+	if err := signRequest(ctx, req, body, who); err != nil {
+		return nil, err
 	}
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
@@ -249,4 +243,18 @@ func postScoped(ctx context.Context, url string, header http.Header, body []byte
 		return nil, fmt.Errorf("%s%s: %s", prefix, resp.Status, bytes.TrimSpace(data))
 	}
 	return data, nil
+}
+
+// signRequest signs req, whose body is body, as who: with SigV4 for
+// EventBridge if who has credentials, else with the scope in an unsigned
+// credential as --auth none reads it (the region of the credential scope,
+// the account as the access key).
+func signRequest(ctx context.Context, req *http.Request, body []byte, who caller) error {
+	if who.creds != nil {
+		sum := sha256.Sum256(body)
+		return v4.NewSigner().SignHTTP(ctx, *who.creds, req, hex.EncodeToString(sum[:]), "events", who.region, time.Now())
+	}
+	req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/%s/%s/events/aws4_request, SignedHeaders=host, Signature=none",
+		who.account, time.Now().UTC().Format("20060102"), who.region))
+	return nil
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/scheduler"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/tail"
 )
 
 // Config is the whole configuration of a Switchyard process.
@@ -237,6 +238,7 @@ func Run(ctx context.Context, cfg Config) error {
 	mux.Handle("GET /metrics", promhttp.Handler())
 	hc := &health{st: st}
 	hc.register(mux)
+	mux.Handle("GET "+tail.Path, &tail.Handler{JS: st.JS, View: view, Auth: authn, Log: log})
 	mux.Handle("POST "+scheduler.FirePath, sch.FireHandler(func(r *http.Request, body []byte) (control.Scope, error) {
 		id, err := authn.Authenticate(r, body)
 		if err != nil {
