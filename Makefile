@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/switchyard
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run build test test-go test-python vet fuzz soak bench-patterns bench-put-events clean
+.PHONY: cluster run build test test-go test-python vet fuzz soak bench-patterns bench-put-events clean
 
 ## run: build and serve the EventBridge API on 127.0.0.1:4010 with embedded storage in ./switchyard-data
 ## (connection secrets sealed with ./switchyard-secrets.key, made on the first run, outside the data),
@@ -12,6 +12,12 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 run: build
 	@test -f switchyard-secrets.key || $(BIN) secrets new-key --out switchyard-secrets.key
 	$(BIN) serve --auth none --secrets-key-file switchyard-secrets.key
+
+## cluster: a local 3-node cluster — 3 nats-server processes forming one JetStream cluster and 3
+## switchyard processes on it (dev mode), data in ./switchyard-cluster; ^C stops it
+cluster: build
+	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
+	$(BIN) cluster --nats-server bin/nats-server --dir ./switchyard-cluster -- --auth none
 
 ## build: the switchyard binary in bin/
 build:

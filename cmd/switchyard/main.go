@@ -57,7 +57,7 @@ func rootCmd() *cobra.Command {
 	fire := rulesFireCmd()
 	fire.Use, fire.Short = "fire --name RULE", "Emit a scheduled rule's event now (the same as rules fire)"
 	root.AddCommand(serveCmd(), versionCmd(), benchCmd(), rulesCmd(), replayCmd(), secretsCmd(),
-		putCmd(), tailCmd(), testPatternCmd(), fire, dlqCmd())
+		putCmd(), tailCmd(), testPatternCmd(), fire, dlqCmd(), clusterCmd())
 	return root
 }
 

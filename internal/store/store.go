@@ -150,7 +150,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if err := s.ensureAssets(ctx, true); err != nil {
+	if err := s.ensureAssetsPatiently(ctx, cfg.Logger); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -164,6 +164,56 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		go func() { defer close(s.supervised); s.supervise(sctx) }()
 	}
 	return s, nil
+}
+
+// assetsPatience is how long Open keeps trying to create the streams and
+// buckets while JetStream cannot answer: a NATS cluster still electing its
+// meta leader, or several Switchyard processes creating the same assets at
+// once on a fresh cluster (each request then may time out while the meta
+// leader works through the others). A fault that does not pass in that
+// time is reported.
+const assetsPatience = 2 * time.Minute
+
+func (s *Store) ensureAssetsPatiently(ctx context.Context, log *slog.Logger) error {
+	deadline := time.Now().Add(assetsPatience)
+	delay := 250 * time.Millisecond
+	for {
+		// Each attempt bounded: when processes race to create the same
+		// assets, a request can go unanswered while the asset is made.
+		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := s.ensureAssets(actx, true)
+		cancel()
+		if err == nil || !retryableAssetError(err) || time.Now().After(deadline) {
+			return err
+		}
+		if log != nil {
+			log.Warn("store: JetStream not answering yet; trying again", "err", err, "in", delay)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+// retryableAssetError reports whether creating an asset failed for want of
+// an answer (a timeout, no JetStream responders, a cluster without a
+// leader yet) rather than because the request was refused.
+func retryableAssetError(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		// 10008: "JetStream system temporarily unavailable", a cluster
+		// without a meta leader (nats-server's errors.json).
+		return apiErr.ErrorCode == 10008
+	}
+	return false
 }
 
 // AckTimeout bounds the wait for JetStream's acknowledgement of an
