@@ -240,7 +240,11 @@ func TestAWSTargets(t *testing.T) {
 			t.Fatal(err)
 		}
 		arn := fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/clicks", awsRegion, motoAccount)
-		id1 := e.route(t, "test.kinesis", types.Target{Arn: aws.String(arn),
+		// AWS puts records on a stream only as the target's role, and
+		// refuses the target without one.
+		role := aws.String("arn:aws:iam::" + motoAccount + ":role/events-to-kinesis")
+		refusedWithoutRole(t, e.eb, arn)
+		id1 := e.route(t, "test.kinesis", types.Target{Arn: aws.String(arn), RoleArn: role,
 			KinesisParameters: &types.KinesisParameters{PartitionKeyPath: aws.String("$.detail.user")}}, `{"user":"u-42"}`)
 		// A path the event lacks falls back to the event id.
 		id2 := e.put(t, "test.kinesis", `{"other":1}`)
@@ -310,7 +314,9 @@ func TestAWSTargets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id := e.route(t, "test.sfn", types.Target{Arn: sm.StateMachineArn}, `{"step":1}`)
+		refusedWithoutRole(t, e.eb, aws.ToString(sm.StateMachineArn))
+		id := e.route(t, "test.sfn", types.Target{Arn: sm.StateMachineArn,
+			RoleArn: aws.String("arn:aws:iam::" + motoAccount + ":role/events-to-sfn")}, `{"step":1}`)
 		var execs *sfn.ListExecutionsOutput
 		eventually(t, "an execution", func() bool {
 			execs, err = st.ListExecutions(ctx(t), &sfn.ListExecutionsInput{StateMachineArn: sm.StateMachineArn})
@@ -491,4 +497,20 @@ func credentialKey(auth string) string {
 	}
 	key, _, _ := strings.Cut(rest, "/")
 	return key
+}
+
+// refusedWithoutRole checks that PutTargets refuses a target of arn
+// without a RoleArn with AWS's ValidationException, "RoleArn is required
+// for target <ARN>." (hashicorp/terraform-provider-aws#19913).
+func refusedWithoutRole(t *testing.T, eb *eventbridge.Client, arn string) {
+	t.Helper()
+	if _, err := eb.PutRule(ctx(t), &eventbridge.PutRuleInput{Name: aws.String("role-required"), EventPattern: aws.String(`{"source":["nope"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := eb.PutTargets(ctx(t), &eventbridge.PutTargetsInput{Rule: aws.String("role-required"),
+		Targets: []types.Target{{Id: aws.String("no-role"), Arn: aws.String(arn)}}})
+	var ae smithy.APIError
+	if want := "RoleArn is required for target " + arn + "."; !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" || ae.ErrorMessage() != want {
+		t.Errorf("PutTargets %s without a RoleArn: %v, want ValidationException %q", arn, err, want)
+	}
 }
