@@ -18,6 +18,10 @@ type RuleInput struct {
 	Description        *string
 	RoleArn            *string
 	Tags               []Tag
+	// CreatedBy is the account creating the rule when it is not the
+	// bus's (a rule put on another account's bus by its ARN); a rule
+	// replaced keeps its creator.
+	CreatedBy string
 }
 
 // ruleNotFound is AWS's error for a missing rule.
@@ -85,9 +89,12 @@ func (s *Service) PutRule(ctx context.Context, sc Scope, in RuleInput) (*Rule, e
 				return awserr.New(awserr.CodeManagedRule, "Rule %s is managed by %s and cannot be modified.", in.Name, old.ManagedBy)
 			}
 			r.Targets, r.ManagedBy, r.CreationTime = old.Targets, old.ManagedBy, old.CreationTime
+			r.CreatedBy = old.CreatedBy
 			r.Tags = old.Tags // AWS ignores PutRule's Tags when it updates a rule
 		} else if len(s.view.Rules(sc, bus)) >= s.limits.RulesPerBus {
 			return awserr.New(awserr.CodeLimitExceeded, "The requested resource exceeds the maximum number allowed.")
+		} else if in.CreatedBy != sc.Account {
+			r.CreatedBy = in.CreatedBy
 		}
 		out = r
 		return s.write(ctx, ruleKeyName(sc, bus, in.Name), r, rev)
