@@ -385,7 +385,11 @@ func (s *Service) StartReplay(ctx context.Context, sc Scope, in ReplayInput) (*R
 	if in.DestinationArn != a.SourceARN() {
 		return nil, awserr.Validation("Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.")
 	}
-	if in.EventStartTime.After(in.EventEndTime) {
+	// An empty window is refused too: LocalStack, whose answers are
+	// recorded against AWS, refuses EventEndTime <= EventStartTime with
+	// this message (localstack/localstack, services/events/provider.py,
+	// _validate_replay_time); moto's message is the same.
+	if !in.EventEndTime.After(in.EventStartTime) {
 		return nil, awserr.Validation("Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.")
 	}
 	for _, f := range in.FilterArns {
