@@ -46,6 +46,9 @@ func destKeyName(sc Scope, name string) string {
 	return destPrefix + "." + sc.Account + "." + sc.Region + "." + store.Token(name)
 }
 
+// destNotFound is AWS's answer for an API destination that does not
+// exist, as LocalStack records it against AWS (services/events/provider.py,
+// get_api_destination).
 func destNotFound(name string) error {
 	return awserr.NotFound("Failed to describe the api-destination(s). An api-destination '%s' does not exist.", name)
 }

@@ -200,6 +200,9 @@ func connKeyName(sc Scope, name string) string {
 	return connPrefix + "." + sc.Account + "." + sc.Region + "." + store.Token(name)
 }
 
+// connectionNotFound is AWS's answer for a connection that does not exist,
+// as LocalStack records it against AWS (services/events/provider.py,
+// get_connection), for every operation naming one.
 func connectionNotFound(name string) error {
 	return awserr.NotFound("Failed to describe the connection(s). Connection '%s' does not exist.", name)
 }

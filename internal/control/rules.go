@@ -29,6 +29,14 @@ func ruleNotFound(name, bus string) error {
 	return awserr.NotFound("Rule %s does not exist on EventBus %s.", name, bus)
 }
 
+// forceNeeded is AWS's answer to DeleteRule and RemoveTargets on a managed
+// rule without Force: "CW_RULE_NAME_PLACEHOLDER is a managed rule. Set
+// 'force' parameter to true to override." (DeleteRule,
+// rebuy-de/aws-nuke#448; RemoveTargets, cloud-custodian/cloud-custodian#10308).
+func forceNeeded(name string) error {
+	return awserr.New(awserr.CodeManagedRule, "%s is a managed rule. Set 'force' parameter to true to override.", name)
+}
+
 // ValidatePattern parses an event pattern with the configured length limit,
 // returning InvalidEventPatternException with the engine's reason.
 func (s *Service) ValidatePattern(src string) (*pattern.Pattern, error) {
@@ -174,7 +182,7 @@ func (s *Service) DeleteRule(ctx context.Context, sc Scope, busNameOrARN, name s
 			return nil
 		}
 		if r.ManagedBy != "" && !force {
-			return awserr.New(awserr.CodeManagedRule, "Rule %s is managed by %s and cannot be modified.", name, r.ManagedBy)
+			return forceNeeded(name)
 		}
 		if len(r.Targets) > 0 && !force {
 			return awserr.Validation("Rule can't be deleted since it has targets.")
