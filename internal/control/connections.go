@@ -201,8 +201,9 @@ func connKeyName(sc Scope, name string) string {
 }
 
 // connectionNotFound is AWS's answer for a connection that does not exist,
-// as LocalStack records it against AWS (services/events/provider.py,
-// get_connection), for every operation naming one.
+// for every operation naming one, as LocalStack recorded it from AWS
+// (tests/aws/services/events/test_api_destinations_and_connection.snapshot.json,
+// describe-deleted-connection).
 func connectionNotFound(name string) error {
 	return awserr.NotFound("Failed to describe the connection(s). Connection '%s' does not exist.", name)
 }

@@ -10,10 +10,11 @@ import (
 
 // TestErrorMessages: the answers to operations on what does not exist, or
 // is in no state for the operation, with AWS's code and message. Each row
-// names where the message comes from: AWS's answers quoted in public
-// issues, or moto and LocalStack, whose EventBridge messages are recorded
-// against AWS (moto/events/models.py; localstack/services/events/provider.py,
-// whose tests are snapshots of AWS's answers).
+// names where the message comes from: AWS's answers recorded by LocalStack's
+// AWS-validated tests (tests/aws/services/events/*.snapshot.json in
+// localstack/localstack: "snapshot" below), AWS's answers quoted in public
+// issues, or moto's EventBridge (moto/events/models.py), which follows
+// AWS's messages.
 func TestErrorMessages(t *testing.T) {
 	s := startServer(t)
 	c := s.client("123456789012", "us-east-1")
@@ -32,8 +33,8 @@ func TestErrorMessages(t *testing.T) {
 	conn := "arn:aws:events:us-east-1:123456789012:connection/nope/1c2f0b1e-0b0b-4b0b-8b0b-0b0b0b0b0b0b"
 
 	const (
-		connMissing  = "Failed to describe the connection(s). Connection 'nope' does not exist."              // LocalStack get_connection
-		destMissing  = "Failed to describe the api-destination(s). An api-destination 'nope' does not exist." // LocalStack get_api_destination
+		connMissing  = "Failed to describe the connection(s). Connection 'nope' does not exist."              // snapshot: describe-deleted-connection
+		destMissing  = "Failed to describe the api-destination(s). An api-destination 'nope' does not exist." // snapshot: describe-api-destination-not-found-error
 		busMissing   = "Event bus nobus does not exist."                                                      // moto _get_event_bus, LocalStack get_event_bus
 		ruleMissing  = "Rule nope does not exist on EventBus orders."                                         // moto describe_rule, LocalStack get_rule
 		managedForce = managed + " is a managed rule. Set 'force' parameter to true to override."             // rebuy-de/aws-nuke#448, cloud-custodian/cloud-custodian#10308
@@ -165,7 +166,12 @@ func TestErrorMessages(t *testing.T) {
 			return err
 		}},
 
-		// Archives that do not exist or already do (moto, LocalStack).
+		// Archives that do not exist or already do (snapshot:
+		// test_archive_and_replay). UpdateArchive of a missing archive
+		// is the exception: AWS answers it with an InternalException
+		// (test_update_archive_error_unknown_archive), a 500 that SDKs
+		// retry; Switchyard answers ResourceNotFoundException, as for
+		// DescribeArchive and DeleteArchive.
 		{"DescribeArchive", "ResourceNotFoundException", "Archive nope does not exist.", func() error {
 			_, err := c.DescribeArchive(cx, &eventbridge.DescribeArchiveInput{ArchiveName: aws.String("nope")})
 			return err
@@ -181,6 +187,10 @@ func TestErrorMessages(t *testing.T) {
 		{"CreateArchive with a name in use", "ResourceAlreadyExistsException", "Archive keep already exists.", func() error {
 			_, err := c.CreateArchive(cx, &eventbridge.CreateArchiveInput{ArchiveName: aws.String("keep"),
 				EventSourceArn: aws.String("arn:aws:events:us-east-1:123456789012:event-bus/orders")})
+			return err
+		}},
+		{"ListArchives of a missing bus", "ResourceNotFoundException", busMissing, func() error {
+			_, err := c.ListArchives(cx, &eventbridge.ListArchivesInput{EventSourceArn: aws.String("arn:aws:events:us-east-1:123456789012:event-bus/nobus")})
 			return err
 		}},
 		{"CreateArchive of a missing bus", "ResourceNotFoundException", busMissing, func() error {

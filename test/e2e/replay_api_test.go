@@ -106,8 +106,15 @@ func TestReplayAPI(t *testing.T) {
 		t.Errorf("ListReplays a page at a time: %v", pages)
 	}
 
-	// Errors, as AWS answers them (the messages moto and LocalStack,
-	// recorded against AWS, give).
+	// An EventEndTime in the future is accepted, as by AWS (LocalStack's
+	// AWS-validated replay tests end their windows a minute ahead).
+	start("future", arcB, "rp-b", t0, time.Now().Add(time.Hour))
+	if d := waitReplay(t, c, "future", 30*time.Second); d.State != types.ReplayStateCompleted {
+		t.Errorf("replay with a future EventEndTime: %s", d.State)
+	}
+
+	// Errors, as AWS answers them (LocalStack's recordings of AWS,
+	// tests/aws/services/events/test_archive_and_replay.snapshot.json).
 	valid := func(mod func(*eventbridge.StartReplayInput)) func() error {
 		in := &eventbridge.StartReplayInput{ReplayName: aws.String("new"), EventSourceArn: aws.String(arcA),
 			EventStartTime: aws.Time(t0), EventEndTime: aws.Time(t0.Add(time.Minute)),
