@@ -24,9 +24,13 @@ import (
 //	"Resource": "arn:aws:events:us-east-1:123456789012:rule/central-event-bus/*",
 //	"Condition": {"StringEqualsIfExists": {"events:creatorAccount": "${aws:PrincipalAccount}"}}
 //
-// Such a rule belongs to the bus: its ARN is in the bus's account and
-// region, it routes the bus's events, and it counts against the bus's
-// quota; DescribeRule's CreatedBy names the account that created it.
+// Such a rule belongs to the bus: "If you use PutRule to put a rule on an
+// event bus in another account, the other account is the owner of the
+// rule, and the rule ARN includes the account ID for that account.
+// However, the value for CreatedBy is the account ID as the account that
+// created the rule in the other account." (DescribeRule, EventBridge API
+// Reference.) It routes the bus's events and counts against the bus's
+// quota.
 
 // onOtherBus are the operations another account may make on the rules of
 // a bus it names by ARN.

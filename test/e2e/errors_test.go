@@ -35,8 +35,8 @@ func TestErrorMessages(t *testing.T) {
 	const (
 		connMissing  = "Failed to describe the connection(s). Connection 'nope' does not exist."              // snapshot: describe-deleted-connection
 		destMissing  = "Failed to describe the api-destination(s). An api-destination 'nope' does not exist." // snapshot: describe-api-destination-not-found-error
-		busMissing   = "Event bus nobus does not exist."                                                      // moto _get_event_bus, LocalStack get_event_bus
-		ruleMissing  = "Rule nope does not exist on EventBus orders."                                         // moto describe_rule, LocalStack get_rule
+		busMissing   = "Event bus nobus does not exist."                                                      // snapshot: test_put_events_nonexistent_event_bus, test_create_archive_error_unknown_event_bus
+		ruleMissing  = "Rule nope does not exist on EventBus orders."                                         // snapshot: test_describe_nonexistent_rule
 		managedForce = managed + " is a managed rule. Set 'force' parameter to true to override."             // rebuy-de/aws-nuke#448, cloud-custodian/cloud-custodian#10308
 	)
 	for _, e := range []struct {
@@ -149,11 +149,11 @@ func TestErrorMessages(t *testing.T) {
 			_, err := c.DeleteEventBus(cx, &eventbridge.DeleteEventBusInput{Name: aws.String("orders")})
 			return err
 		}},
-		{"DeleteEventBus of the default bus", "ValidationException", "Cannot delete event bus default.", func() error { // moto delete_event_bus
+		{"DeleteEventBus of the default bus", "ValidationException", "Cannot delete event bus default.", func() error { // snapshot: test_delete_default_event_bus
 			_, err := c.DeleteEventBus(cx, &eventbridge.DeleteEventBusInput{Name: aws.String("default")})
 			return err
 		}},
-		{"DeleteRule of a rule with targets", "ValidationException", "Rule can't be deleted since it has targets.", func() error { // moto delete_rule
+		{"DeleteRule of a rule with targets", "ValidationException", "Rule can't be deleted since it has targets.", func() error { // snapshot: test_delete_rule_with_targets
 			_, err := c.DeleteRule(cx, &eventbridge.DeleteRuleInput{Name: aws.String("with-target"), EventBusName: aws.String("orders")})
 			return err
 		}},
