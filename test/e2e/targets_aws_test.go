@@ -276,6 +276,7 @@ func TestAWSTargets(t *testing.T) {
 		if keys[id1] != "u-42" || keys[id2] != id2 {
 			t.Errorf("partition keys %v: want %s→u-42 and %s→its id", keys, id1, id2)
 		}
+		calledAsRole(t, *role, "Kinesis_20131202.PutRecord")
 	})
 
 	t.Run("Firehose", func(t *testing.T) {
@@ -333,6 +334,7 @@ func TestAWSTargets(t *testing.T) {
 		if n := aws.ToString(d.Name); len(n) != 36 {
 			t.Errorf("execution name %q: want a UUID-shaped name", n)
 		}
+		calledAsRole(t, "arn:aws:iam::"+motoAccount+":role/events-to-sfn", "AWSStepFunctions.StartExecution")
 	})
 
 	t.Run("Logs", func(t *testing.T) {
@@ -512,5 +514,25 @@ func refusedWithoutRole(t *testing.T, eb *eventbridge.Client, arn string) {
 	var ae smithy.APIError
 	if want := "RoleArn is required for target " + arn + "."; !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" || ae.ErrorMessage() != want {
 		t.Errorf("PutTargets %s without a RoleArn: %v, want ValidationException %q", arn, err, want)
+	}
+}
+
+// calledAsRole checks that Switchyard assumed role through moto's STS and
+// made the call whose X-Amz-Target is target with the role's temporary
+// credentials, not its own key "test".
+func calledAsRole(t *testing.T, role, target string) {
+	t.Helper()
+	assumed, asRole := 0, 0
+	for _, r := range motoRequests(t) {
+		if b := r.body(); strings.Contains(b, "Action=AssumeRole") && strings.Contains(b, "RoleArn="+url.QueryEscape(role)+"&") {
+			assumed++
+		}
+		if header(r.Headers, "X-Amz-Target") == target && header(r.Headers, "X-Amz-Security-Token") != "" &&
+			credentialKey(header(r.Headers, "Authorization")) != "test" {
+			asRole++
+		}
+	}
+	if assumed == 0 || asRole == 0 {
+		t.Errorf("%s: %d AssumeRole calls for %s, %d calls with temporary credentials; want both", target, assumed, role, asRole)
 	}
 }
