@@ -78,7 +78,14 @@ func (h *Handler) ownerScope(ctx context.Context, sc control.Scope, op string, b
 	v := h.control.View()
 	bus, _ := v.Bus(osc, busName)
 	if bus == nil {
-		return ctx, sc, awserr.NotFound("Event bus %s does not exist.", busName)
+		if osc.Account != sc.Account {
+			// Authorization comes first, as in IAM: another account's bus
+			// that does not exist has no policy to allow the caller, and
+			// the answer does not tell it from one that exists.
+			bus = &control.Bus{Scope: osc, Name: busName}
+		} else {
+			return ctx, sc, awserr.NotFound("Event bus %s does not exist.", busName)
+		}
 	}
 	keys := map[string][]string{}
 	if r, _ := v.Rule(osc, busName, *name); r != nil {

@@ -73,7 +73,11 @@ func TestCrossAccountRules(t *testing.T) {
 	}
 	_, err = sender.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("r"), EventPattern: aws.String(`{"source":["app.orders"]}`),
 		EventBusName: aws.String("arn:aws:events:us-east-1:123456789012:event-bus/missing")})
-	wantAPIError(t, "PutRule on a bus that does not exist", err, "ResourceNotFoundException", "Event bus missing does not exist.")
+	// Another account's bus that does not exist is refused as one whose
+	// policy does not allow the caller: authorization comes first.
+	wantAPIError(t, "PutRule on a bus that does not exist", err, "AccessDeniedException",
+		denied("arn:aws:iam::111122223333:root", "PutRule", "arn:aws:events:us-east-1:123456789012:rule/missing/r",
+			"no resource-based policy allows the events:PutRule action"))
 
 	out, err := putRule(sender, "from-sender", `{"source":["app.orders"]}`)
 	if err != nil || aws.ToString(out.RuleArn) != ruleARN {
@@ -146,4 +150,31 @@ func TestCrossAccountRules(t *testing.T) {
 	}
 	_, err = owner.DescribeRule(cx, &eventbridge.DescribeRuleInput{Name: aws.String("from-sender"), EventBusName: aws.String("central")})
 	wantAPIError(t, "DescribeRule after DeleteRule", err, "ResourceNotFoundException", "Rule from-sender does not exist on EventBus central.")
+}
+
+// TestCrossRegionRule: an account names its own bus of another region by
+// the bus's ARN and the rule is made there, with no bus policy needed
+// ("reference cross-account or cross-Region event buses through the
+// APIs", Permissions for event buses in Amazon EventBridge).
+func TestCrossRegionRule(t *testing.T) {
+	s, _ := startAuthServer(t, crossKeys)
+	east := s.signedClient("AKIAOWNEREXAMPLE", "owner-secret", "", "us-east-1")
+	west := s.signedClient("AKIAOWNEREXAMPLE", "owner-secret", "", "eu-west-1")
+	cx := ctx(t)
+	bus, err := west.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String("regional")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := east.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("r"), EventBusName: bus.EventBusArn, EventPattern: aws.String(`{"source":["x"]}`)})
+	if want := "arn:aws:events:eu-west-1:123456789012:rule/regional/r"; err != nil || aws.ToString(out.RuleArn) != want {
+		t.Fatalf("PutRule from us-east-1 on the eu-west-1 bus: %v %+v, want %s", err, out, want)
+	}
+	d, err := west.DescribeRule(cx, &eventbridge.DescribeRuleInput{Name: aws.String("r"), EventBusName: aws.String("regional")})
+	if err != nil || aws.ToString(d.CreatedBy) != "123456789012" {
+		t.Fatalf("DescribeRule in eu-west-1: %v %+v", err, d)
+	}
+	// A bus of another region that does not exist.
+	_, err = east.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("r"), EventBusName: aws.String("arn:aws:events:eu-west-1:123456789012:event-bus/nope"),
+		EventPattern: aws.String(`{"source":["x"]}`)})
+	wantAPIError(t, "PutRule on a missing bus of another region", err, "ResourceNotFoundException", "Event bus nope does not exist.")
 }
