@@ -106,18 +106,18 @@ type Rule struct {
 	Scope
 	Bus                string
 	Name               string
-	EventPattern       string `json:",omitempty"`
-	ScheduleExpression string `json:",omitempty"`
-	State              string `json:",omitempty"`
-	Description        string `json:",omitempty"`
-	RoleArn            string `json:",omitempty"`
-	ManagedBy          string `json:",omitempty"`
+	EventPattern       string   `json:",omitempty"`
+	ScheduleExpression string   `json:",omitempty"`
+	State              string   `json:",omitempty"`
+	Description        string   `json:",omitempty"`
+	RoleArn            string   `json:",omitempty"`
+	ManagedBy          string   `json:",omitempty"`
+	Tags               []Tag    `json:",omitempty"`
+	Targets            []Target `json:",omitempty"`
+	CreationTime       time.Time
 	// CreatedBy is the account that created the rule when it is not the
 	// rule's own: a rule another account put on this bus by its ARN.
-	CreatedBy    string   `json:",omitempty"`
-	Tags         []Tag    `json:",omitempty"`
-	Targets      []Target `json:",omitempty"`
-	CreationTime time.Time
+	CreatedBy string `json:",omitempty"`
 }
 
 // ARN is the rule's ARN: rule/<name> on the default bus, rule/<bus>/<name>
