@@ -63,6 +63,8 @@ type Handler struct {
 	ingest  *ingest.Service
 	log     *slog.Logger
 	ops     map[string]func(ctx context.Context, sc control.Scope, body []byte) (any, error)
+	// policies decides calls on another account's bus (crossaccount.go).
+	policies authz.Policies
 	// budget is the room for request bodies in flight, in bytes.
 	budget *semaphore.Weighted
 	// Quotas, if set, charges each request to its account's quota (package
@@ -195,6 +197,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := h.authorize(ctx, sc, opName, body); err != nil {
+		ae, _ := awserr.As(err)
+		writeError(w, ae)
+		return
+	}
+	ctx, sc, err = h.ownerScope(ctx, sc, opName, body)
+	if err != nil {
 		ae, _ := awserr.As(err)
 		writeError(w, ae)
 		return

@@ -54,11 +54,11 @@ func resourceOf(v *control.View, sc control.Scope, op string, body []byte) strin
 		return control.BusARN(sc, bus(n.EventBusName))
 	case "PutRule", "DescribeRule", "DeleteRule", "EnableRule", "DisableRule":
 		if n.Name != nil {
-			return control.RuleARN(sc, bus(n.EventBusName), *n.Name)
+			return control.RuleARN(busScope(sc, n.EventBusName), bus(n.EventBusName), *n.Name)
 		}
 	case "PutTargets", "RemoveTargets", "ListTargetsByRule":
 		if n.Rule != nil {
-			return control.RuleARN(sc, bus(n.EventBusName), *n.Rule)
+			return control.RuleARN(busScope(sc, n.EventBusName), bus(n.EventBusName), *n.Rule)
 		}
 	case "TagResource", "UntagResource", "ListTagsForResource":
 		if n.ResourceARN != nil {
@@ -94,6 +94,18 @@ func resourceOf(v *control.View, sc control.Scope, op string, body []byte) strin
 		}
 	}
 	return "*"
+}
+
+// busScope is the scope of the bus an EventBusName names: the caller's,
+// or another account's (or region's) named by the bus's ARN, whose rules'
+// ARNs are in that account (crossaccount.go).
+func busScope(sc control.Scope, p *string) control.Scope {
+	if p != nil {
+		if bsc, _, ok := control.ParseBusARN(*p); ok {
+			return bsc
+		}
+	}
+	return sc
 }
 
 // authorize checks the caller's identity policies for op. It answers

@@ -90,6 +90,15 @@ func FuzzRequest(f *testing.F) {
 	f.Add(uint8(0), []byte(`{"Name":`))
 	f.Add(uint8(3), []byte(`[]`))
 	f.Add(uint8(5), []byte(`{"Limit":"x"}`))
+	// Rules on another account's (or region's) bus by its ARN
+	// (crossaccount.go).
+	for _, c := range []struct{ op, body string }{
+		{"PutRule", `{"Name":"x","EventBusName":"arn:aws:events:us-east-1:111122223333:event-bus/central","EventPattern":"{\"source\":[{\"prefix\":\"\"}]}"}`},
+		{"PutTargets", `{"Rule":"x","EventBusName":"arn:aws:events:eu-west-1:123456789012:event-bus/default","Targets":[{"Id":"t","Arn":"http://127.0.0.1:1/"}]}`},
+		{"DescribeRule", `{"Name":"x","EventBusName":"arn:aws:events:us-east-1:111122223333:event-bus/"}`},
+	} {
+		f.Add(uint8(sort.SearchStrings(names, c.op)), []byte(c.body))
+	}
 	h := newTestHandler(f)
 	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
 		name := names[int(op)%len(names)]

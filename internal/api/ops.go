@@ -229,7 +229,7 @@ type putRuleIn struct {
 func (h *Handler) putRule(ctx context.Context, sc control.Scope, in *putRuleIn) (any, error) {
 	r, err := h.control.PutRule(ctx, sc, control.RuleInput{Name: *in.Name, EventBusName: deref(in.EventBusName),
 		EventPattern: in.EventPattern, ScheduleExpression: in.ScheduleExpression, State: in.State,
-		Description: in.Description, RoleArn: in.RoleArn, Tags: in.Tags})
+		Description: in.Description, RoleArn: in.RoleArn, Tags: in.Tags, CreatedBy: creatorOf(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func toRuleOut(r *control.Rule, withCreator bool) ruleOut {
 	o := ruleOut{Name: r.Name, Arn: r.ARN(), EventPattern: r.EventPattern, ScheduleExpression: r.ScheduleExpression,
 		State: r.State, Description: r.Description, RoleArn: r.RoleArn, ManagedBy: r.ManagedBy, EventBusName: r.Bus}
 	if withCreator {
-		o.CreatedBy = r.Account
+		o.CreatedBy = r.Creator()
 	}
 	return o
 }

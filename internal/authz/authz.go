@@ -196,3 +196,30 @@ func PrincipalFrom(ctx context.Context, account string) Principal {
 	}
 	return Root(account)
 }
+
+// OnBus decides an API call of p on a rule (or its targets) of another
+// account's bus, named by the bus's ARN: action (events:PutRule, ...) on
+// resource, the rule's ARN in the bus's account, with condition keys
+// ctxKeys (events:creatorAccount, events:source, ...). Both the bus's
+// policy and p's identity policies must allow it, as across accounts
+// for any resource policy ("Permissions for event buses in Amazon
+// EventBridge": "With a resource-based policy, you can allow PutEvents,
+// PutRule, and PutTargets API calls from another account"). It returns
+// AWS's AccessDeniedException message when denied.
+func (c *Policies) OnBus(p Principal, bus *control.Bus, action, resource string, ctxKeys map[string][]string) (bool, string) {
+	req := &iampolicy.Request{PrincipalARN: p.ARN, PrincipalAccount: p.Account, Action: action, Resource: resource,
+		Context: map[string][]string{}}
+	for k, v := range ctxKeys {
+		req.Context[k] = v
+	}
+	if p.OrgID != "" {
+		req.Context["aws:PrincipalOrgID"] = []string{p.OrgID}
+	}
+	resourcePolicy := c.resource(bus.Policy)
+	if resourcePolicy == nil && bus.Account != p.Account { // the same account in another region needs none
+		return false, "User: " + p.ARN + " is not authorized to perform: " + action + " on resource: " +
+			resource + " because no resource-based policy allows the " + action + " action"
+	}
+	r := iampolicy.Authorize(req, p.identity(), resourcePolicy)
+	return r.Allowed(), r.Message(req)
+}

@@ -59,3 +59,43 @@ func TestSendToBus(t *testing.T) {
 		}
 	}
 }
+
+func TestOnBus(t *testing.T) {
+	const owner, creator = "123456789012", "111122223333"
+	const rule = "arn:aws:events:us-east-1:123456789012:rule/central/r"
+	// "Example policy: Send events to the same account and restrict
+	// updates in Amazon EventBridge" (EventBridge User Guide).
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},` +
+		`"Action":["events:PutRule","events:DeleteRule"],"Resource":"arn:aws:events:us-east-1:123456789012:rule/central/*",` +
+		`"Condition":{"StringEqualsIfExists":{"events:creatorAccount":"${aws:PrincipalAccount}","events:source":"com.exampleCorp.webStore"}}}]}`
+	bus := func(account, policy string) *control.Bus {
+		return &control.Bus{Scope: control.Scope{Account: account, Region: "us-east-1"}, Name: "central", Policy: policy}
+	}
+	web := []string{"com.exampleCorp.webStore"}
+	for _, tt := range []struct {
+		name   string
+		p      Principal
+		bus    *control.Bus
+		action string
+		keys   map[string][]string
+		want   bool
+	}{
+		{"no policy", Root(creator), bus(owner, ""), "events:PutRule", map[string][]string{"events:source": web}, false},
+		{"a new rule of an allowed source", Root(creator), bus(owner, policy), "events:PutRule", map[string][]string{"events:source": web}, true},
+		{"a new rule of another source", Root(creator), bus(owner, policy), "events:PutRule", map[string][]string{"events:source": {"x"}}, false},
+		{"its own rule", Root(creator), bus(owner, policy), "events:DeleteRule", map[string][]string{"events:creatorAccount": {creator}}, true},
+		{"the owner's rule", Root(creator), bus(owner, policy), "events:DeleteRule", map[string][]string{"events:creatorAccount": {owner}}, false},
+		{"an action not granted", Root(creator), bus(owner, policy), "events:EnableRule", nil, false},
+		{"a third account", Root("999999999999"), bus(owner, policy), "events:PutRule", nil, false},
+		{"its own account in another region", Root(owner), bus(owner, ""), "events:PutRule", nil, true},
+	} {
+		var c Policies
+		got, msg := c.OnBus(tt.p, tt.bus, tt.action, rule, tt.keys)
+		if got != tt.want {
+			t.Errorf("%s: allowed %v, want %v (%s)", tt.name, got, tt.want, msg)
+		}
+		if !got && !strings.HasPrefix(msg, "User: "+tt.p.ARN+" is not authorized to perform: "+tt.action+" on resource: "+rule+" because ") {
+			t.Errorf("%s: message %q", tt.name, msg)
+		}
+	}
+}

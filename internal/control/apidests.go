@@ -46,6 +46,10 @@ func destKeyName(sc Scope, name string) string {
 	return destPrefix + "." + sc.Account + "." + sc.Region + "." + store.Token(name)
 }
 
+// destNotFound is AWS's answer for an API destination that does not
+// exist, as LocalStack recorded it from AWS
+// (tests/aws/services/events/test_api_destinations_and_connection.snapshot.json,
+// describe-api-destination-not-found-error).
 func destNotFound(name string) error {
 	return awserr.NotFound("Failed to describe the api-destination(s). An api-destination '%s' does not exist.", name)
 }

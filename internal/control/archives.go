@@ -268,6 +268,15 @@ func (s *Service) ListArchives(ctx context.Context, sc Scope, prefix, sourceArn,
 	if n := btoi(prefix != "") + btoi(sourceArn != "") + btoi(state != ""); n > 1 {
 		return nil, nil, awserr.Validation("At most one filter is allowed for ListArchives. Use either : State, EventSourceArn, or NamePrefix.")
 	}
+	if sourceArn != "" && busARN.MatchString(sourceArn) {
+		// AWS answers a bus that does not exist rather than an empty list
+		// (LocalStack's recording of AWS,
+		// tests/aws/services/events/test_archive_and_replay.snapshot.json,
+		// test_list_archive_error_unknown_source_arn).
+		if _, err := s.busName(ctx, sc, sourceArn); err != nil {
+			return nil, nil, err
+		}
+	}
 	sel := keep(s.view.Archives(sc), func(a *Archive) bool {
 		return (sourceArn == "" || a.SourceARN() == sourceArn) && (state == "" || a.State == state)
 	})
@@ -385,7 +394,14 @@ func (s *Service) StartReplay(ctx context.Context, sc Scope, in ReplayInput) (*R
 	if in.DestinationArn != a.SourceARN() {
 		return nil, awserr.Validation("Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.")
 	}
-	if in.EventStartTime.After(in.EventEndTime) {
+	// An empty window is refused too: AWS answers so for an EventEndTime
+	// equal to EventStartTime as for one before it (LocalStack's recording
+	// of AWS, tests/aws/services/events/test_archive_and_replay.snapshot.json,
+	// test_start_replay_error_invalid_end_time[0] and [10]). An
+	// EventEndTime in the future is accepted, as by AWS (the same tests'
+	// replays end a minute ahead): the replay covers what is archived when
+	// it starts.
+	if !in.EventEndTime.After(in.EventStartTime) {
 		return nil, awserr.Validation("Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime.")
 	}
 	for _, f := range in.FilterArns {

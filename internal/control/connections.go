@@ -200,6 +200,10 @@ func connKeyName(sc Scope, name string) string {
 	return connPrefix + "." + sc.Account + "." + sc.Region + "." + store.Token(name)
 }
 
+// connectionNotFound is AWS's answer for a connection that does not exist,
+// for every operation naming one, as LocalStack recorded it from AWS
+// (tests/aws/services/events/test_api_destinations_and_connection.snapshot.json,
+// describe-deleted-connection).
 func connectionNotFound(name string) error {
 	return awserr.NotFound("Failed to describe the connection(s). Connection '%s' does not exist.", name)
 }

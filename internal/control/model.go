@@ -115,6 +115,9 @@ type Rule struct {
 	Tags               []Tag    `json:",omitempty"`
 	Targets            []Target `json:",omitempty"`
 	CreationTime       time.Time
+	// CreatedBy is the account that created the rule when it is not the
+	// rule's own: a rule another account put on this bus by its ARN.
+	CreatedBy string `json:",omitempty"`
 }
 
 // ARN is the rule's ARN: rule/<name> on the default bus, rule/<bus>/<name>
@@ -127,6 +130,15 @@ func RuleARN(s Scope, bus, name string) string {
 		return fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", s.Partition(), s.Region, s.Account, name)
 	}
 	return fmt.Sprintf("arn:%s:events:%s:%s:rule/%s/%s", s.Partition(), s.Region, s.Account, bus, name)
+}
+
+// Creator is the account that created the rule (DescribeRule's CreatedBy,
+// the events:creatorAccount condition key).
+func (r *Rule) Creator() string {
+	if r.CreatedBy != "" {
+		return r.CreatedBy
+	}
+	return r.Account
 }
 
 // Enabled reports whether the rule routes events.

@@ -18,11 +18,23 @@ type RuleInput struct {
 	Description        *string
 	RoleArn            *string
 	Tags               []Tag
+	// CreatedBy is the account creating the rule when it is not the
+	// bus's (a rule put on another account's bus by its ARN); a rule
+	// replaced keeps its creator.
+	CreatedBy string
 }
 
 // ruleNotFound is AWS's error for a missing rule.
 func ruleNotFound(name, bus string) error {
 	return awserr.NotFound("Rule %s does not exist on EventBus %s.", name, bus)
+}
+
+// forceNeeded is AWS's answer to DeleteRule and RemoveTargets on a managed
+// rule without Force: "CW_RULE_NAME_PLACEHOLDER is a managed rule. Set
+// 'force' parameter to true to override." (DeleteRule,
+// rebuy-de/aws-nuke#448; RemoveTargets, cloud-custodian/cloud-custodian#10308).
+func forceNeeded(name string) error {
+	return awserr.New(awserr.CodeManagedRule, "%s is a managed rule. Set 'force' parameter to true to override.", name)
 }
 
 // ValidatePattern parses an event pattern with the configured length limit,
@@ -85,9 +97,12 @@ func (s *Service) PutRule(ctx context.Context, sc Scope, in RuleInput) (*Rule, e
 				return awserr.New(awserr.CodeManagedRule, "Rule %s is managed by %s and cannot be modified.", in.Name, old.ManagedBy)
 			}
 			r.Targets, r.ManagedBy, r.CreationTime = old.Targets, old.ManagedBy, old.CreationTime
+			r.CreatedBy = old.CreatedBy
 			r.Tags = old.Tags // AWS ignores PutRule's Tags when it updates a rule
 		} else if len(s.view.Rules(sc, bus)) >= s.limits.RulesPerBus {
 			return awserr.New(awserr.CodeLimitExceeded, "The requested resource exceeds the maximum number allowed.")
+		} else if in.CreatedBy != sc.Account {
+			r.CreatedBy = in.CreatedBy
 		}
 		out = r
 		return s.write(ctx, ruleKeyName(sc, bus, in.Name), r, rev)
@@ -167,7 +182,7 @@ func (s *Service) DeleteRule(ctx context.Context, sc Scope, busNameOrARN, name s
 			return nil
 		}
 		if r.ManagedBy != "" && !force {
-			return awserr.New(awserr.CodeManagedRule, "Rule %s is managed by %s and cannot be modified.", name, r.ManagedBy)
+			return forceNeeded(name)
 		}
 		if len(r.Targets) > 0 && !force {
 			return awserr.Validation("Rule can't be deleted since it has targets.")

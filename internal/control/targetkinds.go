@@ -65,10 +65,17 @@ func needsSqsParameters(t *Target) bool {
 //     wording as for a FIFO queue's SqsParameters), and alike for the
 //     other kinds' parameters.
 //
-// Step Functions and Kinesis targets, which AWS also calls as the role,
-// are not held to it here: Switchyard has always accepted them without
-// one, calling them with its own credentials.
+// Kinesis data streams and Step Functions state machines are held to a
+// role too: "For EC2 instances, Kinesis data streams, and Step Functions
+// state machines, EventBridge uses IAM roles that you specify in the
+// RoleARN parameter in PutTargets" ("Event bus targets", EventBridge User
+// Guide), and AWS answers "RoleArn is required for target
+// arn:aws:states:...:stateMachine:Workflow." without one
+// (hashicorp/terraform-provider-aws#19913, localstack/localstack#8224).
 func checkTargetKind(t *Target) error {
+	if callsAsRole(t.Arn) && t.RoleArn == nil {
+		return awserr.Validation("RoleArn is required for target %s.", t.Arn)
+	}
 	k := TargetKindOf(t.Arn)
 	if k == "" {
 		return nil
@@ -88,6 +95,25 @@ func checkTargetKind(t *Target) error {
 		return awserr.Validation("Parameter(s) AppSyncParameters.GraphQLOperation must be specified for target: %s.", t.Id)
 	}
 	return nil
+}
+
+// callsAsRole reports a Kinesis data stream
+// (arn:aws:kinesis:<region>:<account>:stream/<name>) or a Step Functions
+// state machine (arn:aws:states:<region>:<account>:stateMachine:<name>):
+// the stream and state-machine targets EventBridge can only call as the
+// target's role, having no resource policy to let it in.
+func callsAsRole(arn string) bool {
+	p := strings.SplitN(arn, ":", 6)
+	if len(p) != 6 || p[0] != "arn" {
+		return false
+	}
+	switch p[2] {
+	case "kinesis":
+		return strings.HasPrefix(p[5], "stream/")
+	case "states":
+		return strings.HasPrefix(p[5], "stateMachine:")
+	}
+	return false
 }
 
 // The target kinds whose ARNs TargetKindOf tells apart: the AWS services

@@ -119,7 +119,7 @@ func (s *Service) RemoveTargets(ctx context.Context, sc Scope, busNameOrARN, rul
 			return err
 		}
 		if r.ManagedBy != "" && !force {
-			return awserr.New(awserr.CodeManagedRule, "Rule %s is managed by %s and cannot be modified.", ruleName, r.ManagedBy)
+			return forceNeeded(ruleName)
 		}
 		drop := make(map[string]bool, len(ids))
 		for _, id := range ids {

@@ -198,7 +198,7 @@ func deliverToEveryTarget(t *testing.T, e *awsTargetEnv, p string) {
 			t.Fatal(err)
 		}
 		id := e.route(t, p+".kinesis", types.Target{Arn: aws.String(fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/%s",
-			awsRegion, motoAccount, *stream))}, `{"k":"kinesis"}`)
+			awsRegion, motoAccount, *stream)), RoleArn: aws.String("arn:aws:iam::" + motoAccount + ":role/kinesis-" + p)}, `{"k":"kinesis"}`)
 		shards, err := k.ListShards(ctx(t), &kinesis.ListShardsInput{StreamName: stream})
 		if err != nil || len(shards.Shards) != 1 {
 			t.Fatalf("ListShards: %v %+v", err, shards)
@@ -257,7 +257,8 @@ func deliverToEveryTarget(t *testing.T, e *awsTargetEnv, p string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id := e.route(t, p+".sfn", types.Target{Arn: sm.StateMachineArn}, `{"k":"sfn"}`)
+		id := e.route(t, p+".sfn", types.Target{Arn: sm.StateMachineArn,
+			RoleArn: aws.String("arn:aws:iam::" + motoAccount + ":role/sfn-" + p)}, `{"k":"sfn"}`)
 		var execs *sfn.ListExecutionsOutput
 		eventually(t, "an execution", func() bool {
 			execs, err = st.ListExecutions(ctx(t), &sfn.ListExecutionsInput{StateMachineArn: sm.StateMachineArn})

@@ -240,7 +240,11 @@ func TestAWSTargets(t *testing.T) {
 			t.Fatal(err)
 		}
 		arn := fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/clicks", awsRegion, motoAccount)
-		id1 := e.route(t, "test.kinesis", types.Target{Arn: aws.String(arn),
+		// AWS puts records on a stream only as the target's role, and
+		// refuses the target without one.
+		role := aws.String("arn:aws:iam::" + motoAccount + ":role/events-to-kinesis")
+		refusedWithoutRole(t, e.eb, arn)
+		id1 := e.route(t, "test.kinesis", types.Target{Arn: aws.String(arn), RoleArn: role,
 			KinesisParameters: &types.KinesisParameters{PartitionKeyPath: aws.String("$.detail.user")}}, `{"user":"u-42"}`)
 		// A path the event lacks falls back to the event id.
 		id2 := e.put(t, "test.kinesis", `{"other":1}`)
@@ -272,6 +276,7 @@ func TestAWSTargets(t *testing.T) {
 		if keys[id1] != "u-42" || keys[id2] != id2 {
 			t.Errorf("partition keys %v: want %s→u-42 and %s→its id", keys, id1, id2)
 		}
+		calledAsRole(t, *role, "Kinesis_20131202.PutRecord")
 	})
 
 	t.Run("Firehose", func(t *testing.T) {
@@ -310,7 +315,9 @@ func TestAWSTargets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id := e.route(t, "test.sfn", types.Target{Arn: sm.StateMachineArn}, `{"step":1}`)
+		refusedWithoutRole(t, e.eb, aws.ToString(sm.StateMachineArn))
+		id := e.route(t, "test.sfn", types.Target{Arn: sm.StateMachineArn,
+			RoleArn: aws.String("arn:aws:iam::" + motoAccount + ":role/events-to-sfn")}, `{"step":1}`)
 		var execs *sfn.ListExecutionsOutput
 		eventually(t, "an execution", func() bool {
 			execs, err = st.ListExecutions(ctx(t), &sfn.ListExecutionsInput{StateMachineArn: sm.StateMachineArn})
@@ -327,6 +334,7 @@ func TestAWSTargets(t *testing.T) {
 		if n := aws.ToString(d.Name); len(n) != 36 {
 			t.Errorf("execution name %q: want a UUID-shaped name", n)
 		}
+		calledAsRole(t, "arn:aws:iam::"+motoAccount+":role/events-to-sfn", "AWSStepFunctions.StartExecution")
 	})
 
 	t.Run("Logs", func(t *testing.T) {
@@ -491,4 +499,40 @@ func credentialKey(auth string) string {
 	}
 	key, _, _ := strings.Cut(rest, "/")
 	return key
+}
+
+// refusedWithoutRole checks that PutTargets refuses a target of arn
+// without a RoleArn with AWS's ValidationException, "RoleArn is required
+// for target <ARN>." (hashicorp/terraform-provider-aws#19913).
+func refusedWithoutRole(t *testing.T, eb *eventbridge.Client, arn string) {
+	t.Helper()
+	if _, err := eb.PutRule(ctx(t), &eventbridge.PutRuleInput{Name: aws.String("role-required"), EventPattern: aws.String(`{"source":["nope"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := eb.PutTargets(ctx(t), &eventbridge.PutTargetsInput{Rule: aws.String("role-required"),
+		Targets: []types.Target{{Id: aws.String("no-role"), Arn: aws.String(arn)}}})
+	var ae smithy.APIError
+	if want := "RoleArn is required for target " + arn + "."; !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" || ae.ErrorMessage() != want {
+		t.Errorf("PutTargets %s without a RoleArn: %v, want ValidationException %q", arn, err, want)
+	}
+}
+
+// calledAsRole checks that Switchyard assumed role through moto's STS and
+// made the call whose X-Amz-Target is target with the role's temporary
+// credentials, not its own key "test".
+func calledAsRole(t *testing.T, role, target string) {
+	t.Helper()
+	assumed, asRole := 0, 0
+	for _, r := range motoRequests(t) {
+		if b := r.body(); strings.Contains(b, "Action=AssumeRole") && strings.Contains(b, "RoleArn="+url.QueryEscape(role)+"&") {
+			assumed++
+		}
+		if header(r.Headers, "X-Amz-Target") == target && header(r.Headers, "X-Amz-Security-Token") != "" &&
+			credentialKey(header(r.Headers, "Authorization")) != "test" {
+			asRole++
+		}
+	}
+	if assumed == 0 || asRole == 0 {
+		t.Errorf("%s: %d AssumeRole calls for %s, %d calls with temporary credentials; want both", target, assumed, role, asRole)
+	}
 }

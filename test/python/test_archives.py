@@ -64,6 +64,16 @@ class ArchivesTest(harness.ServerTestCase):
                          [("Events-Archive-" + name, "prod.vhs.events.aws.internal")])
         self.assertEqual(json.loads(rules[0]["EventPattern"]),
                          {"source": ["keep"], "replay-name": [{"exists": False}]})
+        # The managed rule is not the user's to delete or empty without
+        # Force: boto3's modelled ManagedRuleException, with AWS's message
+        # (rebuy-de/aws-nuke#448, cloud-custodian/cloud-custodian#10308).
+        managed = "Events-Archive-" + name
+        for call in (lambda: self.events.delete_rule(Name=managed, EventBusName=bus),
+                     lambda: self.events.remove_targets(Rule=managed, EventBusName=bus, Ids=["x"])):
+            with self.assertRaises(self.events.exceptions.ManagedRuleException) as cm:
+                call()
+            self.assertEqual(cm.exception.response["Error"]["Message"],
+                             "%s is a managed rule. Set 'force' parameter to true to override." % managed)
 
         entries = [{"Source": "keep" if i % 2 == 0 else "drop", "DetailType": "t", "Detail": "{}",
                     "EventBusName": bus} for i in range(10)]

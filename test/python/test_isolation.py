@@ -48,8 +48,11 @@ class IsolationTest(harness.ServerTestCase):
             cb.describe_event_bus(Name=foreign)
         with self.assertRaises(cb.exceptions.ResourceNotFoundException):
             cb.list_tags_for_resource(ResourceARN=foreign)
-        with self.assertRaises(cb.exceptions.ResourceNotFoundException):
+        # A rule on another account's bus by its ARN needs the bus's policy
+        # to allow it (test_permissions.CrossAccountRulesTest): refused.
+        with self.assertRaises(cb.exceptions.ClientError) as cm:
             cb.put_rule(Name="r", EventBusName=foreign, EventPattern=PATTERN)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDeniedException")
         other_region = ca.describe_event_bus(Name="mine")["Arn"].replace("us-east-1", "us-west-2")
         with self.assertRaises(ca.exceptions.ResourceNotFoundException):
             ca.describe_event_bus(Name=other_region)

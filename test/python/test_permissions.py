@@ -121,3 +121,58 @@ class PermissionsTest(harness.ServerTestCase):
             self.fail("200 statements fit in a 10 KB policy")
         self.assertLessEqual(len(self.c.describe_event_bus()["Policy"]), 10240)
         self.assertGreater(i, 20)
+
+
+class CrossAccountRulesTest(harness.ServerTestCase):
+    """Rules another account creates on a bus by its ARN, allowed by the
+    bus's policy ("Permissions for event buses in Amazon EventBridge"),
+    through boto3 as that account."""
+
+    def test_rule_on_another_accounts_bus(self):
+        owner_acct, creator_acct = harness.fresh_account(), harness.fresh_account()
+        owner = self.server.client(account=owner_acct)
+        creator = self.server.client(account=creator_acct)
+        bus = self.new_bus(owner)
+        bus_arn = "arn:aws:events:us-east-1:%s:event-bus/%s" % (owner_acct, bus)
+        rule_arn = "arn:aws:events:us-east-1:%s:rule/%s/from-creator" % (owner_acct, bus)
+
+        with self.assertRaises(creator.exceptions.ClientError) as cm:
+            creator.put_rule(Name="from-creator", EventBusName=bus_arn, EventPattern='{"source":["app"]}')
+        self.assertAwsError(cm, "AccessDeniedException",
+                            "User: arn:aws:iam::%s:root is not authorized to perform: events:PutRule on resource: %s "
+                            "because no resource-based policy allows the events:PutRule action" % (creator_acct, rule_arn))
+
+        # "Example policy: Send events to the same account and restrict
+        # updates in Amazon EventBridge".
+        owner.put_permission(EventBusName=bus, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Sid": "rules", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % creator_acct},
+            "Action": ["events:PutRule", "events:DescribeRule", "events:PutTargets", "events:RemoveTargets",
+                       "events:DeleteRule", "events:ListTargetsByRule"],
+            "Resource": "arn:aws:events:us-east-1:%s:rule/%s/*" % (owner_acct, bus),
+            "Condition": {"StringEqualsIfExists": {"events:creatorAccount": "${aws:PrincipalAccount}"}}}]}))
+        out = creator.put_rule(Name="from-creator", EventBusName=bus_arn, EventPattern='{"source":["app"]}')
+        self.assertEqual(out["RuleArn"], rule_arn)
+        recv = self.receiver()
+        creator.put_targets(Rule="from-creator", EventBusName=bus_arn, Targets=[{"Id": "1", "Arn": recv.url}])
+        d = creator.describe_rule(Name="from-creator", EventBusName=bus_arn)
+        self.assertEqual((d["Arn"], d["CreatedBy"], d["EventBusName"]), (rule_arn, creator_acct, bus))
+        self.assertEqual([r["Name"] for r in owner.list_rules(EventBusName=bus)["Rules"]], ["from-creator"])
+
+        # The rule routes the owner's bus's events.
+        owner.put_events(Entries=[{"EventBusName": bus, "Source": "app", "DetailType": "t", "Detail": '{"n": 1}'}])
+        self.assertEqual([e["detail"] for e in recv.wait_for(1)], [{"n": 1}])
+
+        # The owner's own rules stay the owner's (events:creatorAccount).
+        owner.put_rule(Name="owners", EventBusName=bus, EventPattern='{"source":["app"]}')
+        with self.assertRaises(creator.exceptions.ClientError) as cm:
+            creator.delete_rule(Name="owners", EventBusName=bus_arn)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDeniedException")
+
+        creator.remove_targets(Rule="from-creator", EventBusName=bus_arn, Ids=["1"])
+        creator.delete_rule(Name="from-creator", EventBusName=bus_arn)
+        self.assertEqual([r["Name"] for r in owner.list_rules(EventBusName=bus)["Rules"]], ["owners"])
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()

@@ -28,7 +28,8 @@
 //	ssm       SendCommand of the document (document/<name>) on the
 //	          RunCommandParameters targets, StartAutomationExecution of a
 //	          runbook (automation-definition/<name>:<version>); the shaped
-//	          input as the document's parameters
+//	          input as the document's parameters; CreateOpsItem for an
+//	          OpsCenter target (opsitem) from the input template's members
 //	redshift  ExecuteStatement (Sql) or BatchExecuteStatement (Sqls) of the
 //	          RedshiftDataParameters on the cluster or Serverless workgroup
 //	sagemaker StartPipelineExecution with the PipelineParameterList

@@ -41,9 +41,10 @@ func (s *ssmInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) error 
 	if def, ok := resourceName(a.Resource, "automation-definition/"); ok {
 		return s.automation(ctx, cl, inv, def, opts)
 	}
-	// OpsCenter (arn:aws:ssm:<region>:<account>:opsitem) is a target AWS
-	// documents, but not what it makes of the event: it is not invoked.
-	return deliver.Permanent("UnsupportedTarget", fmt.Errorf("target %s: not an SSM document or automation definition", inv.Target.Arn))
+	if a.Resource == "opsitem" {
+		return s.opsItem(ctx, cl, inv, opts)
+	}
+	return deliver.Permanent("UnsupportedTarget", fmt.Errorf("target %s: not an SSM document, automation definition or opsitem", inv.Target.Arn))
 }
 
 // runCommand runs the document of the target's ARN with SendCommand on the
