@@ -29,6 +29,7 @@ import (
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/webhooks"
 	"github.com/switchyard/switchyard/schedule"
 )
 
@@ -102,6 +103,8 @@ func serveCmd() *cobra.Command {
 	var denyCIDRs string
 	var authMode, credentialsFile string
 	var healthInterval time.Duration
+	var webhooksFile string
+	var webhookReadTimeout time.Duration
 	var (
 		busLogDest    string
 		busLogMaxFile int64
@@ -182,6 +185,8 @@ func serveCmd() *cobra.Command {
 				BusLogMaxFileBytes:     busLogMaxFile,
 				BusLogQueue:            busLogQueue,
 				HealthCheckInterval:    healthInterval,
+				WebhooksFile:           webhooksFile,
+				WebhookReadTimeout:     webhookReadTimeout,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -195,6 +200,8 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&credentialsFile, "credentials-file", "", "YAML file of the access keys that may sign requests (--auth sigv4): id, secret, account, optional principal, session token, expiration and policies; reloaded on change and on SIGHUP")
 	f.StringVar(&tlsFiles.CertFile, "tls-cert", "", "serve the API over TLS with this PEM certificate chain (with --tls-key); re-read when the file changes")
 	f.StringVar(&tlsFiles.KeyFile, "tls-key", "", "the PEM private key of --tls-cert")
+	f.StringVar(&webhooksFile, "webhooks-file", "", "YAML file of inbound webhooks (POST /webhooks/<name>): provider, bus, secret, source and detail-type of each; reloaded on change and on SIGHUP. Webhooks can also be defined through the admin API (switchyard webhooks ...)")
+	f.DurationVar(&webhookReadTimeout, "webhook-read-timeout", webhooks.DefaultReadTimeout, "how long a webhook delivery's body may take to arrive after its headers; slower clients are answered 408")
 	f.StringVar(&dataDir, "data-dir", "./switchyard-data", "directory of the embedded store")
 	f.BoolVar(&secretsKeyReset, "secrets-key-reset", false, "make this process's secrets key the cluster's although another was recorded (the cluster's key was lost); connections sealed with the old key need their credentials again (UpdateConnection)")
 	f.StringVar(&secretsKeyFile, "secrets-key-file", "", "AES-256 key (base64, mode 0600) sealing connection secrets, kept out of the data directory; make one with switchyard secrets new-key; processes sharing a --nats-url must share it")

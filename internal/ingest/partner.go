@@ -69,7 +69,7 @@ func (s *Service) PutPartnerEvents(ctx context.Context, p control.Partner, entri
 		ok := true
 		for _, src := range s.control.ActiveSources(p, *e.Source) {
 			ev := Envelope(id, *e.DetailType, *e.Source, src.Scope, t, e.Resources, []byte(*e.Detail))
-			if err := s.Store(ctx, src.Scope, src.Name, ev, StoreOptions{DedupID: id + "/" + src.Account, Ingested: now, MatchAll: respelled}); err != nil {
+			if _, err := s.Store(ctx, src.Scope, src.Name, ev, StoreOptions{DedupID: id + "/" + src.Account, Ingested: now, MatchAll: respelled}); err != nil {
 				s.log.Error("ingest: partner event not stored", "source", *e.Source, "account", src.Account, "err", err)
 				ok = false
 			}
@@ -105,10 +105,17 @@ type StoreOptions struct {
 // Store appends one event, already in EventBridge's envelope and valid, to
 // bus in scope sc and returns once JetStream has stored it: the path of
 // events that do not come through PutEvents (partner events, inbound
-// webhooks). The bus must exist.
-func (s *Service) Store(ctx context.Context, sc control.Scope, bus string, event []byte, o StoreOptions) error {
+// webhooks). The bus must exist. duplicate reports that JetStream had
+// stored the DedupID already, within the stream's duplicate window, and
+// dropped this copy.
+func (s *Service) Store(ctx context.Context, sc control.Scope, bus string, event []byte, o StoreOptions) (duplicate bool, _ error) {
 	if b, _ := s.control.View().Bus(sc, bus); b == nil {
-		return awserr.NotFound("Event bus %s does not exist.", bus)
+		return false, awserr.NotFound("Event bus %s does not exist.", bus)
+	}
+	if s.Available != nil {
+		if err := s.Available(); err != nil {
+			return false, awserr.Unavailable()
+		}
 	}
 	if o.Ingested.IsZero() {
 		o.Ingested = s.now()
@@ -125,11 +132,12 @@ func (s *Service) Store(ctx context.Context, sc control.Scope, bus string, event
 	}
 	msg.Header.Set(HeaderRev, strconv.FormatUint(s.control.View().Rev(), 10))
 	msg.Header.Set(HeaderIngested, strconv.FormatInt(o.Ingested.UnixMilli(), 10))
-	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
+	ack, err := s.js.PublishMsg(ctx, msg)
+	if err != nil {
 		if store.IsUnavailable(err) {
-			return fmt.Errorf("store event on bus %s: %w", bus, awserr.Unavailable())
+			return false, fmt.Errorf("store event on bus %s: %w", bus, awserr.Unavailable())
 		}
-		return fmt.Errorf("store event on bus %s: %w", bus, err)
+		return false, fmt.Errorf("store event on bus %s: %w", bus, err)
 	}
-	return nil
+	return ack.Duplicate, nil
 }
