@@ -3,6 +3,7 @@
 //	switchyard serve      run the EventBridge API and data path
 //	switchyard version    print the version
 //	switchyard bench ...  load generators and benchmarks
+//	switchyard webhooks   manage inbound SaaS webhooks on a running server
 //
 // Every flag can also be set through the environment as SWITCHYARD_<FLAG>,
 // upper-cased with dashes as underscores (--data-dir: SWITCHYARD_DATA_DIR).
@@ -49,7 +50,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(serveCmd(), versionCmd(), benchCmd(), rulesCmd(), replayCmd(), secretsCmd())
+	root.AddCommand(serveCmd(), versionCmd(), benchCmd(), rulesCmd(), replayCmd(), secretsCmd(), webhooksCmd())
 	return root
 }
 

@@ -105,10 +105,16 @@ type StoreOptions struct {
 // Store appends one event, already in EventBridge's envelope and valid, to
 // bus in scope sc and returns once JetStream has stored it: the path of
 // events that do not come through PutEvents (partner events, inbound
-// webhooks). The bus must exist. duplicate reports that JetStream had
+// webhooks). The bus must exist (a scope's default bus always does). duplicate reports that JetStream had
 // stored the DedupID already, within the stream's duplicate window, and
 // dropped this copy.
 func (s *Service) Store(ctx context.Context, sc control.Scope, bus string, event []byte, o StoreOptions) (duplicate bool, _ error) {
+	if bus == control.DefaultBus {
+		// A scope's default bus exists from its first use, this one too.
+		if err := s.control.EnsureDefaultBus(ctx, sc); err != nil {
+			return false, err
+		}
+	}
 	if b, _ := s.control.View().Bus(sc, bus); b == nil {
 		return false, awserr.NotFound("Event bus %s does not exist.", bus)
 	}

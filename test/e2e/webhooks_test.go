@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -475,5 +476,36 @@ func TestWebhooksAdminAPIAcrossProcesses(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	if n := len(recv.received()); n != 1 {
 		t.Errorf("%d events, want 1", n)
+	}
+}
+
+// The switchyard webhooks commands manage webhooks through the admin API.
+func TestWebhooksCLI(t *testing.T) {
+	s := startServer(t)
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(binary, append(append([]string{"webhooks"}, args...), "--endpoint", "http://"+s.addr, "--account", hookAccount, "--region", "us-east-1")...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("put", "--name", "cli-hook", "--provider", "stripe", "--secret", "whsec_cli", "--source", "com.example.cli")
+	if err != nil || !strings.Contains(out, `"Path": "/webhooks/cli-hook"`) || strings.Contains(out, "whsec_cli") {
+		t.Fatalf("put: %v\n%s", err, out)
+	}
+	if out, err := run("list"); err != nil || !strings.Contains(out, `"Name": "cli-hook"`) {
+		t.Errorf("list: %v\n%s", err, out)
+	}
+	if out, err := run("put", "--name", "bad", "--provider", "nope", "--secret", "x"); err == nil || !strings.Contains(out, "ValidationException") {
+		t.Errorf("put with an unknown provider: %v\n%s", err, out)
+	}
+	d := stripeDelivery("whsec_cli", time.Now(), `{"id":"evt_cli","type":"charge.succeeded"}`)
+	d.hook = "cli-hook"
+	if code, body := s.post(t, d); code != http.StatusOK {
+		t.Errorf("delivery: %d %s", code, body)
+	}
+	if out, err := run("delete", "--name", "cli-hook"); err != nil {
+		t.Errorf("delete: %v\n%s", err, out)
+	}
+	if out, err := run("get", "--name", "cli-hook"); err == nil || !strings.Contains(out, "ResourceNotFoundException") {
+		t.Errorf("get after delete: %v\n%s", err, out)
 	}
 }
