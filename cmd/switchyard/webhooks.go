@@ -67,8 +67,8 @@ account (--auth none). Webhooks can also be defined in --webhooks-file.
 	var name string
 	var in struct {
 		Provider, EventBusName, Secret, Source, DetailType, Url, Header, Algorithm, Encoding, Prefix string
-		EventTypeHeader, DeliveryIdHeader                                                          string
-		ToleranceSeconds                                                                           int
+		EventTypeHeader, DeliveryIdHeader                                                            string
+		ToleranceSeconds                                                                             int
 	}
 	var secretFile string
 	put := &cobra.Command{
@@ -109,7 +109,9 @@ account (--auth none). Webhooks can also be defined in --webhooks-file.
 	named := func(use, short, method string) *cobra.Command {
 		var n string
 		c := &cobra.Command{Use: use + " --name NAME", Short: short, Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error { return call(cmd, method, "/webhooks/"+url.PathEscape(n), nil) }}
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return call(cmd, method, "/webhooks/"+url.PathEscape(n), nil)
+			}}
 		c.Flags().StringVar(&n, "name", "", "the webhook's name (required)")
 		_ = c.MarkFlagRequired("name")
 		return c
