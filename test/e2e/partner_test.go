@@ -155,7 +155,7 @@ func TestPartnerEventSources(t *testing.T) {
 	}
 	state("activated", "ACTIVE")
 	put(3)
-	got = recv.waitFor(t, 2, 20*time.Second)
+	recv.waitFor(t, 2, 20*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	got = recv.received()
 	if len(got) != 2 || json.Unmarshal(got[1], &ev) != nil || string(ev.Detail) != `{"n":3}` {
