@@ -509,3 +509,65 @@ func TestWebhooksCLI(t *testing.T) {
 		t.Errorf("get after delete: %v\n%s", err, out)
 	}
 }
+
+// When the event cannot be stored — the webhook's bus is gone, or the NATS
+// server is down — the delivery is answered 503 (which providers retry)
+// within the providers' timeouts, not left hanging, and not 200.
+func TestWebhooksDeadStorage(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "nats-server")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
+		t.Fatalf("build nats-server: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	nats := exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-js", "-sd", filepath.Join(dir, "js"))
+	if err := nats.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = nats.Process.Kill(); _ = nats.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nats-server did not listen")
+		}
+	}
+	path := filepath.Join(t.TempDir(), "webhooks.yaml")
+	if err := os.WriteFile(path, []byte(`webhooks:
+  - {name: gl, provider: gitlab, account: "`+hookAccount+`", region: us-east-1, secret: t}
+  - {name: nobus, provider: gitlab, account: "`+hookAccount+`", region: us-east-1, secret: t, event_bus_name: missing}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--nats-url", "nats://127.0.0.1:"+strconv.Itoa(port), "--webhooks-file", path)
+
+	d := gitlabDelivery("t", "Push Hook", "nobus-1", `{}`)
+	d.hook = "nobus"
+	if code, body := s.post(t, d); code != http.StatusServiceUnavailable || !strings.Contains(body, "event bus does not exist") {
+		t.Errorf("to a missing bus: %d %s", code, body)
+	}
+	d = gitlabDelivery("t", "Push Hook", "up-1", `{}`)
+	d.hook = "gl"
+	if code, body := s.post(t, d); code != http.StatusOK {
+		t.Fatalf("with storage up: %d %s", code, body)
+	}
+
+	_ = nats.Process.Kill()
+	_ = nats.Wait()
+	d.header.Set("X-Gitlab-Event-Uuid", "down-1")
+	start := time.Now()
+	code, body := s.post(t, d)
+	if code != http.StatusServiceUnavailable || time.Since(start) > 3*time.Second {
+		t.Errorf("with NATS down: %d %s after %v, want 503 within 3 s", code, body, time.Since(start))
+	}
+	if got := metricSum(t, s, "switchyard_webhook_deliveries_total", `result="failed"`); got < 2 {
+		t.Errorf("failed deliveries counted: %v", got)
+	}
+}
