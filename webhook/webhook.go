@@ -29,8 +29,9 @@
 //   - Twilio ("Webhooks security", twilio.com/docs/usage/security):
 //     X-Twilio-Signature is the base64 HMAC-SHA1, under the account's auth
 //     token, of the full URL Twilio called followed by each POST parameter's
-//     name and value, sorted by name. I-Twilio-Idempotency-Token is the
-//     delivery id.
+//     name and value, sorted by name; a JSON body is signed instead by its
+//     hex SHA-256 in the URL's bodySHA256 query parameter.
+//     I-Twilio-Idempotency-Token is the delivery id.
 //   - GitLab ("Webhooks", docs.gitlab.com: "Validate payloads by using a
 //     secret token"): X-Gitlab-Token is the secret itself; X-Gitlab-Event
 //     is the event type, Idempotency-Key (GitLab 17.4 and later) or else
@@ -215,6 +216,13 @@ func mac(h func() hash.Hash, key []byte, parts ...[]byte) []byte {
 
 // Verify checks a delivery's signature and reads it. Its errors are *Error.
 func (v *Verifier) Verify(h http.Header, body []byte) (*Delivery, error) {
+	return v.VerifyQuery(h, "", body)
+}
+
+// VerifyQuery is Verify for a request whose URL had the query rawQuery,
+// which Twilio signs with the URL: when URL has no query of its own, the
+// request's is added to it.
+func (v *Verifier) VerifyQuery(h http.Header, rawQuery string, body []byte) (*Delivery, error) {
 	var err error
 	d := &Delivery{}
 	switch v.Provider {
@@ -229,7 +237,7 @@ func (v *Verifier) Verify(h http.Header, body []byte) (*Delivery, error) {
 		err = v.verifyBase64(h.Get("X-Shopify-Hmac-Sha256"), "X-Shopify-Hmac-Sha256", sha256.New, body)
 		d.EventType, d.ID = h.Get("X-Shopify-Topic"), first(h.Get("X-Shopify-Webhook-Id"), h.Get("X-Shopify-Event-Id"))
 	case Twilio:
-		err = v.verifyTwilio(h, body)
+		err = v.verifyTwilio(h, rawQuery, body)
 		d.ID = h.Get("I-Twilio-Idempotency-Token")
 	case GitLab:
 		tok := h.Get("X-Gitlab-Token")
@@ -368,13 +376,30 @@ func (v *Verifier) verifySlack(h http.Header, body []byte) error {
 	return v.fresh(ts, "X-Slack-Request-Timestamp")
 }
 
-func (v *Verifier) verifyTwilio(h http.Header, body []byte) error {
+func (v *Verifier) verifyTwilio(h http.Header, rawQuery string, body []byte) error {
 	sig := h.Get("X-Twilio-Signature")
 	if sig == "" {
 		return refuse(ReasonMissingSignature, "X-Twilio-Signature is missing.")
 	}
-	data := []byte(v.URL)
-	if isForm(h.Get("Content-Type")) {
+	u := v.URL
+	if rawQuery != "" && !strings.Contains(u, "?") {
+		u += "?" + rawQuery
+	}
+	data := []byte(u)
+	if !isForm(h.Get("Content-Type")) {
+		// A JSON body is not among the signed parameters: Twilio signs
+		// its SHA-256 instead, as the bodySHA256 query parameter of the
+		// URL ("Validating requests with a JSON body", Webhooks security).
+		uq, err := url.Parse(u)
+		if err != nil {
+			return refuse(ReasonMalformed, "The URL does not parse: %v.", err)
+		}
+		sum := sha256.Sum256(body)
+		given, err := hex.DecodeString(uq.Query().Get("bodySHA256"))
+		if err != nil || !hmac.Equal(given, sum[:]) {
+			return refuse(ReasonBadSignature, "The bodySHA256 of the URL is not the body's SHA-256.")
+		}
+	} else {
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
 			return refuse(ReasonMalformed, "The form body does not parse: %v.", err)

@@ -224,6 +224,27 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
+// A JSON body to Twilio's scheme: the URL with its bodySHA256 is signed,
+// and the body must have that SHA-256.
+func TestTwilioJSON(t *testing.T) {
+	body := `{"event":"delivered"}`
+	sum := sha256.Sum256([]byte(body))
+	q := "bodySHA256=" + hex.EncodeToString(sum[:])
+	const base = "https://hooks.example.com/webhooks/studio"
+	sig := twilioSign("tok", base+"?"+q, nil)
+	v := Verifier{Provider: Twilio, Secret: []byte("tok"), URL: base}
+	h := hdr("X-Twilio-Signature", sig, "Content-Type", "application/json")
+	if d, err := v.VerifyQuery(h, q, []byte(body)); err != nil || string(d.Payload) != body {
+		t.Fatalf("valid: %v %+v", err, d)
+	}
+	if _, err := v.VerifyQuery(h, q, []byte(`{"event":"failed"}`)); err == nil {
+		t.Error("a body other than the signed hash's was accepted")
+	}
+	if _, err := v.VerifyQuery(h, "", []byte(body)); err == nil {
+		t.Error("a JSON body without bodySHA256 was accepted")
+	}
+}
+
 // Twilio's documented example ("Webhooks security", "A few notes"): auth
 // token 12345, this URL and these parameters give this signature.
 func TestTwilioDocumentedExample(t *testing.T) {

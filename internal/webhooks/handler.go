@@ -141,7 +141,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	v := def.Verifier()
 	v.Now = h.now
-	d, err := v.Verify(r.Header, body)
+	d, err := v.VerifyQuery(r.Header, r.URL.RawQuery, body)
 	if err != nil {
 		var we *webhook.Error
 		if !errors.As(err, &we) {
