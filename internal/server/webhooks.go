@@ -40,5 +40,8 @@ func startWebhooks(ctx context.Context, d *serviceDeps) (*webhooks.Registry, htt
 		return nil, nil, err
 	}
 	h.ReadTimeout = d.Config.WebhookReadTimeout
+	if d.Quotas != nil {
+		h.Quotas = d.Quotas
+	}
 	return reg, h, nil
 }

@@ -54,6 +54,13 @@ type Handler struct {
 	log    *slog.Logger
 	// ReadTimeout bounds reading a body (DefaultReadTimeout if 0).
 	ReadTimeout time.Duration
+	// Quotas, if set, charges each delivery to the PutEvents quota of the
+	// webhook's account and region, as the PutEvents it stands for: a
+	// flood of deliveries is answered 429, which providers retry, rather
+	// than taking the account's events past its rate.
+	Quotas interface {
+		Allow(ctx context.Context, sc control.Scope, op string) error
+	}
 	now         func() time.Time
 }
 
@@ -83,7 +90,7 @@ var (
 	}, []string{"webhook", "result"})
 	refused = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchyard_webhook_refused_total",
-		Help: "Inbound webhook deliveries refused, by webhook and reason: missing_signature, bad_signature, stale_timestamp (401); malformed (400); too_large (413); slow_body (408); unknown_webhook (404).",
+		Help: "Inbound webhook deliveries refused, by webhook and reason: missing_signature, bad_signature, stale_timestamp (401); malformed (400); too_large (413); slow_body (408); unknown_webhook (404); throttled (429: the account's PutEvents quota).",
 	}, []string{"webhook", "reason"})
 )
 
@@ -184,6 +191,13 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, def *Definitio
 			h.log.Error("webhooks: delivery ids not readable", "webhook", name, "err", err)
 			deliveries.WithLabelValues(name, "failed").Inc()
 			answer(w, http.StatusServiceUnavailable, message{"The delivery could not be stored; retry."})
+			return
+		}
+	}
+	if h.Quotas != nil {
+		if err := h.Quotas.Allow(ctx, def.Scope(), "PutEvents"); err != nil {
+			w.Header().Set("Retry-After", "1")
+			h.refuse(w, name, "throttled", http.StatusTooManyRequests, "Rate exceeded")
 			return
 		}
 	}

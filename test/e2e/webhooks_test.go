@@ -571,3 +571,28 @@ func TestWebhooksDeadStorage(t *testing.T) {
 		t.Errorf("failed deliveries counted: %v", got)
 	}
 }
+
+// Deliveries count against the PutEvents quota of the webhook's account
+// and region: past it they are answered 429 (which providers retry).
+func TestWebhooksQuota(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "webhooks.yaml")
+	if err := os.WriteFile(path, []byte(`webhooks:
+  - {name: gl, provider: gitlab, account: "`+hookAccount+`", region: us-east-1, secret: t}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--webhooks-file", path, "--quota-putevents", "2", "--quota-control", "0")
+	codes := map[int]int{}
+	for i := range 10 {
+		d := gitlabDelivery("t", "Push Hook", "q-"+strconv.Itoa(i), `{}`)
+		d.hook = "gl"
+		code, _ := s.post(t, d)
+		codes[code]++
+	}
+	if codes[http.StatusOK] < 1 || codes[http.StatusTooManyRequests] < 5 || codes[http.StatusOK]+codes[http.StatusTooManyRequests] != 10 {
+		t.Errorf("answers %v, want a few 200 and the rest 429", codes)
+	}
+	if got := metricSum(t, s, "switchyard_webhook_refused_total", `reason="throttled"`); got != float64(codes[http.StatusTooManyRequests]) {
+		t.Errorf("throttled counted %v, answered %d", got, codes[http.StatusTooManyRequests])
+	}
+}
