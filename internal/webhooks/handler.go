@@ -61,7 +61,7 @@ type Handler struct {
 	Quotas interface {
 		Allow(ctx context.Context, sc control.Scope, op string) error
 	}
-	now         func() time.Time
+	now func() time.Time
 }
 
 // NewHandler returns the deliveries' handler, making sure the deliveries
