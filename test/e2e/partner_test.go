@@ -107,7 +107,15 @@ func TestPartnerEventSources(t *testing.T) {
 		t.Errorf("ListPartnerEventSourceAccounts: %v %+v", err, acc)
 	}
 
-	// The partner bus behaves as any bus: a rule routes to a receiver.
+	// The partner bus behaves as any bus: a rule routes to a receiver, an
+	// archive keeps its events.
+	bus, err := customer.DescribeEventBus(c, &eventbridge.DescribeEventBusInput{Name: aws.String(name)})
+	if err != nil || aws.ToString(bus.Arn) != "arn:aws:events:eu-west-1:111122223333:event-bus/"+name {
+		t.Fatalf("DescribeEventBus: %v %+v", err, bus)
+	}
+	if _, err := customer.CreateArchive(c, &eventbridge.CreateArchiveInput{ArchiveName: aws.String("partner-arc"), EventSourceArn: bus.Arn}); err != nil {
+		t.Fatal(err)
+	}
 	recv := newReceiver(t)
 	if _, err := customer.PutRule(c, &eventbridge.PutRuleInput{Name: aws.String("orders"), EventBusName: aws.String(name),
 		EventPattern: aws.String(`{"source":[{"prefix":"aws.partner/saas.example/"}],"detail-type":["OrderPlaced"]}`)}); err != nil {
@@ -135,6 +143,7 @@ func TestPartnerEventSources(t *testing.T) {
 		t.Errorf("PutPartnerEvents: %d failed, %+v", o.FailedEntryCount, o.Entries)
 	}
 	got := recv.waitFor(t, 1, 20*time.Second)
+	waitArchived(t, customer, "partner-arc", 1)
 	var ev event
 	if err := json.Unmarshal(got[0], &ev); err != nil {
 		t.Fatal(err)
@@ -177,6 +186,9 @@ func TestPartnerEventSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := customer.DeleteRule(c, &eventbridge.DeleteRuleInput{Name: aws.String("orders"), EventBusName: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := customer.DeleteArchive(c, &eventbridge.DeleteArchiveInput{ArchiveName: aws.String("partner-arc")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := customer.DeleteEventBus(c, &eventbridge.DeleteEventBusInput{Name: aws.String(name)}); err != nil {
