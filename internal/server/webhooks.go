@@ -35,6 +35,18 @@ func startWebhooks(ctx context.Context, d *serviceDeps) (*webhooks.Registry, htt
 	case <-d.Ctx.Done():
 		return nil, nil, fmt.Errorf("webhooks: %w", d.Ctx.Err())
 	}
+	if box := d.Control.Secrets; box != nil && len(box.PreviousKeyIDs()) > 0 {
+		go func() {
+			n, err := reg.Reseal(d.Ctx)
+			if err != nil {
+				if d.Ctx.Err() == nil {
+					d.Log.Error("secrets: webhook secrets not all sealed again; tried again at the next start with --secrets-previous-key-file", "sealed_again", n, "err", err)
+				}
+				return
+			}
+			d.Log.Info("secrets: webhook secrets sealed with the new key", "sealed_again", n)
+		}()
+	}
 	h, err := webhooks.NewHandler(ctx, d.Store.JS, replicas, reg, d.Ingest, d.Log)
 	if err != nil {
 		return nil, nil, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -261,4 +262,60 @@ func (r *Registry) remove(ctx context.Context, name string, rev uint64) error {
 		return fmt.Errorf("webhooks bucket status: %w", err)
 	}
 	return r.waitRev(ctx, st.(*jetstream.KeyValueBucketStatus).StreamInfo().State.LastSeq)
+}
+
+// Reseal seals again, under the current secrets key, every API
+// definition's secret sealed under a previous one: the webhooks' part of
+// a key rotation (--secrets-previous-key-file), as connections have
+// theirs (control.Service.ResealSecrets). It returns how many it sealed
+// again.
+func (r *Registry) Reseal(ctx context.Context) (int, error) {
+	if r.secrets == nil {
+		return 0, nil
+	}
+	keys, err := r.kv.ListKeys(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("list webhooks: %w", err)
+	}
+	var names []string
+	for k := range keys.Keys() {
+		names = append(names, store.Untoken(k))
+	}
+	n := 0
+	for _, name := range names {
+		for attempt := 0; ; attempt++ {
+			cur, rev, err := r.current(ctx, name)
+			if err != nil {
+				return n, err
+			}
+			if cur == nil || sealedKeyID(cur.SealedSecret) == r.secrets.KeyID() {
+				break
+			}
+			plain, err := r.secrets.Open(cur.SealedSecret, sealAAD(name))
+			if err != nil {
+				return n, fmt.Errorf("webhook %s: %w", name, err)
+			}
+			cur.Secret = plain
+			err = r.put(ctx, cur, rev)
+			if errors.Is(err, errConflict) && attempt < 20 {
+				continue
+			}
+			if err != nil {
+				return n, err
+			}
+			n++
+			break
+		}
+	}
+	return n, nil
+}
+
+// sealedKeyID is the id of the key a sealed value was sealed with
+// ("<version>:<kid>:<data>", package secretbox).
+func sealedKeyID(sealed string) string {
+	parts := strings.SplitN(sealed, ":", 3)
+	if len(parts) != 3 {
+		return ""
+	}
+	return parts[1]
 }
