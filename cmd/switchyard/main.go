@@ -3,6 +3,7 @@
 //	switchyard serve      run the EventBridge API and data path
 //	switchyard version    print the version
 //	switchyard bench ...  load generators and benchmarks
+//	switchyard webhooks   manage inbound SaaS webhooks on a running server
 //
 // Every flag can also be set through the environment as SWITCHYARD_<FLAG>,
 // upper-cased with dashes as underscores (--data-dir: SWITCHYARD_DATA_DIR).
@@ -30,6 +31,7 @@ import (
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/webhooks"
 	"github.com/switchyard/switchyard/schedule"
 )
 
@@ -57,7 +59,7 @@ func rootCmd() *cobra.Command {
 	fire := rulesFireCmd()
 	fire.Use, fire.Short = "fire --name RULE", "Emit a scheduled rule's event now (the same as rules fire)"
 	root.AddCommand(serveCmd(), versionCmd(), benchCmd(), rulesCmd(), replayCmd(), secretsCmd(),
-		putCmd(), tailCmd(), testPatternCmd(), fire, dlqCmd(), clusterCmd())
+		putCmd(), tailCmd(), testPatternCmd(), fire, dlqCmd(), clusterCmd(), webhooksCmd())
 	return root
 }
 
@@ -113,6 +115,8 @@ func serveCmd() *cobra.Command {
 	var healthInterval time.Duration
 	var configFile string
 	var shutdownDelay time.Duration
+	var webhooksFile string
+	var webhookReadTimeout time.Duration
 	var (
 		busLogDest    string
 		busLogMaxFile int64
@@ -199,6 +203,8 @@ func serveCmd() *cobra.Command {
 				BusLogQueue:            busLogQueue,
 				HealthCheckInterval:    healthInterval,
 				ShutdownDelay:          shutdownDelay,
+				WebhooksFile:           webhooksFile,
+				WebhookReadTimeout:     webhookReadTimeout,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -214,6 +220,8 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&credentialsFile, "credentials-file", "", "YAML file of the access keys that may sign requests (--auth sigv4): id, secret, account, optional principal, session token, expiration and policies; reloaded on change and on SIGHUP")
 	f.StringVar(&tlsFiles.CertFile, "tls-cert", "", "serve the API over TLS with this PEM certificate chain (with --tls-key); re-read when the file changes")
 	f.StringVar(&tlsFiles.KeyFile, "tls-key", "", "the PEM private key of --tls-cert")
+	f.StringVar(&webhooksFile, "webhooks-file", "", "YAML file of inbound webhooks (POST /webhooks/<name>): provider, bus, secret, source and detail-type of each; reloaded on change and on SIGHUP. Webhooks can also be defined through the admin API (switchyard webhooks ...)")
+	f.DurationVar(&webhookReadTimeout, "webhook-read-timeout", webhooks.DefaultReadTimeout, "how long a webhook delivery's body may take to arrive after its headers; slower clients are answered 408")
 	f.StringVar(&dataDir, "data-dir", "./switchyard-data", "directory of the embedded store")
 	f.BoolVar(&secretsKeyReset, "secrets-key-reset", false, "make this process's secrets key the cluster's although another was recorded (the cluster's key was lost); connections sealed with the old key need their credentials again (UpdateConnection)")
 	f.StringVar(&secretsKeyFile, "secrets-key-file", "", "AES-256 key (base64, mode 0600) sealing connection secrets, kept out of the data directory; make one with switchyard secrets new-key; processes sharing a --nats-url must share it")

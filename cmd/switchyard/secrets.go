@@ -12,6 +12,7 @@ import (
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/secretbox"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/webhooks"
 )
 
 // secretsCmd makes keys for connection secrets and rotates them.
@@ -88,7 +89,23 @@ func secretsRotateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d connections sealed again; the cluster's key is now %s (key id %s)\n", n, keyFile, box.KeyID())
+			// The inbound webhooks' secrets too (package webhooks).
+			reg, err := webhooks.OpenRegistry(ctx, st.JS, 1, ctl.Secrets, log)
+			if err != nil {
+				return err
+			}
+			regReady := make(chan struct{})
+			go func() { _ = reg.Run(ctx, func() { close(regReady) }) }()
+			select {
+			case <-regReady:
+			case <-ctx.Done():
+				return fmt.Errorf("read the webhooks bucket: %w", ctx.Err())
+			}
+			w, err := reg.Reseal(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d connections and %d webhooks sealed again; the cluster's key is now %s (key id %s)\n", n, w, keyFile, box.KeyID())
 			return nil
 		},
 	}

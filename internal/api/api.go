@@ -367,11 +367,3 @@ func handle[In any](fn func(ctx context.Context, sc control.Scope, in *In) (any,
 		return fn(ctx, sc, in)
 	}
 }
-
-// notYet answers an operation of the EventBridge API whose feature has not
-// landed, with a clear error rather than a hang or a 404.
-func notYet(op, feature string) func(context.Context, control.Scope, []byte) (any, error) {
-	return func(context.Context, control.Scope, []byte) (any, error) {
-		return nil, &awserr.Error{Code: "UnsupportedOperationException", Message: fmt.Sprintf("%s is not supported by this Switchyard version yet (%s).", op, feature), Status: http.StatusBadRequest}
-	}
-}

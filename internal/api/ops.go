@@ -77,14 +77,8 @@ func (h *Handler) operations() map[string]func(context.Context, control.Scope, [
 		"UpdateEndpoint":   handle(h.updateEndpoint),
 		"DeleteEndpoint":   handle(h.deleteEndpoint),
 	}
-	for op, feature := range map[string]string{
-		"ActivateEventSource": "partner event sources", "DeactivateEventSource": "partner event sources",
-		"DescribeEventSource": "partner event sources", "ListEventSources": "partner event sources",
-		"CreatePartnerEventSource": "partner event sources", "DeletePartnerEventSource": "partner event sources",
-		"DescribePartnerEventSource": "partner event sources", "ListPartnerEventSources": "partner event sources",
-		"ListPartnerEventSourceAccounts": "partner event sources", "PutPartnerEvents": "partner event sources",
-	} {
-		ops[op] = notYet(op, feature)
+	for op, fn := range h.partnerOperations() { // partners.go
+		ops[op] = fn
 	}
 	return ops
 }

@@ -24,6 +24,7 @@ import (
 //	    account: "111122223333"
 //	    principal: alice                    # or an ARN; default arn:aws:iam::111122223333:root
 //	    organization: o-a1b2c3d4e5          # optional: aws:PrincipalOrgID in bus policies
+//	    partner: example.com                # optional: may act as this SaaS partner (partner event sources)
 //	    session_token: FwoGZXIvYXdzE...     # optional: then required with every request
 //	    expiration: 2026-12-31T00:00:00Z    # optional: ExpiredTokenException afterwards
 //	    policies:                           # optional, IAM policy documents or statements
@@ -44,6 +45,7 @@ type fileKey struct {
 	Expiration      scalar      `yaml:"expiration"`
 	Policies        []yaml.Node `yaml:"policies"`
 	Organization    string      `yaml:"organization"`
+	Partner         string      `yaml:"partner"`
 }
 
 // scalar is a YAML scalar as written: an account id 012345678901 must not
@@ -75,6 +77,11 @@ type Entry struct {
 	IAM []*iampolicy.Policy
 	// OrgID is the AWS organization of the key's account, if given.
 	OrgID string
+	// Partner is the SaaS partner name the key acts as, if any: it may
+	// create, delete and send to the partner event sources named
+	// aws.partner/<Partner>/... (CreatePartnerEventSource,
+	// PutPartnerEvents, ...). A key without one may not.
+	Partner string
 }
 
 var (
@@ -178,8 +185,18 @@ func (k fileKey) entry() (Entry, error) {
 		}
 		e.OrgID = o
 	}
+	if p := k.Partner; p != "" {
+		if !partnerRE.MatchString(p) {
+			return e, fmt.Errorf("partner %q may hold only letters, digits, '.', '-' and '_' (the partner_name of aws.partner/partner_name/...)", p)
+		}
+		e.Partner = p
+	}
 	return e, nil
 }
+
+// partnerRE is a partner name as the EventSourceName pattern
+// aws\.partner(/[\.\-_A-Za-z0-9]+){2,} allows it (EventBridge API model).
+var partnerRE = regexp.MustCompile(`^[.\-_A-Za-z0-9]{1,64}$`)
 
 // orgRE is an AWS organization id (Organizations API reference).
 var orgRE = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)

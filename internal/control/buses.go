@@ -21,11 +21,11 @@ type BusInput struct {
 // CreateEventBus creates a custom bus.
 func (s *Service) CreateEventBus(ctx context.Context, sc Scope, in BusInput) (*Bus, error) {
 	if in.EventSourceName != "" {
-		// Partner event sources arrive with the partner-sources feature; until
-		// then none exists, as in an account that has none.
-		return nil, awserr.NotFound("Event source %s does not exist.", in.EventSourceName)
-	}
-	if strings.Contains(in.Name, "/") {
+		// A partner event bus (partners.go).
+		if err := s.checkPartnerBus(sc, in.Name, in.EventSourceName); err != nil {
+			return nil, err
+		}
+	} else if strings.Contains(in.Name, "/") {
 		return nil, awserr.Validation("Event bus name must not contain '/'.")
 	}
 	if err := s.EnsureDefaultBus(ctx, sc); err != nil {

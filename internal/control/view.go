@@ -57,6 +57,8 @@ type View struct {
 	endpoints   map[nameKey]*record[Endpoint]
 	endpointIDs map[idKey]nameKey
 	health      map[nameKey]*record[HealthStatus]
+	// partner event sources offered to each scope (partners.go)
+	psources map[nameKey]*record[PartnerSource]
 }
 
 // NewView returns an empty view of kv; Run fills it.
@@ -187,6 +189,8 @@ func (v *View) apply(e jetstream.KeyValueEntry) {
 		v.applyEndpoint(parts, e, deleted)
 	case len(parts) == 2 && parts[0] == healthPrefix:
 		v.applyHealth(parts, e, deleted)
+	case len(parts) == 4 && parts[0] == partnerSourcePrefix:
+		v.applyPartnerSource(parts, e, deleted)
 	case parts[0] == clusterPrefix: // settings, not resources (cluster.go)
 	default:
 		v.log.Warn("control: unknown key in bucket", "key", e.Key())

@@ -33,6 +33,7 @@ import (
 	"github.com/switchyard/switchyard/internal/scheduler"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/tail"
+	"github.com/switchyard/switchyard/internal/webhooks"
 )
 
 // Config is the whole configuration of a Switchyard process.
@@ -112,6 +113,12 @@ type Config struct {
 	// /readyz with 503, once told to stop, before it closes the listener
 	// and drains the requests in flight (0: at once).
 	ShutdownDelay time.Duration
+	// WebhooksFile, if set, is the YAML file of inbound webhooks (package
+	// webhooks), reloaded on change and on SIGHUP.
+	WebhooksFile string
+	// WebhookReadTimeout bounds reading a webhook delivery's body
+	// (webhooks.DefaultReadTimeout if 0).
+	WebhookReadTimeout time.Duration
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener
@@ -252,8 +259,19 @@ func Run(ctx context.Context, cfg Config) error {
 		quotas = quota.New(st.Rates, cfg.Quotas, log)
 		h.Quotas = quotas
 	}
-	rest, err := restServices(&serviceDeps{Config: cfg, Store: st, View: view, Control: ctl, Ingest: in, Deliver: dl,
-		APIDest: apiDest, AWS: aws, Guard: guard, Auth: authn, Quotas: quotas, Log: log, Group: g, Ctx: gctx})
+	deps := &serviceDeps{Config: cfg, Store: st, View: view, Control: ctl, Ingest: in, Deliver: dl,
+		APIDest: apiDest, AWS: aws, Guard: guard, Auth: authn, Quotas: quotas, Log: log, Group: g, Ctx: gctx}
+	hooks, hookHandler, err := startWebhooks(ctx, deps)
+	if err != nil {
+		stopBG()
+		_ = g.Wait()
+		return err
+	}
+	deps.Webhooks = hooks
+	// Inbound webhooks are unsigned by AWS's measure (each provider signs
+	// in its own way), so they are routed before the signed services.
+	mux.Handle(webhooks.Path, hookHandler)
+	rest, err := restServices(deps)
 	if err != nil {
 		stopBG()
 		_ = g.Wait()

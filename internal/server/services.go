@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/webhooks"
 )
 
 // serviceDeps are the parts of a process that the AWS services beside
@@ -39,6 +40,8 @@ type serviceDeps struct {
 	// the HTTP server has drained.
 	Group *errgroup.Group
 	Ctx   context.Context
+	// Webhooks are the inbound webhooks' definitions (package webhooks).
+	Webhooks *webhooks.Registry
 }
 
 // restOptions are the restapi options of the service with the signing name
@@ -56,5 +59,7 @@ func (d *serviceDeps) restOptions(name string) restapi.Options {
 // (restapi.Dispatch). Each service adds itself here.
 func restServices(d *serviceDeps) ([]*restapi.Service, error) {
 	var out []*restapi.Service
+	// Switchyard's own admin API: inbound webhooks.
+	out = append(out, webhooks.AdminService(d.Webhooks, d.restOptions(webhooks.SigningName)))
 	return out, nil
 }
