@@ -292,6 +292,6 @@ func newLogger(level, format string) (*slog.Logger, error) {
 // benchCmd groups the load generators; each lives in its own file.
 func benchCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks and load generators"}
-	cmd.AddCommand(benchPutEventsCmd(), benchPatternsCmd(), benchDeliveryCmd(), benchSchedulesCmd(), benchArchiveCmd())
+	cmd.AddCommand(benchPutEventsCmd(), benchPatternsCmd(), benchDeliveryCmd(), benchSchedulesCmd(), benchArchiveCmd(), benchClusterCmd())
 	return cmd
 }

@@ -216,6 +216,16 @@ func (m *Member) Start() error {
 	return nil
 }
 
+// Pid is the member's process id (0 when it is not running).
+func (m *Member) Pid() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd == nil {
+		return 0
+	}
+	return m.cmd.Process.Pid
+}
+
 // Running reports whether the member's process is up.
 func (m *Member) Running() bool {
 	m.mu.Lock()

@@ -213,11 +213,23 @@ func (c *child) stop() {
 
 // cpu is the user+system time the child's process has used (Linux only;
 // 0 elsewhere).
-func (c *child) cpu() time.Duration {
+func (c *child) cpu() time.Duration { return pidCPU(c.pid) }
+
+// pidsCPU is the CPU time the processes have used, together.
+func pidsCPU(pids []int) time.Duration {
+	var sum time.Duration
+	for _, p := range pids {
+		sum += pidCPU(p)
+	}
+	return sum
+}
+
+// pidCPU is the CPU time (user and system) process pid has used.
+func pidCPU(pid int) time.Duration {
 	if runtime.GOOS != "linux" {
 		return 0
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(c.pid) + "/stat")
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0
 	}

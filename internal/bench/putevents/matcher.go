@@ -23,7 +23,7 @@ const (
 type matcherWatch struct {
 	ctx      context.Context
 	hc       *http.Client
-	url      string
+	urls     []string // of every process: matched is their sum, the backlog (the stream's) their largest
 	matched0 float64
 
 	mu         sync.Mutex
@@ -34,8 +34,11 @@ type matcherWatch struct {
 
 // newMatcherWatch returns nil when the target exports no matcher metrics
 // (an older Switchyard, or another implementation).
-func newMatcherWatch(ctx context.Context, hc *http.Client, url string) *matcherWatch {
-	m := &matcherWatch{ctx: ctx, hc: hc, url: url + "/metrics", quit: make(chan struct{}), done: make(chan struct{})}
+func newMatcherWatch(ctx context.Context, hc *http.Client, urls ...string) *matcherWatch {
+	m := &matcherWatch{ctx: ctx, hc: hc, quit: make(chan struct{}), done: make(chan struct{})}
+	for _, u := range urls {
+		m.urls = append(m.urls, u+"/metrics")
+	}
 	v, err := m.scrape()
 	if err != nil || v[metricMatched] == nil {
 		return nil
@@ -107,9 +110,30 @@ func (m *matcherWatch) waitDrained(ctx context.Context, accepted uint64, from ti
 }
 
 // scrape reads the unlabelled switchyard_match_* samples of the Prometheus
-// text format.
+// text format of every process.
 func (m *matcherWatch) scrape() (map[string]*float64, error) {
-	req, err := http.NewRequestWithContext(m.ctx, http.MethodGet, m.url, nil)
+	out := map[string]*float64{}
+	for _, u := range m.urls {
+		one, err := m.scrapeOne(u)
+		if err != nil {
+			return nil, err
+		}
+		for name, v := range one {
+			switch cur := out[name]; {
+			case cur == nil:
+				out[name] = v
+			case name == metricBacklog:
+				*cur = max(*cur, *v)
+			default:
+				*cur += *v
+			}
+		}
+	}
+	return out, nil
+}
+
+func (m *matcherWatch) scrapeOne(url string) (map[string]*float64, error) {
+	req, err := http.NewRequestWithContext(m.ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}

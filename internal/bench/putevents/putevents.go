@@ -27,6 +27,12 @@ type Config struct {
 	// Endpoint is the base URL of an EventBridge API. Empty starts a
 	// `switchyard serve` child on a fresh data directory.
 	Endpoint string
+	// Endpoints, if set, are several APIs (the processes of a cluster)
+	// that the clients are spread over, instead of Endpoint.
+	Endpoints []string
+	// CPUPids are processes (a cluster's members) whose CPU time over the
+	// measured interval is reported, summed, as the target's.
+	CPUPids []int
 	// Clients is the number of concurrent clients, each with at most one
 	// request in flight.
 	Clients int
@@ -171,6 +177,8 @@ type target struct {
 	name string
 	url  string
 	proc *child
+	urls []string // when the clients are spread over several
+	pids []int    // whose CPU is the target's, when there is no child
 }
 
 // stats is what one client, and then the whole run, observed.
@@ -260,6 +268,9 @@ func (r *result) print(w io.Writer) {
 		fmt.Fprintf(w, ", %s %.2f cores", r.target, r.cpuProc.Seconds()/sec)
 	}
 	fmt.Fprintln(w, " (of 2 shared)")
+	if r.cpuProc >= 0 && r.accepted > 0 {
+		fmt.Fprintf(w, "  cpu/event  %s %.1f µs per event accepted\n", r.target, float64(r.cpuProc.Microseconds())/float64(r.accepted))
+	}
 	if m := r.matcher; m != nil {
 		fmt.Fprintf(w, "  matcher    %.0f events/s routed during the measured interval; backlog %.0f at the end of the load (max sampled %.0f)",
 			m.matched/sec, m.backlogEnd, m.backlogMax)
@@ -276,7 +287,13 @@ func (r *result) print(w io.Writer) {
 // runSwitchyard drives the load against cfg.Endpoint, or against a
 // switchyard child it starts and stops, and prints the result.
 func runSwitchyard(ctx context.Context, cfg Config, out io.Writer, name string) (*result, error) {
-	tgt := target{name: name, url: strings.TrimSuffix(cfg.Endpoint, "/")}
+	tgt := target{name: name, url: strings.TrimSuffix(cfg.Endpoint, "/"), pids: cfg.CPUPids}
+	for _, u := range cfg.Endpoints {
+		tgt.urls = append(tgt.urls, strings.TrimSuffix(u, "/"))
+	}
+	if len(tgt.urls) > 0 {
+		tgt.url = tgt.urls[0]
+	}
 	if tgt.url == "" {
 		ch, err := startSwitchyard(ctx, cfg)
 		if err != nil {
@@ -310,7 +327,11 @@ func drive(ctx context.Context, cfg Config, tgt target) (*result, error) {
 	}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: cfg.Timeout}
-	mw := newMatcherWatch(ctx, hc, tgt.url)
+	urls := tgt.urls
+	if len(urls) == 0 {
+		urls = []string{tgt.url}
+	}
+	mw := newMatcherWatch(ctx, hc, urls...)
 	// One call first: a target that cannot take one should not be timed.
 	probe := newClient(cfg, tgt.url, hc, 0)
 	var ps stats
@@ -337,6 +358,8 @@ func drive(ctx context.Context, cfg Config, tgt target) (*result, error) {
 		cpuSelf0 = selfCPU()
 		if tgt.proc != nil {
 			cpuProc0 = tgt.proc.cpu()
+		} else if len(tgt.pids) > 0 {
+			cpuProc0 = pidsCPU(tgt.pids)
 		}
 		if mw != nil {
 			matched0 = mw.matched()
@@ -347,6 +370,8 @@ func drive(ctx context.Context, cfg Config, tgt target) (*result, error) {
 		res.cpuSelf = selfCPU() - cpuSelf0
 		if tgt.proc != nil {
 			res.cpuProc = tgt.proc.cpu() - cpuProc0
+		} else if len(tgt.pids) > 0 {
+			res.cpuProc = pidsCPU(tgt.pids) - cpuProc0
 		}
 		if mw != nil {
 			res.matcher = &matcherStats{matched: mw.matched() - matched0, backlogEnd: mw.backlog()}
@@ -361,7 +386,11 @@ func drive(ctx context.Context, cfg Config, tgt target) (*result, error) {
 	per := make([]stats, cfg.Clients)
 	var wg sync.WaitGroup
 	for i := range cfg.Clients {
-		c := newClient(cfg, tgt.url, hc, i)
+		url := tgt.url
+		if len(tgt.urls) > 0 {
+			url = tgt.urls[i%len(tgt.urls)]
+		}
+		c := newClient(cfg, url, hc, i)
 		st := &per[i]
 		wg.Go(func() {
 			for {
