@@ -53,6 +53,9 @@ type Identity struct {
 	OrgID string
 	// Verified is set when the signature was checked (--auth sigv4).
 	Verified bool
+	// PeerRegions are set for the key of a peer deployment (the
+	// credentials file's peer_regions): the regions it serves.
+	PeerRegions []string
 }
 
 // Scope is the account and region the request acts in.
@@ -227,5 +230,5 @@ func (a *SigV4) Authenticate(r *http.Request, body []byte) (*Identity, error) {
 		}
 	}
 	return &Identity{Account: ent.Account, Region: region, Principal: ent.Principal, AccessKeyID: ent.AccessKeyID,
-		Policies: ent.Policies, IAM: ent.IAM, OrgID: ent.OrgID, Verified: true}, nil
+		Policies: ent.Policies, IAM: ent.IAM, OrgID: ent.OrgID, Verified: true, PeerRegions: ent.PeerRegions}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchyard/switchyard/iampolicy"
+	"github.com/switchyard/switchyard/internal/control"
 )
 
 // The credentials file (YAML) names the access keys that may sign
@@ -31,6 +32,14 @@ import (
 //	        Statement:
 //	          - {Effect: Allow, Action: "events:*", Resource: "*"}
 //	      - '{"Effect": "Deny", "Action": "events:DeleteEventBus", "Resource": "*"}'
+//	    peer_regions: [us-east-1]           # optional: the key of the deployment serving these regions (see below)
+//
+// A key with peer_regions is the key another Switchyard deployment, the
+// one serving those regions (its --region-peer-key-file), signs its calls
+// to this one with: it may hand this deployment the events of global
+// endpoints that join one of its regions to a region served here, with
+// their own account, id, time and source (package peer). No other key
+// may, whatever its policies; a peer key acts only as a peer.
 type fileFormat struct {
 	Keys []fileKey `yaml:"keys"`
 }
@@ -44,6 +53,7 @@ type fileKey struct {
 	Expiration      scalar      `yaml:"expiration"`
 	Policies        []yaml.Node `yaml:"policies"`
 	Organization    string      `yaml:"organization"`
+	PeerRegions     []string    `yaml:"peer_regions"`
 }
 
 // scalar is a YAML scalar as written: an account id 012345678901 must not
@@ -75,6 +85,9 @@ type Entry struct {
 	IAM []*iampolicy.Policy
 	// OrgID is the AWS organization of the key's account, if given.
 	OrgID string
+	// PeerRegions, if any, make the key a peer deployment's: the regions
+	// that deployment serves.
+	PeerRegions []string
 }
 
 var (
@@ -177,6 +190,12 @@ func (k fileKey) entry() (Entry, error) {
 			return e, fmt.Errorf("organization %q is not an AWS organization id (o- and 10 to 32 lower-case letters or digits)", o)
 		}
 		e.OrgID = o
+	}
+	for _, r := range k.PeerRegions {
+		if !control.ValidRegion(r) {
+			return e, fmt.Errorf("peer_regions: %q is not a region name", r)
+		}
+		e.PeerRegions = append(e.PeerRegions, r)
 	}
 	return e, nil
 }
