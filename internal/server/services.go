@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard/switchyard/internal/deliver"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/netguard"
+	"github.com/switchyard/switchyard/internal/peer"
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/store"
@@ -34,6 +35,7 @@ type serviceDeps struct {
 	Guard   *netguard.Guard
 	Auth    auth.Authenticator
 	Quotas  *quota.Quotas // nil when there are none
+	Peers   *peer.Peers
 	Log     *slog.Logger
 	// Group runs the services' background work; it is cancelled after
 	// the HTTP server has drained.
@@ -56,5 +58,7 @@ func (d *serviceDeps) restOptions(name string) restapi.Options {
 // (restapi.Dispatch). Each service adds itself here.
 func restServices(d *serviceDeps) ([]*restapi.Service, error) {
 	var out []*restapi.Service
+	// The calls of the deployments serving other regions (package peer).
+	out = append(out, d.Peers.Service(d.restOptions(auth.PeerService), d.Ingest, d.Control))
 	return out, nil
 }
