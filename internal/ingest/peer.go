@@ -331,9 +331,7 @@ func (s *Service) admitPeerEvent(view *control.View, peerRegions []string, serve
 	if err != nil {
 		return PeerResult{ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed."}, false
 	}
-	if b, _ := view.Bus(sc, e.Bus); b == nil {
-		return PeerResult{ErrorCode: awserr.CodeResourceNotFound, ErrorMessage: fmt.Sprintf("Event bus %s does not exist.", e.Bus)}, false
-	}
+	// The endpoint first: a peer learns nothing of buses it may not use.
 	key := e.Account + "/" + e.Region + "/" + e.Bus
 	ok, seen := linked[key]
 	if !seen {
@@ -342,6 +340,9 @@ func (s *Service) admitPeerEvent(view *control.View, peerRegions []string, serve
 	}
 	if !ok {
 		return denied("Event bus %s is not a bus of a global endpoint shared with Region %v.", e.Bus, peerRegions), false
+	}
+	if b, _ := view.Bus(sc, e.Bus); b == nil {
+		return PeerResult{ErrorCode: awserr.CodeResourceNotFound, ErrorMessage: fmt.Sprintf("Event bus %s does not exist.", e.Bus)}, false
 	}
 	return PeerResult{}, respelled
 }
