@@ -57,6 +57,8 @@ const (
 	// before it is dropped and counted.
 	refusedRetries = 5
 	refusedDelay   = 5 * time.Second
+	// sendTimeout bounds one call of the outbox to a peer that hangs.
+	sendTimeout = 5 * time.Second
 )
 
 // sendLoop drains the outbox subject of c's region, again after any
@@ -146,7 +148,7 @@ func (p *Peers) deliver(ctx context.Context, c *Client, msgs []jetstream.Msg) {
 	failingSince := time.Time{}
 	lastLog := time.Time{}
 	for {
-		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		cctx, cancel := context.WithTimeout(ctx, sendTimeout)
 		results, err := c.StoreEvents(cctx, events)
 		cancel()
 		if err == nil {

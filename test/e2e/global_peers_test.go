@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -532,44 +534,79 @@ func TestGlobalEndpointPeerAuthority(t *testing.T) {
 	}
 }
 
-// flakyPeer stands in for a peer deployment that is down in one of two
-// ways: answering 503, or accepting connections and never answering.
-func flakyPeer(t *testing.T, hang bool) string {
+// flakyPeer stands in for a peer deployment that is down in one of three
+// ways: answering 503, accepting connections and never answering, or
+// refusing this deployment's key.
+func flakyPeer(t *testing.T, mode string) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hang {
+		switch mode {
+		case "hanging":
 			<-r.Context().Done()
-			return
+		case "key refused":
+			// Refused at start only once it has been up: the start checks
+			// the key of a peer that answers.
+			w.Header().Set("x-amzn-ErrorType", "UnrecognizedClientException")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"Message":"The security token included in the request is invalid."}`))
+		default:
+			w.Header().Set("x-amzn-ErrorType", "ServiceUnavailableException")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"Message":"down"}`))
 		}
-		w.Header().Set("x-amzn-ErrorType", "ServiceUnavailableException")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"Message":"down"}`))
 	})}
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return "http://" + lis.Addr().String()
 }
 
+// servePeerAt proxies the address of url to the server at to.
+func servePeerAt(t *testing.T, url, to string) {
+	t.Helper()
+	lis, err := net.Listen("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := neturl.Parse(to)
+	srv := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target)}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(func() { _ = srv.Close() })
+}
+
 // TestGlobalEndpointPeerDown: the deployment serving the secondary region
-// answers 503, or hangs. Replicated events are acknowledged at once
+// answers 503, hangs, or refuses this deployment's key. Replicated events are acknowledged at once
 // (they wait in the outbox, counted as failing calls); events routed to
 // the secondary fail the PutEvents call retryably within the forward's 5 s
 // bound, so that the SDK tries again, and nothing is acknowledged that was
 // not stored.
 func TestGlobalEndpointPeerDown(t *testing.T) {
 	m := startMoto(t)
-	for _, hang := range []bool{false, true} {
-		t.Run(map[bool]string{false: "5xx", true: "hanging"}[hang], func(t *testing.T) {
+	for _, mode := range []string{"5xx", "hanging", "key refused"} {
+		t.Run(mode, func(t *testing.T) {
 			target := newHealthTarget(t)
 			hc := createHealthCheck(t, m, target, 1)
 			dir := t.TempDir()
+			var peerURL string
+			if mode == "key refused" {
+				// A peer that refuses the key from the start stops the
+				// start (TestGlobalEndpointPeerMisconfigured); here it is
+				// unreachable then and refuses the key once it is up.
+				lis, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				peerURL = "http://" + lis.Addr().String()
+				_ = lis.Close()
+			} else {
+				peerURL = flakyPeer(t, mode)
+			}
 			east := startServer(t, "--auth", "sigv4", "--credentials-file", peerCredentials(t, dir, westPeerKey, westPeerSecret, "us-west-2"),
 				"--regions", "us-east-1", "--region-peer-key-file", peerKeyFile(t, dir, eastPeerKey, eastPeerSecret),
-				"--region-peer", "us-west-2="+flakyPeer(t, hang), "--aws-endpoint", "route53="+m, "--health-check-interval", "300ms")
+				"--region-peer", "us-west-2="+peerURL, "--aws-endpoint", "route53="+m, "--health-check-interval", "300ms")
 			c := userClient(east, "us-east-1")
 			rcv := newReceiver(t)
 			b, err := c.CreateEventBus(ctx(t), &eventbridge.CreateEventBusInput{Name: aws.String("orders-down")})
@@ -588,6 +625,9 @@ func TestGlobalEndpointPeerDown(t *testing.T) {
 			d := waitEndpointState(t, c, "down", types.EndpointStateActive)
 			id := aws.ToString(d.EndpointId)
 			waitHealthy(t, east, "down", true)
+			if mode == "key refused" {
+				servePeerAt(t, peerURL, flakyPeer(t, mode))
+			}
 			start := time.Now()
 			for i := range 5 {
 				waitEvent(t, rcv, putThrough(t, c, id, "orders-down", fmt.Sprintf(`{"n":%d}`, i)), 10*time.Second)
