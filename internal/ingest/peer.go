@@ -314,23 +314,11 @@ func (s *Service) admitPeerEvent(view *control.View, peerRegions []string, serve
 	if !control.ValidRegion(e.Region) || !serves(e.Region) {
 		return denied("Region %s is not served by this deployment.", e.Region), false
 	}
-	var env peerEnvelope
-	if err := json.Unmarshal(e.Envelope, &env); err != nil || env.Version != "0" {
-		return PeerResult{ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed."}, false
+	res, respelled, envelope := checkPeerEnvelope(e, peerRegions)
+	if res.ErrorCode != "" {
+		return res, false
 	}
-	if env.ID == "" || env.ID != e.ID || env.Account != e.Account || env.Source == "" || env.DetailType == "" {
-		return denied("The event's envelope does not match its account %s and id %s.", e.Account, e.ID), false
-	}
-	if _, err := time.Parse(time.RFC3339, env.Time); err != nil {
-		return denied("The event's time %q is not an RFC 3339 time.", env.Time), false
-	}
-	if env.Region != e.Region && !slices.Contains(peerRegions, env.Region) {
-		return denied("An event of Region %s may not be stored by the deployment serving %v.", env.Region, peerRegions), false
-	}
-	respelled, err := CheckDetailPaths(env.Detail)
-	if err != nil {
-		return PeerResult{ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed."}, false
-	}
+	e.Envelope = envelope
 	// The endpoint first: a peer learns nothing of buses it may not use.
 	key := e.Account + "/" + e.Region + "/" + e.Bus
 	ok, seen := linked[key]
@@ -345,6 +333,39 @@ func (s *Service) admitPeerEvent(view *control.View, peerRegions []string, serve
 		return PeerResult{ErrorCode: awserr.CodeResourceNotFound, ErrorMessage: fmt.Sprintf("Event bus %s does not exist.", e.Bus)}, false
 	}
 	return PeerResult{}, respelled
+}
+
+// checkPeerEnvelope checks the envelope of an event a peer hands over:
+// EventBridge's envelope, of the event's account and id, with a source,
+// a detail type, an RFC 3339 time and an object as its detail, of the
+// event's region or one of the peer's. respelled is CheckDetailPaths's
+// answer for the detail. envelope is the event rendered again from what
+// was read, which is what is stored: an envelope with a member twice
+// ({"account":"a",...,"account":"b"}) would otherwise be one account to
+// this check and maybe another to a rule or target.
+func checkPeerEnvelope(e *PeerEvent, peerRegions []string) (_ PeerResult, respelled bool, envelope []byte) {
+	malformed := PeerResult{ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed."}
+	var env peerEnvelope
+	if err := json.Unmarshal(e.Envelope, &env); err != nil || env.Version != "0" {
+		return malformed, false, nil
+	}
+	if env.ID == "" || env.ID != e.ID || env.Account != e.Account || env.Source == "" || env.DetailType == "" {
+		return denied("The event's envelope does not match its account %s and id %s.", e.Account, e.ID), false, nil
+	}
+	t, err := time.Parse(time.RFC3339, env.Time)
+	if err != nil {
+		return denied("The event's time %q is not an RFC 3339 time.", env.Time), false, nil
+	}
+	if env.Region != e.Region && !slices.Contains(peerRegions, env.Region) {
+		return denied("An event of Region %s may not be stored by the deployment serving %v.", env.Region, peerRegions), false, nil
+	}
+	respelled, err = CheckDetailPaths(env.Detail)
+	if err != nil {
+		return malformed, false, nil
+	}
+	envelope = AppendEnvelope(make([]byte, 0, len(e.Envelope)), env.ID, env.DetailType, env.Source,
+		control.Scope{Account: env.Account, Region: env.Region}, t, env.Resources, []byte(env.Detail))
+	return PeerResult{}, respelled, envelope
 }
 
 // endpointLinks reports whether an endpoint of the account joins its bus
