@@ -32,6 +32,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/switchyard/switchyard/internal/authz"
 	"github.com/switchyard/switchyard/internal/awserr"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/store"
@@ -88,9 +89,20 @@ func (s *Service) forward(ctx context.Context, sc control.Scope, entries []Entry
 	var events []PeerEvent
 	var idx []int
 	var times []time.Time
+	denied := 0
 	for i := range entries {
 		e := &entries[i]
 		bus, res := checkFields(sc, e)
+		if res.ErrorCode == "" {
+			// The caller's identity policies, as for a bus here; the bus
+			// is the caller's account's, so no bus policy is needed.
+			if p := authz.PrincipalFrom(ctx, sc.Account); p.Policies != nil {
+				if ok, msg := s.policies.SendToBus(p, &control.Bus{Scope: sc, Name: bus}, authz.Event{Source: *e.Source, DetailType: *e.DetailType}); !ok {
+					res = Result{ErrorCode: codeAccessDenied, ErrorMessage: msg}
+					denied++
+				}
+			}
+		}
 		if res.ErrorCode != "" {
 			results[i] = res
 			continue
@@ -103,6 +115,9 @@ func (s *Service) forward(ctx context.Context, sc control.Scope, entries []Entry
 		events = append(events, PeerEvent{Account: sc.Account, Region: sc.Region, Bus: bus, ID: id,
 			Envelope: AppendEnvelope(nil, id, *e.DetailType, *e.Source, sc, t, e.Resources, *e.Detail)})
 		idx, times = append(idx, i), append(times, t)
+	}
+	if denied == len(entries) {
+		return nil, awserr.New(codeAccessDenied, "%s", results[0].ErrorMessage)
 	}
 	if len(events) == 0 {
 		return results, nil
@@ -303,7 +318,7 @@ func (s *Service) StorePeerEvents(ctx context.Context, peerRegions []string, ser
 	return results, nil
 }
 
-func denied(format string, args ...any) PeerResult {
+func peerDenied(format string, args ...any) PeerResult {
 	return PeerResult{ErrorCode: codeAccessDenied, ErrorMessage: fmt.Sprintf(format, args...)}
 }
 
@@ -312,7 +327,7 @@ func denied(format string, args ...any) PeerResult {
 func (s *Service) admitPeerEvent(view *control.View, peerRegions []string, serves func(string) bool, linked map[string]bool, e *PeerEvent) (PeerResult, bool) {
 	sc := control.Scope{Account: e.Account, Region: e.Region}
 	if !control.ValidRegion(e.Region) || !serves(e.Region) {
-		return denied("Region %s is not served by this deployment.", e.Region), false
+		return peerDenied("Region %s is not served by this deployment.", e.Region), false
 	}
 	res, respelled, envelope := checkPeerEnvelope(e, peerRegions)
 	if res.ErrorCode != "" {
@@ -327,7 +342,7 @@ func (s *Service) admitPeerEvent(view *control.View, peerRegions []string, serve
 		linked[key] = ok
 	}
 	if !ok {
-		return denied("Event bus %s is not a bus of a global endpoint shared with Region %v.", e.Bus, peerRegions), false
+		return peerDenied("Event bus %s is not a bus of a global endpoint shared with Region %v.", e.Bus, peerRegions), false
 	}
 	if b, _ := view.Bus(sc, e.Bus); b == nil {
 		return PeerResult{ErrorCode: awserr.CodeResourceNotFound, ErrorMessage: fmt.Sprintf("Event bus %s does not exist.", e.Bus)}, false
@@ -350,14 +365,14 @@ func checkPeerEnvelope(e *PeerEvent, peerRegions []string) (_ PeerResult, respel
 		return malformed, false, nil
 	}
 	if env.ID == "" || env.ID != e.ID || env.Account != e.Account || env.Source == "" || env.DetailType == "" {
-		return denied("The event's envelope does not match its account %s and id %s.", e.Account, e.ID), false, nil
+		return peerDenied("The event's envelope does not match its account %s and id %s.", e.Account, e.ID), false, nil
 	}
 	t, err := time.Parse(time.RFC3339, env.Time)
 	if err != nil {
-		return denied("The event's time %q is not an RFC 3339 time.", env.Time), false, nil
+		return peerDenied("The event's time %q is not an RFC 3339 time.", env.Time), false, nil
 	}
 	if env.Region != e.Region && !slices.Contains(peerRegions, env.Region) {
-		return denied("An event of Region %s may not be stored by the deployment serving %v.", env.Region, peerRegions), false, nil
+		return peerDenied("An event of Region %s may not be stored by the deployment serving %v.", env.Region, peerRegions), false, nil
 	}
 	respelled, err = CheckDetailPaths(env.Detail)
 	if err != nil {

@@ -36,6 +36,8 @@ const (
 	eastPeerKey, eastPeerSecret = "AKIDPEEREAST000001", "east-peer-secret"
 	westPeerKey, westPeerSecret = "AKIDPEERWEST000001", "west-peer-secret"
 	peerAccount                 = "999988887777"
+	// limitedKey's identity policy denies PutEvents to us-west-2's buses.
+	limitedKey, limitedSecret = "AKIDLIMITED0000001", "limited-secret"
 )
 
 // writeSecret writes a file of mode 0600 in dir.
@@ -59,7 +61,13 @@ func peerCredentials(t *testing.T, dir, peerKey, peerSecret, peerRegion string) 
     secret_access_key: %s
     account: "%s"
     peer_regions: [%s]
-`, peerUserKey, peerUserSecret, acct, peerKey, peerSecret, peerAccount, peerRegion))
+  - access_key_id: %s
+    secret_access_key: %s
+    account: "%s"
+    policies:
+      - {Effect: Allow, Action: "events:*", Resource: "*"}
+      - {Effect: Deny, Action: "events:PutEvents", Resource: "arn:aws:events:us-west-2:%s:event-bus/*"}
+`, peerUserKey, peerUserSecret, acct, peerKey, peerSecret, peerAccount, peerRegion, limitedKey, limitedSecret, acct, acct))
 }
 
 func peerKeyFile(t *testing.T, dir, id, secret string) string {
@@ -520,6 +528,22 @@ func TestGlobalEndpointPeerAuthority(t *testing.T) {
 	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
 		t.Errorf("peer key calling ListEventBuses: %v", err)
 	}
+	// An identity policy holds for events forwarded to the peer as for
+	// events stored here: limitedKey may not put events to us-west-2's
+	// buses, so not through the endpoint once it routes there.
+	id, _ := p.endpoint(t, "orders-auth2", "orders-auth2", hc, false)
+	limited := keyClient(p.east, limitedKey, limitedSecret, "us-east-1")
+	waitHealthy(t, p.east, "orders-auth2", true)
+	putThrough(t, limited, id, "orders-auth2", `{"allowed":true}`)
+	target.status.Store(http.StatusServiceUnavailable)
+	waitHealthy(t, p.east, "orders-auth2", false)
+	_, err = limited.PutEvents(ctx(t), &eventbridge.PutEventsInput{EndpointId: aws.String(id), Entries: []types.PutEventsRequestEntry{{
+		Source: aws.String("app.ge"), DetailType: aws.String("GE"), Detail: aws.String(`{}`), EventBusName: aws.String("orders-auth2")}}})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" || !strings.Contains(ae.ErrorMessage(), "event-bus/orders-auth2") {
+		t.Errorf("limited key through the endpoint to us-west-2: %v", err)
+	}
+	putThrough(t, p.ce, id, "orders-auth2", `{"user":true}`)
+
 	// Nor may a peer key describe endpoints of a region it does not
 	// serve, or whose secondary region is not served here.
 	for _, e := range []*control.Endpoint{
