@@ -41,7 +41,7 @@ const (
 )
 
 // writeSecret writes a file of mode 0600 in dir.
-func writeSecret(t *testing.T, dir, name, content string) string {
+func writeSecret(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
@@ -52,7 +52,7 @@ func writeSecret(t *testing.T, dir, name, content string) string {
 
 // peerCredentials is a deployment's credentials file: the user, and the
 // other deployment's key with the region that deployment serves.
-func peerCredentials(t *testing.T, dir, peerKey, peerSecret, peerRegion string) string {
+func peerCredentials(t testing.TB, dir, peerKey, peerSecret, peerRegion string) string {
 	return writeSecret(t, dir, "credentials.yaml", fmt.Sprintf(`keys:
   - access_key_id: %s
     secret_access_key: %s
@@ -70,7 +70,7 @@ func peerCredentials(t *testing.T, dir, peerKey, peerSecret, peerRegion string) 
 `, peerUserKey, peerUserSecret, acct, peerKey, peerSecret, peerAccount, peerRegion, limitedKey, limitedSecret, acct, acct))
 }
 
-func peerKeyFile(t *testing.T, dir, id, secret string) string {
+func peerKeyFile(t testing.TB, dir, id, secret string) string {
 	return writeSecret(t, dir, "peer-key.yaml", fmt.Sprintf("access_key_id: %s\nsecret_access_key: %s\n", id, secret))
 }
 
@@ -94,7 +94,7 @@ type peerPair struct {
 	rcvEast, rcvWest *receiver
 }
 
-func startPeerPair(t *testing.T, motoURL string) *peerPair {
+func startPeerPair(t testing.TB, motoURL string) *peerPair {
 	t.Helper()
 	eastDir, westDir := t.TempDir(), t.TempDir()
 	common := []string{"--auth", "sigv4", "--aws-endpoint", "route53=" + motoURL, "--health-check-interval", "300ms"}
@@ -120,7 +120,7 @@ func startPeerPair(t *testing.T, motoURL string) *peerPair {
 
 // buses creates bus in both deployments, each with its rule, and returns
 // the endpoint's EventBuses.
-func (p *peerPair) buses(t *testing.T, bus string) []types.EndpointEventBus {
+func (p *peerPair) buses(t testing.TB, bus string) []types.EndpointEventBus {
 	t.Helper()
 	var out []types.EndpointEventBus
 	for _, side := range []struct {
@@ -140,7 +140,7 @@ func (p *peerPair) buses(t *testing.T, bus string) []types.EndpointEventBus {
 // endpoint creates a global endpoint in east (primary us-east-1, secondary
 // us-west-2), waits until it is ACTIVE there and west has its copy, ACTIVE
 // too, and returns its id and ARN.
-func (p *peerPair) endpoint(t *testing.T, name, bus, hc string, replicate bool) (string, string) {
+func (p *peerPair) endpoint(t testing.TB, name, bus, hc string, replicate bool) (string, string) {
 	t.Helper()
 	in := &eventbridge.CreateEndpointInput{Name: aws.String(name), EventBuses: p.buses(t, bus),
 		RoutingConfig: &types.RoutingConfig{FailoverConfig: &types.FailoverConfig{
@@ -680,4 +680,65 @@ func TestGlobalEndpointPeerDown(t *testing.T) {
 			t.Logf("routed to a peer that is down: refused with %s after %v", ae.ErrorCode(), time.Since(start).Round(time.Millisecond))
 		})
 	}
+}
+
+// BenchmarkGlobalEndpointReplication measures replication between two
+// deployments: "off", PutEvents of 10 entries through an endpoint without
+// replication, for comparison; "live", PutEvents of 10 entries through an endpoint with
+// replication ENABLED in east until every replica has reached west's
+// target; "catch-up", the same with west stopped while the events are
+// put, from its restart until the backlog has arrived. Each reports
+// replicated events per second.
+//
+//	go test -run '^$' -bench BenchmarkGlobalEndpointReplication -benchtime 2000x ./test/e2e/
+func BenchmarkGlobalEndpointReplication(b *testing.B) {
+	for _, mode := range []string{"off", "live", "catch-up"} {
+		b.Run(mode, func(b *testing.B) { benchReplication(b, mode) })
+	}
+}
+
+func benchReplication(b *testing.B, mode string) {
+	m := startMoto(b)
+	hc := createHealthCheck(b, m, newHealthTarget(b), 2)
+	p := startPeerPair(b, m)
+	id, _ := p.endpoint(b, "bench-rep", "bench-rep", hc, mode != "off")
+	catchUp := mode == "catch-up"
+	entries := make([]types.PutEventsRequestEntry, 10)
+	for i := range entries {
+		entries[i] = types.PutEventsRequestEntry{Source: aws.String("app.ge"), DetailType: aws.String("GE"),
+			Detail: aws.String(`{"order":{"id":12345,"items":[1,2,3]}}`), EventBusName: aws.String("bench-rep")}
+	}
+	calls := (b.N + 9) / 10
+	if catchUp {
+		p.west.stop()
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for range calls {
+		out, err := p.ce.PutEvents(context.Background(), &eventbridge.PutEventsInput{EndpointId: aws.String(id), Entries: entries})
+		if err != nil || out.FailedEntryCount != 0 {
+			b.Fatalf("PutEvents: %v", err)
+		}
+	}
+	put := time.Since(start)
+	if catchUp {
+		start = time.Now()
+		p.west.restart()
+	}
+	want := calls * 10
+	if mode == "off" {
+		b.ReportMetric(float64(want)/put.Seconds(), "put-events/s")
+		return
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for len(p.rcvWest.received()) < want {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d replicas", len(p.rcvWest.received()), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(want)/el.Seconds(), "replicas/s")
+	b.ReportMetric(float64(want)/put.Seconds(), "put-events/s")
 }
