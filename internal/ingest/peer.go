@@ -143,6 +143,13 @@ func (s *Service) forward(ctx context.Context, sc control.Scope, entries []Entry
 		}
 	}
 	if len(copies) > 0 {
+		if !s.remote(rep.To.Region) {
+			if err := s.control.EnsureDefaultBus(ctx, rep.To); err != nil {
+				s.log.Error("ingest: replicated events not stored", "endpoint", rep.EndpointARN, "region", rep.To.Region, "err", err)
+				replicationDropped.WithLabelValues("store").Add(float64(len(copies)))
+				return results, nil
+			}
+		}
 		s.replicate(ctx, rep, copies, strconv.FormatInt(now.UnixMilli(), 10))
 	}
 	return results, nil
@@ -280,7 +287,7 @@ func (s *Service) StorePeerEvents(ctx context.Context, peerRegions []string, ser
 	for i := range events {
 		e := &events[i]
 		sc := control.Scope{Account: e.Account, Region: e.Region}
-		res, respelled := s.admitPeerEvent(view, peerRegions, serves, linked, e)
+		res, respelled := s.admitPeerEvent(ctx, view, peerRegions, serves, linked, e)
 		if res.ErrorCode != "" {
 			peerReceived.WithLabelValues("refused").Inc()
 			results[i] = res
@@ -324,7 +331,7 @@ func peerDenied(format string, args ...any) PeerResult {
 
 // admitPeerEvent applies StorePeerEvents' rules to one event; linked
 // caches, per bus, whether an endpoint joins it to a peer region.
-func (s *Service) admitPeerEvent(view *control.View, peerRegions []string, serves func(string) bool, linked map[string]bool, e *PeerEvent) (PeerResult, bool) {
+func (s *Service) admitPeerEvent(ctx context.Context, view *control.View, peerRegions []string, serves func(string) bool, linked map[string]bool, e *PeerEvent) (PeerResult, bool) {
 	sc := control.Scope{Account: e.Account, Region: e.Region}
 	if !control.ValidRegion(e.Region) || !serves(e.Region) {
 		return peerDenied("Region %s is not served by this deployment.", e.Region), false
@@ -343,6 +350,13 @@ func (s *Service) admitPeerEvent(view *control.View, peerRegions []string, serve
 	}
 	if !ok {
 		return peerDenied("Event bus %s is not a bus of a global endpoint shared with Region %v.", e.Bus, peerRegions), false
+	}
+	if e.Bus == control.DefaultBus {
+		// An endpoint of default buses: the account's default bus here
+		// exists once the account acts in the region, as for PutEvents.
+		if err := s.control.EnsureDefaultBus(ctx, sc); err != nil {
+			return PeerResult{ErrorCode: internalFailure.ErrorCode, ErrorMessage: internalFailure.ErrorMessage}, false
+		}
 	}
 	if b, _ := view.Bus(sc, e.Bus); b == nil {
 		return PeerResult{ErrorCode: awserr.CodeResourceNotFound, ErrorMessage: fmt.Sprintf("Event bus %s does not exist.", e.Bus)}, false

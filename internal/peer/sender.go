@@ -49,7 +49,11 @@ func (p *Peers) Run(ctx context.Context, js jetstream.JetStream, view *control.V
 // Sender tuning: how long an outbox message may be held before JetStream
 // hands it to another process, and the back-off between failed calls.
 const (
-	outboxAckWait = time.Minute
+	// Held messages are kept in progress between calls (at most
+	// backoffMax + sendTimeout apart); a process that dies holding some
+	// leaves them to another after outboxAckWait, or to itself at once
+	// when it restarts on its data directory (store.redeliverOrphans).
+	outboxAckWait = 30 * time.Second
 	backoffMin    = 200 * time.Millisecond
 	backoffMax    = 10 * time.Second
 	// refusedRetries is how often an event the peer refuses is offered

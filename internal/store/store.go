@@ -90,6 +90,9 @@ type Store struct {
 	Control jetstream.KeyValue
 	Events  jetstream.Stream
 	Deliver jetstream.Stream
+	// Peer is the outbox of events replicated to other deployments
+	// (PeerStream).
+	Peer jetstream.Stream
 
 	// Schedule is the scheduler's per-rule state (ScheduleBucket).
 	Schedule jetstream.KeyValue
@@ -185,7 +188,7 @@ func (s *Store) ensureAssets(ctx context.Context, assign bool) error {
 	replicas := s.replicas
 	var a struct {
 		control, schedule, rates jetstream.KeyValue
-		events, deliver          jetstream.Stream
+		events, deliver, peer    jetstream.Stream
 	}
 	var err error
 	a.control, err = s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -261,7 +264,7 @@ func (s *Store) ensureAssets(ctx context.Context, assign bool) error {
 	// the peer deployment has stored them: a peer that is down costs a
 	// backlog, not events. No duplicate window: each message is one
 	// event whose id the peer deduplicates on.
-	if _, err = s.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	if a.peer, err = s.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        PeerStream,
 		Description: "Events of global endpoints awaiting replication to the deployment serving their other region",
 		Subjects:    []string{PeerPrefix + ">"},
@@ -273,7 +276,7 @@ func (s *Store) ensureAssets(ctx context.Context, assign bool) error {
 		return fmt.Errorf("peer stream: %w", err)
 	}
 	if assign {
-		s.Control, s.Schedule, s.Rates, s.Events, s.Deliver = a.control, a.schedule, a.rates, a.events, a.deliver
+		s.Control, s.Schedule, s.Rates, s.Events, s.Deliver, s.Peer = a.control, a.schedule, a.rates, a.events, a.deliver, a.peer
 	}
 	return nil
 }

@@ -406,6 +406,26 @@ func TestGlobalEndpointReplicationAcrossDeployments(t *testing.T) {
 	}
 	t.Logf("%d replicas delivered again by west's targets after its kill -9 (same id: at-least-once delivery)", redelivered)
 
+	// East dies (kill -9) with replicas waiting in its outbox (west is
+	// stopped meanwhile, so none can have been sent): they were stored
+	// before PutEvents answered, and go out once both are back.
+	p.west.stop()
+	for i := range down {
+		putThrough(t, p.ce, id, "orders-rep2", fmt.Sprintf(`{"east-killed":%d}`, i))
+	}
+	p.east.kill9()
+	p.west.restart()
+	p.east.restart()
+	eventually(t, "the replicas queued when east was killed", func() bool {
+		n := 0
+		for i := range down {
+			if _, ok := byDetail(p.rcvWest, fmt.Sprintf(`{"east-killed":%d}`, i)); ok {
+				n++
+			}
+		}
+		return n == down
+	})
+
 	// Unhealthy: west's bus takes the events (forwarded synchronously),
 	// east gets the replicas, region us-west-2.
 	target.status.Store(http.StatusServiceUnavailable)
