@@ -4,10 +4,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/ingest"
 )
 
 func TestParsePeer(t *testing.T) {
@@ -116,6 +118,31 @@ func TestPeersServes(t *testing.T) {
 	} {
 		if _, err := New(c.cfg, slog.Default()); err == nil || !strings.Contains(err.Error(), c.err) {
 			t.Errorf("%+v: %v, want %q", c.cfg, err, c.err)
+		}
+	}
+}
+
+func TestBatches(t *testing.T) {
+	ev := func(sizes ...int) []ingest.PeerEvent {
+		out := make([]ingest.PeerEvent, len(sizes))
+		for i, n := range sizes {
+			out[i].Envelope = make([]byte, n)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		sizes []int
+		want  [][2]int
+	}{
+		{nil, nil},
+		{[]int{1}, [][2]int{{0, 1}}},
+		{[]int{4, 4, 2}, [][2]int{{0, 3}}}, // exactly max
+		{[]int{4, 4, 3}, [][2]int{{0, 2}, {2, 3}}},
+		{[]int{11, 1}, [][2]int{{0, 1}, {1, 2}}}, // larger than max: alone
+		{[]int{5, 5, 5, 5}, [][2]int{{0, 2}, {2, 4}}},
+	} {
+		if got := batches(ev(c.sizes...), 10); !slices.Equal(got, c.want) {
+			t.Errorf("%v: %v, want %v", c.sizes, got, c.want)
 		}
 	}
 }

@@ -145,9 +145,39 @@ func (p *Peers) deliver(ctx context.Context, c *Client, msgs []jetstream.Msg) {
 		}
 		events, held = append(events, e), append(held, m)
 	}
-	if len(events) == 0 {
-		return
+	for _, r := range batches(events, maxBatchBytes) {
+		if ctx.Err() != nil {
+			return
+		}
+		p.deliverBatch(ctx, c, held[r[0]:r[1]], events[r[0]:r[1]])
 	}
+}
+
+// maxBatchBytes bounds the envelopes of one StoreEvents call, well under
+// the peer's MaxBody: 100 events of up to 1 MiB would be more.
+const maxBatchBytes = 4 << 20
+
+// batches cuts events into runs [from, to) whose envelopes add up to at
+// most max bytes each (an event larger than max is a run of its own).
+func batches(events []ingest.PeerEvent, max int) [][2]int {
+	var out [][2]int
+	from, size := 0, 0
+	for i, e := range events {
+		n := len(e.Envelope)
+		if i > from && size+n > max {
+			out = append(out, [2]int{from, i})
+			from, size = i, 0
+		}
+		size += n
+	}
+	if from < len(events) {
+		out = append(out, [2]int{from, len(events)})
+	}
+	return out
+}
+
+// deliverBatch is deliver for one StoreEvents call's worth.
+func (p *Peers) deliverBatch(ctx context.Context, c *Client, held []jetstream.Msg, events []ingest.PeerEvent) {
 	wait := backoffMin
 	failingSince := time.Time{}
 	lastLog := time.Time{}
