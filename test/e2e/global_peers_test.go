@@ -286,6 +286,27 @@ func TestGlobalEndpointAcrossDeployments(t *testing.T) {
 		t.Errorf("unknown bus: %s", got)
 	}
 	waitEvent(t, p.rcvWest, aws.ToString(out.Entries[1].EventId), 10*time.Second)
+
+	// West's copy is east's to change: refused in west (in the home
+	// region's scope, where it is recorded), removed when east deletes
+	// the endpoint, after which west refuses the EndpointId too.
+	_, err = userClient(p.west, "us-east-1").UpdateEndpoint(ctx(t), &eventbridge.UpdateEndpointInput{Name: aws.String("orders-2dc"), Description: aws.String("x")})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" || !strings.Contains(ae.ErrorMessage(), "managed by the deployment serving its home Region us-east-1") {
+		t.Errorf("UpdateEndpoint of west's copy: %v", err)
+	}
+	if _, err := p.ce.DeleteEndpoint(ctx(t), &eventbridge.DeleteEndpointInput{Name: aws.String("orders-2dc")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "west's copy removed", func() bool {
+		_, err := p.cw.DescribeEndpoint(ctx(t), &eventbridge.DescribeEndpointInput{Name: aws.String("orders-2dc"), HomeRegion: aws.String("us-east-1")})
+		return errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException"
+	})
+	_, err = p.cw.PutEvents(ctx(t), &eventbridge.PutEventsInput{EndpointId: aws.String(id), Entries: []types.PutEventsRequestEntry{{
+		Source: aws.String("app.ge"), DetailType: aws.String("GE"), Detail: aws.String(`{}`), EventBusName: aws.String("orders-2dc")}}})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ResourceNotFoundException" {
+		t.Errorf("PutEvents to west through a deleted endpoint: %v", err)
+	}
 }
 
 // TestGlobalEndpointReplicationAcrossDeployments: with replication
