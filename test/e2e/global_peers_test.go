@@ -460,6 +460,28 @@ func TestGlobalEndpointReplicationAcrossDeployments(t *testing.T) {
 		return ok
 	})
 	check(orig, rep, "us-west-2")
+
+	// The primary site down: east killed, its health check failing.
+	// Publishers sent to west keep publishing through the endpoint; the
+	// replicas for us-east-1 wait in west's outbox and reach east when it
+	// is back, so that it has them when it recovers.
+	p.east.kill9()
+	waitHealthy(t, p.west, "orders-rep2", false)
+	var whileDown []event
+	for i := range 5 {
+		eid := putThrough(t, p.cw, id, "orders-rep2", fmt.Sprintf(`{"east-down":%d}`, i))
+		whileDown = append(whileDown, waitEvent(t, p.rcvWest, eid, 10*time.Second))
+	}
+	p.east.restart()
+	for i, orig := range whileDown {
+		var rep event
+		eventually(t, "replica in east of an event put in west while east was down", func() bool {
+			var ok bool
+			rep, ok = byDetail(p.rcvEast, fmt.Sprintf(`{"east-down":%d}`, i))
+			return ok
+		})
+		check(orig, rep, "us-west-2")
+	}
 }
 
 // TestGlobalEndpointPeerMisconfigured: a --region-peer that names a
