@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -200,7 +201,14 @@ func (p *Peers) deliverBatch(ctx context.Context, c *Client, held []jetstream.Ms
 			failingSince = time.Now()
 		}
 		if time.Since(lastLog) > 30*time.Second {
-			p.log.Warn("peer: replication to the deployment serving a region failing; the events wait in the outbox",
+			level := slog.LevelWarn
+			var ae *APIError
+			if errors.As(err, &ae) && !ae.Retryable() {
+				// Refused (the key, most likely): a configuration to fix,
+				// not an outage to wait out.
+				level = slog.LevelError
+			}
+			p.log.Log(ctx, level, "peer: replication to the deployment serving a region failing; the events wait in the outbox",
 				"region", c.region, "url", c.base, "events", len(events), "err", err)
 			lastLog = time.Now()
 		}
