@@ -571,6 +571,16 @@ func TestGlobalEndpointPeerAuthority(t *testing.T) {
 			t.Errorf("%s: %+v, want %q", c.name, res[0], c.want)
 		}
 	}
+	// More than a call may carry is refused as a whole.
+	many := make([]ingest.PeerEvent, peer.MaxEvents+1)
+	for i := range many {
+		many[i] = ev(fmt.Sprintf("22222222-0000-4000-8000-%012d", i), acct, "us-west-2", "orders-auth", "us-west-2")
+	}
+	_, err := asEast.StoreEvents(ctx(t), many)
+	var pe *peer.APIError
+	if !errors.As(err, &pe) || pe.Code != "ValidationException" {
+		t.Errorf("%d events in one call: %v", len(many), err)
+	}
 	got := waitEvent(t, p.rcvWest, "11111111-0000-4000-8000-000000000002", 10*time.Second)
 	if got.Account != acct || got.Time != "2026-01-02T03:04:05Z" || got.Region != "us-east-1" {
 		t.Errorf("stored as %+v", got)
@@ -586,7 +596,7 @@ func TestGlobalEndpointPeerAuthority(t *testing.T) {
 		}
 	}
 	// A peer key may not call EventBridge.
-	_, err := keyClient(p.west, eastPeerKey, eastPeerSecret, "us-west-2").ListEventBuses(ctx(t), &eventbridge.ListEventBusesInput{})
+	_, err = keyClient(p.west, eastPeerKey, eastPeerSecret, "us-west-2").ListEventBuses(ctx(t), &eventbridge.ListEventBusesInput{})
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
 		t.Errorf("peer key calling ListEventBuses: %v", err)
