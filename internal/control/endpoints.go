@@ -390,6 +390,15 @@ func (s *Service) SyncPeerEndpoints(ctx context.Context, homes []string, serves 
 			return awserr.Validation("Parameter Endpoints is not valid. Reason: endpoint %s of %s/%s is not one of a peer Region's endpoints with its secondary Region here.",
 				e.Name, e.Account, e.Region)
 		}
+		// The same rules as CreateEndpoint's: one bus of the account in
+		// each of the two regions, of one name (which the peer's events
+		// are then let into, see ingest.StorePeerEvents).
+		if len(e.EventBuses) != 2 {
+			return awserr.Validation("Parameter Endpoints is not valid. Reason: endpoint %s has %d event buses, not 2.", e.Name, len(e.EventBuses))
+		}
+		if err := checkGlobalEndpoint(e.Scope, e); err != nil {
+			return err
+		}
 		c := *e
 		c.Peer = true
 		want[endpointKeyName(c.Scope, c.Name)] = &c

@@ -622,6 +622,11 @@ func TestGlobalEndpointPeerAuthority(t *testing.T) {
 	for _, e := range []*control.Endpoint{
 		{Scope: control.Scope{Account: acct, Region: "eu-west-1"}, Name: "x", ID: "abcdefghij.xyz", SecondaryRegion: "us-west-2"},
 		{Scope: control.Scope{Account: acct, Region: "us-east-1"}, Name: "x", ID: "abcdefghij.xyz", SecondaryRegion: "eu-west-1"},
+		// Buses of another account, which would let east's events into it.
+		{Scope: control.Scope{Account: acct, Region: "us-east-1"}, Name: "x", ID: "abcdefghij.xyz", SecondaryRegion: "us-west-2",
+			Replication: control.ReplicationDisabled, EventBuses: []string{"arn:aws:events:us-east-1:444455556666:event-bus/b", "arn:aws:events:us-west-2:444455556666:event-bus/b"}},
+		{Scope: control.Scope{Account: acct, Region: "us-east-1"}, Name: "x", ID: "abcdefghij.xyz", SecondaryRegion: "us-west-2",
+			Replication: control.ReplicationDisabled, EventBuses: []string{"arn:aws:events:us-east-1:" + acct + ":event-bus/b"}},
 	} {
 		err := asEast.SyncEndpoints(ctx(t), []*control.Endpoint{e})
 		var ae *peer.APIError
