@@ -28,6 +28,7 @@ import (
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/netguard"
+	"github.com/switchyard/switchyard/internal/peer"
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/store"
@@ -117,6 +118,8 @@ func serveCmd() *cobra.Command {
 	var shutdownDelay time.Duration
 	var webhooksFile string
 	var webhookReadTimeout time.Duration
+	var regionPeers, servedRegions []string
+	var peerKeyFile string
 	var (
 		busLogDest    string
 		busLogMaxFile int64
@@ -164,6 +167,25 @@ func serveCmd() *cobra.Command {
 			if limits.PatternMaxLength < 1 || limits.PatternMaxLength > 4096 {
 				return fmt.Errorf("--pattern-max-length must be between 1 and 4096")
 			}
+			peers := peer.Config{Regions: servedRegions}
+			for _, v := range regionPeers {
+				r, u, err := peer.ParsePeer(v)
+				if err != nil {
+					return err
+				}
+				if peers.Peers == nil {
+					peers.Peers = map[string]string{}
+				}
+				if _, dup := peers.Peers[r]; dup {
+					return fmt.Errorf("--region-peer: %s is given twice", r)
+				}
+				peers.Peers[r] = u
+			}
+			if peerKeyFile != "" {
+				if peers.Key, err = peer.LoadKey(peerKeyFile); err != nil {
+					return err
+				}
+			}
 			if err := tuneGC(memoryLimit); err != nil {
 				return err
 			}
@@ -205,6 +227,7 @@ func serveCmd() *cobra.Command {
 				ShutdownDelay:          shutdownDelay,
 				WebhooksFile:           webhooksFile,
 				WebhookReadTimeout:     webhookReadTimeout,
+				Peers:                  peers,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -248,6 +271,9 @@ func serveCmd() *cobra.Command {
 	f.Int64Var(&busLogMaxFile, "bus-log-max-file-bytes", 64<<20, "size at which a file: bus log destination is rotated (one previous file is kept)")
 	f.IntVar(&busLogQueue, "bus-log-queue", 8192, "bus log records that may wait for the destination; more are dropped and counted in switchyard_bus_log_dropped_total")
 	f.DurationVar(&healthInterval, "health-check-interval", 0, "time between observations of the targets of global endpoints' Route 53 health checks, instead of each check's RequestInterval (10 or 30 s); for tests")
+	f.StringArrayVar(&regionPeers, "region-peer", nil, `REGION=URL: another Switchyard deployment (its own NATS) serves REGION at URL, its API; global endpoints joining REGION to a region served here forward and replicate their events there (repeat for more regions)`)
+	f.StringSliceVar(&servedRegions, "regions", nil, "the regions this deployment serves, as its --region-peer peers see it (comma-separated); default every region no --region-peer names")
+	f.StringVar(&peerKeyFile, "region-peer-key-file", "", "YAML file (mode 0600) with the access_key_id and secret_access_key this deployment signs its calls to --region-peer deployments with; their credentials files list that key with peer_regions")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.IntVar(&replayMaxPending, "replay-max-pending", 50000, "delivery tasks waiting beyond which replays pause, so that live events never queue behind more")

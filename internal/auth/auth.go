@@ -31,6 +31,18 @@ const (
 // Service is the SigV4 service name of EventBridge's credential scope.
 const Service = "events"
 
+// PeerService is the SigV4 service name of the calls Switchyard
+// deployments make to one another (package peer): only keys with
+// peer_regions may sign for it, and such keys for nothing else.
+const PeerService = "switchyard-peer"
+
+func peerOnly(e *Entry) string {
+	if len(e.PeerRegions) > 0 {
+		return "The key " + e.AccessKeyID + " is a peer deployment's (peer_regions) and may only sign " + PeerService + " calls."
+	}
+	return "The key " + e.AccessKeyID + " is not a peer deployment's key (peer_regions in the credentials file)."
+}
+
 // Identity is who a request is from.
 type Identity struct {
 	// Account is the 12-digit account the request acts in.
@@ -56,6 +68,9 @@ type Identity struct {
 	// Partner is the SaaS partner name the key acts as (credentials
 	// file); "" for none.
 	Partner string
+	// PeerRegions are set for the key of a peer deployment (the
+	// credentials file's peer_regions): the regions it serves.
+	PeerRegions []string
 }
 
 // Scope is the account and region the request acts in.
@@ -229,6 +244,11 @@ func (a *SigV4) Authenticate(r *http.Request, body []byte) (*Identity, error) {
 			region = set
 		}
 	}
+	// A peer deployment's key acts as a peer only, and only a peer's key
+	// may: it can store events in any account's buses (package peer).
+	if (len(ent.PeerRegions) > 0) != (a.verifier.Service == PeerService) {
+		return nil, awserr.New("AccessDeniedException", "%s", peerOnly(ent))
+	}
 	return &Identity{Account: ent.Account, Region: region, Principal: ent.Principal, AccessKeyID: ent.AccessKeyID,
-		Policies: ent.Policies, IAM: ent.IAM, OrgID: ent.OrgID, Verified: true, Partner: ent.Partner}, nil
+		Policies: ent.Policies, IAM: ent.IAM, OrgID: ent.OrgID, Verified: true, Partner: ent.Partner, PeerRegions: ent.PeerRegions}, nil
 }

@@ -103,6 +103,8 @@ func TestParseFileErrors(t *testing.T) {
 		{key("    policies: [[1]]\n"), "must be a mapping"},
 		{key("    policies:\n      - {1: a}\n"), "not expressible as JSON"},
 		{key("") + key("")[len("keys:\n"):], "keys[1]: access_key_id AKIDX is also keys[0]'s"},
+		{key("    peer_regions: [us-east-1, \"nowhere!\"]\n"), `peer_regions: "nowhere!" is not a region name`},
+		{key("    peer_regions: us-east-1\n"), "cannot unmarshal"},
 	} {
 		_, err := ParseFile([]byte(tt.file))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -244,6 +246,54 @@ func TestSigV4Identity(t *testing.T) {
 	_, err = a.Authenticate(signed(t, "AKIAALICE", "wrong", "", "us-east-1"), []byte(`{"Name":"orders"}`))
 	if ae, ok := awserr.As(err); !ok || ae.Code != "InvalidSignatureException" {
 		t.Errorf("bad secret: %v", err)
+	}
+}
+
+// TestPeerKeys: a key with peer_regions signs the calls of a peer
+// deployment (auth.PeerService) and nothing else; no other key signs
+// them.
+func TestPeerKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "credentials.yaml")
+	writeFile(t, path, oneKey("AKIDUSER")+"  - access_key_id: AKIDPEER\n    secret_access_key: s\n    account: \"999988887777\"\n    peer_regions: [us-east-1]\n")
+	s, err := OpenStore(path, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := NewSigV4(s, quiet)
+	peers := ForService(events, PeerService)
+	sign := func(id, service string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:4010/peer/v1/info", nil)
+		sum := sha256.Sum256(nil)
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: id, SecretAccessKey: "s"},
+			r, hex.EncodeToString(sum[:]), service, "us-west-2", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, c := range []struct {
+		key, service string
+		a            Authenticator
+		ok           bool
+	}{
+		{"AKIDPEER", PeerService, peers, true},
+		{"AKIDPEER", Service, events, false},
+		{"AKIDUSER", PeerService, peers, false},
+		{"AKIDUSER", Service, events, true},
+	} {
+		id, err := c.a.Authenticate(sign(c.key, c.service), nil)
+		if c.ok != (err == nil) {
+			t.Errorf("%s for %s: %v", c.key, c.service, err)
+			continue
+		}
+		if err != nil {
+			if ae, ok := awserr.As(err); !ok || ae.Code != "AccessDeniedException" {
+				t.Errorf("%s for %s: %v", c.key, c.service, err)
+			}
+			continue
+		}
+		if (c.key == "AKIDPEER") != (len(id.PeerRegions) == 1 && id.PeerRegions[0] == "us-east-1") {
+			t.Errorf("%s: peer regions %v", c.key, id.PeerRegions)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchyard/switchyard/iampolicy"
+	"github.com/switchyard/switchyard/internal/control"
 )
 
 // The credentials file (YAML) names the access keys that may sign
@@ -32,6 +33,14 @@ import (
 //	        Statement:
 //	          - {Effect: Allow, Action: "events:*", Resource: "*"}
 //	      - '{"Effect": "Deny", "Action": "events:DeleteEventBus", "Resource": "*"}'
+//	    peer_regions: [us-east-1]           # optional: the key of the deployment serving these regions (see below)
+//
+// A key with peer_regions is the key another Switchyard deployment, the
+// one serving those regions (its --region-peer-key-file), signs its calls
+// to this one with: it may hand this deployment the events of global
+// endpoints that join one of its regions to a region served here, with
+// their own account, id, time and source (package peer). No other key
+// may, whatever its policies; a peer key acts only as a peer.
 type fileFormat struct {
 	Keys []fileKey `yaml:"keys"`
 }
@@ -46,6 +55,7 @@ type fileKey struct {
 	Policies        []yaml.Node `yaml:"policies"`
 	Organization    string      `yaml:"organization"`
 	Partner         string      `yaml:"partner"`
+	PeerRegions     []string    `yaml:"peer_regions"`
 }
 
 // scalar is a YAML scalar as written: an account id 012345678901 must not
@@ -82,6 +92,9 @@ type Entry struct {
 	// aws.partner/<Partner>/... (CreatePartnerEventSource,
 	// PutPartnerEvents, ...). A key without one may not.
 	Partner string
+	// PeerRegions, if any, make the key a peer deployment's: the regions
+	// that deployment serves.
+	PeerRegions []string
 }
 
 var (
@@ -190,6 +203,12 @@ func (k fileKey) entry() (Entry, error) {
 			return e, fmt.Errorf("partner %q may hold only letters, digits, '.', '-' and '_' (the partner_name of aws.partner/partner_name/...)", p)
 		}
 		e.Partner = p
+	}
+	for _, r := range k.PeerRegions {
+		if !control.ValidRegion(r) {
+			return e, fmt.Errorf("peer_regions: %q is not a region name", r)
+		}
+		e.PeerRegions = append(e.PeerRegions, r)
 	}
 	return e, nil
 }

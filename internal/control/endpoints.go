@@ -65,6 +65,10 @@ type Endpoint struct {
 	StateReason      string `json:",omitempty"`
 	CreationTime     time.Time
 	LastModifiedTime time.Time
+	// Peer marks the copy of an endpoint whose primary region another
+	// deployment serves (package peer): that deployment keeps it up to
+	// date (SyncPeerEndpoints); here it is only routed by.
+	Peer bool `json:",omitempty"`
 }
 
 // ARN is the endpoint's ARN, arn:aws:events:<region>:<account>:endpoint/<name>.
@@ -271,6 +275,9 @@ func (s *Service) UpdateEndpoint(ctx context.Context, sc Scope, in EndpointInput
 		if e == nil {
 			return endpointNotFound(in.Name)
 		}
+		if e.Peer {
+			return peerManaged(e)
+		}
 		switch e.State {
 		case EndpointCreating, EndpointUpdating, EndpointDeleting:
 			return awserr.New(awserr.CodeConcurrentModification, "Endpoint %s is %s. Try again later.", in.Name, strings.ToLower(e.State))
@@ -302,6 +309,9 @@ func (s *Service) DeleteEndpoint(ctx context.Context, sc Scope, name string) err
 		e, rev := s.view.Endpoint(sc, name)
 		if e == nil {
 			return endpointNotFound(name)
+		}
+		if e.Peer {
+			return peerManaged(e)
 		}
 		if e.State == EndpointDeleting {
 			return nil
@@ -352,3 +362,79 @@ func (e *Endpoint) Settling() bool {
 // state but DELETING (an endpoint being created or updated already has its
 // configuration; one that failed keeps the configuration it was given).
 func (e *Endpoint) Routable() bool { return e.State != EndpointDeleting }
+
+// peerManaged refuses to change, here, an endpoint another deployment
+// serves the primary region of: it is changed there, as an AWS endpoint
+// is changed in its home region only.
+func peerManaged(e *Endpoint) error {
+	return awserr.Validation("Endpoint %s is managed by the deployment serving its home Region %s; change it there.", e.Name, e.Region)
+}
+
+// SyncPeerEndpoints makes the copies of the endpoints of homes (regions a
+// peer deployment serves) exactly eps: the endpoints of those regions
+// whose secondary region is served here, as the peer last said. Each is
+// recorded with Peer set, in the scope of its home region, so that
+// PutEvents with its EndpointId routes here too (by this deployment's own
+// reading of its health check). A local endpoint of the same name is
+// never overwritten. Endpoints outside homes, or whose secondary region
+// serves(region) refuses, are refused with a ValidationException: a peer
+// may describe only its own regions' endpoints.
+func (s *Service) SyncPeerEndpoints(ctx context.Context, homes []string, serves func(region string) bool, eps []*Endpoint) error {
+	home := map[string]bool{}
+	for _, r := range homes {
+		home[r] = true
+	}
+	want := map[string]*Endpoint{}
+	for _, e := range eps {
+		if !home[e.Region] || !serves(e.SecondaryRegion) || !accountPattern.MatchString(e.Account) || e.Name == "" || e.ID == "" {
+			return awserr.Validation("Parameter Endpoints is not valid. Reason: endpoint %s of %s/%s is not one of a peer Region's endpoints with its secondary Region here.",
+				e.Name, e.Account, e.Region)
+		}
+		// The same rules as CreateEndpoint's: one bus of the account in
+		// each of the two regions, of one name (which the peer's events
+		// are then let into, see ingest.StorePeerEvents).
+		if len(e.EventBuses) != 2 {
+			return awserr.Validation("Parameter Endpoints is not valid. Reason: endpoint %s has %d event buses, not 2.", e.Name, len(e.EventBuses))
+		}
+		if err := checkGlobalEndpoint(e.Scope, e); err != nil {
+			return err
+		}
+		c := *e
+		c.Peer = true
+		want[endpointKeyName(c.Scope, c.Name)] = &c
+	}
+	for _, cur := range s.view.Endpoints(Scope{}) {
+		key := endpointKeyName(cur.Scope, cur.Name)
+		if !cur.Peer || !home[cur.Region] || want[key] != nil {
+			continue
+		}
+		if _, rev := s.view.Endpoint(cur.Scope, cur.Name); rev > 0 {
+			if err := s.remove(ctx, key, rev); err != nil && !errors.Is(err, errConflict) {
+				return err
+			}
+		}
+	}
+	for key, e := range want {
+		err := retry(ctx, func() error {
+			cur, rev := s.view.Endpoint(e.Scope, e.Name)
+			if cur != nil && !cur.Peer {
+				return nil
+			}
+			if cur != nil && sameEndpoint(cur, e) {
+				return nil
+			}
+			return s.write(ctx, key, e, rev)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sameEndpoint(a, b *Endpoint) bool {
+	return a.ID == b.ID && a.State == b.State && a.HealthCheck == b.HealthCheck && a.SecondaryRegion == b.SecondaryRegion &&
+		a.Replication == b.Replication && strings.Join(a.EventBuses, ",") == strings.Join(b.EventBuses, ",") &&
+		a.LastModifiedTime.Equal(b.LastModifiedTime) && a.Description == b.Description && a.RoleArn == b.RoleArn &&
+		a.StateReason == b.StateReason
+}

@@ -135,6 +135,11 @@ func (c *Checker) reconcile(ctx context.Context, wg *sync.WaitGroup) {
 	seen := map[string]bool{}
 	for _, e := range view.Endpoints(control.Scope{}) {
 		if e.State == control.EndpointDeleting {
+			if e.Peer {
+				// A peer deployment's endpoint: that deployment removes
+				// the copy (control.SyncPeerEndpoints).
+				continue
+			}
 			if cur, rev := view.Endpoint(e.Scope, e.Name); cur != nil && cur.State == control.EndpointDeleting {
 				if _, err := c.Ctl.SettleEndpoint(ctx, cur, rev, ""); err != nil && ctx.Err() == nil {
 					c.Log.Warn("healthcheck: deleting endpoint", "endpoint", e.ARN(), "err", err)
@@ -308,7 +313,7 @@ func (p *poll) settling() bool {
 func (p *poll) settle(ctx context.Context, failure string) {
 	view := p.c.Ctl.View()
 	for _, e := range view.Endpoints(control.Scope{}) {
-		if e.HealthCheckID() != p.id || (e.State != control.EndpointCreating && e.State != control.EndpointUpdating) {
+		if e.Peer || e.HealthCheckID() != p.id || (e.State != control.EndpointCreating && e.State != control.EndpointUpdating) {
 			continue
 		}
 		if cur, rev := view.Endpoint(e.Scope, e.Name); cur != nil {

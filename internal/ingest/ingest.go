@@ -105,6 +105,9 @@ type Service struct {
 	// BusLog, if set, gets the buses' EVENT_RECEIPT and
 	// EVENT_INGEST_SUCCESS / EVENT_INGEST_FAILURE records (package buslog).
 	BusLog *buslog.Logger
+	// Peers, if set, are the deployments serving other regions: events
+	// routed to their regions by global endpoints go there (peer.go).
+	Peers Peers
 }
 
 // DefaultMaxRequestSize is AWS's limit on the summed entry sizes of one
@@ -190,6 +193,9 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 	if total > s.MaxRequestSize {
 		return nil, awserr.Validation("Total size of the entries in the request is over the limit.")
 	}
+	if s.remote(sc.Region) {
+		return s.forward(ctx, sc, entries, rep)
+	}
 	if s.Available != nil {
 		if err := s.Available(); err != nil {
 			// The store logs the outage once; a refusal each is noise.
@@ -228,7 +234,7 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 	}
 	var toCopy []copyOf
 	noCopyBus := false
-	if rep != nil {
+	if rep != nil && !s.remote(rep.To.Region) {
 		if err := s.control.EnsureDefaultBus(ctx, rep.To); err != nil {
 			return nil, err
 		}
@@ -354,21 +360,14 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 	}
 	// Only what was stored here is replicated: an entry that failed is
 	// sent again by its publisher, and would be copied twice.
-	var data []byte
-	var ids []string
+	var copies []PeerEvent
 	for _, c := range toCopy {
-		if results[c.i].EventId == "" {
-			continue
+		if results[c.i].EventId != "" {
+			copies = append(copies, replicaOf(&entries[c.i], sc, c.t, rep))
 		}
-		e, cid := &entries[c.i], uuid.NewString()
-		res := append(e.Resources[:len(e.Resources):len(e.Resources)], rep.EndpointARN)
-		ids = append(ids, cid)
-		data = appendFrame(data, cid, func(dst []byte) []byte {
-			return AppendEnvelope(dst, cid, *e.DetailType, *e.Source, sc, c.t, res, *e.Detail)
-		})
 	}
-	if len(ids) > 0 {
-		s.storeCopies(ctx, rep, data, ids, ingested)
+	if len(copies) > 0 {
+		s.replicate(ctx, rep, copies, ingested)
 	}
 	return results, nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/match"
 	"github.com/switchyard/switchyard/internal/netguard"
+	"github.com/switchyard/switchyard/internal/peer"
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/scheduler"
@@ -119,6 +120,9 @@ type Config struct {
 	// WebhookReadTimeout bounds reading a webhook delivery's body
 	// (webhooks.DefaultReadTimeout if 0).
 	WebhookReadTimeout time.Duration
+	// Peers are the deployments serving other regions (package peer):
+	// --region-peer, --regions, --region-peer-key-file.
+	Peers peer.Config
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener
@@ -130,6 +134,10 @@ func Run(ctx context.Context, cfg Config) error {
 	// The credentials first, before anything takes time: a bad file fails
 	// at once.
 	authn, creds, err := openAuth(cfg, log)
+	if err != nil {
+		return err
+	}
+	peers, err := peer.New(cfg.Peers, log)
 	if err != nil {
 		return err
 	}
@@ -167,6 +175,14 @@ func Run(ctx context.Context, cfg Config) error {
 	in.Available = st.Available // PutEvents refused, retryably, while storage cannot take it
 	if cfg.MaxRequestSize > 0 {
 		in.MaxRequestSize = cfg.MaxRequestSize
+	}
+	if len(cfg.Peers.Peers) > 0 {
+		// A peer that serves another region than it is configured for,
+		// or refuses this deployment's key, is refused now.
+		if err := peers.Check(ctx); err != nil {
+			return err
+		}
+		in.Peers = peers
 	}
 
 	// Background parts stop when bg is cancelled, after the HTTP server has
@@ -236,6 +252,9 @@ func Run(ctx context.Context, cfg Config) error {
 	g.Go(func() error {
 		return (&healthcheck.Checker{Ctl: ctl, AWS: aws, Log: log, Guard: guard, Interval: cfg.HealthCheckInterval}).Run(gctx)
 	})
+	if len(cfg.Peers.Peers) > 0 {
+		g.Go(func() error { return peers.Run(gctx, st.JS, view) })
+	}
 	g.Go(func() error { return (&archive.Sweeper{JS: st.JS, View: view, Log: log}).Run(gctx) })
 	g.Go(func() error {
 		return (&archive.Replayer{JS: st.JS, Ctl: ctl, View: view, Log: log, MaxDeliveries: uint64(max(cfg.ReplayMaxPending, 0))}).Run(gctx)
@@ -260,7 +279,7 @@ func Run(ctx context.Context, cfg Config) error {
 		h.Quotas = quotas
 	}
 	deps := &serviceDeps{Config: cfg, Store: st, View: view, Control: ctl, Ingest: in, Deliver: dl,
-		APIDest: apiDest, AWS: aws, Guard: guard, Auth: authn, Quotas: quotas, Log: log, Group: g, Ctx: gctx}
+		APIDest: apiDest, AWS: aws, Guard: guard, Auth: authn, Quotas: quotas, Log: log, Group: g, Ctx: gctx, Peers: peers}
 	hooks, hookHandler, err := startWebhooks(ctx, deps)
 	if err != nil {
 		stopBG()

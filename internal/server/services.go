@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard/switchyard/internal/deliver"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/netguard"
+	"github.com/switchyard/switchyard/internal/peer"
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/store"
@@ -35,6 +36,7 @@ type serviceDeps struct {
 	Guard   *netguard.Guard
 	Auth    auth.Authenticator
 	Quotas  *quota.Quotas // nil when there are none
+	Peers   *peer.Peers
 	Log     *slog.Logger
 	// Group runs the services' background work; it is cancelled after
 	// the HTTP server has drained.
@@ -61,5 +63,7 @@ func restServices(d *serviceDeps) ([]*restapi.Service, error) {
 	var out []*restapi.Service
 	// Switchyard's own admin API: inbound webhooks.
 	out = append(out, webhooks.AdminService(d.Webhooks, d.restOptions(webhooks.SigningName)))
+	// The calls of the deployments serving other regions (package peer).
+	out = append(out, d.Peers.Service(d.restOptions(auth.PeerService), d.Ingest, d.Control))
 	return out, nil
 }

@@ -137,12 +137,13 @@ func (s *Store) Serving(addr string) {
 // the data-dir lock, so no other process can hold any of them; without
 // this, each would wait out its consumer's AckWait (a minute for events)
 // after every crash. A consumer reset redelivers from its acknowledgement
-// floor. On the delivery stream (work-queue retention) what was settled
-// beyond the floor has left the stream; on the events stream (interest
-// retention) a message another consumer still holds may be matched again,
-// an at-least-once duplicate, as after an AckWait.
+// floor. On the delivery stream and the peer outbox (work-queue
+// retention) what was settled beyond the floor has left the stream; on
+// the events stream (interest retention) a message another consumer
+// still holds may be matched again, an at-least-once duplicate, as after
+// an AckWait.
 func (s *Store) redeliverOrphans(ctx context.Context) error {
-	for _, st := range []jetstream.Stream{s.Events, s.Deliver} {
+	for _, st := range []jetstream.Stream{s.Events, s.Deliver, s.Peer} {
 		l := st.ListConsumers(ctx)
 		var names []string
 		for ci := range l.Info() {

@@ -30,6 +30,11 @@ const (
 	RatesBucket    = "switchyard_rates"    // API destinations' invocations per second, cluster-wide
 	EventsStream   = "SWITCHYARD_EVENTS"
 	DeliveryStream = "SWITCHYARD_DELIVERIES"
+	// PeerStream holds the events of global endpoints waiting to be
+	// replicated to another deployment (package peer), one subject per
+	// region: PeerPrefix + region.
+	PeerStream = "SWITCHYARD_PEER_OUTBOX"
+	PeerPrefix = "sy.peer."
 
 	// EventsPrefix is followed by "<account>.<region>.<bus>" (see Token).
 	EventsPrefix = "sy.events."
@@ -85,6 +90,9 @@ type Store struct {
 	Control jetstream.KeyValue
 	Events  jetstream.Stream
 	Deliver jetstream.Stream
+	// Peer is the outbox of events replicated to other deployments
+	// (PeerStream).
+	Peer jetstream.Stream
 
 	// Schedule is the scheduler's per-rule state (ScheduleBucket).
 	Schedule jetstream.KeyValue
@@ -230,7 +238,7 @@ func (s *Store) ensureAssets(ctx context.Context, assign bool) error {
 	replicas := s.replicas
 	var a struct {
 		control, schedule, rates jetstream.KeyValue
-		events, deliver          jetstream.Stream
+		events, deliver, peer    jetstream.Stream
 	}
 	var err error
 	a.control, err = s.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -302,8 +310,23 @@ func (s *Store) ensureAssets(ctx context.Context, assign bool) error {
 	if err != nil {
 		return fmt.Errorf("delivery stream: %w", err)
 	}
+	// Replicated events wait here, acknowledged by the sender only once
+	// the peer deployment has stored them: a peer that is down costs a
+	// backlog, not events. No duplicate window: each message is one
+	// event whose id the peer deduplicates on.
+	if a.peer, err = s.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        PeerStream,
+		Description: "Events of global endpoints awaiting replication to the deployment serving their other region",
+		Subjects:    []string{PeerPrefix + ">"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+		MaxAge:      7 * 24 * time.Hour,
+	}); err != nil {
+		return fmt.Errorf("peer stream: %w", err)
+	}
 	if assign {
-		s.Control, s.Schedule, s.Rates, s.Events, s.Deliver = a.control, a.schedule, a.rates, a.events, a.deliver
+		s.Control, s.Schedule, s.Rates, s.Events, s.Deliver, s.Peer = a.control, a.schedule, a.rates, a.events, a.deliver, a.peer
 	}
 	return nil
 }

@@ -296,7 +296,7 @@ func TestBusTargetForwards(t *testing.T) {
 	}
 }
 
-func mustRule(t *testing.T, c *eventbridge.Client, bus, name, pattern, targetArn string) {
+func mustRule(t testing.TB, c *eventbridge.Client, bus, name, pattern, targetArn string) {
 	t.Helper()
 	cx := ctx(t)
 	if _, err := c.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String(name), EventBusName: aws.String(bus), EventPattern: aws.String(pattern)}); err != nil {

@@ -32,7 +32,7 @@ type healthTarget struct {
 	hits   atomic.Int64
 }
 
-func newHealthTarget(t *testing.T) *healthTarget {
+func newHealthTarget(t testing.TB) *healthTarget {
 	h := &healthTarget{}
 	h.status.Store(http.StatusOK)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -82,7 +82,7 @@ func route53Client(motoURL string) *route53.Client {
 
 // createHealthCheck creates, in moto's Route 53, an HTTP health check of
 // target's /health and returns its ARN.
-func createHealthCheck(t *testing.T, motoURL string, target *healthTarget, threshold int32) string {
+func createHealthCheck(t testing.TB, motoURL string, target *healthTarget, threshold int32) string {
 	t.Helper()
 	out, err := route53Client(motoURL).CreateHealthCheck(ctx(t), &route53.CreateHealthCheckInput{
 		CallerReference: aws.String(uuid.NewString()),
@@ -161,7 +161,7 @@ func createEndpoint(t *testing.T, p *regionPair, name, healthCheck string, repli
 	return waitEndpointState(t, p.east, name, types.EndpointStateActive)
 }
 
-func waitEndpointState(t *testing.T, c *eventbridge.Client, name string, want types.EndpointState) *eventbridge.DescribeEndpointOutput {
+func waitEndpointState(t testing.TB, c *eventbridge.Client, name string, want types.EndpointState) *eventbridge.DescribeEndpointOutput {
 	t.Helper()
 	var d *eventbridge.DescribeEndpointOutput
 	eventually(t, "endpoint "+name+" "+string(want), func() bool {

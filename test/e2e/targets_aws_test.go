@@ -93,7 +93,7 @@ func (e *awsTargetEnv) put(t *testing.T, src, detail string) string {
 }
 
 // eventually calls f until it returns true, for up to 15 seconds.
-func eventually(t *testing.T, what string, f func() bool) {
+func eventually(t testing.TB, what string, f func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !f() {
