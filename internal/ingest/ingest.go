@@ -105,6 +105,21 @@ type Service struct {
 	// BusLog, if set, gets the buses' EVENT_RECEIPT and
 	// EVENT_INGEST_SUCCESS / EVENT_INGEST_FAILURE records (package buslog).
 	BusLog *buslog.Logger
+	// Hook, if set, sees the entries PutEvents accepts (package schemas:
+	// validation against registered schemas, and schema discovery).
+	Hook Hook
+}
+
+// Hook sees the entries of PutEvents. event builds an entry's event, its
+// envelope as stored, only when called.
+type Hook interface {
+	// Check may refuse an entry that passed AWS's checks, before it is
+	// stored, giving the ErrorCode and ErrorMessage of its result; ""
+	// stores it.
+	Check(ctx context.Context, target control.Scope, bus, source, detailType string, event func() []byte) (code, message string)
+	// Stored is told of each entry stored: sender sent it to bus of
+	// target. It must not block.
+	Stored(sender, target control.Scope, bus, source, detailType string, event func() []byte)
 }
 
 // DefaultMaxRequestSize is AWS's limit on the summed entry sizes of one
@@ -245,6 +260,20 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 			}
 			continue
 		}
+		id := uuid.NewString()
+		t := now
+		if e.Time != nil {
+			t = *e.Time
+		}
+		if s.Hook != nil {
+			code, msg := s.Hook.Check(ctx, target, bus, *e.Source, *e.DetailType, func() []byte {
+				return AppendEnvelope(nil, id, *e.DetailType, *e.Source, sc, t, e.Resources, *e.Detail)
+			})
+			if code != "" {
+				results[i] = Result{ErrorCode: code, ErrorMessage: msg}
+				continue
+			}
+		}
 		var b *batch
 		for _, x := range batches {
 			if x.bus == bus && x.scope == target {
@@ -254,11 +283,6 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 		if b == nil {
 			b = &batch{scope: target, bus: bus, data: make([]byte, 0, total+400*len(entries))}
 			batches = append(batches, b)
-		}
-		id := uuid.NewString()
-		t := now
-		if e.Time != nil {
-			t = *e.Time
 		}
 		if respelled {
 			b.all = append(b.all, strconv.Itoa(len(b.entries)))
@@ -333,6 +357,11 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 			}
 		case <-ctx.Done():
 			return nil, fmt.Errorf("put events: %w", ctx.Err())
+		}
+	}
+	if s.Hook != nil {
+		for _, b := range batches {
+			s.storedHook(sc, b.scope, b.bus, entries, b.entries, b.ids, results, now)
 		}
 	}
 	if s.BusLog != nil {
@@ -411,6 +440,24 @@ func (s *Service) logIngest(caller, sc control.Scope, bus string, entries []Entr
 		}
 		bl.Emit(&buslog.Record{EventID: ids[k], MessageType: buslog.EventIngestFailure, Details: d(),
 			Error: &buslog.RecordError{ErrorMessage: results[i].ErrorMessage, AWSService: "events"}})
+	}
+}
+
+// storedHook tells the Hook of the entries (indexes idx, event ids ids)
+// stored for one bus.
+func (s *Service) storedHook(sender, target control.Scope, bus string, entries []Entry, idx []int, ids []string, results []Result, now time.Time) {
+	for k, i := range idx {
+		if results[i].ErrorCode != "" {
+			continue
+		}
+		e, id := &entries[i], ids[k]
+		t := now
+		if e.Time != nil {
+			t = *e.Time
+		}
+		s.Hook.Stored(sender, target, bus, *e.Source, *e.DetailType, func() []byte {
+			return AppendEnvelope(nil, id, *e.DetailType, *e.Source, sender, t, e.Resources, *e.Detail)
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"golang.org/x/sync/errgroup"
@@ -15,6 +16,7 @@ import (
 	"github.com/switchyard/switchyard/internal/netguard"
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/restapi"
+	"github.com/switchyard/switchyard/internal/schemas"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -56,5 +58,18 @@ func (d *serviceDeps) restOptions(name string) restapi.Options {
 // (restapi.Dispatch). Each service adds itself here.
 func restServices(d *serviceDeps) ([]*restapi.Service, error) {
 	var out []*restapi.Service
+
+	// The Schema Registry (service "schemas"): its API, and its hooks on
+	// PutEvents (validation of tagged buses, sampling for discovery).
+	reg, err := schemas.Open(d.Ctx, schemas.Config{JS: d.Store.JS, Replicas: d.Config.Store.Replicas, View: d.View,
+		Log: d.Log.With("service", "schemas"), Group: d.Group, Ctx: d.Ctx})
+	if err != nil {
+		return nil, fmt.Errorf("schemas: %w", err)
+	}
+	api := restapi.New("schemas", d.restOptions("schemas"))
+	reg.Register(api)
+	d.Ingest.Hook = reg
+	out = append(out, api)
+
 	return out, nil
 }

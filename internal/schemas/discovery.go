@@ -1,0 +1,352 @@
+package schemas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/switchyard/switchyard/internal/control"
+)
+
+// Discovery is split in two so that PutEvents never waits for it:
+//
+//   - Sample, called by ingest for each stored entry, looks in memory
+//     whether the bus has a STARTED discoverer and whether this second's
+//     samples of the entry's source and detail-type are used up; if not, it
+//     publishes the event to SamplesStream without waiting for the
+//     acknowledgement. Each sample's message id is its key, its second and
+//     its slot (0 to SamplesPerSecond-1), so that JetStream's duplicate
+//     window drops what other processes sampled in the same slot: at most
+//     SamplesPerSecond samples per key per second get in, cluster-wide.
+//   - The worker (run) consumes the stream through one durable consumer
+//     shared by every process (a work queue: each sample is merged once),
+//     infers each sample's schema and merges it into the discovered
+//     schema, a new version when its shape changed. The stream and the
+//     consumer are on disk: samples not yet merged survive restarts.
+
+// SamplesStream holds sampled events awaiting discovery; part of the
+// on-disk format.
+const (
+	SamplesStream  = "SWITCHYARD_SCHEMA_SAMPLES"
+	samplesPrefix  = "sy.schemas.samples."
+	samplesDurable = "schemas-discovery"
+)
+
+// DefaultSamplesPerSecond is the default of Config.SamplesPerSecond.
+const DefaultSamplesPerSecond = 5
+
+var (
+	sampledEvents = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "switchyard_schema_discovery_sampled_events_total",
+		Help: "Events sampled for schema discovery by this process (before the cluster-wide de-duplication).",
+	})
+	discoveredVersions = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "switchyard_schema_discovered_versions_total",
+		Help: "Versions of discovered schemas created: new schemas, and new shapes of known ones.",
+	})
+	discoveryFailures = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "switchyard_schema_discovery_failures_total",
+		Help: "Samples that could not be merged into their discovered schema (not valid events, or storage errors).",
+	})
+)
+
+// busRef names a bus.
+type busRef struct{ account, region, bus string }
+
+// sampleKey names what is sampled: one source and detail-type on a bus.
+type sampleKey struct {
+	busRef
+	source, detailType string
+}
+
+type slot struct {
+	sec int64
+	n   int
+}
+
+type discovery struct {
+	s      *Service
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	perSec int
+
+	mu      sync.RWMutex
+	started map[busRef]bool // bus → CrossAccount, for STARTED discoverers
+
+	lmu    sync.Mutex
+	slots  map[sampleKey]*slot
+	second int64
+}
+
+func newDiscovery(ctx context.Context, s *Service) (*discovery, error) {
+	st, err := s.cfg.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        SamplesStream,
+		Description: "Switchyard schema discovery: events sampled from buses with a started discoverer",
+		Subjects:    []string{samplesPrefix + ">"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(s.cfg.Replicas, 1),
+		// A backlog is bounded: discovery is sampling, and the newest
+		// samples are the ones worth keeping.
+		MaxMsgs:    100_000,
+		MaxBytes:   256 << 20,
+		Discard:    jetstream.DiscardOld,
+		MaxAge:     24 * time.Hour,
+		Duplicates: 2 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("schema samples stream: %w", err)
+	}
+	return &discovery{s: s, js: s.cfg.JS, stream: st, perSec: s.cfg.SamplesPerSecond,
+		started: map[busRef]bool{}, slots: map[sampleKey]*slot{}}, nil
+}
+
+// Sample offers a stored event for discovery: sender sent it to bus of
+// target. event builds the event's envelope, only when it is sampled.
+func (d *discovery) Sample(sender, target control.Scope, bus, source, detailType string, event func() []byte) {
+	ref := busRef{target.Account, target.Region, bus}
+	d.mu.RLock()
+	cross, ok := d.started[ref]
+	d.mu.RUnlock()
+	if !ok || (!cross && sender.Account != target.Account) {
+		return
+	}
+	now := time.Now().Unix()
+	k := sampleKey{ref, source, detailType}
+	d.lmu.Lock()
+	if now != d.second {
+		// A new second: last second's slots are of no more use.
+		clear(d.slots)
+		d.second = now
+	}
+	sl := d.slots[k]
+	if sl == nil {
+		sl = &slot{sec: now}
+		d.slots[k] = sl
+	}
+	n := sl.n
+	sl.n++
+	d.lmu.Unlock()
+	if n >= d.perSec {
+		return
+	}
+	sampledEvents.Inc()
+	msg := &nats.Msg{Subject: samplesPrefix + target.Account + "." + target.Region, Data: event(), Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, strings.Join([]string{target.Account, target.Region, bus, source, detailType,
+		strconv.FormatInt(now, 10), strconv.Itoa(n)}, "\x1f"))
+	if _, err := d.js.PublishMsgAsync(msg); err != nil {
+		d.s.log.Debug("schemas: sample not published", "err", err)
+	}
+}
+
+// run keeps the set of started discoverers and merges samples, until ctx
+// ends.
+func (d *discovery) run(ctx context.Context) error {
+	go d.watch(ctx)
+	for ctx.Err() == nil {
+		if err := d.consume(ctx); err != nil && ctx.Err() == nil {
+			d.s.log.Warn("schemas: discovery consumer failed; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	return nil
+}
+
+// watch follows the discoverers in the bucket.
+func (d *discovery) watch(ctx context.Context) {
+	for ctx.Err() == nil {
+		w, err := d.s.db.kv.WatchFiltered(ctx, []string{kindDiscoverer + ".>"})
+		if err != nil {
+			d.s.log.Warn("schemas: watch discoverers", "err", err)
+			time.Sleep(time.Second)
+			continue
+		}
+		d.follow(ctx, w)
+		_ = w.Stop()
+	}
+}
+
+func (d *discovery) follow(ctx context.Context, w jetstream.KeyWatcher) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if e == nil {
+				continue
+			}
+			parts := strings.SplitN(e.Key(), ".", 4)
+			if len(parts) != 4 {
+				continue
+			}
+			var disc Discoverer
+			live := e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &disc) == nil
+			var ref busRef
+			if live {
+				_, bus, ok := control.ParseBusARN(disc.SourceArn)
+				if !ok {
+					continue
+				}
+				ref = busRef{parts[1], parts[2], bus}
+			} else {
+				ref = busRef{parts[1], parts[2], strings.TrimPrefix(untok(parts[3]), "events-event-bus-")}
+			}
+			d.mu.Lock()
+			if live && disc.State == StateStarted {
+				d.started[ref] = disc.CrossAccount
+			} else {
+				delete(d.started, ref)
+			}
+			d.mu.Unlock()
+		}
+	}
+}
+
+func (d *discovery) consume(ctx context.Context) error {
+	cons, err := d.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       samplesDurable,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxDeliver:    5,
+		MaxAckPending: 256,
+	})
+	if err != nil {
+		return fmt.Errorf("discovery consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(64), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+	if err != nil {
+		return fmt.Errorf("discovery pull: %w", err)
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, jetstream.ErrNoHeartbeat) {
+				continue
+			}
+			return err
+		}
+		parts := strings.Split(strings.TrimPrefix(msg.Subject(), samplesPrefix), ".")
+		if len(parts) != 2 {
+			_ = msg.Term()
+			continue
+		}
+		sc := control.Scope{Account: parts[0], Region: parts[1]}
+		if err := d.s.discover(ctx, sc, msg.Data()); err != nil {
+			discoveryFailures.Inc()
+			var perm *permanent
+			if errors.As(err, &perm) {
+				d.s.log.Debug("schemas: sample not discoverable", "err", err)
+				_ = msg.Term()
+				continue
+			}
+			d.s.log.Warn("schemas: discovery failed", "err", err)
+			_ = msg.NakWithDelay(time.Second)
+			continue
+		}
+		_ = msg.Ack()
+	}
+}
+
+// permanent marks a sample that can never be merged.
+type permanent struct{ err error }
+
+func (p *permanent) Error() string { return p.err.Error() }
+func (p *permanent) Unwrap() error { return p.err }
+
+// DiscoveredName is the name discovery gives the schema of an event:
+// "<source>@<DetailType>", the detail-type's words run together each
+// starting with a capital ("EC2 Instance State-change Notification" of
+// aws.ec2 is aws.ec2@EC2InstanceStateChangeNotification), and what schema
+// names cannot hold left out.
+func DiscoveredName(source, detailType string) string {
+	var b strings.Builder
+	for _, r := range source {
+		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".-_", r)) {
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('@')
+	up := true
+	for _, r := range detailType {
+		if r >= unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			up = true
+			continue
+		}
+		if up {
+			r = unicode.ToUpper(r)
+			up = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// discover merges the schema of event into its discovered schema in sc.
+func (s *Service) discover(ctx context.Context, sc control.Scope, event []byte) error {
+	var head struct {
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
+	}
+	if err := json.Unmarshal(event, &head); err != nil || head.Source == "" || head.DetailType == "" {
+		return &permanent{fmt.Errorf("sample is not an event with source and detail-type: %v", err)}
+	}
+	inf, err := inferFromEvent(event)
+	if err != nil {
+		return &permanent{err}
+	}
+	name := DiscoveredName(head.Source, head.DetailType)
+	if !schemaNameRE.MatchString(name) {
+		return &permanent{fmt.Errorf("no schema name for source %q and detail-type %q", head.Source, head.DetailType)}
+	}
+	_, v, err := s.addVersion(ctx, sc, DiscoveredRegistry, name, mayExist, func(cur *Schema) ([]byte, string, bool, error) {
+		latest := cur.latest()
+		if latest == nil {
+			return inf.openAPI(), TypeOpenAPI3, true, nil
+		}
+		c, err := s.content(ctx, sc, cur, latest)
+		if err != nil {
+			return nil, "", false, err
+		}
+		known, err := inferFromOpenAPI(c)
+		if err != nil {
+			// Edited by hand into something discovery cannot read: a
+			// new version from this event alone.
+			return inf.openAPI(), TypeOpenAPI3, true, nil
+		}
+		if !known.merge(inf) {
+			return nil, "", false, nil
+		}
+		return known.openAPI(), TypeOpenAPI3, true, nil
+	})
+	if err != nil {
+		return err
+	}
+	if v != nil {
+		discoveredVersions.Inc()
+		s.log.Debug("schemas: discovered a schema version", "account", sc.Account, "region", sc.Region, "schema", name, "version", v.Number)
+	}
+	return nil
+}
