@@ -26,7 +26,7 @@ const (
 )
 
 type registryOut struct {
-	Description  string            `json:",omitempty"`
+	Description  string `json:",omitempty"`
 	RegistryArn  string
 	RegistryName string
 	Tags         map[string]string
