@@ -8,7 +8,8 @@ import (
 
 // The aws.events registry: the schemas of the events Switchyard itself
 // emits with source aws.events, one file each under builtin/, named
-// "<schema name>.json", OpenAPI 3 as AWS writes its own.
+// "<schema name>.json": the OpenAPI 3 document discovery (schemainfer)
+// makes of the event, as AWS publishes the schemas of its own events.
 //
 //go:embed builtin/*.json
 var builtinFS embed.FS

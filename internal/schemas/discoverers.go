@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/schemainfer"
 	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -236,24 +237,24 @@ func (s *Service) getDiscoveredSchema(_ context.Context, r *restapi.Request) (*r
 	if err := checkType(*in.Type); err != nil {
 		return nil, err
 	}
-	var merged *inferred
+	var merged *schemainfer.Schema
 	for i, e := range in.Events {
 		if e == "" || len(e) > maxContent {
 			return nil, badRequest("Events[%d] must be 1 to %d characters long.", i, maxContent)
 		}
-		x, err := inferFromEvent([]byte(e))
+		x, err := schemainfer.FromEvent([]byte(e))
 		if err != nil {
 			return nil, badRequest("Events[%d] is not a valid event: %v", i, err)
 		}
 		if merged == nil {
 			merged = x
 		} else {
-			merged.merge(x)
+			merged.Merge(x)
 		}
 	}
-	content := merged.openAPI()
+	content := merged.OpenAPI()
 	if *in.Type == TypeDraft4 {
-		c, err := toJSONSchemaDraft4(content)
+		c, err := schemainfer.ToJSONSchemaDraft4(content)
 		if err != nil {
 			return nil, err
 		}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/schemainfer"
 )
 
 // Discovery is split in two so that PutEvents never waits for it:
@@ -276,70 +276,67 @@ type permanent struct{ err error }
 func (p *permanent) Error() string { return p.err.Error() }
 func (p *permanent) Unwrap() error { return p.err }
 
-// DiscoveredName is the name discovery gives the schema of an event:
-// "<source>@<DetailType>", the detail-type's words run together each
-// starting with a capital ("EC2 Instance State-change Notification" of
-// aws.ec2 is aws.ec2@EC2InstanceStateChangeNotification), and what schema
-// names cannot hold left out.
+// DiscoveredName is the name discovery gives the schema of the events of
+// source and detailType, as schemainfer.Schema.Name does:
+// "<source>@<DetailType>", the detail-type's words (runs of ASCII letters
+// and digits) run together, each starting with a capital ("EC2 Instance
+// State-change Notification" of aws.ec2 is
+// aws.ec2@EC2InstanceStateChangeNotification).
 func DiscoveredName(source, detailType string) string {
 	var b strings.Builder
-	for _, r := range source {
-		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".-_", r)) {
-			b.WriteRune(r)
-		}
-	}
+	b.WriteString(source)
 	b.WriteByte('@')
-	up := true
-	for _, r := range detailType {
-		if r >= unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r)) {
+	up, wrote := true, false
+	for i := 0; i < len(detailType); i++ {
+		c := detailType[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			if up {
+				c -= 'a' - 'A'
+			}
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		default:
 			up = true
 			continue
 		}
-		if up {
-			r = unicode.ToUpper(r)
-			up = false
-		}
-		b.WriteRune(r)
+		b.WriteByte(c)
+		up, wrote = false, true
+	}
+	if !wrote {
+		b.WriteString("Object")
 	}
 	return b.String()
 }
 
 // discover merges the schema of event into its discovered schema in sc.
 func (s *Service) discover(ctx context.Context, sc control.Scope, event []byte) error {
-	var head struct {
-		Source     string `json:"source"`
-		DetailType string `json:"detail-type"`
-	}
-	if err := json.Unmarshal(event, &head); err != nil || head.Source == "" || head.DetailType == "" {
-		return &permanent{fmt.Errorf("sample is not an event with source and detail-type: %v", err)}
-	}
-	inf, err := inferFromEvent(event)
+	inf, err := schemainfer.FromEvent(event)
 	if err != nil {
 		return &permanent{err}
 	}
-	name := DiscoveredName(head.Source, head.DetailType)
+	name := inf.Name()
 	if !schemaNameRE.MatchString(name) {
-		return &permanent{fmt.Errorf("no schema name for source %q and detail-type %q", head.Source, head.DetailType)}
+		return &permanent{fmt.Errorf("no schema name can be made of source %q and detail-type %q", inf.Source(), inf.DetailType())}
 	}
 	_, v, err := s.addVersion(ctx, sc, DiscoveredRegistry, name, mayExist, func(cur *Schema) ([]byte, string, bool, error) {
 		latest := cur.latest()
 		if latest == nil {
-			return inf.openAPI(), TypeOpenAPI3, true, nil
+			return inf.OpenAPI(), TypeOpenAPI3, true, nil
 		}
 		c, err := s.content(ctx, sc, cur, latest)
 		if err != nil {
 			return nil, "", false, err
 		}
-		known, err := inferFromOpenAPI(c)
+		known, err := schemainfer.FromOpenAPI(c)
 		if err != nil {
 			// Edited by hand into something discovery cannot read: a
 			// new version from this event alone.
-			return inf.openAPI(), TypeOpenAPI3, true, nil
+			return inf.OpenAPI(), TypeOpenAPI3, true, nil
 		}
-		if !known.merge(inf) {
+		if !known.Merge(inf) {
 			return nil, "", false, nil
 		}
-		return known.openAPI(), TypeOpenAPI3, true, nil
+		return known.OpenAPI(), TypeOpenAPI3, true, nil
 	})
 	if err != nil {
 		return err

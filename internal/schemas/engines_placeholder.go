@@ -1,8 +1,8 @@
 package schemas
 
 // PLACEHOLDER until h/schemagen lands: stand-ins, with the signatures of
-// packages schemainfer, schemacheck and codebind, for the engines being
-// written there. Deleted on merge.
+// packages schemacheck and codebind, for the engines being written there.
+// Deleted on merge.
 
 import (
 	"archive/zip"
@@ -14,43 +14,7 @@ import (
 	"strings"
 )
 
-type inferred struct{ root map[string]any }
-
-func inferFromEvent(event []byte) (*inferred, error) {
-	var v any
-	if err := json.Unmarshal(event, &v); err != nil {
-		return nil, err
-	}
-	if _, ok := v.(map[string]any); !ok {
-		return nil, errors.New("event is not a JSON object")
-	}
-	return &inferred{root: shapeOf(v)}, nil
-}
-
-func shapeOf(v any) map[string]any {
-	switch x := v.(type) {
-	case map[string]any:
-		props := map[string]any{}
-		for k, e := range x {
-			props[k] = shapeOf(e)
-		}
-		return map[string]any{"type": "object", "properties": props}
-	case []any:
-		if len(x) > 0 {
-			return map[string]any{"type": "array", "items": shapeOf(x[0])}
-		}
-		return map[string]any{"type": "array"}
-	case string:
-		return map[string]any{"type": "string"}
-	case float64:
-		return map[string]any{"type": "number"}
-	case bool:
-		return map[string]any{"type": "boolean"}
-	}
-	return map[string]any{}
-}
-
-func inferFromOpenAPI(doc []byte) (*inferred, error) {
+func placeholderRoot(doc []byte) (map[string]any, error) {
 	var d struct {
 		Components struct {
 			Schemas map[string]map[string]any `json:"schemas"`
@@ -59,55 +23,11 @@ func inferFromOpenAPI(doc []byte) (*inferred, error) {
 	if err := json.Unmarshal(doc, &d); err != nil {
 		return nil, err
 	}
-	root, ok := d.Components.Schemas["Event"]
+	root, ok := d.Components.Schemas["AWSEvent"]
 	if !ok {
-		return nil, errors.New("no Event schema")
+		return nil, errors.New("no AWSEvent schema")
 	}
-	return &inferred{root: root}, nil
-}
-
-func (s *inferred) merge(o *inferred) bool { return mergeShape(s.root, o.root) }
-
-func mergeShape(a, b map[string]any) bool {
-	pa, _ := a["properties"].(map[string]any)
-	pb, _ := b["properties"].(map[string]any)
-	changed := false
-	for k, v := range pb {
-		if _, ok := pa[k]; !ok {
-			if pa == nil {
-				pa = map[string]any{}
-				a["properties"] = pa
-			}
-			pa[k] = v
-			changed = true
-			continue
-		}
-		ma, _ := pa[k].(map[string]any)
-		mb, _ := v.(map[string]any)
-		if ma != nil && mb != nil && mergeShape(ma, mb) {
-			changed = true
-		}
-	}
-	return changed
-}
-
-func (s *inferred) openAPI() []byte {
-	doc := map[string]any{"openapi": "3.0.0", "info": map[string]any{"version": "1.0.0", "title": "Event"},
-		"paths": map[string]any{}, "components": map[string]any{"schemas": map[string]any{"Event": s.root}}}
-	b, _ := json.MarshalIndent(doc, "", "  ")
-	return b
-}
-
-func toJSONSchemaDraft4(openapi []byte) ([]byte, error) {
-	s, err := inferFromOpenAPI(openapi)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{"$schema": "http://json-schema.org/draft-04/schema#"}
-	for k, v := range s.root {
-		out[k] = v
-	}
-	return json.MarshalIndent(out, "", "  ")
+	return root, nil
 }
 
 func checkContent(content []byte, typ string) error {
@@ -127,11 +47,11 @@ type validator struct{ root map[string]any }
 
 func compileSchema(content []byte, typ string) (*validator, error) {
 	if typ == "OpenApi3" {
-		s, err := inferFromOpenAPI(content)
+		root, err := placeholderRoot(content)
 		if err != nil {
 			return nil, err
 		}
-		return &validator{root: s.root}, nil
+		return &validator{root: root}, nil
 	}
 	var v map[string]any
 	if err := json.Unmarshal(content, &v); err != nil {

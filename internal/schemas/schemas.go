@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/schemainfer"
 	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/store"
 )
@@ -548,7 +549,7 @@ func (s *Service) exportSchema(ctx context.Context, r *restapi.Request) (*restap
 		return nil, err
 	}
 	if v.Type == TypeOpenAPI3 {
-		if c, err = toJSONSchemaDraft4(c); err != nil {
+		if c, err = schemainfer.ToJSONSchemaDraft4(c); err != nil {
 			return nil, badRequest("Schema '%s' version %d cannot be exported: %v", sch.Name, v.Number, err)
 		}
 	}
