@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/switchyard/switchyard/internal/control"
-	"github.com/switchyard/switchyard/schemainfer"
 	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/schemainfer"
 )
 
 // Discoverer states (DiscovererState).
@@ -28,7 +28,7 @@ type discovererOut struct {
 	SourceArn     string
 	State         string
 	CrossAccount  bool
-	Tags          map[string]string
+	Tags          map[string]string `json:"tags"`
 }
 
 func (d *Discoverer) out(sc control.Scope) discovererOut {
@@ -205,7 +205,7 @@ func (s *Service) listDiscoverers(ctx context.Context, r *restapi.Request) (*res
 		SourceArn     string
 		State         string
 		CrossAccount  bool
-		Tags          map[string]string
+		Tags          map[string]string `json:"tags"`
 	}
 	out := struct {
 		Discoverers []summary

@@ -318,7 +318,7 @@ func (s *Service) discover(ctx context.Context, sc control.Scope, event []byte) 
 	if !schemaNameRE.MatchString(name) {
 		return &permanent{fmt.Errorf("no schema name can be made of source %q and detail-type %q", inf.Source(), inf.DetailType())}
 	}
-	_, v, err := s.addVersion(ctx, sc, DiscoveredRegistry, name, mayExist, func(cur *Schema) ([]byte, string, bool, error) {
+	_, v, err := s.addVersion(ctx, sc, DiscoveredRegistry, name, mayExist, "", func(cur *Schema) ([]byte, string, bool, error) {
 		latest := cur.latest()
 		if latest == nil {
 			return inf.OpenAPI(), TypeOpenAPI3, true, nil

@@ -14,6 +14,8 @@ import (
 	"strings"
 )
 
+var placeholderComponents map[string]map[string]any
+
 func placeholderRoot(doc []byte) (map[string]any, error) {
 	var d struct {
 		Components struct {
@@ -24,6 +26,7 @@ func placeholderRoot(doc []byte) (map[string]any, error) {
 		return nil, err
 	}
 	root, ok := d.Components.Schemas["AWSEvent"]
+	placeholderComponents = d.Components.Schemas
 	if !ok {
 		return nil, errors.New("no AWSEvent schema")
 	}
@@ -69,6 +72,9 @@ func (v *validator) validate(event []byte) error {
 }
 
 func check(ptr string, s map[string]any, x any) error {
+	if ref, ok := s["$ref"].(string); ok {
+		s = placeholderComponents[strings.TrimPrefix(ref, "#/components/schemas/")]
+	}
 	switch s["type"] {
 	case "object":
 		m, ok := x.(map[string]any)

@@ -29,7 +29,7 @@ type registryOut struct {
 	Description  string `json:",omitempty"`
 	RegistryArn  string
 	RegistryName string
-	Tags         map[string]string
+	Tags         map[string]string `json:"tags"`
 }
 
 // registry returns a registry, the built-ins included; nil if there is no
@@ -204,7 +204,7 @@ func (s *Service) listRegistries(ctx context.Context, r *restapi.Request) (*rest
 	type summary struct {
 		RegistryArn  string
 		RegistryName string
-		Tags         map[string]string
+		Tags         map[string]string `json:"tags"`
 	}
 	out := struct {
 		NextToken  string `json:",omitempty"`

@@ -11,9 +11,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchyard/switchyard/internal/control"
-	"github.com/switchyard/switchyard/schemainfer"
 	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/schemainfer"
 )
 
 type schemaOut struct {
@@ -23,7 +23,7 @@ type schemaOut struct {
 	SchemaArn          string
 	SchemaName         string
 	SchemaVersion      string
-	Tags               map[string]string
+	Tags               map[string]string `json:"tags"`
 	Type               string
 	VersionCreatedDate string
 }
@@ -112,12 +112,13 @@ const (
 
 // addVersion adds a version to a schema, creating it unless mode is mustExist,
 // retrying lost races. build gives the version's content and type from
-// the schema as it is now (with no versions when it does not exist yet), or ok false
-// to add nothing; it may change the schema's other fields too, which are
-// written with the version. It returns the schema and the new version (nil
-// when build added nothing).
+// the schema as it is now (with no versions when it does not exist yet),
+// or ok false to add nothing; it may change the schema's other fields too,
+// which are written with the version. token is the version's ClientToken.
+// It returns the schema and the new version (nil when build added
+// nothing).
 func (s *Service) addVersion(ctx context.Context, sc control.Scope, registry, name string, mode addMode,
-	build func(cur *Schema) (content []byte, typ string, ok bool, err error)) (*Schema, *Version, error) {
+	token string, build func(cur *Schema) (content []byte, typ string, ok bool, err error)) (*Schema, *Version, error) {
 	for {
 		sch, rev, err := s.schema(ctx, sc, registry, name)
 		if err != nil {
@@ -142,7 +143,7 @@ func (s *Service) addVersion(ctx context.Context, sc control.Scope, registry, na
 		}
 		now := s.now()
 		sch.Last++
-		v := Version{Number: sch.Last, Type: typ, Created: now, Content: ck}
+		v := Version{Number: sch.Last, Type: typ, Created: now, Content: ck, ClientToken: token}
 		sch.Versions = append(sch.Versions, v)
 		sch.LastModified = now
 		if _, err := s.db.swap(ctx, key(kindSchema, sc, registry, name), sch, rev); err != nil {
@@ -197,7 +198,7 @@ func (s *Service) createSchema(ctx context.Context, r *restapi.Request) (*restap
 	if _, _, err := s.mustRegistry(ctx, r.Scope, registry); err != nil {
 		return nil, err
 	}
-	sch, v, err := s.addVersion(ctx, r.Scope, registry, name, mustNotExist, func(cur *Schema) ([]byte, string, bool, error) {
+	sch, v, err := s.addVersion(ctx, r.Scope, registry, name, mustNotExist, "", func(cur *Schema) ([]byte, string, bool, error) {
 		cur.Tags = in.Tags
 		if in.Description != nil {
 			cur.Description = *in.Description
@@ -278,7 +279,18 @@ func (s *Service) updateSchema(ctx context.Context, r *restapi.Request) (*restap
 	if err := checkSchemaContent(*in.Content, typ); err != nil {
 		return nil, err
 	}
-	sch, v, err := s.addVersion(ctx, r.Scope, registry, name, mustExist, func(cur *Schema) ([]byte, string, bool, error) {
+	token := ""
+	if in.ClientTokenId != nil {
+		token = *in.ClientTokenId
+	}
+	var retried *Version
+	sch, v, err := s.addVersion(ctx, r.Scope, registry, name, mustExist, token, func(cur *Schema) ([]byte, string, bool, error) {
+		for i := range cur.Versions {
+			if token != "" && cur.Versions[i].ClientToken == token {
+				retried = &cur.Versions[i]
+				return nil, "", false, nil
+			}
+		}
 		if in.Description != nil {
 			cur.Description = *in.Description
 		}
@@ -286,6 +298,9 @@ func (s *Service) updateSchema(ctx context.Context, r *restapi.Request) (*restap
 	})
 	if err != nil {
 		return nil, err
+	}
+	if retried != nil {
+		return restapi.OK(s.out(r.Scope, sch, retried))
 	}
 	return restapi.OK(s.out(r.Scope, sch, v))
 }
@@ -417,7 +432,7 @@ func (s *Service) listSchemas(ctx context.Context, r *restapi.Request) (*restapi
 		LastModified string
 		SchemaArn    string
 		SchemaName   string
-		Tags         map[string]string
+		Tags         map[string]string `json:"tags"`
 		VersionCount int64
 	}
 	out := struct {

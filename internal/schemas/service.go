@@ -251,6 +251,8 @@ func noContent() (*restapi.Response, error) {
 	return &restapi.Response{Status: http.StatusNoContent, Body: []byte{}, ContentType: "application/json"}, nil
 }
 
+// tagsOut is a resource's tags as the API gives them: always a map, in
+// the body member "tags" (the model's one lower-case member name).
 func tagsOut(t map[string]string) map[string]string {
 	if t == nil {
 		return map[string]string{}

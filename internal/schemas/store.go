@@ -121,6 +121,10 @@ type Version struct {
 	// after the content is stored), so two writers racing for a number
 	// never overwrite each other's content.
 	Content string
+	// ClientToken is the ClientTokenId of the UpdateSchema that made the
+	// version: the SDKs fill it in, and a retry with the same one makes no
+	// second version.
+	ClientToken string `json:",omitempty"`
 }
 
 // latest is the schema's newest version.

@@ -131,5 +131,5 @@ func (s *Service) listTagsForResource(ctx context.Context, r *restapi.Request) (
 	if err != nil {
 		return nil, err
 	}
-	return restapi.OK(map[string]any{"Tags": tagsOut(*t.tags)})
+	return restapi.OK(map[string]any{"tags": tagsOut(*t.tags)})
 }
