@@ -43,6 +43,12 @@ const (
 	samplesDurable = "schemas-discovery"
 )
 
+// maxPendingSamples: past this many publishes of the process awaiting
+// JetStream's acknowledgement, samples are dropped, so that sampling never
+// makes a PutEvents wait (an asynchronous publish blocks when too many are
+// pending).
+const maxPendingSamples = 2000
+
 // DefaultSamplesPerSecond is the default of Config.SamplesPerSecond.
 const DefaultSamplesPerSecond = 5
 
@@ -54,6 +60,10 @@ var (
 	discoveredVersions = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "switchyard_schema_discovered_versions_total",
 		Help: "Versions of discovered schemas created: new schemas, and new shapes of known ones.",
+	})
+	droppedSamples = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "switchyard_schema_discovery_dropped_samples_total",
+		Help: "Samples not taken because the process had too many publishes waiting for storage.",
 	})
 	discoveryFailures = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "switchyard_schema_discovery_failures_total",
@@ -139,6 +149,11 @@ func (d *discovery) Sample(sender, target control.Scope, bus, source, detailType
 	sl.n++
 	d.lmu.Unlock()
 	if n >= d.perSec {
+		return
+	}
+	if d.js.PublishAsyncPending() > maxPendingSamples {
+		// Storage is behind: a sample is not worth waiting for.
+		droppedSamples.Inc()
 		return
 	}
 	sampledEvents.Inc()

@@ -23,6 +23,7 @@ package schemas
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -32,9 +33,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/switchyard/switchyard/internal/awserr"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/restapi"
 )
@@ -95,7 +98,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 func (s *Service) Register(api *restapi.Service) {
 	const reg = "/v1/registries/name/{registryName}"
 	const sch = reg + "/schemas/name/{schemaName}"
-	h := api.Handle
+	h := func(op, pattern string, res restapi.ResourceFunc, fn restapi.HandlerFunc) {
+		api.Handle(op, pattern, res, s.guard(op, fn))
+	}
 	h("CreateRegistry", "POST "+reg, s.registryResource, s.createRegistry)
 	h("DescribeRegistry", "GET "+reg, s.registryResource, s.describeRegistry)
 	h("UpdateRegistry", "PUT "+reg, s.registryResource, s.updateRegistry)
@@ -133,6 +138,46 @@ func (s *Service) Register(api *restapi.Service) {
 	h("ListDiscoverers", "GET /v1/discoverers", nil, s.listDiscoverers)
 	h("StartDiscoverer", "POST "+dis+"/start", s.discovererResource, s.startDiscoverer)
 	h("StopDiscoverer", "POST "+dis+"/stop", s.discovererResource, s.stopDiscoverer)
+}
+
+// opTimeout bounds an operation's work on storage: a NATS that does not
+// answer costs the caller a ServiceUnavailableException, not a hung call.
+const opTimeout = 10 * time.Second
+
+// guard gives an operation its deadline and turns the errors that are not
+// the API's own into the model's: ServiceUnavailableException (503) when
+// storage cannot be reached or did not answer in time, else
+// InternalServerErrorException (500), the Schemas model's names for them
+// (restapi's default InternalServerException is EventBridge's).
+func (s *Service) guard(op string, fn restapi.HandlerFunc) restapi.HandlerFunc {
+	return func(ctx context.Context, r *restapi.Request) (*restapi.Response, error) {
+		ctx, cancel := context.WithTimeout(ctx, opTimeout)
+		defer cancel()
+		out, err := fn(ctx, r)
+		if err == nil {
+			return out, nil
+		}
+		if _, ok := awserr.As(err); ok {
+			return nil, err
+		}
+		if r.HTTP.Context().Err() != nil {
+			return nil, context.Canceled // the caller went away
+		}
+		s.log.Error("schemas: operation failed", "op", op, "request", r.RequestID, "err", err)
+		if storageDown(err) {
+			return nil, unavailable()
+		}
+		return nil, apiErr(http.StatusInternalServerError, "InternalServerErrorException", "An internal error occurred. Please retry.")
+	}
+}
+
+// storageDown reports whether err says that NATS could not be reached or
+// did not answer.
+func storageDown(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrConnectionClosed) ||
+		errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrJetStreamNotEnabled)
 }
 
 // ARNs of the service's resources ("Resource types defined by Amazon

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 )
 
 // schemasClient is the real aws-sdk-go-v2 Schemas client of account in
@@ -609,5 +611,60 @@ func TestSchemaValidationAtPutEvents(t *testing.T) {
 	m := scrape(t, http.DefaultClient, s.addr)
 	if m["switchyard_schema_refused_events_total"] != 3 || m["switchyard_schema_validated_events_total"] != 5 {
 		t.Errorf("metrics: refused %v, validated %v", m["switchyard_schema_refused_events_total"], m["switchyard_schema_validated_events_total"])
+	}
+}
+
+// TestSchemasStorageDown: with its NATS server gone, the Schemas API
+// answers ServiceUnavailableException (503) within its deadline instead of
+// hanging or failing with a 500, and answers again once NATS is back.
+func TestSchemasStorageDown(t *testing.T) {
+	dir := t.TempDir()
+	opts := &natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true}
+	ns, err := natsserver.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	port := ns.Addr().(*net.TCPAddr).Port
+	s := startServer(t, "--nats-url", ns.ClientURL(), "--secrets-key-file", newKeyFile(t, "secrets.key"))
+	c, cx := s.schemasClient(acct, "us-east-1"), ctx(t)
+	if _, err := c.CreateRegistry(cx, &schemas.CreateRegistryInput{RegistryName: aws.String("r")}); err != nil {
+		t.Fatal(err)
+	}
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	start := time.Now()
+	_, err = c.DescribeRegistry(cx, &schemas.DescribeRegistryInput{RegistryName: aws.String("r")})
+	var ae smithy.APIError
+	var re interface{ HTTPStatusCode() int }
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ServiceUnavailableException" || !errors.As(err, &re) || re.HTTPStatusCode() != 503 {
+		t.Fatalf("DescribeRegistry with NATS down: %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("answered after %v", d)
+	}
+	opts.Port = port
+	ns2, err := natsserver.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns2.Start()
+	t.Cleanup(ns2.Shutdown)
+	if !ns2.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready again")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := c.DescribeRegistry(cx, &schemas.DescribeRegistryInput{RegistryName: aws.String("r")})
+		if err == nil && *out.RegistryName == "r" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not answering after NATS came back: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
