@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -80,9 +82,10 @@ type sampleKey struct {
 	source, detailType string
 }
 
+// slot counts the samples of one key taken in one second.
 type slot struct {
-	sec int64
-	n   int
+	sec atomic.Int64
+	n   atomic.Int64
 }
 
 type discovery struct {
@@ -91,12 +94,48 @@ type discovery struct {
 	stream jetstream.Stream
 	perSec int
 
-	mu      sync.RWMutex
-	started map[busRef]bool // bus → CrossAccount, for STARTED discoverers
+	// started maps each bus with a STARTED discoverer to its
+	// CrossAccount. It is read on every stored entry and changes seldom:
+	// an immutable map swapped whole, so that readers share no lock.
+	started atomic.Pointer[map[busRef]bool]
 
-	lmu    sync.Mutex
-	slots  map[sampleKey]*slot
-	second int64
+	// slots (sampleKey → *slot) is read on every entry of a bus with a
+	// started discoverer, from every PutEvents at once: a sync.Map and
+	// atomic counts keep that free of locks.
+	slots sync.Map
+}
+
+// take counts an entry of k in second now, and says whether it is sampled
+// and in which slot (0 to perSec-1).
+func (d *discovery) take(k sampleKey, now int64) (int, bool) {
+	v, ok := d.slots.Load(k)
+	if !ok {
+		v, _ = d.slots.LoadOrStore(k, &slot{})
+	}
+	sl := v.(*slot)
+	sec := sl.sec.Load()
+	if sec == now && sl.n.Load() >= int64(d.perSec) {
+		// This second's samples are taken: under load, nearly every
+		// entry ends here, reading and not writing the shared count.
+		return 0, false
+	}
+	if sec != now {
+		if sl.sec.CompareAndSwap(sec, now) {
+			sl.n.Store(0)
+		}
+	}
+	n := sl.n.Add(1) - 1
+	return int(n), n < int64(d.perSec)
+}
+
+// sweep forgets the keys not sampled for a minute.
+func (d *discovery) sweep(now int64) {
+	d.slots.Range(func(k, v any) bool {
+		if now-v.(*slot).sec.Load() > 60 {
+			d.slots.Delete(k)
+		}
+		return true
+	})
 }
 
 func newDiscovery(ctx context.Context, s *Service) (*discovery, error) {
@@ -118,37 +157,34 @@ func newDiscovery(ctx context.Context, s *Service) (*discovery, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema samples stream: %w", err)
 	}
-	return &discovery{s: s, js: s.cfg.JS, stream: st, perSec: s.cfg.SamplesPerSecond,
-		started: map[busRef]bool{}, slots: map[sampleKey]*slot{}}, nil
+	d := &discovery{s: s, js: s.cfg.JS, stream: st, perSec: s.cfg.SamplesPerSecond}
+	d.started.Store(&map[busRef]bool{})
+	return d, nil
+}
+
+// setStarted records whether the bus ref has a started discoverer (only
+// the watch writes).
+func (d *discovery) setStarted(ref busRef, started, cross bool) {
+	m := maps.Clone(*d.started.Load())
+	if started {
+		m[ref] = cross
+	} else {
+		delete(m, ref)
+	}
+	d.started.Store(&m)
 }
 
 // Sample offers a stored event for discovery: sender sent it to bus of
 // target. event builds the event's envelope, only when it is sampled.
 func (d *discovery) Sample(sender, target control.Scope, bus, source, detailType string, event func() []byte) {
 	ref := busRef{target.Account, target.Region, bus}
-	d.mu.RLock()
-	cross, ok := d.started[ref]
-	d.mu.RUnlock()
+	cross, ok := (*d.started.Load())[ref]
 	if !ok || (!cross && sender.Account != target.Account) {
 		return
 	}
 	now := time.Now().Unix()
-	k := sampleKey{ref, source, detailType}
-	d.lmu.Lock()
-	if now != d.second {
-		// A new second: last second's slots are of no more use.
-		clear(d.slots)
-		d.second = now
-	}
-	sl := d.slots[k]
-	if sl == nil {
-		sl = &slot{sec: now}
-		d.slots[k] = sl
-	}
-	n := sl.n
-	sl.n++
-	d.lmu.Unlock()
-	if n >= d.perSec {
+	n, ok := d.take(sampleKey{ref, source, detailType}, now)
+	if !ok {
 		return
 	}
 	if d.js.PublishAsyncPending() > maxPendingSamples {
@@ -169,6 +205,18 @@ func (d *discovery) Sample(sender, target control.Scope, bus, source, detailType
 // ends.
 func (d *discovery) run(ctx context.Context) error {
 	go d.watch(ctx)
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				d.sweep(now.Unix())
+			}
+		}
+	}()
 	for ctx.Err() == nil {
 		if err := d.consume(ctx); err != nil && ctx.Err() == nil {
 			d.s.log.Warn("schemas: discovery consumer failed; retrying", "err", err)
@@ -187,7 +235,10 @@ func (d *discovery) watch(ctx context.Context) {
 		w, err := d.s.db.kv.WatchFiltered(ctx, []string{kindDiscoverer + ".>"})
 		if err != nil {
 			d.s.log.Warn("schemas: watch discoverers", "err", err)
-			time.Sleep(time.Second)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
 			continue
 		}
 		d.follow(ctx, w)
@@ -223,13 +274,7 @@ func (d *discovery) follow(ctx context.Context, w jetstream.KeyWatcher) {
 			} else {
 				ref = busRef{parts[1], parts[2], strings.TrimPrefix(untok(parts[3]), "events-event-bus-")}
 			}
-			d.mu.Lock()
-			if live && disc.State == StateStarted {
-				d.started[ref] = disc.CrossAccount
-			} else {
-				delete(d.started, ref)
-			}
-			d.mu.Unlock()
+			d.setStarted(ref, live && disc.State == StateStarted, disc.CrossAccount)
 		}
 	}
 }

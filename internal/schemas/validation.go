@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,6 +64,10 @@ func (v *validation) run(ctx context.Context) error {
 		w, err := v.s.db.kv.WatchFiltered(ctx, []string{kindSchema + ".>"}, jetstream.UpdatesOnly())
 		if err != nil {
 			v.s.log.Warn("schemas: watch schemas", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
 			continue
 		}
 		// Whatever was cached before the watch began may be stale.
