@@ -668,3 +668,42 @@ func TestSchemasStorageDown(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestSchemaDiscoveryCrossAccount: a discoverer with CrossAccount false
+// discovers the events the bus's own account sends and not those another
+// account sends (with the bus's permission); with CrossAccount true, both.
+func TestSchemaDiscoveryCrossAccount(t *testing.T) {
+	const other = "444455556666"
+	s := startServer(t)
+	c, eb, cx := s.schemasClient(acct, "us-east-1"), s.client(acct, "us-east-1"), ctx(t)
+	if _, err := eb.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String("shared")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutPermission(cx, &eventbridge.PutPermissionInput{EventBusName: aws.String("shared"),
+		Action: aws.String("events:PutEvents"), Principal: aws.String(other), StatementId: aws.String("other")}); err != nil {
+		t.Fatal(err)
+	}
+	busARN := "arn:aws:events:us-east-1:" + acct + ":event-bus/shared"
+	d, err := c.CreateDiscoverer(cx, &schemas.CreateDiscovererInput{SourceArn: aws.String(busARN), CrossAccount: aws.Bool(false)})
+	if err != nil || aws.ToBool(d.CrossAccount) {
+		t.Fatalf("CreateDiscoverer = %+v, %v", d, err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	foreign := s.client(other, "us-east-1")
+	putEvent(t, foreign, busARN, "app.other", "Foreign", `{"x":1}`)
+	putEvent(t, eb, "shared", "app.own", "Own", `{"x":1}`)
+	waitVersions(t, c, "app.own@Own", 1)
+	time.Sleep(time.Second)
+	_, err = c.DescribeSchema(cx, &schemas.DescribeSchemaInput{RegistryName: aws.String("discovered-schemas"), SchemaName: aws.String("app.other@Foreign")})
+	wantSchemasError(t, err, "NotFoundException")
+
+	if _, err := c.UpdateDiscoverer(cx, &schemas.UpdateDiscovererInput{DiscovererId: d.DiscovererId, CrossAccount: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	putEvent(t, foreign, busARN, "app.other", "Foreign", `{"x":1}`)
+	// Discovered into the bus owner's registry, not the sender's.
+	waitVersions(t, c, "app.other@Foreign", 1)
+	_, err = s.schemasClient(other, "us-east-1").DescribeSchema(cx, &schemas.DescribeSchemaInput{RegistryName: aws.String("discovered-schemas"), SchemaName: aws.String("app.other@Foreign")})
+	wantSchemasError(t, err, "NotFoundException")
+}
