@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/schemacheck"
 	"github.com/switchyard/switchyard/schemainfer"
 )
 
@@ -95,7 +96,7 @@ func checkSchemaContent(content, typ string) error {
 	if n := utf8.RuneCountInString(content); n > maxContent {
 		return badRequest("Content must be at most %d characters long; it has %d.", maxContent, n)
 	}
-	if err := checkContent([]byte(content), typ); err != nil {
+	if err := schemacheck.CheckContent([]byte(content), typ); err != nil {
 		return badRequest("Invalid %s content: %v", typ, err)
 	}
 	return nil

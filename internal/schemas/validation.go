@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/schemacheck"
 )
 
 // ValidationTag, on an event bus, turns on Switchyard's validation of
@@ -50,7 +52,7 @@ type validation struct {
 // compiled is a schema's latest version compiled, or nil v when the schema
 // does not exist.
 type compiled struct {
-	v       *validator
+	v       *schemacheck.Validator
 	version int
 	err     error // the schema's content does not compile
 }
@@ -137,8 +139,20 @@ func (v *validation) Check(ctx context.Context, target control.Scope, bus, sourc
 		refusedEvents.Inc()
 		return fmt.Sprintf("Schema %s version %d of registry %s cannot be used to validate events: %v", name, c.version, registry, c.err)
 	}
-	if err := c.v.validate(event()); err != nil {
+	if err := c.v.Validate(event()); err != nil {
 		refusedEvents.Inc()
+		var ve *schemacheck.ValidationError
+		if errors.As(err, &ve) {
+			probs := make([]string, len(ve.Problems))
+			for i, p := range ve.Problems {
+				ptr := p.Pointer
+				if ptr == "" {
+					ptr = "/"
+				}
+				probs[i] = "at " + ptr + ": " + p.Message
+			}
+			err = errors.New(strings.Join(probs, "; "))
+		}
 		return fmt.Sprintf("Event does not conform to schema %s version %d of registry %s: %v", name, c.version, registry, err)
 	}
 	return ""
@@ -159,6 +173,6 @@ func (v *validation) compile(ctx context.Context, sc control.Scope, registry, na
 		v.s.log.Warn("schemas: read schema content for validation", "schema", name, "err", err)
 		return nil
 	}
-	val, err := compileSchema(content, latest.Type)
+	val, err := schemacheck.Compile(content, latest.Type)
 	return &compiled{v: val, version: latest.Number, err: err}
 }
