@@ -1,6 +1,7 @@
 package schemainfer
 
 import (
+	"encoding/json"
 	"os"
 	"testing"
 )
@@ -56,5 +57,51 @@ func BenchmarkOpenAPI(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.OpenAPI()
+	}
+}
+
+// BenchmarkDecodeAny is the yardstick: decoding the same event with
+// encoding/json into interface values, which inference does not need to do.
+func BenchmarkDecodeAny(b *testing.B) {
+	ev := typicalEvent(b)
+	b.SetBytes(int64(len(ev)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var v any
+		if err := json.Unmarshal(ev, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMergeChanged is a merge that adds a field: the path of a new
+// schema version.
+func BenchmarkMergeChanged(b *testing.B) {
+	ev := typicalEvent(b)
+	known, _ := FromEvent(ev)
+	extra, err := FromEvent([]byte(`{"source":"com.example.orders","detail-type":"Order Placed","detail":{"newField":1}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s := &Schema{}
+		s.Merge(known)
+		if !s.Merge(extra) {
+			b.Fatal("not changed")
+		}
+	}
+}
+
+// BenchmarkMerge is Merge alone, of an event's schema that changes nothing.
+func BenchmarkMerge(b *testing.B) {
+	ev := typicalEvent(b)
+	known, _ := FromEvent(ev)
+	s, _ := FromEvent(ev)
+	b.ReportAllocs()
+	for b.Loop() {
+		if known.Merge(s) {
+			b.Fatal("changed")
+		}
 	}
 }

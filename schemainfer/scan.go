@@ -42,6 +42,17 @@ type scanner struct {
 	// (encoding/json would match keys case-insensitively), the last one
 	// wins as in encoding/json.
 	source, detailType *string
+	// slab holds nodes not yet handed out: one allocation for many.
+	slab []node
+}
+
+func (s *scanner) node() *node {
+	if len(s.slab) == 0 {
+		s.slab = make([]node, 32)
+	}
+	n := &s.slab[0]
+	s.slab = s.slab[1:]
+	return n
 }
 
 func (s *scanner) ws() {
@@ -193,7 +204,11 @@ func (s *scanner) value(n *node, depth int) error {
 					return fmt.Errorf("%w: more than %d fields", ErrTooLarge, MaxFields)
 				}
 				s.fields++
-				child = n.child(key)
+				if n.props == nil {
+					n.props = make(map[string]*node, 8)
+				}
+				child = s.node()
+				n.props[key] = child
 			}
 			if child.lastObj != obj {
 				child.lastObj = obj
@@ -220,7 +235,7 @@ func (s *scanner) value(n *node, depth int) error {
 					return fmt.Errorf("%w: more than %d fields", ErrTooLarge, MaxFields)
 				}
 				s.fields++
-				n.items = &node{}
+				n.items = s.node()
 			}
 			if err := s.value(n.items, depth+1); err != nil {
 				return err

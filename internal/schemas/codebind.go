@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard/switchyard/codebind"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/store"
@@ -35,8 +36,8 @@ type bindingOut struct {
 
 func (s *Service) bindingArgs(ctx context.Context, r *restapi.Request) (*Schema, *Version, string, string, error) {
 	lang := r.Path("language")
-	if !slices.Contains(languages, lang) {
-		return nil, nil, "", "", badRequest("Invalid Language '%s'. Valid values are %s.", lang, strings.Join(languages, ", "))
+	if !slices.Contains(codebind.Languages, lang) {
+		return nil, nil, "", "", badRequest("Invalid Language '%s'. Valid values are %s.", lang, strings.Join(codebind.Languages, ", "))
 	}
 	sch, v, _, err := s.mustVersion(ctx, r.Scope, r.Path("registryName"), r.Path("schemaName"), r.Query("schemaVersion"))
 	if err != nil {
@@ -88,7 +89,7 @@ func (s *Service) putCodeBinding(ctx context.Context, r *restapi.Request) (*rest
 // generate makes the binding and records it: CREATE_COMPLETE with its zip,
 // or CREATE_FAILED.
 func (s *Service) generate(ctx context.Context, _ control.Scope, k, lang, name, typ string, content []byte, b Binding) {
-	zip, err := generateBinding(lang, name, content, typ)
+	zip, err := codebind.Generate(lang, name, content, typ)
 	b.LastModified = s.now()
 	if err != nil {
 		s.log.Warn("schemas: code binding failed", "schema", name, "language", lang, "err", err)
