@@ -97,7 +97,9 @@ func checkSchemaContent(content, typ string) error {
 		return badRequest("Content must be at most %d characters long; it has %d.", maxContent, n)
 	}
 	if err := schemacheck.CheckContent([]byte(content), typ); err != nil {
-		return badRequest("Invalid %s content: %v", typ, err)
+		// schemacheck's messages are CreateSchema's: they name the type
+		// and the place in the document.
+		return badRequest("%v", err)
 	}
 	return nil
 }

@@ -145,7 +145,8 @@ func (s *Service) Register(api *restapi.Service) {
 const opTimeout = 10 * time.Second
 
 // guard gives an operation its deadline and turns the errors that are not
-// the API's own into the model's: ServiceUnavailableException (503) when
+// the API's own into the model's: BadRequestException for a body that
+// does not decode, ServiceUnavailableException (503) when
 // storage cannot be reached or did not answer in time, else
 // InternalServerErrorException (500), the Schemas model's names for them
 // (restapi's default InternalServerException is EventBridge's).
@@ -157,7 +158,13 @@ func (s *Service) guard(op string, fn restapi.HandlerFunc) restapi.HandlerFunc {
 		if err == nil {
 			return out, nil
 		}
-		if _, ok := awserr.As(err); ok {
+		if ae, ok := awserr.As(err); ok {
+			if ae.Code == awserr.CodeSerialization {
+				// A body that is not JSON of the input's shape: the
+				// Schemas model has no SerializationException, and AWS
+				// answers BadRequestException.
+				return nil, badRequest("%s", ae.Message)
+			}
 			return nil, err
 		}
 		if r.HTTP.Context().Err() != nil {
