@@ -2,7 +2,9 @@ package schemas
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/restapi"
 )
@@ -14,18 +16,26 @@ const (
 	MaxLimit     = 100
 )
 
+// tokenLifetime: a NextToken "will expire in 24 hours, and cannot be
+// shared with other accounts" (Schemas API Reference, e.g. Search Schemas,
+// https://docs.aws.amazon.com/eventbridge/latest/schema-reference/v1-registries-name-registryname-schemas-search.html).
+const tokenLifetime = 24 * time.Hour
+
 // page is one page of a listing whose items are ordered by a unique key.
 type page struct {
 	after string // the last key of the previous page; "" for the first
 	limit int
-	list  string // what is listed, so that a token of another listing is refused
+	list  string // what is listed, and for whom: a token of another listing or account is refused
+	now   time.Time
 }
 
-// pageOf reads Limit and NextToken. A NextToken is the listing it belongs
-// to and the last key of its page, base64url-encoded: a token that does not
-// decode, or belongs to another listing, is a BadRequestException.
+// pageOf reads Limit and NextToken. A NextToken is, base64url-encoded, the
+// listing it belongs to (with the caller's account and region), when it
+// was issued and the last key of its page: a token that does not decode,
+// belongs to another listing or account, or is more than 24 hours old is a
+// BadRequestException.
 func pageOf(r *restapi.Request, list string) (page, error) {
-	p := page{limit: DefaultLimit, list: list}
+	p := page{limit: DefaultLimit, list: r.Scope.Account + "/" + r.Scope.Region + "/" + list, now: time.Now()}
 	n, ok, err := r.QueryInt("limit")
 	if err != nil {
 		return p, badRequest("Limit must be an integer.")
@@ -36,14 +46,23 @@ func pageOf(r *restapi.Request, list string) (page, error) {
 		}
 		p.limit = n
 	}
-	if t := r.Query("nextToken"); t != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(t)
-		l, after, found := strings.Cut(string(raw), "\x00")
-		if err != nil || !found || l != list || after == "" {
-			return p, badRequest("Invalid NextToken: '%s'.", t)
-		}
-		p.after = after
+	t := r.Query("nextToken")
+	if t == "" {
+		return p, nil
 	}
+	raw, err := base64.RawURLEncoding.DecodeString(t)
+	parts := strings.SplitN(string(raw), "\x00", 3)
+	if err != nil || len(parts) != 3 || parts[0] != p.list || parts[2] == "" {
+		return p, badRequest("Invalid NextToken: '%s'.", t)
+	}
+	issued, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return p, badRequest("Invalid NextToken: '%s'.", t)
+	}
+	if age := p.now.Sub(time.Unix(issued, 0)); age > tokenLifetime || age < -time.Minute {
+		return p, badRequest("The NextToken has expired: tokens are valid for 24 hours.")
+	}
+	p.after = parts[2]
 	return p, nil
 }
 
@@ -58,7 +77,11 @@ func (p page) take(keys []string) (from, to int, next string) {
 	}
 	to = min(from+p.limit, len(keys))
 	if to < len(keys) {
-		next = base64.RawURLEncoding.EncodeToString([]byte(p.list + "\x00" + keys[to-1]))
+		next = p.token(keys[to-1])
 	}
 	return from, to, next
+}
+
+func (p page) token(last string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(p.list + "\x00" + strconv.FormatInt(p.now.Unix(), 10) + "\x00" + last))
 }

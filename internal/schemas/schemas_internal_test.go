@@ -8,8 +8,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchyard/switchyard/internal/awserr"
+	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/restapi"
 )
 
@@ -58,8 +60,16 @@ func TestDiscoveredName(t *testing.T) {
 	}
 }
 
+var testScope = control.Scope{Account: "111122223333", Region: "us-east-1"}
+
 func request(query url.Values) *restapi.Request {
-	return &restapi.Request{HTTP: httptest.NewRequest("GET", "/v1/registries?"+query.Encode(), nil)}
+	return &restapi.Request{HTTP: httptest.NewRequest("GET", "/v1/registries?"+query.Encode(), nil), Scope: testScope}
+}
+
+// tokenFor is a token as take makes them, for scope sc and listing list,
+// issued at t.
+func tokenFor(sc control.Scope, list string, t time.Time, last string) string {
+	return page{list: sc.Account + "/" + sc.Region + "/" + list, now: t}.token(last)
 }
 
 func codeOf(err error) string {
@@ -100,8 +110,13 @@ func TestPaging(t *testing.T) {
 		{"limit too big", url.Values{"limit": {"101"}}},
 		{"limit not a number", url.Values{"limit": {"ten"}}},
 		{"token not base64", url.Values{"nextToken": {"!!!"}}},
-		{"token of another listing", url.Values{"nextToken": {base64.RawURLEncoding.EncodeToString([]byte("other\x00a"))}}},
-		{"token without a key", url.Values{"nextToken": {base64.RawURLEncoding.EncodeToString([]byte("letters\x00"))}}},
+		{"token of another listing", url.Values{"nextToken": {tokenFor(testScope, "other", time.Now(), "a")}}},
+		{"token of another account", url.Values{"nextToken": {tokenFor(control.Scope{Account: "444455556666", Region: "us-east-1"}, "letters", time.Now(), "a")}}},
+		{"token of another region", url.Values{"nextToken": {tokenFor(control.Scope{Account: "111122223333", Region: "eu-west-1"}, "letters", time.Now(), "a")}}},
+		{"token expired", url.Values{"nextToken": {tokenFor(testScope, "letters", time.Now().Add(-25*time.Hour), "a")}}},
+		{"token from the future", url.Values{"nextToken": {tokenFor(testScope, "letters", time.Now().Add(time.Hour), "a")}}},
+		{"token without a key", url.Values{"nextToken": {tokenFor(testScope, "letters", time.Now(), "")}}},
+		{"token of the old form", url.Values{"nextToken": {base64.RawURLEncoding.EncodeToString([]byte("letters\x00a"))}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := pageOf(request(c.query), "letters")
@@ -116,7 +131,7 @@ func TestPaging(t *testing.T) {
 // accepted, never a panic; and one accepted pages forward only.
 func FuzzNextToken(f *testing.F) {
 	f.Add("")
-	f.Add(base64.RawURLEncoding.EncodeToString([]byte("letters\x00c")))
+	f.Add(tokenFor(testScope, "letters", time.Now(), "c"))
 	f.Add("bGV0dGVycwBj==")
 	f.Fuzz(func(t *testing.T, token string) {
 		p, err := pageOf(request(url.Values{"nextToken": {token}}), "letters")

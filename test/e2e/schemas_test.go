@@ -192,6 +192,10 @@ func TestSchemasRegistryAndSchemaLifecycle(t *testing.T) {
 	// A token of one listing is refused by another.
 	_, err = c.ListSchemas(cx, &schemas.ListSchemasInput{RegistryName: aws.String("orders"), NextToken: vs.NextToken})
 	wantSchemasError(t, err, "BadRequestException")
+	// And by another account: tokens "cannot be shared with other accounts".
+	_, err = s.schemasClient("444455556666", "us-east-1").ListSchemaVersions(cx, &schemas.ListSchemaVersionsInput{RegistryName: aws.String("orders"),
+		SchemaName: aws.String("shop@OrderCreated"), NextToken: vs.NextToken})
+	wantSchemasError(t, err, "BadRequestException")
 
 	list, err := c.ListSchemas(cx, &schemas.ListSchemasInput{RegistryName: aws.String("orders"), SchemaNamePrefix: aws.String("shop@")})
 	if err != nil || len(list.Schemas) != 1 || aws.ToInt64(list.Schemas[0].VersionCount) != 2 {
