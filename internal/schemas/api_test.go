@@ -30,7 +30,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 // serve runs the service on an embedded store behind restapi, without
 // authentication (account 123456789012, us-east-1).
-func serve(t *testing.T) (*httptest.Server, *control.Service) {
+func serve(t testing.TB) (*httptest.Server, *control.Service) {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, ctl := controltest.Open(t, store.Config{Sync: time.Second, Logger: quiet})
@@ -41,7 +41,7 @@ func serve(t *testing.T) (*httptest.Server, *control.Service) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := restapi.New("schemas", restapi.Options{Auth: auth.None{}, Log: quiet})
+	api := restapi.New("schemas", restapi.Options{Auth: auth.None{}, Log: quiet, CodeField: "Code"})
 	svc.Register(api)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
@@ -167,4 +167,58 @@ func TestAPIGolden(t *testing.T) {
 			t.Errorf("%s:\n got %s\nwant %s", st.name, got, want)
 		}
 	}
+}
+
+// FuzzAPIBodies sends arbitrary bodies to the operations that read one:
+// every answer is the operation's result or one of its 4xx errors with the
+// model's shape, never a 5xx or a panic.
+func FuzzAPIBodies(f *testing.F) {
+	for _, seed := range []string{
+		`{"Type":"OpenApi3","Content":"{\"openapi\":\"3.0.0\",\"info\":{\"title\":\"x\",\"version\":\"1\"},\"paths\":{}}"}`,
+		`{"Type":"JSONSchemaDraft4","Content":"{\"$schema\":\"http://json-schema.org/draft-04/schema#\",\"type\":\"object\"}"}`,
+		`{"Type":"OpenApi3","Events":["{\"detail\":{}}"]}`,
+		`{"Policy":"{\"Statement\":[]}","RevisionId":"x"}`,
+		`{"SourceArn":"arn:aws:events:us-east-1:123456789012:event-bus/default","CrossAccount":true}`,
+		`{"tags":{"a":"b"}}`, `{"Description":null}`, `[]`, `"x"`, `{"Content":1}`, "\xff",
+	} {
+		f.Add(uint8(0), seed)
+	}
+	srv, _ := serve(f)
+	ops := []struct{ method, path string }{
+		{"POST", "/v1/registries/name/fuzz/schemas/name/f@F"},
+		{"PUT", "/v1/registries/name/fuzz/schemas/name/f@F"},
+		{"POST", "/v1/discover"},
+		{"PUT", "/v1/policy?registryName=fuzz"},
+		{"POST", "/v1/discoverers"},
+		{"POST", "/v1/registries/name/fuzz"},
+		{"PUT", "/v1/registries/name/fuzz"},
+		{"POST", "/tags/arn:aws:schemas:us-east-1:123456789012:registry/fuzz"},
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/registries/name/fuzz", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	f.Fuzz(func(t *testing.T, op uint8, body string) {
+		o := ops[int(op)%len(ops)]
+		req, err := http.NewRequest(o.method, srv.URL+o.path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Fatalf("%s %s %q: %d %s", o.method, o.path, body, resp.StatusCode, data)
+		}
+		if resp.StatusCode >= 400 {
+			var e struct{ Code, Message string }
+			if json.Unmarshal(data, &e) != nil || e.Code == "" || e.Message == "" || e.Code != resp.Header.Get("x-amzn-ErrorType") {
+				t.Fatalf("%s %s %q: error without the model's shape: %d %s", o.method, o.path, body, resp.StatusCode, data)
+			}
+		}
+	})
 }

@@ -126,9 +126,12 @@ func (s *Service) Register(api *restapi.Service) {
 	h("GetResourcePolicy", "GET /v1/policy", s.policyResource, s.getResourcePolicy)
 	h("DeleteResourcePolicy", "DELETE /v1/policy", s.policyResource, s.deleteResourcePolicy)
 
-	h("TagResource", "POST /tags/{resourceArn}", tagsResource, s.tagResource)
-	h("UntagResource", "DELETE /tags/{resourceArn}", tagsResource, s.untagResource)
-	h("ListTagsForResource", "GET /tags/{resourceArn}", tagsResource, s.listTagsForResource)
+	// The SDKs escape the ARN's slashes (a label, not a greedy one); a
+	// hand-written request may not, so the label takes the rest of the
+	// path.
+	h("TagResource", "POST /tags/{resourceArn...}", tagsResource, s.tagResource)
+	h("UntagResource", "DELETE /tags/{resourceArn...}", tagsResource, s.untagResource)
+	h("ListTagsForResource", "GET /tags/{resourceArn...}", tagsResource, s.listTagsForResource)
 
 	const dis = "/v1/discoverers/id/{discovererId}"
 	h("CreateDiscoverer", "POST /v1/discoverers", nil, s.createDiscoverer)

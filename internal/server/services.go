@@ -66,7 +66,9 @@ func restServices(d *serviceDeps) ([]*restapi.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schemas: %w", err)
 	}
-	api := restapi.New("schemas", d.restOptions("schemas"))
+	opts := d.restOptions("schemas")
+	opts.CodeField = "Code"
+	api := restapi.New("schemas", opts)
 	reg.Register(api)
 	d.Ingest.Hook = reg
 	out = append(out, api)
