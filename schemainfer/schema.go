@@ -113,7 +113,9 @@ func Discover(events [][]byte) ([]byte, error) {
 // changed, that is whether a discoverer stores a new version. Fields o has
 // and s lacks are added (they are not required, unless s is empty); a field
 // s requires and o lacks stops being required. Past MaxFields, new fields
-// are not added. o is not modified and s shares nothing with it.
+// are not added. o is not modified and s shares nothing with it. Merge
+// does not compare the schemas' sources and detail-types: the caller keeps
+// one Schema per pair (Discover refuses a mix).
 func (s *Schema) Merge(o *Schema) (changed bool) {
 	if o == nil || o.root == nil {
 		return false
