@@ -205,3 +205,35 @@ func FuzzCheckContent(f *testing.F) {
 		_ = v.Validate([]byte(`{"detail":{},"source":"s"}`))
 	})
 }
+
+// TestValidateConcurrently: one Validator serves many goroutines (run
+// with -race).
+func TestValidateConcurrently(t *testing.T) {
+	v, err := Compile([]byte(openapiDoc), OpenAPI3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := []byte(`{"source":"shop","detail-type":"Order","time":"2026-12-07T01:00:00Z","detail":{"id":"o-1","lines":[{"qty":1}]}}`)
+	bad := []byte(`{"source":"shop","detail-type":"Order","time":"2026-12-07T01:00:00Z","detail":{"id":"o-1","lines":[{"qty":"x"}]}}`)
+	done := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 50 {
+				if err := v.Validate(good); err != nil {
+					done <- err
+					return
+				}
+				if err := v.Validate(bad); err == nil {
+					done <- errors.New("bad event validated")
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -9,7 +9,8 @@ import (
 )
 
 // Schema is the inferred shape of the events of one source and detail-type.
-// The zero Schema is empty; Merge into it to start one.
+// The zero Schema is empty; Merge into it to start one. A Schema is not safe
+// for concurrent use: whoever keeps one (a discoverer) serialises its merges.
 type Schema struct {
 	source     string
 	detailType string
