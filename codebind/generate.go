@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -173,9 +172,4 @@ func comment(s string) string {
 		return r
 	}, s)
 	return strings.NewReplacer("*/", "* /", `\u`, `\ u`).Replace(s)
-}
-
-func sortedClasses(m *model) []*class {
-	out := slices.Clone(m.classes)
-	return out
 }

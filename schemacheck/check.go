@@ -241,10 +241,15 @@ func compile(content []byte, typ string) (*jsonschema.Schema, error) {
 		if doc, err = jsonschema.UnmarshalJSON(bytes.NewReader(draft4)); err != nil {
 			return nil, refuse("Invalid OpenApi3 content: %v", err)
 		}
-	} else if s, ok := obj["$schema"]; ok {
-		if str, _ := s.(string); strings.TrimSuffix(str, "#") != "http://json-schema.org/draft-04/schema" {
-			return nil, refuse("Invalid JSONSchemaDraft4 content: $schema must be http://json-schema.org/draft-04/schema#, not %v", s)
+	} else if sch, ok := obj["$schema"]; ok {
+		// Content is compiled as draft 4 whatever its $schema says: a
+		// document naming a later draft is not refused (whether AWS
+		// refuses it is not documented, and being stricter than AWS would
+		// break code that works there), but it gets draft 4's semantics.
+		if _, ok := sch.(string); !ok {
+			return nil, refuse("Invalid JSONSchemaDraft4 content: $schema must be a string, not %s", jsonText(sch))
 		}
+		delete(obj, "$schema")
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft4)

@@ -47,7 +47,14 @@ func TestCheckContent(t *testing.T) {
 		{"bad keyword", `{"openapi":"3.0.0","info":{"title":"a","version":"1"},"components":{"schemas":{"AWSEvent":{"type":"object"},"B":{"type":"strin"}}}}`, OpenAPI3, "at /components/schemas/B/type"},
 		{"dangling ref", `{"openapi":"3.0.0","info":{"title":"a","version":"1"},"components":{"schemas":{"AWSEvent":{"$ref":"#/components/schemas/Nope"}}}}`, OpenAPI3, "Invalid OpenApi3 content"},
 		{"draft4 bad required", `{"type":"object","required":"x"}`, JSONSchemaDraft4, "at /required"},
-		{"draft7", `{"$schema":"http://json-schema.org/draft-07/schema#"}`, JSONSchemaDraft4, "$schema must be http://json-schema.org/draft-04/schema#"},
+		{"draft7 compiled as draft 4", `{"$schema":"http://json-schema.org/draft-07/schema#","type":"object","required":["a"]}`, JSONSchemaDraft4, ""},
+		{"$schema not a string", `{"$schema":4}`, JSONSchemaDraft4, "$schema must be a string, not 4"},
+		// The content of the AWS CLI's create-schema example for
+		// JSONSchemaDraft4, which AWS accepted (its output is the new
+		// schema): an event, whose keys draft 4 mostly ignores.
+		{"AWS CLI example", string(mustRead("testdata/cli-create-schema-draft4.json")), JSONSchemaDraft4, ""},
+		{"AWS CLI tutorial content", `{"type":"object","properties":{"id":{"type":"integer"}}}`, JSONSchemaDraft4, ""},
+		{"AWS CLI OpenApi3 Event", `{"openapi":"3.0.0","info":{"version":"1.0.0","title":"Event"},"paths":{},"components":{"schemas":{"Event":{"type":"object","required":["something"],"properties":{"something":{"type":"string"}}}}}}`, OpenAPI3, ""},
 		{"file ref", `{"$ref":"file:///etc/passwd"}`, JSONSchemaDraft4, "references outside the document are not supported"},
 		{"http ref", `{"properties":{"a":{"$ref":"http://127.0.0.1:1/x.json"}}}`, JSONSchemaDraft4, "references outside the document are not supported"},
 		{"bad pattern", `{"type":"string","pattern":"(?<=a)b"}`, JSONSchemaDraft4, "Invalid JSONSchemaDraft4 content"},
@@ -75,6 +82,14 @@ func TestCheckContent(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustRead(path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func TestValidate(t *testing.T) {
@@ -189,4 +204,36 @@ func FuzzCheckContent(f *testing.F) {
 		}
 		_ = v.Validate([]byte(`{"detail":{},"source":"s"}`))
 	})
+}
+
+// TestValidateConcurrently: one Validator serves many goroutines (run
+// with -race).
+func TestValidateConcurrently(t *testing.T) {
+	v, err := Compile([]byte(openapiDoc), OpenAPI3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := []byte(`{"source":"shop","detail-type":"Order","time":"2026-12-07T01:00:00Z","detail":{"id":"o-1","lines":[{"qty":1}]}}`)
+	bad := []byte(`{"source":"shop","detail-type":"Order","time":"2026-12-07T01:00:00Z","detail":{"id":"o-1","lines":[{"qty":"x"}]}}`)
+	done := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 50 {
+				if err := v.Validate(good); err != nil {
+					done <- err
+					return
+				}
+				if err := v.Validate(bad); err == nil {
+					done <- errors.New("bad event validated")
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
 }

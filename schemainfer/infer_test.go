@@ -409,3 +409,51 @@ func TestDraft4(t *testing.T) {
 		t.Errorf("bad JSON: %v", err)
 	}
 }
+
+// TestDiscover: GetDiscoveredSchema's Content for the AWS CLI's example
+// (aws schemas get-discovered-schema, events that are PutEvents entries),
+// byte for byte, and for envelopes.
+func TestDiscover(t *testing.T) {
+	cli := []byte(`{"Source":"com.mycompany.myapp","Detail":"{ \"key1\": \"value1\", \"key2\": \"value2\" }","EventBusName":"default","Resources":["resource1","resource2"],"DetailType":"myDetailType"}`)
+	want := `{"openapi":"3.0.0","info":{"version":"1.0.0","title":"Event"},"paths":{},"components":{"schemas":{"Event":{"type":"object","required":["EventBusName","DetailType","Resources","Detail","Source"],"properties":{"Detail":{"type":"string"},"DetailType":{"type":"string"},"EventBusName":{"type":"string"},"Resources":{"type":"array","items":{"type":"string"}},"Source":{"type":"string"}}}}}}`
+	got, err := Discover([][]byte{cli})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("\n got %s\nwant %s", got, want)
+	}
+	back, err := FromOpenAPI(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(back.OpenAPI(), got) {
+		t.Error("generic document does not survive FromOpenAPI")
+	}
+	d4, err := ToJSONSchemaDraft4(got)
+	if err != nil || !bytes.Contains(d4, []byte(`"title":"Event"`)) || !bytes.Contains(d4, []byte(`"required":["EventBusName"`)) {
+		t.Errorf("draft 4 of a generic document: %s, %v", d4, err)
+	}
+
+	a, b := event(`{"x":1}`), event(`{"x":2,"y":"s"}`)
+	got, err = Discover([][]byte{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, _ := FromEvent(a)
+	s1.Merge(mustEvent(t, `{"x":2,"y":"s"}`))
+	if !bytes.Equal(got, s1.OpenAPI()) {
+		t.Errorf("Discover of envelopes differs from FromEvent+Merge")
+	}
+	for _, bad := range [][][]byte{
+		nil,
+		{a, cli},
+		{a, []byte(`{"source":"other","detail-type":"T","detail":{}}`)},
+		{[]byte(`[1]`)},
+		{[]byte(`{`)},
+	} {
+		if _, err := Discover(bad); err == nil {
+			t.Errorf("Discover(%q) accepted", bad)
+		}
+	}
+}

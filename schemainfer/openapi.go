@@ -25,7 +25,19 @@ func FromOpenAPI(doc []byte) (*Schema, error) {
 	}
 	raw, ok := d.Components.Schemas["AWSEvent"]
 	if !ok {
-		return nil, fmt.Errorf("%w: no components.schemas.AWSEvent", ErrNotSchema)
+		raw, ok = d.Components.Schemas[genericRoot]
+		if !ok {
+			return nil, fmt.Errorf("%w: no components.schemas.AWSEvent", ErrNotSchema)
+		}
+		rd := reader{components: d.Components.Schemas}
+		root, err := rd.node(raw, 0)
+		if err != nil {
+			return nil, err
+		}
+		if root.kinds != kObject {
+			return nil, fmt.Errorf("%w: %s is not an object", ErrNotSchema, genericRoot)
+		}
+		return &Schema{root: root, generic: true}, nil
 	}
 	var env struct {
 		Source     *string `json:"x-amazon-events-source"`

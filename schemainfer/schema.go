@@ -3,16 +3,21 @@ package schemainfer
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
 
 // Schema is the inferred shape of the events of one source and detail-type.
-// The zero Schema is empty; Merge into it to start one.
+// The zero Schema is empty; Merge into it to start one. A Schema is not safe
+// for concurrent use: whoever keeps one (a discoverer) serialises its merges.
 type Schema struct {
 	source     string
 	detailType string
 	root       *node // the envelope
+	// generic is a schema of JSON that is not an EventBridge envelope
+	// (FromJSON): its root component is Event.
+	generic bool
 }
 
 // Source is the events' source (x-amazon-events-source).
@@ -54,17 +59,70 @@ func FromEvent(event []byte) (*Schema, error) {
 	return &Schema{source: *sc.source, detailType: *sc.detailType, root: root}, nil
 }
 
+// FromJSON infers the shape of any JSON object, as GetDiscoveredSchema does
+// for an event that is not an EventBridge envelope: the document's title
+// and root component are Event, as in the AWS CLI's example of
+// get-discovered-schema, whose events are PutEvents entries
+// (https://docs.aws.amazon.com/cli/latest/reference/schemas/get-discovered-schema.html).
+func FromJSON(doc []byte) (*Schema, error) {
+	if len(doc) > MaxEventSize {
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrTooLarge, len(doc), MaxEventSize)
+	}
+	if !json.Valid(doc) {
+		return nil, ErrInvalidJSON
+	}
+	root := &node{}
+	sc := scanner{data: doc}
+	if err := sc.value(root, 0); err != nil {
+		return nil, err
+	}
+	if root.kinds != kObject {
+		return nil, fmt.Errorf("%w: not a JSON object", ErrNotEvent)
+	}
+	return &Schema{root: root, generic: true}, nil
+}
+
+// ErrMixedEvents is returned by Discover for events of different types.
+var ErrMixedEvents = errors.New("schemainfer: events of more than one type")
+
+// Discover is GetDiscoveredSchema's OpenApi3 Content for events of one
+// type (the API takes 1 to 10): EventBridge envelopes give the document
+// discovery stores, other JSON objects one whose root is Event (FromJSON).
+// Events of different sources, detail-types or kinds are ErrMixedEvents.
+func Discover(events [][]byte) ([]byte, error) {
+	var all Schema
+	for i, ev := range events {
+		s, err := FromEvent(ev)
+		if errors.Is(err, ErrNotEvent) {
+			s, err = FromJSON(ev)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
+		}
+		if i > 0 && (s.generic != all.generic || s.source != all.source || s.detailType != all.detailType) {
+			return nil, fmt.Errorf("%w: event %d", ErrMixedEvents, i)
+		}
+		all.Merge(s)
+	}
+	if all.root == nil {
+		return nil, fmt.Errorf("%w: no events", ErrNotEvent)
+	}
+	return all.OpenAPI(), nil
+}
+
 // Merge adds o's fields and types to s and reports whether s's document
 // changed, that is whether a discoverer stores a new version. Fields o has
 // and s lacks are added (they are not required, unless s is empty); a field
 // s requires and o lacks stops being required. Past MaxFields, new fields
-// are not added. o is not modified and s shares nothing with it.
+// are not added. o is not modified and s shares nothing with it. Merge
+// does not compare the schemas' sources and detail-types: the caller keeps
+// one Schema per pair (Discover refuses a mix).
 func (s *Schema) Merge(o *Schema) (changed bool) {
 	if o == nil || o.root == nil {
 		return false
 	}
 	if s.root == nil {
-		s.source, s.detailType = o.source, o.detailType
+		s.source, s.detailType, s.generic = o.source, o.detailType, o.generic
 		s.root = o.root.clone()
 		return true
 	}
@@ -160,6 +218,9 @@ func javaStringHash(s string) uint32 {
 // render writes the document. Keys are written in AWS's order (type,
 // required, extensions, properties) rather than sorted.
 func render(s *Schema) []byte {
+	if s.generic {
+		return renderGeneric(s)
+	}
 	r := renderer{names: map[*node]string{}, used: map[string]bool{"AWSEvent": true}}
 	detail := s.root.props["detail"]
 	title := componentName(s.detailType)
@@ -173,6 +234,25 @@ func render(s *Schema) []byte {
 	writeString(b, title)
 	b.WriteString(`},"paths":{},"components":{"schemas":{"AWSEvent":`)
 	r.object(s.root, s)
+	for _, n := range r.order {
+		b.WriteByte(',')
+		writeString(b, r.names[n])
+		b.WriteByte(':')
+		r.object(n, nil)
+	}
+	b.WriteString(`}}}`)
+	return bytes.Clone(b.Bytes())
+}
+
+// genericRoot is the root component of a FromJSON schema.
+const genericRoot = "Event"
+
+func renderGeneric(s *Schema) []byte {
+	r := renderer{names: map[*node]string{}, used: map[string]bool{genericRoot: true}}
+	r.assign(s.root, false)
+	b := &r.b
+	b.WriteString(`{"openapi":"3.0.0","info":{"version":"1.0.0","title":"` + genericRoot + `"},"paths":{},"components":{"schemas":{"` + genericRoot + `":`)
+	r.object(s.root, nil)
 	for _, n := range r.order {
 		b.WriteByte(',')
 		writeString(b, r.names[n])
