@@ -355,6 +355,14 @@ func TestSchemaDiscovery(t *testing.T) {
 		t.Errorf("version 2 = %s", *second.Content)
 	}
 
+	m := scrape(t, http.DefaultClient, s.addr)
+	if got := m["switchyard_schema_discovered_versions_total"]; got != 2 {
+		t.Errorf("switchyard_schema_discovered_versions_total = %v, want 2", got)
+	}
+	if got := m["switchyard_schema_discovery_sampled_events_total"]; got != 3 {
+		t.Errorf("switchyard_schema_discovery_sampled_events_total = %v, want 3", got)
+	}
+
 	// Stopped, nothing more is discovered.
 	st, err := c.StopDiscoverer(cx, &schemas.StopDiscovererInput{DiscovererId: d.DiscovererId})
 	if err != nil || st.State != types.DiscovererStateStopped {
