@@ -120,6 +120,10 @@ type Hook interface {
 	// Stored is told of each entry stored: sender sent it to bus of
 	// target. It must not block.
 	Stored(sender, target control.Scope, bus, source, detailType string, event func() []byte)
+	// Forwarded is told of each event an event-bus target stored on bus
+	// of target (Forward); the event is the whole envelope. It must not
+	// block.
+	Forwarded(sender, target control.Scope, bus string, event []byte)
 }
 
 // DefaultMaxRequestSize is AWS's limit on the summed entry sizes of one
@@ -667,6 +671,9 @@ func (s *Service) Forward(ctx context.Context, sender authz.Principal, sc contro
 	}
 	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("forward to bus %s: %w", bus, err)
+	}
+	if s.Hook != nil {
+		s.Hook.Forwarded(control.Scope{Account: sender.Account, Region: sc.Region}, sc, bus, event)
 	}
 	return nil
 }

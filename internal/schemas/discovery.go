@@ -201,6 +201,23 @@ func (d *discovery) Sample(sender, target control.Scope, bus, source, detailType
 	}
 }
 
+// SampleEvent is Sample for an event already formed (one an event-bus
+// target forwarded): its source and detail-type are read from it only if
+// its bus is being discovered.
+func (d *discovery) SampleEvent(sender, target control.Scope, bus string, event []byte) {
+	if _, ok := (*d.started.Load())[busRef{target.Account, target.Region, bus}]; !ok {
+		return
+	}
+	var head struct {
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
+	}
+	if json.Unmarshal(event, &head) != nil || head.Source == "" || head.DetailType == "" {
+		return
+	}
+	d.Sample(sender, target, bus, head.Source, head.DetailType, func() []byte { return event })
+}
+
 // run keeps the set of started discoverers and merges samples, until ctx
 // ends.
 func (d *discovery) run(ctx context.Context) error {

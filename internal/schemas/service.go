@@ -3,8 +3,9 @@
 // front of package restapi, its state in its own JetStream KV bucket
 // (Bucket), scoped by account and region like everything else.
 //
-// Beside the API it has two hooks into the data path, both called by
-// package ingest for each accepted PutEvents entry:
+// Beside the API it has two hooks into the data path, called by package
+// ingest for each accepted PutEvents entry (and, for discovery, each event
+// an event-bus target forwards):
 //
 //   - Discovery (discovery.go): while a discoverer on a bus is STARTED, the
 //     bus's events are sampled (at most SamplesPerSecond per source and
@@ -332,6 +333,13 @@ func (s *Service) Check(ctx context.Context, target control.Scope, bus, source, 
 		return ValidationErrorCode, msg
 	}
 	return "", ""
+}
+
+// Forwarded is called by ingest for each event an event-bus target
+// stored: it may be sampled for discovery too (validation is for
+// PutEvents entries only, which can be refused one by one).
+func (s *Service) Forwarded(sender, target control.Scope, bus string, event []byte) {
+	s.disc.SampleEvent(sender, target, bus, event)
 }
 
 // Stored is called by ingest for each stored PutEvents entry, sent by

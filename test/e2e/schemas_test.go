@@ -719,3 +719,32 @@ func TestSchemaDiscoveryCrossAccount(t *testing.T) {
 	_, err = s.schemasClient(other, "us-east-1").DescribeSchema(cx, &schemas.DescribeSchemaInput{RegistryName: aws.String("discovered-schemas"), SchemaName: aws.String("app.other@Foreign")})
 	wantSchemasError(t, err, "NotFoundException")
 }
+
+// TestSchemaDiscoveryOfForwardedEvents: events an event-bus target brings
+// to a bus are discovered there like those put on it.
+func TestSchemaDiscoveryOfForwardedEvents(t *testing.T) {
+	s := startServer(t)
+	c, eb, cx := s.schemasClient(acct, "us-east-1"), s.client(acct, "us-east-1"), ctx(t)
+	for _, bus := range []string{"front", "back"} {
+		if _, err := eb.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := eb.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("all"), EventBusName: aws.String("front"),
+		EventPattern: aws.String(`{"source":["app.front"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(cx, &eventbridge.PutTargetsInput{Rule: aws.String("all"), EventBusName: aws.String("front"),
+		Targets: []ebtypes.Target{{Id: aws.String("back"), Arn: aws.String("arn:aws:events:us-east-1:" + acct + ":event-bus/back")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateDiscoverer(cx, &schemas.CreateDiscovererInput{SourceArn: aws.String("arn:aws:events:us-east-1:" + acct + ":event-bus/back")}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	putEvent(t, eb, "front", "app.front", "Relayed", `{"hop":1}`)
+	got := waitVersions(t, c, "app.front@Relayed", 1)
+	if !strings.Contains(*got.Content, `"hop"`) {
+		t.Errorf("discovered %s", *got.Content)
+	}
+}
