@@ -2,6 +2,8 @@ package schemas
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -194,8 +196,7 @@ func (d *discovery) Sample(sender, target control.Scope, bus, source, detailType
 	}
 	sampledEvents.Inc()
 	msg := &nats.Msg{Subject: samplesPrefix + target.Account + "." + target.Region, Data: event(), Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, strings.Join([]string{target.Account, target.Region, bus, source, detailType,
-		strconv.FormatInt(now, 10), strconv.Itoa(n)}, "\x1f"))
+	msg.Header.Set(jetstream.MsgIDHeader, sampleID(target, bus, source, detailType, now, n))
 	if _, err := d.js.PublishMsgAsync(msg); err != nil {
 		d.s.log.Debug("schemas: sample not published", "err", err)
 	}
@@ -216,6 +217,18 @@ func (d *discovery) SampleEvent(sender, target control.Scope, bus string, event 
 		return
 	}
 	d.Sample(sender, target, bus, head.Source, head.DetailType, func() []byte { return event })
+}
+
+// sampleID is the message id of a sample: a hash of its key, second and
+// slot, since a source or detail-type may hold what a header value cannot
+// (a line break).
+func sampleID(sc control.Scope, bus, source, detailType string, sec int64, n int) string {
+	h := sha256.New()
+	for _, s := range []string{sc.Account, sc.Region, bus, source, detailType, strconv.FormatInt(sec, 10), strconv.Itoa(n)} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // run keeps the set of started discoverers and merges samples, until ctx

@@ -181,3 +181,23 @@ func TestCheckTags(t *testing.T) {
 		}
 	}
 }
+
+func TestSampleID(t *testing.T) {
+	a := sampleID(testScope, "bus", "src", "Detail\r\nType", 100, 0)
+	for _, other := range []string{
+		sampleID(testScope, "bus", "src", "Detail\r\nType", 100, 1),
+		sampleID(testScope, "bus", "src", "Detail\r\nType", 101, 0),
+		sampleID(testScope, "bus", "src", "DetailType", 100, 0),
+		sampleID(testScope, "bus", "srcDetail", "\r\nType", 100, 0),
+	} {
+		if other == a {
+			t.Errorf("two samples share id %s", a)
+		}
+	}
+	if a != sampleID(testScope, "bus", "src", "Detail\r\nType", 100, 0) {
+		t.Error("one sample, two ids")
+	}
+	if strings.ContainsAny(a, "\r\n") || len(a) != 32 {
+		t.Errorf("id %q", a)
+	}
+}
