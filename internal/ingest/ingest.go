@@ -108,6 +108,25 @@ type Service struct {
 	// Peers, if set, are the deployments serving other regions: events
 	// routed to their regions by global endpoints go there (peer.go).
 	Peers Peers
+	// Hook, if set, sees the entries PutEvents accepts (package schemas:
+	// validation against registered schemas, and schema discovery).
+	Hook Hook
+}
+
+// Hook sees the entries of PutEvents. event builds an entry's event, its
+// envelope as stored, only when called.
+type Hook interface {
+	// Check may refuse an entry that passed AWS's checks, before it is
+	// stored, giving the ErrorCode and ErrorMessage of its result; ""
+	// stores it.
+	Check(ctx context.Context, target control.Scope, bus, source, detailType string, event func() []byte) (code, message string)
+	// Stored is told of each entry stored: sender sent it to bus of
+	// target. It must not block.
+	Stored(sender, target control.Scope, bus, source, detailType string, event func() []byte)
+	// Forwarded is told of each event an event-bus target stored on bus
+	// of target (Forward); the event is the whole envelope. It must not
+	// block.
+	Forwarded(sender, target control.Scope, bus string, event []byte)
 }
 
 // DefaultMaxRequestSize is AWS's limit on the summed entry sizes of one
@@ -251,6 +270,20 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 			}
 			continue
 		}
+		id := uuid.NewString()
+		t := now
+		if e.Time != nil {
+			t = *e.Time
+		}
+		if s.Hook != nil {
+			code, msg := s.Hook.Check(ctx, target, bus, *e.Source, *e.DetailType, func() []byte {
+				return AppendEnvelope(nil, id, *e.DetailType, *e.Source, sc, t, e.Resources, *e.Detail)
+			})
+			if code != "" {
+				results[i] = Result{ErrorCode: code, ErrorMessage: msg}
+				continue
+			}
+		}
 		var b *batch
 		for _, x := range batches {
 			if x.bus == bus && x.scope == target {
@@ -260,11 +293,6 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 		if b == nil {
 			b = &batch{scope: target, bus: bus, data: make([]byte, 0, total+400*len(entries))}
 			batches = append(batches, b)
-		}
-		id := uuid.NewString()
-		t := now
-		if e.Time != nil {
-			t = *e.Time
 		}
 		if respelled {
 			b.all = append(b.all, strconv.Itoa(len(b.entries)))
@@ -341,6 +369,11 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 			return nil, fmt.Errorf("put events: %w", ctx.Err())
 		}
 	}
+	if s.Hook != nil {
+		for _, b := range batches {
+			s.storedHook(sc, b.scope, b.bus, entries, b.entries, b.ids, results, now)
+		}
+	}
 	if s.BusLog != nil {
 		for _, b := range batches {
 			s.logIngest(sc, b.scope, b.bus, entries, b.entries, b.ids, results, now)
@@ -410,6 +443,24 @@ func (s *Service) logIngest(caller, sc control.Scope, bus string, entries []Entr
 		}
 		bl.Emit(&buslog.Record{EventID: ids[k], MessageType: buslog.EventIngestFailure, Details: d(),
 			Error: &buslog.RecordError{ErrorMessage: results[i].ErrorMessage, AWSService: "events"}})
+	}
+}
+
+// storedHook tells the Hook of the entries (indexes idx, event ids ids)
+// stored for one bus.
+func (s *Service) storedHook(sender, target control.Scope, bus string, entries []Entry, idx []int, ids []string, results []Result, now time.Time) {
+	for k, i := range idx {
+		if results[i].ErrorCode != "" {
+			continue
+		}
+		e, id := &entries[i], ids[k]
+		t := now
+		if e.Time != nil {
+			t = *e.Time
+		}
+		s.Hook.Stored(sender, target, bus, *e.Source, *e.DetailType, func() []byte {
+			return AppendEnvelope(nil, id, *e.DetailType, *e.Source, sender, t, e.Resources, *e.Detail)
+		})
 	}
 }
 
@@ -619,6 +670,9 @@ func (s *Service) Forward(ctx context.Context, sender authz.Principal, sc contro
 	}
 	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("forward to bus %s: %w", bus, err)
+	}
+	if s.Hook != nil {
+		s.Hook.Forwarded(control.Scope{Account: sender.Account, Region: sc.Region}, sc, bus, event)
 	}
 	return nil
 }

@@ -73,6 +73,11 @@ type Options struct {
 	// message, as the service's model spells it: "Message" (Schemas,
 	// Scheduler) unless set ("message" for Pipes).
 	MessageField string
+	// CodeField, if set, is a member of every error body that repeats the
+	// error's code, as the service's model has it ("Code" for Schemas,
+	// whose error shapes all have Code and Message), errors of the front
+	// itself included.
+	CodeField string
 	// IAMPrefix is the IAM service prefix of the operations' actions
 	// ("schemas", "scheduler", "pipes"); the service name if empty.
 	IAMPrefix string
@@ -372,6 +377,9 @@ func (s *Service) writeError(w http.ResponseWriter, _ *http.Request, e *awserr.E
 	w.Header().Set("x-amzn-ErrorType", e.Code)
 	w.WriteHeader(e.Status)
 	body := map[string]any{s.opts.MessageField: e.Message}
+	if s.opts.CodeField != "" {
+		body[s.opts.CodeField] = e.Code
+	}
 	for _, m := range extra {
 		for k, v := range m {
 			body[k] = v

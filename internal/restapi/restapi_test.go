@@ -48,7 +48,7 @@ func newServer(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	authn := auth.ForService(auth.NewSigV4(store, log), "schemas")
-	svc := restapi.New("schemas", restapi.Options{Auth: authn, Log: log})
+	svc := restapi.New("schemas", restapi.Options{Auth: authn, Log: log, CodeField: "Code"})
 	svc.Handle("DescribeRegistry", "GET /v1/registries/name/{RegistryName}", nil, func(_ context.Context, r *restapi.Request) (*restapi.Response, error) {
 		if r.Path("RegistryName") == "missing" {
 			return nil, &awserr.Error{Code: "NotFoundException", Message: "Registry with name 'missing' does not exist.", Status: http.StatusNotFound}
@@ -128,8 +128,8 @@ func TestService(t *testing.T) {
 			if tc.field != "" && out[tc.field] != tc.want {
 				t.Fatalf("%s = %v, want %q (body %v)", tc.field, out[tc.field], tc.want, out)
 			}
-			if tc.code != "" && out["Message"] == nil {
-				t.Fatalf("error without Message: %v", out)
+			if tc.code != "" && (out["Message"] == nil || out["Code"] != tc.code) {
+				t.Fatalf("error without Message, or without Code (CodeField): %v", out)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"golang.org/x/sync/errgroup"
@@ -16,6 +17,7 @@ import (
 	"github.com/switchyard/switchyard/internal/peer"
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/restapi"
+	"github.com/switchyard/switchyard/internal/schemas"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/webhooks"
 )
@@ -65,5 +67,20 @@ func restServices(d *serviceDeps) ([]*restapi.Service, error) {
 	out = append(out, webhooks.AdminService(d.Webhooks, d.restOptions(webhooks.SigningName)))
 	// The calls of the deployments serving other regions (package peer).
 	out = append(out, d.Peers.Service(d.restOptions(auth.PeerService), d.Ingest, d.Control))
+
+	// The Schema Registry (service "schemas"): its API, and its hooks on
+	// PutEvents (validation of tagged buses, sampling for discovery).
+	reg, err := schemas.Open(d.Ctx, schemas.Config{JS: d.Store.JS, Replicas: d.Config.Store.Replicas, View: d.View,
+		Log: d.Log.With("service", "schemas"), Group: d.Group, Ctx: d.Ctx})
+	if err != nil {
+		return nil, fmt.Errorf("schemas: %w", err)
+	}
+	opts := d.restOptions("schemas")
+	opts.CodeField = "Code"
+	api := restapi.New("schemas", opts)
+	reg.Register(api)
+	d.Ingest.Hook = reg
+	out = append(out, api)
+
 	return out, nil
 }

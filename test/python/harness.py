@@ -218,11 +218,12 @@ class Server:
 
     # ---- clients
 
-    def client(self, region=DEFAULT_REGION, account=None, access_key=None):
-        """A boto3 EventBridge client. account, a 12-digit number, becomes the
-        access key id (which is how Switchyard tells accounts apart)."""
+    def client(self, region=DEFAULT_REGION, account=None, access_key=None, service="events"):
+        """A boto3 client of service (EventBridge unless told). account, a
+        12-digit number, becomes the access key id (which is how Switchyard
+        tells accounts apart)."""
         return boto3.session.Session().client(
-            "events",
+            service,
             endpoint_url=self.endpoint,
             region_name=region,
             aws_access_key_id=access_key or account or "AKIDEXAMPLE",
@@ -230,9 +231,9 @@ class Server:
             config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30),
         )
 
-    def cli(self, *args, region=DEFAULT_REGION, account=None, timeout=60):
-        """Runs `aws --endpoint-url ... events <args>`; returns the
-        CompletedProcess (stdout, stderr as text)."""
+    def cli(self, *args, region=DEFAULT_REGION, account=None, timeout=60, service="events"):
+        """Runs `aws --endpoint-url ... <service> <args>` (events unless
+        told); returns the CompletedProcess (stdout, stderr as text)."""
         env = dict(os.environ)
         for k in list(env):
             if k.startswith("AWS_"):
@@ -248,7 +249,7 @@ class Server:
             "AWS_MAX_ATTEMPTS": "1",
         })
         try:
-            return subprocess.run(["aws", "--endpoint-url", self.endpoint, "--output", "json", "events"] + list(args),
+            return subprocess.run(["aws", "--endpoint-url", self.endpoint, "--output", "json", service] + list(args),
                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   timeout=timeout, stdin=subprocess.DEVNULL)
         finally:
