@@ -75,15 +75,16 @@ func successfulAttempts(t *testing.T, m *devcluster.Member) float64 {
 	return sum
 }
 
-// TestThreeNodeCluster: three switchyard processes on a 3-node NATS
+// TestFaultThreeNodeCluster: three switchyard processes on a 3-node NATS
 // JetStream cluster, under sustained PutEvents through all three, while one
 // NATS node and then one switchyard process are killed with kill -9 and
 // started again, and then every switchyard is restarted in turn (a rolling
-// restart). Every acknowledged event is delivered (at least once; the
+// restart; with SWITCHYARD_SOAK the rounds of faults repeat that long, as
+// make soak runs it). Every acknowledged event is delivered (at least once; the
 // duplicates are counted and reported), deliveries are shared by the
 // processes, the archive counts every event, and the scheduled rule's
 // minute tick is delivered exactly once.
-func TestThreeNodeCluster(t *testing.T) {
+func TestFaultThreeNodeCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 3-node cluster under load, with kill -9")
 	}
@@ -179,36 +180,42 @@ func TestThreeNodeCluster(t *testing.T) {
 		t.Logf("%s: %s", time.Since(created).Round(100*time.Millisecond), what)
 		f()
 	}
-	time.Sleep(4 * time.Second)
-	step("kill -9 nats-2", c.NATS[1].Kill9)
-	time.Sleep(5 * time.Second)
-	step("start nats-2", func() {
-		if err := c.NATS[1].Start(); err != nil {
-			t.Fatal(err)
-		}
-	})
-	time.Sleep(4 * time.Second)
-	step("kill -9 switchyard-3", c.Switchyard[2].Kill9)
-	time.Sleep(3 * time.Second)
-	step("start switchyard-3", func() {
-		if err := c.Switchyard[2].Start(); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Switchyard[2].WaitReady(cx, 60*time.Second); err != nil {
-			t.Fatal(err)
-		}
-	})
-	for _, m := range c.Switchyard {
-		step("rolling restart: "+m.Name, func() {
-			m.Stop(30 * time.Second)
-			if err := m.Start(); err != nil {
-				t.Fatal(err)
-			}
-			if err := m.WaitReady(cx, 60*time.Second); err != nil {
+	// One round of faults, on members chosen by round; with SWITCHYARD_SOAK
+	// the rounds repeat until that long has passed (make soak).
+	soak := soakDuration(t, 0)
+	for round := 0; round == 0 || time.Since(created) < soak; round++ {
+		n, sy := c.NATS[(1+round)%3], c.Switchyard[(2+round)%3]
+		time.Sleep(4 * time.Second)
+		step("kill -9 "+n.Name, n.Kill9)
+		time.Sleep(5 * time.Second)
+		step("start "+n.Name, func() {
+			if err := n.Start(); err != nil {
 				t.Fatal(err)
 			}
 		})
-		time.Sleep(2 * time.Second)
+		time.Sleep(4 * time.Second)
+		step("kill -9 "+sy.Name, sy.Kill9)
+		time.Sleep(3 * time.Second)
+		step("start "+sy.Name, func() {
+			if err := sy.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if err := sy.WaitReady(cx, 60*time.Second); err != nil {
+				t.Fatal(err)
+			}
+		})
+		for _, m := range c.Switchyard {
+			step("rolling restart: "+m.Name, func() {
+				m.Stop(30 * time.Second)
+				if err := m.Start(); err != nil {
+					t.Fatal(err)
+				}
+				if err := m.WaitReady(cx, 60*time.Second); err != nil {
+					t.Fatal(err)
+				}
+			})
+			time.Sleep(2 * time.Second)
+		}
 	}
 	// Past the first tick, with a few seconds for its delivery.
 	if d := time.Until(firstTick.Add(5 * time.Second)); d > 0 {
