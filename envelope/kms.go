@@ -1,0 +1,89 @@
+package envelope
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
+)
+
+// KMSAPI is the part of the AWS KMS client a KMS provider calls.
+type KMSAPI interface {
+	GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, opts ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
+	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
+}
+
+// KMS is a Provider calling AWS KMS (or anything serving its API). Key ids
+// must be ARNs (of a key or an alias), whose region picks the client.
+type KMS struct {
+	// Client returns the client of a region.
+	Client func(ctx context.Context, region string) (KMSAPI, error)
+}
+
+func region(keyID string) string {
+	// arn:partition:kms:region:account:key/... or alias/...
+	parts := strings.SplitN(keyID, ":", 6)
+	if len(parts) == 6 && parts[0] == "arn" {
+		return parts[3]
+	}
+	return ""
+}
+
+// GenerateDataKey calls KMS GenerateDataKey for an AES-256 data key.
+func (k *KMS) GenerateDataKey(ctx context.Context, keyID string, ec Context) (DataKey, error) {
+	c, err := k.Client(ctx, region(keyID))
+	if err != nil {
+		return DataKey{}, &Error{Op: "GenerateDataKey", KeyID: keyID, Code: "ClientError", Err: err}
+	}
+	out, err := c.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: aws.String(keyID), KeySpec: "AES_256", EncryptionContext: ec})
+	if err != nil {
+		return DataKey{}, kmsError("GenerateDataKey", keyID, err)
+	}
+	id := aws.ToString(out.KeyId)
+	if id == "" {
+		id = keyID
+	}
+	return DataKey{KeyID: id, Plain: out.Plaintext, Wrapped: out.CiphertextBlob}, nil
+}
+
+// Decrypt calls KMS Decrypt with the context the data key was made under.
+func (k *KMS) Decrypt(ctx context.Context, keyID string, wrapped []byte, ec Context) ([]byte, error) {
+	c, err := k.Client(ctx, region(keyID))
+	if err != nil {
+		return nil, &Error{Op: "Decrypt", KeyID: keyID, Code: "ClientError", Err: err}
+	}
+	out, err := c.Decrypt(ctx, &kms.DecryptInput{KeyId: aws.String(keyID), CiphertextBlob: wrapped, EncryptionContext: ec})
+	if err != nil {
+		return nil, kmsError("Decrypt", keyID, err)
+	}
+	return out.Plaintext, nil
+}
+
+// permanentKMS are the KMS errors that need someone to act on the key
+// (AWS KMS API Reference, GenerateDataKey and Decrypt "Errors"): the key
+// is disabled, pending deletion or deleted, missing, of the wrong kind, or
+// the caller may not use it; and ciphertexts that never decrypt.
+var permanentKMS = map[string]bool{
+	"DisabledException":          true,
+	"KMSInvalidStateException":   true,
+	"NotFoundException":          true,
+	"AccessDeniedException":      true,
+	"InvalidKeyUsageException":   true,
+	"IncorrectKeyException":      true,
+	"InvalidCiphertextException": true,
+	"InvalidGrantTokenException": true,
+	"ValidationException":        true,
+}
+
+func kmsError(op, keyID string, err error) error {
+	e := &Error{Op: op, KeyID: keyID, Code: "ServiceUnavailable", Err: err}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		e.Code = ae.ErrorCode()
+		e.Permanent = permanentKMS[e.Code]
+	}
+	return e
+}
