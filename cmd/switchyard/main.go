@@ -107,6 +107,7 @@ func serveCmd() *cobra.Command {
 		busLogMaxFile int64
 		busLogQueue   int
 	)
+	var kmsCfg server.KMSConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
@@ -182,6 +183,7 @@ func serveCmd() *cobra.Command {
 				BusLogMaxFileBytes:     busLogMaxFile,
 				BusLogQueue:            busLogQueue,
 				HealthCheckInterval:    healthInterval,
+				KMS:                    kmsCfg,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -221,6 +223,10 @@ func serveCmd() *cobra.Command {
 	f.Int64Var(&busLogMaxFile, "bus-log-max-file-bytes", 64<<20, "size at which a file: bus log destination is rotated (one previous file is kept)")
 	f.IntVar(&busLogQueue, "bus-log-queue", 8192, "bus log records that may wait for the destination; more are dropped and counted in switchyard_bus_log_dropped_total")
 	f.DurationVar(&healthInterval, "health-check-interval", 0, "time between observations of the targets of global endpoints' Route 53 health checks, instead of each check's RequestInterval (10 or 30 s); for tests")
+	f.StringVar(&kmsCfg.LocalKeyFile, "kms-local-key-file", "", "encrypt the events of buses with a KmsKeyIdentifier under this local AES-256 master key (32 bytes, base64 or hex; make one with: head -c 32 /dev/urandom | base64) instead of calling AWS KMS; processes sharing a --nats-url must share it")
+	f.DurationVar(&kmsCfg.DataKeyTTL, "kms-data-key-ttl", 5*time.Minute, "how long one KMS data key encrypts a bus's events, and an unwrapped one is kept, before KMS is asked again")
+	f.IntVar(&kmsCfg.DataKeyUses, "kms-data-key-uses", 100000, "most events-stream messages one KMS data key encrypts")
+	f.DurationVar(&kmsCfg.Timeout, "kms-timeout", 5*time.Second, "longest wait for one KMS call (GenerateDataKey, Decrypt): PutEvents to an encrypted bus waits at most this for a data key")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.IntVar(&replayMaxPending, "replay-max-pending", 50000, "delivery tasks waiting beyond which replays pause, so that live events never queue behind more")

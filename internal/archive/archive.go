@@ -34,6 +34,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/switchyard/switchyard/internal/busenc"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/store"
@@ -149,8 +150,11 @@ func (b *Batch) Add(r *control.Rule, ev ingest.Event) {
 }
 
 // Publish stores the collected events, one message per archive, returning
-// the acknowledgements to wait for.
-func (b *Batch) Publish(js jetstream.JetStream) ([]jetstream.PubAckFuture, error) {
+// the acknowledgements to wait for. keys seals them under the archive's
+// customer managed key, else its bus's ("Encrypting EventBridge archives
+// with AWS KMS keys": EventBridge "encrypts events prior to sending it to
+// the archive").
+func (b *Batch) Publish(ctx context.Context, js jetstream.JetStream, keys *busenc.Keys) ([]jetstream.PubAckFuture, error) {
 	var out []jetstream.PubAckFuture
 	for rule, evs := range b.byRule {
 		a, _ := b.view.Archive(b.sc, strings.TrimPrefix(rule, control.ArchiveRulePrefix))
@@ -163,6 +167,11 @@ func (b *Batch) Publish(js jetstream.JetStream) ([]jetstream.PubAckFuture, error
 		} else {
 			m = Msg(a.UUID, b.msgID+"|"+a.UUID, evs)
 		}
+		sealed, err := keys.SealArchive(ctx, a, m.Data)
+		if err != nil {
+			return nil, fmt.Errorf("archive %s: encrypt: %w", a.ARN(), err)
+		}
+		m.Data = sealed
 		f, err := js.PublishMsgAsync(m, store.StallWait)
 		if err != nil {
 			return nil, fmt.Errorf("archive: %w", err)

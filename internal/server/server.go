@@ -107,6 +107,9 @@ type Config struct {
 	// BusLogQueue is how many bus log records may wait for the writer
 	// before more are dropped (buslog.DefaultQueue if 0).
 	BusLogQueue int
+	// KMS configures the encryption of the events of buses with a
+	// customer managed key (kms.go).
+	KMS KMSConfig
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener
@@ -200,10 +203,20 @@ func Run(ctx context.Context, cfg Config) error {
 		defer func() { stopLog(); <-busLog.Done() }()
 		in.BusLog, dl.BusLog = busLog, busLog
 	}
+	keys, err := openKeys(cfg.KMS, aws, view)
+	if err != nil {
+		stopBG()
+		_ = g.Wait()
+		return err
+	}
+	deadLetters := deliver.NewDeadLetters(aws)
+	in.Keys, in.DeadLetters = keys, deadLetters
+	dl.Keys, dl.DeadLetters = keys, deadLetters
 	dl.SetTargetGuard(guard)
 	dl.StillScheduled = sch.StillScheduled
 	router := match.NewRouter(st, view, log)
 	router.BusLog = busLog
+	router.Keys, router.DeadLetters = keys, deadLetters
 	if !cfg.StoreFirstAttempts {
 		router.Direct = dl
 	}
@@ -226,7 +239,7 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	g.Go(func() error { return (&archive.Sweeper{JS: st.JS, View: view, Log: log}).Run(gctx) })
 	g.Go(func() error {
-		return (&archive.Replayer{JS: st.JS, Ctl: ctl, View: view, Log: log, MaxDeliveries: uint64(max(cfg.ReplayMaxPending, 0))}).Run(gctx)
+		return (&archive.Replayer{JS: st.JS, Ctl: ctl, View: view, Log: log, Keys: keys, MaxDeliveries: uint64(max(cfg.ReplayMaxPending, 0))}).Run(gctx)
 	})
 
 	mux := http.NewServeMux()
