@@ -7,11 +7,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
 )
 
 // KMSAPI is the part of the AWS KMS client a KMS provider calls.
 type KMSAPI interface {
+	DescribeKey(ctx context.Context, in *kms.DescribeKeyInput, opts ...func(*kms.Options)) (*kms.DescribeKeyOutput, error)
 	GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, opts ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
 	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
 }
@@ -38,6 +40,9 @@ func (k *KMS) GenerateDataKey(ctx context.Context, keyID string, ec Context) (Da
 	if err != nil {
 		return DataKey{}, &Error{Op: "GenerateDataKey", KeyID: keyID, Code: "ClientError", Err: err}
 	}
+	if err := checkKey(ctx, c, "GenerateDataKey", keyID); err != nil {
+		return DataKey{}, err
+	}
 	out, err := c.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: aws.String(keyID), KeySpec: "AES_256", EncryptionContext: ec})
 	if err != nil {
 		return DataKey{}, kmsError("GenerateDataKey", keyID, err)
@@ -54,6 +59,9 @@ func (k *KMS) Decrypt(ctx context.Context, keyID string, wrapped []byte, ec Cont
 	c, err := k.Client(ctx, region(keyID))
 	if err != nil {
 		return nil, &Error{Op: "Decrypt", KeyID: keyID, Code: "ClientError", Err: err}
+	}
+	if err := checkKey(ctx, c, "Decrypt", keyID); err != nil {
+		return nil, err
 	}
 	out, err := c.Decrypt(ctx, &kms.DecryptInput{KeyId: aws.String(keyID), CiphertextBlob: wrapped, EncryptionContext: ec})
 	if err != nil {
@@ -76,6 +84,50 @@ var permanentKMS = map[string]bool{
 	"InvalidCiphertextException": true,
 	"InvalidGrantTokenException": true,
 	"ValidationException":        true,
+}
+
+// checkKey refuses a key that is not an enabled symmetric encryption key,
+// with the error KMS itself answers for such a key (AWS KMS API Reference,
+// "Key states of AWS KMS keys": a disabled key is a DisabledException,
+// one pending deletion or import a KMSInvalidStateException). It costs one
+// DescribeKey per data key made or unwrapped, which the Sealer caches;
+// EventBridge's own key policy grants it kms:DescribeKey for this check.
+// Implementations of the KMS API that do not enforce key states
+// themselves (moto) are held to them so.
+func checkKey(ctx context.Context, c KMSAPI, op, keyID string) error {
+	out, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(keyID)})
+	if err != nil {
+		return kmsError(op, keyID, err)
+	}
+	md := out.KeyMetadata
+	if md == nil {
+		return &Error{Op: op, KeyID: keyID, Code: "NotFoundException", Permanent: true, Err: errors.New("no key metadata")}
+	}
+	arn := aws.ToString(md.Arn)
+	switch {
+	case md.KeyState == types.KeyStateDisabled:
+		return &Error{Op: op, KeyID: keyID, Code: "DisabledException", Permanent: true, Err: errors.New(arn + " is disabled.")}
+	case md.KeyState != types.KeyStateEnabled:
+		return &Error{Op: op, KeyID: keyID, Code: "KMSInvalidStateException", Permanent: true,
+			Err: errors.New(arn + " is " + keyStateText(md.KeyState) + ".")}
+	case md.KeyUsage != "" && md.KeyUsage != types.KeyUsageTypeEncryptDecrypt,
+		md.KeySpec != "" && md.KeySpec != types.KeySpecSymmetricDefault:
+		return &Error{Op: op, KeyID: keyID, Code: "InvalidKeyUsageException", Permanent: true,
+			Err: errors.New(arn + " is not a symmetric encryption key.")}
+	}
+	return nil
+}
+
+func keyStateText(s types.KeyState) string {
+	switch s {
+	case types.KeyStatePendingDeletion:
+		return "pending deletion"
+	case types.KeyStatePendingImport:
+		return "pending import"
+	case types.KeyStateUnavailable:
+		return "unavailable"
+	}
+	return strings.ToLower(string(s))
 }
 
 func kmsError(op, keyID string, err error) error {

@@ -1,0 +1,409 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/nats-io/nats.go"
+
+	"github.com/switchyard/switchyard/envelope"
+)
+
+// capture records every message published under sy.> on the NATS server
+// at url: what Switchyard stores in its streams, as it stores it.
+type capture struct {
+	mu   sync.Mutex
+	msgs []*nats.Msg
+}
+
+func captureNATS(t *testing.T, url string) *capture {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	c := &capture{}
+	if _, err := nc.Subscribe("sy.>", func(m *nats.Msg) {
+		c.mu.Lock()
+		c.msgs = append(c.msgs, m)
+		c.mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// holding returns the subjects of the captured messages whose data holds
+// text, and counts the messages by subject prefix.
+func (c *capture) holding(text string) (found []string, bySubject map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	bySubject = map[string]int{}
+	for _, m := range c.msgs {
+		parts := strings.SplitN(m.Subject, ".", 3)
+		bySubject[parts[0]+"."+parts[1]]++
+		if bytes.Contains(m.Data, []byte(text)) {
+			found = append(found, m.Subject)
+		}
+	}
+	return found, bySubject
+}
+
+func receiveN(t *testing.T, q *sqs.Client, url string, n int) []sqstypes.Message {
+	t.Helper()
+	var got []sqstypes.Message
+	eventually(t, fmt.Sprintf("%d messages on %s", n, url), func() bool {
+		out, err := q.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), WaitTimeSeconds: 1,
+			MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, out.Messages...)
+		return len(got) >= n
+	})
+	return got
+}
+
+func attr(m sqstypes.Message, name string) string {
+	if v, ok := m.MessageAttributes[name]; ok {
+		return aws.ToString(v.StringValue)
+	}
+	return ""
+}
+
+// TestKMSEncryptedBus runs a bus with a customer managed key of moto's
+// KMS: its events reach an SQS target, none of what Switchyard stores of
+// them (events stream, delivery tasks, archive) holds their plaintext, and
+// once the key is disabled, new events go to the bus's dead-letter queue
+// with ERROR_CODE and ERROR_MESSAGE. Removing the key loses nothing stored
+// under it: it stores plaintext from then on, which the capture sees.
+func TestKMSEncryptedBus(t *testing.T) {
+	m := startMoto(t)
+	url := startNATS(t)
+	// Tasks stored before their first attempt, so that the delivery
+	// stream holds every event's task; data keys last a second, so that
+	// disabling the key shows at once.
+	s := startServer(t, "--nats-url", url, "--aws-endpoint", m, "--store-first-attempts", "--kms-data-key-ttl", "1s")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("switchyard log:\n%s", s.logs())
+		}
+	})
+	cx := ctx(t)
+	cfg := motoConfig(m)
+	km, q := kms.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	key, err := km.CreateKey(cx, &kms.CreateKeyInput{Description: aws.String("switchyard bus key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyArn := aws.ToString(key.KeyMetadata.Arn)
+	n := time.Now().UnixNano()
+	targetURL, targetArn := createQueue(t, q, fmt.Sprintf("kms-target-%d", n), nil)
+	dlqURL, dlqArn := createQueue(t, q, fmt.Sprintf("kms-busdlq-%d", n), nil)
+	eb := s.client(acct, "eu-central-1")
+	bus := "secure"
+	if _, err := eb.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String(bus), KmsKeyIdentifier: aws.String(keyArn),
+		DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String(dlqArn)}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := eb.DescribeEventBus(cx, &eventbridge.DescribeEventBusInput{Name: aws.String(bus)})
+	if err != nil || aws.ToString(d.KmsKeyIdentifier) != keyArn || aws.ToString(d.DeadLetterConfig.Arn) != dlqArn {
+		t.Fatalf("DescribeEventBus: %+v %v", d, err)
+	}
+	busArn := aws.ToString(d.Arn)
+	if _, err := eb.CreateArchive(cx, &eventbridge.CreateArchiveInput{ArchiveName: aws.String("secure-arc"), EventSourceArn: aws.String(busArn)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("r"), EventBusName: aws.String(bus),
+		EventPattern: aws.String(`{"source":["app.secure"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := eb.PutTargets(cx, &eventbridge.PutTargetsInput{Rule: aws.String("r"), EventBusName: aws.String(bus),
+		Targets: []types.Target{{Id: aws.String("q"), Arn: aws.String(targetArn)}}}); err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("PutTargets: %v %+v", err, out)
+	}
+	capt := captureNATS(t, url)
+	put := func(marker string, n int) []string {
+		t.Helper()
+		entries := make([]types.PutEventsRequestEntry, n)
+		for i := range entries {
+			entries[i] = types.PutEventsRequestEntry{EventBusName: aws.String(bus), Source: aws.String("app.secure"), DetailType: aws.String("Secret"),
+				Detail: aws.String(fmt.Sprintf(`{"card":%q,"i":%d}`, marker, i))}
+		}
+		out, err := eb.PutEvents(cx, &eventbridge.PutEventsInput{Entries: entries})
+		if err != nil || out.FailedEntryCount != 0 {
+			t.Fatalf("PutEvents: %v %+v", err, out)
+		}
+		var ids []string
+		for _, e := range out.Entries {
+			ids = append(ids, aws.ToString(e.EventId))
+		}
+		return ids
+	}
+
+	// Encrypted: delivered in plaintext, stored sealed.
+	const secret = "4111-1111-1111-1111"
+	put(secret, 3)
+	for _, msg := range receiveN(t, q, targetURL, 3) {
+		if !strings.Contains(aws.ToString(msg.Body), secret) {
+			t.Errorf("target got %s", aws.ToString(msg.Body))
+		}
+	}
+	eventually(t, "the archive's event", func() bool {
+		a, err := eb.DescribeArchive(cx, &eventbridge.DescribeArchiveInput{ArchiveName: aws.String("secure-arc")})
+		return err == nil && a.EventCount == 3
+	})
+	found, counts := capt.holding(secret)
+	if len(found) > 0 {
+		t.Errorf("stored in plaintext on %v", found)
+	}
+	for _, p := range []string{"sy.events", "sy.deliver", "sy.archive"} {
+		if counts[p] == 0 {
+			t.Errorf("nothing captured on %s (captured: %v): the check above saw nothing", p, counts)
+		}
+	}
+	capt.mu.Lock()
+	for _, m := range capt.msgs {
+		sealed := envelope.IsSealed(m.Data) || bytes.HasPrefix(m.Data, []byte("SYT\x02"))
+		if strings.HasPrefix(m.Subject, "sy.events.") || strings.HasPrefix(m.Subject, "sy.archive.") || strings.HasPrefix(m.Subject, "sy.deliver.") {
+			if !sealed {
+				t.Errorf("%s stored unsealed: %.40q", m.Subject, m.Data)
+			}
+		}
+	}
+	capt.mu.Unlock()
+
+	// The key disabled: PutEvents still accepts the events, which go to
+	// the bus's dead-letter queue.
+	if _, err := km.DisableKey(cx, &kms.DisableKeyInput{KeyId: key.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // the cached data key expires
+	const secret2 = "5500-0000-0000-0004"
+	ids := put(secret2, 2)
+	dead := receiveN(t, q, dlqURL, 2)
+	seen := map[string]bool{}
+	for _, msg := range dead {
+		var ev event
+		body := aws.ToString(msg.Body)
+		if err := jsonUnmarshal(body, &ev); err != nil || !strings.Contains(string(ev.Detail), secret2) {
+			t.Errorf("bus dead letter is not the event: %s", body)
+		}
+		seen[ev.ID] = true
+		if c := attr(msg, "ERROR_CODE"); c != "NO_PERMISSIONS" {
+			t.Errorf("ERROR_CODE %q, want NO_PERMISSIONS", c)
+		}
+		if e := attr(msg, "ERROR_MESSAGE"); !strings.Contains(e, "DisabledException") {
+			t.Errorf("ERROR_MESSAGE %q does not say the key is disabled", e)
+		}
+		if attr(msg, "RULE_ARN") != "" || attr(msg, "TARGET_ARN") != "" {
+			t.Errorf("a bus dead letter names a rule or target: %v", msg.MessageAttributes)
+		}
+	}
+	for _, id := range ids {
+		if !seen[id] {
+			t.Errorf("event %s accepted but not in the bus's dead-letter queue", id)
+		}
+	}
+
+	// Enabled again, then the key removed: the bus stores plaintext, and
+	// events stored under the key are still readable (the archive).
+	if _, err := km.EnableKey(cx, &kms.EnableKeyInput{KeyId: key.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.UpdateEventBus(cx, &eventbridge.UpdateEventBusInput{Name: aws.String(bus),
+		DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String(dlqArn)}}); err != nil {
+		t.Fatal(err)
+	}
+	const plain = "plain-after-key-removed"
+	put(plain, 1)
+	if msgs := receiveN(t, q, targetURL, 1); !strings.Contains(aws.ToString(msgs[0].Body), plain) {
+		t.Errorf("target got %s", aws.ToString(msgs[0].Body))
+	}
+	eventually(t, "plaintext stored once the key is removed", func() bool {
+		found, _ := capt.holding(plain)
+		return len(found) > 0
+	})
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// TestKMSUnavailable: KMS refusing connections, and KMS hanging, fail
+// PutEvents to an encrypted bus within the --kms-timeout, retryably (an
+// InternalException the SDKs retry), and storing nothing; a bus without
+// a key is not affected.
+func TestKMSUnavailable(t *testing.T) {
+	// A port nothing listens on, and a listener that never answers.
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	hang, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hang.Close() })
+	go func() {
+		for {
+			c, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	for _, tc := range []struct{ name, endpoint string }{
+		{"refused", "http://" + deadAddr},
+		{"hanging", "http://" + hang.Addr().String()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, "--aws-endpoint", "kms="+tc.endpoint, "--kms-timeout", "1s")
+			c := eventbridge.New(eventbridge.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + s.addr),
+				Credentials: s.client(acct, "us-east-1").Options().Credentials, RetryMaxAttempts: 1})
+			cx := ctx(t)
+			if _, err := c.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String("enc"),
+				KmsKeyIdentifier: aws.String("arn:aws:kms:us-east-1:" + acct + ":key/1234abcd-12ab-34cd-56ef-1234567890ab")}); err != nil {
+				t.Fatal(err)
+			}
+			t0 := time.Now()
+			_, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{EventBusName: aws.String("enc"),
+				Source: aws.String("a"), DetailType: aws.String("b"), Detail: aws.String(`{}`)}}})
+			took := time.Since(t0)
+			if err == nil || !strings.Contains(err.Error(), "InternalException") {
+				t.Fatalf("PutEvents with KMS %s: %v, want InternalException", tc.name, err)
+			}
+			if took > 4*time.Second {
+				t.Errorf("PutEvents with KMS %s took %s, more than the 1s --kms-timeout allows", tc.name, took)
+			}
+			out, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
+				Source: aws.String("a"), DetailType: aws.String("b"), Detail: aws.String(`{}`)}}})
+			if err != nil || out.FailedEntryCount != 0 {
+				t.Fatalf("PutEvents to a bus without a key: %v %+v", err, out)
+			}
+		})
+	}
+}
+
+// TestKMSCorruptCiphertext: a message of an encrypted bus whose stored
+// ciphertext was altered does not decrypt; it goes, base64, to the bus's
+// dead-letter queue with ERROR_CODE INVALID_PARAMETER, and the router goes
+// on with the next events.
+func TestKMSCorruptCiphertext(t *testing.T) {
+	m := startMoto(t)
+	url := startNATS(t)
+	keyFile := filepath.Join(t.TempDir(), "bus.key")
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--nats-url", url, "--aws-endpoint", m, "--kms-local-key-file", keyFile)
+	cx := ctx(t)
+	q := sqs.NewFromConfig(motoConfig(m))
+	n := time.Now().UnixNano()
+	dlqURL, dlqArn := createQueue(t, q, fmt.Sprintf("kms-corrupt-dlq-%d", n), nil)
+	eb := s.client(acct, "eu-central-1")
+	if _, err := eb.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String("enc"), KmsKeyIdentifier: aws.String("alias/bus"),
+		DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String(dlqArn)}}); err != nil {
+		t.Fatal(err)
+	}
+	rcv := newReceiver(t)
+	mustRule(t, eb, "enc", "all", `{"source":["s"]}`, rcv.URL)
+	capt := captureNATS(t, url)
+	putOne := func(detail string) {
+		out, err := eb.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{EventBusName: aws.String("enc"),
+			Source: aws.String("s"), DetailType: aws.String("t"), Detail: aws.String(detail)}}})
+		if err != nil || out.FailedEntryCount != 0 {
+			t.Fatalf("PutEvents: %v %+v", err, out)
+		}
+	}
+	putOne(`{"n":1}`)
+	rcv.waitFor(t, 1, 15*time.Second)
+	// The stored message, its last ciphertext byte flipped, published
+	// again (a new message id).
+	var stored *nats.Msg
+	capt.mu.Lock()
+	for _, m := range capt.msgs {
+		if strings.HasPrefix(m.Subject, "sy.events.") {
+			stored = m
+		}
+	}
+	capt.mu.Unlock()
+	if stored == nil || !envelope.IsSealed(stored.Data) {
+		t.Fatalf("no sealed events-stream message captured")
+	}
+	bad := bytes.Clone(stored.Data)
+	bad[len(bad)-1] ^= 1
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	msg := &nats.Msg{Subject: stored.Subject, Data: bad, Header: nats.Header{}}
+	for k, v := range stored.Header {
+		msg.Header[k] = v
+	}
+	msg.Header.Set("Nats-Msg-Id", "corrupt-1")
+	if err := nc.PublishMsg(msg); err != nil {
+		t.Fatal(err)
+	}
+	dl := receiveN(t, q, dlqURL, 1)[0]
+	if c := attr(dl, "ERROR_CODE"); c != "INVALID_PARAMETER" {
+		t.Errorf("ERROR_CODE %q, want INVALID_PARAMETER", c)
+	}
+	if body, err := base64.StdEncoding.DecodeString(aws.ToString(dl.Body)); err != nil || !bytes.Equal(body, bad) {
+		t.Errorf("dead letter body is not the stored message, base64: %v", err)
+	}
+	putOne(`{"n":2}`)
+	rcv.waitFor(t, 2, 15*time.Second)
+}
+
+// TestKMSKill9UnderLoad is TestFaultKill9UnderLoad on a default bus
+// encrypted under a local key file: every acknowledged event is delivered
+// across kill -9 and restart.
+func TestKMSKill9UnderLoad(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "bus.key")
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--kms-local-key-file", keyFile)
+	c0 := s.client(acct, "us-east-1")
+	if _, err := c0.UpdateEventBus(ctx(t), &eventbridge.UpdateEventBusInput{Name: aws.String("default"), KmsKeyIdentifier: aws.String("local")}); err != nil {
+		t.Fatal(err)
+	}
+	rcv := newFaultReceiver(t)
+	mustRule(t, c0, "default", "all", `{"source":["fault"]}`, rcv.URL)
+	var mu sync.Mutex
+	client := c0
+	current := func() *eventbridge.Client { mu.Lock(); defer mu.Unlock(); return client }
+	l := startLoad(t, current, 500)
+	time.Sleep(2 * time.Second)
+	s.kill9()
+	time.Sleep(300 * time.Millisecond)
+	s.restart()
+	mu.Lock()
+	client = s.client(acct, "us-east-1")
+	mu.Unlock()
+	time.Sleep(time.Second)
+	l.end()
+	tally(t, "kms-kill9", l, rcv, 90*time.Second, s)
+}
