@@ -86,6 +86,16 @@ var permanentKMS = map[string]bool{
 	"ValidationException":        true,
 }
 
+// Check reports whether keyID names an enabled symmetric encryption key
+// the caller may describe, with the error KMS answers (see checkKey).
+func (k *KMS) Check(ctx context.Context, keyID string) error {
+	c, err := k.Client(ctx, region(keyID))
+	if err != nil {
+		return &Error{Op: "DescribeKey", KeyID: keyID, Code: "ClientError", Err: err}
+	}
+	return checkKey(ctx, c, "DescribeKey", keyID)
+}
+
 // checkKey refuses a key that is not an enabled symmetric encryption key,
 // with the error KMS itself answers for such a key (AWS KMS API Reference,
 // "Key states of AWS KMS keys": a disabled key is a DisabledException,

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/switchyard/switchyard/envelope"
 	"github.com/switchyard/switchyard/internal/awsclient"
+	"github.com/switchyard/switchyard/internal/awserr"
 	"github.com/switchyard/switchyard/internal/busenc"
 	"github.com/switchyard/switchyard/internal/control"
 )
@@ -24,20 +26,56 @@ type KMSConfig struct {
 	Timeout      time.Duration
 }
 
-// openKeys returns the keys of the process's buses.
-func openKeys(cfg KMSConfig, f *awsclient.Factory, view *control.View) (*busenc.Keys, error) {
+// openKeys returns the keys of the process's buses, and the check of the
+// keys CreateEventBus and UpdateEventBus are given (nil for a local key,
+// which takes any identifier).
+func openKeys(cfg KMSConfig, f *awsclient.Factory, view *control.View) (*busenc.Keys, func(context.Context, control.Scope, string) error, error) {
 	var p envelope.Provider
+	var check func(context.Context, control.Scope, string) error
 	if cfg.LocalKeyFile != "" {
 		l, err := envelope.LoadLocal(cfg.LocalKeyFile)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p = l
 	} else {
-		p = &envelope.KMS{Client: kmsClients(f)}
+		k := &envelope.KMS{Client: kmsClients(f)}
+		p = k
+		timeout := cfg.Timeout
+		if timeout <= 0 {
+			timeout = 5 * time.Second
+		}
+		check = func(ctx context.Context, sc control.Scope, id string) error {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			return keyError(id, k.Check(ctx, busenc.KeyARN(sc, id)))
+		}
 	}
 	s := envelope.New(p, envelope.Options{TTL: cfg.DataKeyTTL, MaxUses: cfg.DataKeyUses, Timeout: cfg.Timeout})
-	return &busenc.Keys{Sealer: s, View: view}, nil
+	return &busenc.Keys{Sealer: s, View: view}, check, nil
+}
+
+// keyError is the answer of CreateEventBus or UpdateEventBus to a key
+// that KMS refuses. EventBridge checks the key when it is set, with
+// kms:DescribeKey, which the key policy must grant it for that reason
+// ("Allow EventBridge to validate key permission", "Encrypting EventBridge
+// event buses with AWS KMS keys"). AWS does not document the error it
+// answers; a key that cannot be used is a client error
+// (ValidationException) naming KMS's reason, and KMS unreachable is
+// InternalException, which SDKs retry.
+func keyError(id string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if !envelope.IsPermanent(err) {
+		return awserr.Internal()
+	}
+	var e *envelope.Error
+	msg := err.Error()
+	if errors.As(err, &e) {
+		msg = e.Code + ": " + e.Err.Error()
+	}
+	return awserr.Validation("The KMS key %s cannot be used to encrypt the event bus: %s", id, msg)
 }
 
 // kmsClients returns a KMS client per region, made once.

@@ -203,12 +203,13 @@ func Run(ctx context.Context, cfg Config) error {
 		defer func() { stopLog(); <-busLog.Done() }()
 		in.BusLog, dl.BusLog = busLog, busLog
 	}
-	keys, err := openKeys(cfg.KMS, aws, view)
+	keys, keyCheck, err := openKeys(cfg.KMS, aws, view)
 	if err != nil {
 		stopBG()
 		_ = g.Wait()
 		return err
 	}
+	ctl.KeyCheck = keyCheck
 	deadLetters := deliver.NewDeadLetters(aws)
 	in.Keys, in.DeadLetters = keys, deadLetters
 	dl.Keys, dl.DeadLetters = keys, deadLetters

@@ -5,11 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,66 +249,132 @@ func TestKMSEncryptedBus(t *testing.T) {
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 
-// TestKMSUnavailable: KMS refusing connections, and KMS hanging, fail
-// PutEvents to an encrypted bus within the --kms-timeout, retryably (an
-// InternalException or a 503 the SDKs retry), and storing nothing; a bus
-// without a key is not affected.
-func TestKMSUnavailable(t *testing.T) {
-	// A port nothing listens on, and a listener that never answers.
-	dead, err := net.Listen("tcp", "127.0.0.1:0")
+// kmsProxy stands between Switchyard and moto's KMS: it forwards
+// connections, or closes them at once (KMS refusing), or holds them
+// without a byte (KMS hanging).
+type kmsProxy struct {
+	l    net.Listener
+	mode atomic.Value // "forward", "close", "hang"
+}
+
+func startKMSProxy(t *testing.T, upstream string) *kmsProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadAddr := dead.Addr().String()
-	dead.Close()
-	hang, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hang.Close() })
+	p := &kmsProxy{l: l}
+	p.mode.Store("forward")
+	up := strings.TrimPrefix(upstream, "http://")
+	var held []net.Conn
+	var mu sync.Mutex
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	})
 	go func() {
 		for {
-			c, err := hang.Accept()
+			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			defer c.Close()
+			switch p.mode.Load() {
+			case "close":
+				c.Close()
+			case "hang":
+				mu.Lock()
+				held = append(held, c)
+				mu.Unlock()
+			default:
+				go func() {
+					defer c.Close()
+					u, err := net.Dial("tcp", up)
+					if err != nil {
+						return
+					}
+					defer u.Close()
+					go func() { _, _ = io.Copy(u, c) }()
+					_, _ = io.Copy(c, u)
+				}()
+			}
 		}
 	}()
-	for _, tc := range []struct{ name, endpoint string }{
-		{"refused", "http://" + deadAddr},
-		{"hanging", "http://" + hang.Addr().String()},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := startServerEnv(t, []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true"},
-				"--aws-endpoint", "kms="+tc.endpoint, "--kms-timeout", "1s")
-			c := eventbridge.New(eventbridge.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + s.addr),
-				Credentials: s.client(acct, "us-east-1").Options().Credentials, RetryMaxAttempts: 1})
-			cx := ctx(t)
-			if _, err := c.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String("enc"),
-				KmsKeyIdentifier: aws.String("arn:aws:kms:us-east-1:" + acct + ":key/1234abcd-12ab-34cd-56ef-1234567890ab")}); err != nil {
-				t.Fatal(err)
-			}
-			t0 := time.Now()
-			_, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{EventBusName: aws.String("enc"),
-				Source: aws.String("a"), DetailType: aws.String("b"), Detail: aws.String(`{}`)}}})
-			took := time.Since(t0)
-			if err == nil || !strings.Contains(err.Error(), "InternalException") && !strings.Contains(err.Error(), "ServiceUnavailableException") {
-				t.Fatalf("PutEvents with KMS %s: %v, want a retryable InternalException or ServiceUnavailableException", tc.name, err)
-			}
-			t.Logf("PutEvents with KMS %s failed after %s: %v", tc.name, took.Round(time.Millisecond), err)
-			if !strings.Contains(s.logs(), "key unavailable") {
-				t.Errorf("the refusal is not for the key:\n%s", s.logs())
-			}
-			if took > 4*time.Second {
-				t.Errorf("PutEvents with KMS %s took %s, more than the 1s --kms-timeout allows", tc.name, took)
-			}
-			out, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
-				Source: aws.String("a"), DetailType: aws.String("b"), Detail: aws.String(`{}`)}}})
-			if err != nil || out.FailedEntryCount != 0 {
-				t.Fatalf("PutEvents to a bus without a key: %v %+v", err, out)
-			}
-		})
+	return p
+}
+
+// TestKMSUnavailable: KMS refusing connections, and KMS hanging, fail
+// PutEvents to an encrypted bus within the --kms-timeout, retryably (an
+// InternalException or a 503 the SDKs retry), and store nothing; a bus
+// without a key is not affected. CreateEventBus checks the key
+// (DescribeKey): a key that does not exist is a ValidationException, and
+// KMS unreachable an InternalException.
+func TestKMSUnavailable(t *testing.T) {
+	m := startMoto(t)
+	px := startKMSProxy(t, m)
+	// Data keys last 100ms: each PutEvents below asks KMS again.
+	s := startServer(t, "--aws-endpoint", "kms=http://"+px.l.Addr().String(), "--kms-timeout", "1s",
+		"--kms-data-key-ttl", "100ms")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("switchyard log:\n%s", s.logs())
+		}
+	})
+	cx := ctx(t)
+	key, err := kms.NewFromConfig(motoConfig(m)).CreateKey(cx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := eventbridge.New(eventbridge.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + s.addr),
+		Credentials: s.client(acct, "us-east-1").Options().Credentials, RetryMaxAttempts: 1})
+	_, err = c.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String("nokey"),
+		KmsKeyIdentifier: aws.String("arn:aws:kms:us-west-2:" + motoAccount + ":key/1234abcd-12ab-34cd-56ef-1234567890ab")})
+	if err == nil || !strings.Contains(err.Error(), "ValidationException") || !strings.Contains(err.Error(), "NotFoundException") {
+		t.Fatalf("CreateEventBus with a key that does not exist: %v", err)
+	}
+	if _, err := c.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String("enc"), KmsKeyIdentifier: key.KeyMetadata.Arn}); err != nil {
+		t.Fatal(err)
+	}
+	putEnc := func() error {
+		_, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{EventBusName: aws.String("enc"),
+			Source: aws.String("a"), DetailType: aws.String("b"), Detail: aws.String(`{}`)}}})
+		return err
+	}
+	if err := putEnc(); err != nil {
+		t.Fatalf("PutEvents with KMS up: %v", err)
+	}
+	for _, mode := range []string{"close", "hang"} {
+		px.mode.Store(mode)
+		time.Sleep(200 * time.Millisecond) // the data key expires
+		t0 := time.Now()
+		err := putEnc()
+		took := time.Since(t0)
+		t.Logf("PutEvents with KMS %s failed after %s: %v", mode, took.Round(time.Millisecond), err)
+		if err == nil || !strings.Contains(err.Error(), "InternalException") && !strings.Contains(err.Error(), "ServiceUnavailableException") {
+			t.Fatalf("PutEvents with KMS %s: %v, want a retryable InternalException or ServiceUnavailableException", mode, err)
+		}
+		if took > 4*time.Second {
+			t.Errorf("PutEvents with KMS %s took %s, more than the 1s --kms-timeout allows", mode, took)
+		}
+		out, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
+			Source: aws.String("a"), DetailType: aws.String("b"), Detail: aws.String(`{}`)}}})
+		if err != nil || out.FailedEntryCount != 0 {
+			t.Fatalf("PutEvents to a bus without a key, KMS %s: %v %+v", mode, err, out)
+		}
+		_, err = c.UpdateEventBus(cx, &eventbridge.UpdateEventBusInput{Name: aws.String("enc"), KmsKeyIdentifier: key.KeyMetadata.Arn})
+		if err == nil || !strings.Contains(err.Error(), "InternalException") {
+			t.Fatalf("UpdateEventBus with KMS %s: %v, want InternalException", mode, err)
+		}
+	}
+	if !strings.Contains(s.logs(), "key unavailable") {
+		t.Errorf("the refusals are not for the key")
+	}
+	px.mode.Store("forward")
+	if err := putEnc(); err != nil {
+		t.Fatalf("PutEvents with KMS back: %v", err)
 	}
 }
 
