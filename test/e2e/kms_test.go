@@ -245,6 +245,35 @@ func TestKMSEncryptedBus(t *testing.T) {
 		found, _ := capt.holding(plain)
 		return len(found) > 0
 	})
+
+	// The archive keeps the events sealed under the key the bus no longer
+	// has; a replay decrypts them (the key is enabled again).
+	time.Sleep(1100 * time.Millisecond) // past the events' second
+	a, err := eb.DescribeArchive(cx, &eventbridge.DescribeArchiveInput{ArchiveName: aws.String("secure-arc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.StartReplay(cx, &eventbridge.StartReplayInput{ReplayName: aws.String("again"), EventSourceArn: a.ArchiveArn,
+		EventStartTime: aws.Time(time.Now().Add(-time.Hour)), EventEndTime: aws.Time(time.Now()),
+		Destination: &types.ReplayDestination{Arn: aws.String(busArn)}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the replay to complete", func() bool {
+		d, err := eb.DescribeReplay(cx, &eventbridge.DescribeReplayInput{ReplayName: aws.String("again")})
+		if err == nil && (d.State == types.ReplayStateFailed || d.State == types.ReplayStateCancelled) {
+			t.Fatalf("replay %s: %s", d.State, aws.ToString(d.StateReason))
+		}
+		return err == nil && d.State == types.ReplayStateCompleted
+	})
+	replayed := 0
+	for _, msg := range receiveN(t, q, targetURL, 4) {
+		if strings.Contains(aws.ToString(msg.Body), secret) {
+			replayed++
+		}
+	}
+	if replayed != 3 {
+		t.Errorf("replay delivered %d of the 3 encrypted archived events", replayed)
+	}
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
