@@ -117,6 +117,12 @@ type Options struct {
 	MaxKeys int
 	// Timeout bounds each provider call (default 5 seconds).
 	Timeout time.Duration
+	// RetryDelay is how long, after a provider call for a key failed for
+	// a reason that may pass (unreachable, throttled, too slow), calls
+	// for that key fail at once with that error rather than wait again
+	// (default 1 second): a key service that is down costs each caller
+	// nothing, and the callers of other keys are not queued behind it.
+	RetryDelay time.Duration
 }
 
 // Sealer seals and opens values, caching data keys.
@@ -129,6 +135,35 @@ type Sealer struct {
 	enc map[string]*encKey  // by master key id and context
 	dec map[string]*decKey  // by wrapped key
 	gen map[string]*genCall // data keys being made, by the enc key
+	// down holds the keys whose last provider call failed retryably, by
+	// master key id, until RetryDelay has passed.
+	down map[string]downKey
+}
+
+type downKey struct {
+	until time.Time
+	err   error
+}
+
+// isDown returns the recent retryable failure of keyID, if any; s.mu is
+// held.
+func (s *Sealer) isDown(keyID string) error {
+	d, ok := s.down[keyID]
+	if !ok {
+		return nil
+	}
+	if !s.now().Before(d.until) {
+		delete(s.down, keyID)
+		return nil
+	}
+	return fmt.Errorf("envelope: key %s unavailable, not asked again until %s: %w", keyID, d.until.UTC().Format(time.RFC3339Nano), d.err)
+}
+
+// failed notes a provider failure for keyID; s.mu is held.
+func (s *Sealer) failed(keyID string, err error) {
+	if !IsPermanent(err) {
+		s.down[keyID] = downKey{until: s.now().Add(s.opts.RetryDelay), err: err}
+	}
 }
 
 type encKey struct {
@@ -164,7 +199,11 @@ func New(p Provider, opts Options) *Sealer {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Second
 	}
-	return &Sealer{p: p, opts: opts, now: time.Now, enc: map[string]*encKey{}, dec: map[string]*decKey{}, gen: map[string]*genCall{}}
+	if opts.RetryDelay <= 0 {
+		opts.RetryDelay = time.Second
+	}
+	return &Sealer{p: p, opts: opts, now: time.Now, enc: map[string]*encKey{}, dec: map[string]*decKey{}, gen: map[string]*genCall{},
+		down: map[string]downKey{}}
 }
 
 // Seal seals plain under master key keyID with context ec.
@@ -195,6 +234,10 @@ func (s *Sealer) encKey(ctx context.Context, keyID string, ec Context) (*encKey,
 	}
 	c := s.gen[id]
 	if c == nil {
+		if err := s.isDown(keyID); err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
 		c = &genCall{done: make(chan struct{})}
 		s.gen[id] = c
 		go s.generate(id, c, keyID, ec)
@@ -229,6 +272,9 @@ func (s *Sealer) generate(id string, c *genCall, keyID string, ec Context) {
 	}
 	s.mu.Lock()
 	delete(s.gen, id)
+	if err != nil {
+		s.failed(keyID, err)
+	}
 	if k != nil {
 		s.enc[id] = k
 		// What this process seals it can open without asking again.
@@ -271,12 +317,22 @@ func (s *Sealer) Open(ctx context.Context, sealed []byte) ([]byte, Context, erro
 		delete(s.dec, string(h.wrapped))
 		k = nil
 	}
+	var down error
+	if k == nil {
+		down = s.isDown(h.keyID)
+	}
 	s.mu.Unlock()
+	if down != nil {
+		return nil, nil, down
+	}
 	if k == nil {
 		cctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 		plain, err := s.p.Decrypt(cctx, h.keyID, h.wrapped, h.ec)
 		cancel()
 		if err != nil {
+			s.mu.Lock()
+			s.failed(h.keyID, err)
+			s.mu.Unlock()
 			return nil, nil, err
 		}
 		aead, err := newAEAD(plain)

@@ -180,12 +180,59 @@ func TestHangingProviderIsBounded(t *testing.T) {
 	if n := h.calls.Load(); n != 1 {
 		t.Fatalf("20 concurrent seals made %d provider calls, want 1", n)
 	}
-	// A caller's own deadline ends its wait sooner.
+	// Within RetryDelay of the failure, callers fail at once, retryably,
+	// without asking the key service.
+	t0 := time.Now()
+	if _, err := s.Seal(context.Background(), "k", busEC, []byte("e")); err == nil || IsPermanent(err) || time.Since(t0) > 100*time.Millisecond {
+		t.Fatalf("within the retry delay: %v after %s", err, time.Since(t0))
+	}
+	if n := h.calls.Load(); n != 1 {
+		t.Fatalf("within the retry delay the key service was asked again (%d calls)", n)
+	}
+	// After it, the service is asked again; a caller's own deadline ends
+	// its wait sooner than the timeout.
+	time.Sleep(time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if _, err := s.Seal(ctx, "k", busEC, []byte("e")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("caller deadline: %v", err)
 	}
+	if n := h.calls.Load(); n != 2 {
+		t.Fatalf("after the retry delay: %d calls, want 2", n)
+	}
+}
+
+// A key service that is down for one key does not hold up another's.
+func TestOtherKeysUnaffected(t *testing.T) {
+	p := &splitProvider{ok: newLocal(t, 1), bad: &hanging{}}
+	s := New(p, Options{Timeout: 300 * time.Millisecond})
+	if _, err := s.Seal(context.Background(), "bad", busEC, []byte("e")); err == nil {
+		t.Fatal("hanging key sealed")
+	}
+	t0 := time.Now()
+	if _, err := s.Seal(context.Background(), "good", busEC, []byte("e")); err != nil || time.Since(t0) > 200*time.Millisecond {
+		t.Fatalf("other key: %v after %s", err, time.Since(t0))
+	}
+}
+
+// splitProvider serves key "bad" from bad and every other from ok.
+type splitProvider struct {
+	ok  *Local
+	bad Provider
+}
+
+func (p *splitProvider) GenerateDataKey(ctx context.Context, keyID string, ec Context) (DataKey, error) {
+	if keyID == "bad" {
+		return p.bad.GenerateDataKey(ctx, keyID, ec)
+	}
+	return p.ok.GenerateDataKey(ctx, keyID, ec)
+}
+
+func (p *splitProvider) Decrypt(ctx context.Context, keyID string, w []byte, ec Context) ([]byte, error) {
+	if keyID == "bad" {
+		return p.bad.Decrypt(ctx, keyID, w, ec)
+	}
+	return p.ok.Decrypt(ctx, keyID, w, ec)
 }
 
 func TestLoadLocal(t *testing.T) {

@@ -314,7 +314,7 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 		if key := s.Keys.BusKey(b.scope, b.bus); key != "" {
 			sealed, err := s.Keys.Seal(ctx, key, b.scope, b.bus, msg.Data)
 			if err != nil {
-				if !s.encryptFailed(ctx, b.scope, b.bus, entries, b.entries, b.ids, b.traces, results, err) {
+				if !s.encryptFailed(ctx, sc, b.scope, b.bus, entries, b.entries, b.ids, b.traces, results, err) {
 					failure = err
 				}
 				continue
@@ -449,7 +449,8 @@ var internalFailure = Result{ErrorCode: "InternalFailure", ErrorMessage: "Intern
 // failure (KMS unreachable, throttled, too slow) is not settled: the
 // entries fail as InternalFailure, the call as a whole if nothing was
 // stored, so that SDKs send them again.
-func (s *Service) encryptFailed(ctx context.Context, sc control.Scope, bus string, entries []Entry, idx []int, ids, traces []string, results []Result, err error) bool {
+// caller is the sender's scope, the events' account; sc is the bus's.
+func (s *Service) encryptFailed(ctx context.Context, caller, sc control.Scope, bus string, entries []Entry, idx []int, ids, traces []string, results []Result, err error) bool {
 	code, dead := busenc.DeadLetterCode(err)
 	if !dead {
 		s.log.Warn("ingest: events not encrypted, key unavailable; refused for the caller to retry", "bus", control.BusARN(sc, bus), "err", err)
@@ -473,7 +474,7 @@ func (s *Service) encryptFailed(ctx context.Context, sc control.Scope, bus strin
 		if e.Time != nil {
 			t = *e.Time
 		}
-		env := Envelope(ids[k], *e.DetailType, *e.Source, sc, t, e.Resources, []byte(*e.Detail))
+		env := Envelope(ids[k], *e.DetailType, *e.Source, caller, t, e.Resources, []byte(*e.Detail))
 		if derr := s.DeadLetters.SendBusDeadLetter(ctx, queue, env, traces[k], code, err.Error()); derr != nil {
 			s.log.Error("ingest: event not encrypted and not sent to the bus's dead-letter queue", "bus", control.BusARN(sc, bus), "err", derr)
 			results[i] = internalFailure

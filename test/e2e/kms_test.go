@@ -377,7 +377,9 @@ func TestKMSUnavailable(t *testing.T) {
 	}
 	for _, mode := range []string{"close", "hang"} {
 		px.mode.Store(mode)
-		time.Sleep(200 * time.Millisecond) // the data key expires
+		// The data key expires, and so does the retry delay (1s) after
+		// the last failure.
+		time.Sleep(1200 * time.Millisecond)
 		t0 := time.Now()
 		err := putEnc()
 		took := time.Since(t0)
@@ -387,6 +389,11 @@ func TestKMSUnavailable(t *testing.T) {
 		}
 		if took > 4*time.Second {
 			t.Errorf("PutEvents with KMS %s took %s, more than the 1s --kms-timeout allows", mode, took)
+		}
+		// Within the retry delay, the next call fails at once.
+		t0 = time.Now()
+		if err := putEnc(); err == nil || time.Since(t0) > 500*time.Millisecond {
+			t.Errorf("PutEvents again with KMS %s: %v after %s, want a failure at once", mode, err, time.Since(t0))
 		}
 		out, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
 			Source: aws.String("a"), DetailType: aws.String("b"), Detail: aws.String(`{}`)}}})
