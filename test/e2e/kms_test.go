@@ -227,6 +227,33 @@ func TestKMSEncryptedBus(t *testing.T) {
 		}
 	}
 
+	// A bus under the disabled key without a dead-letter queue refuses
+	// the entries instead.
+	if _, err := eb.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String("nodlq")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := km.EnableKey(cx, &kms.EnableKeyInput{KeyId: key.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.UpdateEventBus(cx, &eventbridge.UpdateEventBusInput{Name: aws.String("nodlq"), KmsKeyIdentifier: aws.String(keyArn)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := km.DisableKey(cx, &kms.DisableKeyInput{KeyId: key.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	out, err := eb.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{EventBusName: aws.String("nodlq"),
+		Source: aws.String("app.secure"), DetailType: aws.String("Secret"), Detail: aws.String(`{}`)}}})
+	if err != nil || out.FailedEntryCount != 1 || aws.ToString(out.Entries[0].ErrorCode) != "AccessDeniedException" ||
+		!strings.Contains(aws.ToString(out.Entries[0].ErrorMessage), "disabled") {
+		t.Fatalf("PutEvents to a bus under a disabled key without a DLQ: %v %+v", err, out)
+	}
+	// UpdateEventBus checks the key: a disabled one is refused.
+	_, err = eb.UpdateEventBus(cx, &eventbridge.UpdateEventBusInput{Name: aws.String("nodlq"), KmsKeyIdentifier: aws.String(keyArn)})
+	if err == nil || !strings.Contains(err.Error(), "ValidationException") || !strings.Contains(err.Error(), "DisabledException") {
+		t.Fatalf("UpdateEventBus with a disabled key: %v", err)
+	}
+
 	// Enabled again, then the key removed: the bus stores plaintext, and
 	// events stored under the key are still readable (the archive).
 	if _, err := km.EnableKey(cx, &kms.EnableKeyInput{KeyId: key.KeyMetadata.KeyId}); err != nil {
@@ -425,18 +452,28 @@ func TestKMSCorruptCiphertext(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, "--nats-url", url, "--aws-endpoint", m, "--kms-local-key-file", keyFile)
+	// Tasks stored before their first attempt, so that one can be
+	// corrupted too.
+	s := startServer(t, "--nats-url", url, "--aws-endpoint", m, "--kms-local-key-file", keyFile, "--store-first-attempts")
 	cx := ctx(t)
 	q := sqs.NewFromConfig(motoConfig(m))
 	n := time.Now().UnixNano()
 	dlqURL, dlqArn := createQueue(t, q, fmt.Sprintf("kms-corrupt-dlq-%d", n), nil)
+	targetDLQURL, targetDLQArn := createQueue(t, q, fmt.Sprintf("kms-corrupt-tdlq-%d", n), nil)
 	eb := s.client(acct, "eu-central-1")
 	if _, err := eb.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String("enc"), KmsKeyIdentifier: aws.String("alias/bus"),
 		DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String(dlqArn)}}); err != nil {
 		t.Fatal(err)
 	}
 	rcv := newReceiver(t)
-	mustRule(t, eb, "enc", "all", `{"source":["s"]}`, rcv.URL)
+	if _, err := eb.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("all"), EventBusName: aws.String("enc"),
+		EventPattern: aws.String(`{"source":["s"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := eb.PutTargets(cx, &eventbridge.PutTargetsInput{Rule: aws.String("all"), EventBusName: aws.String("enc"),
+		Targets: []types.Target{{Id: aws.String("r"), Arn: aws.String(rcv.URL), DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String(targetDLQArn)}}}}); err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("PutTargets: %v %+v", err, out)
+	}
 	capt := captureNATS(t, url)
 	putOne := func(detail string) {
 		out, err := eb.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{EventBusName: aws.String("enc"),
@@ -484,6 +521,43 @@ func TestKMSCorruptCiphertext(t *testing.T) {
 	}
 	putOne(`{"n":2}`)
 	rcv.waitFor(t, 2, 15*time.Second)
+
+	// A stored task whose sealed event was altered: its target's DLQ,
+	// the stored event base64 (the head, with the target, is not sealed).
+	var task *nats.Msg
+	capt.mu.Lock()
+	for _, m := range capt.msgs {
+		if strings.HasPrefix(m.Subject, "sy.deliver.") && bytes.HasPrefix(m.Data, []byte("SYT\x02")) {
+			task = m
+		}
+	}
+	capt.mu.Unlock()
+	if task == nil {
+		t.Fatal("no sealed delivery task captured")
+	}
+	badTask := bytes.Clone(task.Data)
+	badTask[len(badTask)-1] ^= 1
+	tmsg := &nats.Msg{Subject: task.Subject, Data: badTask, Header: nats.Header{}}
+	for k, v := range task.Header {
+		tmsg.Header[k] = v
+	}
+	tmsg.Header.Set("Nats-Msg-Id", "corrupt-task-1")
+	if err := nc.PublishMsg(tmsg); err != nil {
+		t.Fatal(err)
+	}
+	tdl := receiveN(t, q, targetDLQURL, 1)[0]
+	if c := attr(tdl, "ERROR_CODE"); c != "INVALID_PARAMETER" {
+		t.Errorf("target dead letter ERROR_CODE %q, want INVALID_PARAMETER", c)
+	}
+	if attr(tdl, "TARGET_ARN") != rcv.URL || !strings.HasSuffix(attr(tdl, "RULE_ARN"), "rule/enc/all") {
+		t.Errorf("target dead letter attributes %v", tdl.MessageAttributes)
+	}
+	if body, err := base64.StdEncoding.DecodeString(aws.ToString(tdl.Body)); err != nil || !envelope.IsSealed(body) {
+		t.Errorf("target dead letter body is not the sealed event, base64: %v", err)
+	}
+	if n := len(rcv.received()); n != 2 {
+		t.Errorf("the target got %d calls, want 2 (the corrupt task is not delivered)", n)
+	}
 }
 
 // TestKMSKill9UnderLoad is TestFaultKill9UnderLoad on a default bus
