@@ -19,6 +19,10 @@
 // The subject of an archive message is sy.archive.<uuid>.<n>, n being the
 // number of events it holds, so that the per-subject message counts of the
 // stream give the event count.
+//
+// The data of an archive message is sealed under the archive's customer
+// managed key, else its bus's, when there is one (package busenc); a
+// replay opens it and seals what it publishes under the bus's key.
 package archive
 
 import (

@@ -4,7 +4,10 @@
 // backoff within the target's retry policy and dead-lettering what the
 // policy gives up. An event's X-Ray trace header (match.Task.Trace) goes
 // with every attempt, as the call's X-Amzn-Trace-Id header
-// (Invocation.Trace), and with its dead letter (dlq.go).
+// (Invocation.Trace), and with its dead letter (dlq.go). The event of a
+// task of a bus with a customer managed key is stored sealed and opened
+// here (package busenc); one that no longer opens goes to the target's
+// dead-letter queue.
 //
 // Nothing waits in memory or on the consumer. A task to retry is
 // acknowledged and written back to the stream as a JetStream message

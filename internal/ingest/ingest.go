@@ -3,7 +3,9 @@
 // the durable events stream (with its X-Ray trace header, if it has a
 // valid one, beside the envelope: trace.go), acknowledging an entry only
 // once JetStream has stored it. Matching (package match) consumes that
-// stream.
+// stream. The messages of a bus with a customer managed key are sealed
+// under it first (package busenc); events it cannot encrypt go to the
+// bus's dead-letter queue.
 package ingest
 
 import (

@@ -7,7 +7,9 @@
 // not settle it. An event is acknowledged only after all of its tasks are
 // stored or settled, and task IDs are deterministic, so a crash at any
 // point leads to no lost and no duplicated task (a redelivered event may
-// call a target again: at least once).
+// call a target again: at least once). Messages of buses with a customer
+// managed key arrive sealed and are opened here, and the events of their
+// tasks and archives are sealed again (package busenc).
 package match
 
 import (
