@@ -590,3 +590,55 @@ func TestKMSKill9UnderLoad(t *testing.T) {
 	l.end()
 	tally(t, "kms-kill9", l, rcv, 90*time.Second, s)
 }
+
+// TestKMSCluster: two processes on one NATS share an encrypted bus (the
+// same local key file): what one stores the other routes, unwrapping the
+// data keys it did not make, and every event arrives.
+func TestKMSCluster(t *testing.T) {
+	url := startNATS(t)
+	keyFile := filepath.Join(t.TempDir(), "bus.key")
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secrets := newKeyFile(t, "secrets.key")
+	a := startServer(t, "--nats-url", url, "--secrets-key-file", secrets, "--kms-local-key-file", keyFile)
+	b := startServer(t, "--nats-url", url, "--secrets-key-file", secrets, "--kms-local-key-file", keyFile)
+	ca, cb, cx := a.client(acct, "ap-south-1"), b.client(acct, "ap-south-1"), ctx(t)
+	if _, err := ca.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String("shared"), KmsKeyIdentifier: aws.String("alias/shared")}); err != nil {
+		t.Fatal(err)
+	}
+	rcv := newReceiver(t)
+	mustRule(t, ca, "shared", "all", `{"source":["c"]}`, rcv.URL)
+	const calls = 40
+	for i := range calls {
+		c := ca
+		if i%2 == 1 {
+			c = cb
+		}
+		entries := make([]types.PutEventsRequestEntry, 10)
+		for j := range entries {
+			entries[j] = types.PutEventsRequestEntry{EventBusName: aws.String("shared"), Source: aws.String("c"), DetailType: aws.String("t"),
+				Detail: aws.String(fmt.Sprintf(`{"i":%d,"j":%d}`, i, j))}
+		}
+		if out, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: entries}); err != nil || out.FailedEntryCount != 0 {
+			t.Fatalf("PutEvents: %v %+v", err, out)
+		}
+	}
+	got := rcv.waitFor(t, calls*10, 30*time.Second)
+	seen := map[string]bool{}
+	for _, body := range got {
+		var ev event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Fatalf("not an event: %s", body)
+		}
+		seen[string(ev.Detail)] = true
+	}
+	if len(seen) != calls*10 {
+		t.Errorf("%d distinct events delivered, want %d", len(seen), calls*10)
+	}
+	ra, rb := metricSum(t, a, "switchyard_match_events_total", ""), metricSum(t, b, "switchyard_match_events_total", "")
+	t.Logf("routed: %v by one process, %v by the other", ra, rb)
+	if ra == 0 || rb == 0 {
+		t.Logf("one process routed everything: the other's data keys were not unwrapped here (load too small to split)")
+	}
+}
