@@ -167,11 +167,10 @@ func (s *Sealer) failed(keyID string, err error) {
 }
 
 type encKey struct {
-	keyID   string
-	wrapped []byte
-	aead    cipher.AEAD
-	made    time.Time
-	uses    int
+	hdr  []byte // the sealed values' header: key id, context, wrapped key
+	aead cipher.AEAD
+	made time.Time
+	uses int
 }
 
 type decKey struct {
@@ -212,20 +211,31 @@ func (s *Sealer) Seal(ctx context.Context, keyID string, ec Context, plain []byt
 	if err != nil {
 		return nil, err
 	}
-	hdr := appendHeader(make([]byte, 0, 64+len(k.keyID)+len(k.wrapped)+nonceSize+len(plain)+16), k.keyID, ec, k.wrapped)
-	n := len(hdr)
-	out := append(hdr, make([]byte, nonceSize)...)
+	n := len(k.hdr)
+	out := make([]byte, n+nonceSize, n+nonceSize+len(plain)+k.aead.Overhead())
+	copy(out, k.hdr)
 	if _, err := rand.Read(out[n:]); err != nil {
 		return nil, fmt.Errorf("envelope: nonce: %w", err)
 	}
 	return k.aead.Seal(out, out[n:n+nonceSize], plain, out[:n]), nil
 }
 
+// cacheID names the data key of (keyID, ec) in the cache. The usual
+// context, one pair, costs one allocation.
+func cacheID(keyID string, ec Context) string {
+	if len(ec) == 1 {
+		for k, v := range ec {
+			return keyID + "\x00" + k + "\x00" + v
+		}
+	}
+	return string(appendHeader(nil, keyID, ec, nil))
+}
+
 // encKey returns the data key sealing for (keyID, ec), making one when
 // there is none or it is spent. Concurrent callers share one provider
 // call; each waits for it at most until its ctx ends.
 func (s *Sealer) encKey(ctx context.Context, keyID string, ec Context) (*encKey, error) {
-	id := string(appendHeader(nil, keyID, ec, nil))
+	id := cacheID(keyID, ec)
 	s.mu.Lock()
 	if k := s.enc[id]; k != nil && s.now().Sub(k.made) < s.opts.TTL && k.uses < s.opts.MaxUses {
 		k.uses++
@@ -267,7 +277,7 @@ func (s *Sealer) generate(id string, c *genCall, keyID string, ec Context) {
 	if err == nil {
 		var aead cipher.AEAD
 		if aead, err = newAEAD(dk.Plain); err == nil {
-			k = &encKey{keyID: dk.KeyID, wrapped: dk.Wrapped, aead: aead, made: s.now()}
+			k = &encKey{hdr: appendHeader(nil, dk.KeyID, ec, dk.Wrapped), aead: aead, made: s.now()}
 		}
 	}
 	s.mu.Lock()
