@@ -470,7 +470,7 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 			}
 		}
 	}
-	af, err := archived.Publish(ctx, r.st.JS, r.Keys)
+	af, err := archived.Publish(ctx, r.st.JS, r.Keys, r.log)
 	if err != nil {
 		return pending{}, err
 	}
