@@ -642,3 +642,65 @@ func TestKMSCluster(t *testing.T) {
 		t.Logf("one process routed everything: the other's data keys were not unwrapped here (load too small to split)")
 	}
 }
+
+// TestKMSKeyIdentifierForms: CreateEventBus takes a key ARN, key id, alias
+// name or alias ARN (API Reference, CreateEventBus); a key id or alias name
+// names a key of the bus's account and region. Events of a bus created
+// with each form are delivered. Malformed, oversized and unknown
+// identifiers are refused with ValidationException.
+func TestKMSKeyIdentifierForms(t *testing.T) {
+	m := startMoto(t)
+	s := startServer(t, "--aws-endpoint", m)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("switchyard log:\n%s", s.logs())
+		}
+	})
+	cx := ctx(t)
+	km := kms.NewFromConfig(motoConfig(m)) // us-west-2, moto's account
+	key, err := km.CreateKey(cx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alias := fmt.Sprintf("alias/sy-forms-%d", time.Now().UnixNano())
+	if _, err := km.CreateAlias(cx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	// The buses are in moto's account and the keys' region, where a key
+	// id or alias name resolves.
+	eb := s.client(motoAccount, awsRegion)
+	rcv := newReceiver(t)
+	for i, tc := range []struct {
+		name, id, wantErr string
+	}{
+		{"key ARN", aws.ToString(key.KeyMetadata.Arn), ""},
+		{"key id", aws.ToString(key.KeyMetadata.KeyId), ""},
+		{"alias name", alias, ""},
+		{"alias ARN", "arn:aws:kms:" + awsRegion + ":" + motoAccount + ":" + alias, ""},
+		{"unknown key id", "1234abcd-12ab-34cd-56ef-1234567890ab", "NotFoundException"},
+		{"unknown alias", "alias/does-not-exist", "NotFoundException"},
+		{"bad characters", "alias/has space", "ValidationException"},
+		{"too long", "alias/" + strings.Repeat("a", 2043), "ValidationException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bus := fmt.Sprintf("forms-%d", i)
+			_, err := eb.CreateEventBus(cx, &eventbridge.CreateEventBusInput{Name: aws.String(bus), KmsKeyIdentifier: aws.String(tc.id)})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), "ValidationException") || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("CreateEventBus with %q: %v, want ValidationException (%s)", tc.id, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustRule(t, eb, bus, "all", `{"source":["forms"]}`, rcv.URL)
+			before := len(rcv.received())
+			if out, err := eb.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{EventBusName: aws.String(bus),
+				Source: aws.String("forms"), DetailType: aws.String("t"), Detail: aws.String(`{}`)}}}); err != nil || out.FailedEntryCount != 0 {
+				t.Fatalf("PutEvents: %v %+v", err, out)
+			}
+			rcv.waitFor(t, before+1, 15*time.Second)
+		})
+	}
+}
