@@ -47,8 +47,8 @@ type Service struct {
 	// ScheduleValid validates a ScheduleExpression; nil accepts none.
 	ScheduleValid func(expr string) error
 	// KeyCheck, if set, validates the KmsKeyIdentifier that
-	// CreateEventBus and UpdateEventBus are given for a bus of scope sc,
-	// returning the AWS error to answer.
+	// CreateEventBus, UpdateEventBus, CreateArchive and UpdateArchive are
+	// given in scope sc, returning the AWS error to answer.
 	KeyCheck func(ctx context.Context, sc Scope, keyID string) error
 	// Secrets seals connection credentials before they are stored.
 	Secrets *secretbox.Box

@@ -75,7 +75,7 @@ func keyError(id string, err error) error {
 	if errors.As(err, &e) {
 		msg = e.Code + ": " + e.Err.Error()
 	}
-	return awserr.Validation("The KMS key %s cannot be used to encrypt the event bus: %s", id, msg)
+	return awserr.Validation("The KMS key %s cannot be used for encryption: %s", id, msg)
 }
 
 // kmsClients returns a KMS client per region, made once.

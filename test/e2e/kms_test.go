@@ -703,4 +703,15 @@ func TestKMSKeyIdentifierForms(t *testing.T) {
 			rcv.waitFor(t, before+1, 15*time.Second)
 		})
 	}
+	// An archive's own key is checked the same way.
+	busArn := "arn:aws:events:" + awsRegion + ":" + motoAccount + ":event-bus/forms-0"
+	_, err = eb.CreateArchive(cx, &eventbridge.CreateArchiveInput{ArchiveName: aws.String("forms-arc"), EventSourceArn: aws.String(busArn),
+		KmsKeyIdentifier: aws.String("alias/does-not-exist")})
+	if err == nil || !strings.Contains(err.Error(), "ValidationException") || !strings.Contains(err.Error(), "NotFoundException") {
+		t.Fatalf("CreateArchive with an unknown key: %v", err)
+	}
+	if _, err := eb.CreateArchive(cx, &eventbridge.CreateArchiveInput{ArchiveName: aws.String("forms-arc"), EventSourceArn: aws.String(busArn),
+		KmsKeyIdentifier: aws.String(alias)}); err != nil {
+		t.Fatalf("CreateArchive with an alias: %v", err)
+	}
 }
