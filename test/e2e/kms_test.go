@@ -715,3 +715,32 @@ func TestKMSKeyIdentifierForms(t *testing.T) {
 		t.Fatalf("CreateArchive with an alias: %v", err)
 	}
 }
+
+// TestKMSLargeEvent: an event of the largest size PutEvents takes (1 MiB)
+// on an encrypted bus, its task stored (the sealing adds a few hundred
+// bytes to each stored form), arrives whole.
+func TestKMSLargeEvent(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "bus.key")
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{5}, 32))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--kms-local-key-file", keyFile, "--store-first-attempts")
+	c, cx := s.client(acct, "us-east-1"), ctx(t)
+	if _, err := c.UpdateEventBus(cx, &eventbridge.UpdateEventBusInput{Name: aws.String("default"), KmsKeyIdentifier: aws.String("k")}); err != nil {
+		t.Fatal(err)
+	}
+	rcv := newReceiver(t)
+	mustRule(t, c, "default", "big", `{"source":["big"]}`, rcv.URL)
+	detail := `{"pad":"` + strings.Repeat("p", 1<<20-64) + `"}`
+	out, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{Source: aws.String("big"), DetailType: aws.String("t"), Detail: aws.String(detail)}}})
+	if err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("PutEvents of %d bytes: %v %+v", len(detail), err, out)
+	}
+	var ev event
+	if err := json.Unmarshal(rcv.waitFor(t, 1, 15*time.Second)[0], &ev); err != nil {
+		t.Fatal(err)
+	}
+	if string(ev.Detail) != detail {
+		t.Errorf("delivered detail of %d bytes, want the %d sent", len(ev.Detail), len(detail))
+	}
+}
