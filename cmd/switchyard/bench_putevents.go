@@ -27,7 +27,8 @@ from the child's environment, so that its figures are reproducible.
   switchyard bench put-events --duration 30s                 # max throughput
   switchyard bench put-events --rate 5000 --duration 30s     # latency at 5,000 events/s
   switchyard bench put-events --compare-moto                 # the same load against moto_server too
-  switchyard bench put-events --compare-auth --rounds 3      # --auth none vs --auth sigv4 (signed requests)`,
+  switchyard bench put-events --compare-auth --rounds 3      # --auth none vs --auth sigv4 (signed requests)
+  switchyard bench put-events --kms-key-identifier k --serve-arg=--kms-local-key-file=bus.key  # events encrypted at rest`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -53,5 +54,6 @@ from the child's environment, so that its figures are reproducible.
 	f.IntVar(&cfg.Rounds, "rounds", 1, "with --compare-auth: how many times to run each, alternating; the medians are compared")
 	f.StringVar(&cfg.AccessKeyID, "access-key-id", "", "sign every request with this access key (SigV4), for a server with --auth sigv4 (with --secret-access-key)")
 	f.StringVar(&cfg.SecretAccessKey, "secret-access-key", "", "the secret of --access-key-id")
+	f.StringVar(&cfg.KmsKeyIdentifier, "kms-key-identifier", "", "encrypt the default bus's events under this key (UpdateEventBus) before the load: serve the child with --serve-arg=--kms-local-key-file=FILE, or --serve-arg=--aws-endpoint=kms=URL of a KMS holding the key")
 	return cmd
 }

@@ -125,6 +125,7 @@ func serveCmd() *cobra.Command {
 		busLogMaxFile int64
 		busLogQueue   int
 	)
+	var kmsCfg server.KMSConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the EventBridge API (AWS JSON 1.1) on embedded or external NATS JetStream",
@@ -228,6 +229,7 @@ func serveCmd() *cobra.Command {
 				WebhooksFile:           webhooksFile,
 				WebhookReadTimeout:     webhookReadTimeout,
 				Peers:                  peers,
+				KMS:                    kmsCfg,
 				ScheduleValid: func(expr string) error {
 					_, err := schedule.Parse(expr)
 					return err
@@ -274,6 +276,10 @@ func serveCmd() *cobra.Command {
 	f.StringArrayVar(&regionPeers, "region-peer", nil, `REGION=URL: another Switchyard deployment (its own NATS) serves REGION at URL, its API; global endpoints joining REGION to a region served here forward and replicate their events there (repeat for more regions)`)
 	f.StringSliceVar(&servedRegions, "regions", nil, "the regions this deployment serves, as its --region-peer peers see it (comma-separated); default every region no --region-peer names")
 	f.StringVar(&peerKeyFile, "region-peer-key-file", "", "YAML file (mode 0600) with the access_key_id and secret_access_key this deployment signs its calls to --region-peer deployments with; their credentials files list that key with peer_regions")
+	f.StringVar(&kmsCfg.LocalKeyFile, "kms-local-key-file", "", "encrypt the events of buses with a KmsKeyIdentifier under this local AES-256 master key (32 bytes, base64 or hex; make one with: head -c 32 /dev/urandom | base64) instead of calling AWS KMS; processes sharing a --nats-url must share it")
+	f.DurationVar(&kmsCfg.DataKeyTTL, "kms-data-key-ttl", 5*time.Minute, "how long one KMS data key encrypts a bus's events, and an unwrapped one is kept, before KMS is asked again")
+	f.IntVar(&kmsCfg.DataKeyUses, "kms-data-key-uses", 100000, "most events-stream messages one KMS data key encrypts")
+	f.DurationVar(&kmsCfg.Timeout, "kms-timeout", 5*time.Second, "longest wait for one KMS call (GenerateDataKey, Decrypt): PutEvents to an encrypted bus waits at most this for a data key")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.IntVar(&replayMaxPending, "replay-max-pending", 50000, "delivery tasks waiting beyond which replays pause, so that live events never queue behind more")

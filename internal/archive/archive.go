@@ -19,6 +19,10 @@
 // The subject of an archive message is sy.archive.<uuid>.<n>, n being the
 // number of events it holds, so that the per-subject message counts of the
 // stream give the event count.
+//
+// The data of an archive message is sealed under the archive's customer
+// managed key, else its bus's, when there is one (package busenc); a
+// replay opens it and seals what it publishes under the bus's key.
 package archive
 
 import (
@@ -33,7 +37,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/switchyard/switchyard/internal/busenc"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/store"
@@ -149,8 +156,17 @@ func (b *Batch) Add(r *control.Rule, ev ingest.Event) {
 }
 
 // Publish stores the collected events, one message per archive, returning
-// the acknowledgements to wait for.
-func (b *Batch) Publish(js jetstream.JetStream) ([]jetstream.PubAckFuture, error) {
+// the acknowledgements to wait for. keys seals them under the archive's
+// customer managed key, else its bus's ("Encrypting EventBridge archives
+// with AWS KMS keys": EventBridge "encrypts events prior to sending it to
+// the archive").
+//
+// An archive whose key cannot be used for a reason someone must act on
+// (disabled, deleted) does not get these events, logged on log, rather
+// than hold the events stream until it can: they were routed all the
+// same. Any other failure (KMS unreachable) is returned, and the message
+// is redelivered.
+func (b *Batch) Publish(ctx context.Context, js jetstream.JetStream, keys *busenc.Keys, log *slog.Logger) ([]jetstream.PubAckFuture, error) {
 	var out []jetstream.PubAckFuture
 	for rule, evs := range b.byRule {
 		a, _ := b.view.Archive(b.sc, strings.TrimPrefix(rule, control.ArchiveRulePrefix))
@@ -163,6 +179,16 @@ func (b *Batch) Publish(js jetstream.JetStream) ([]jetstream.PubAckFuture, error
 		} else {
 			m = Msg(a.UUID, b.msgID+"|"+a.UUID, evs)
 		}
+		sealed, err := keys.SealArchive(ctx, a, m.Data)
+		if _, dead := busenc.DeadLetterCode(err); err != nil && dead {
+			notArchived.Add(float64(len(evs)))
+			log.Error("archive: events not archived, the archive's key cannot encrypt them", "archive", a.ARN(), "events", len(evs), "err", err)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("archive %s: encrypt: %w", a.ARN(), err)
+		}
+		m.Data = sealed
 		f, err := js.PublishMsgAsync(m, store.StallWait)
 		if err != nil {
 			return nil, fmt.Errorf("archive: %w", err)
@@ -171,6 +197,11 @@ func (b *Batch) Publish(js jetstream.JetStream) ([]jetstream.PubAckFuture, error
 	}
 	return out, nil
 }
+
+var notArchived = promauto.NewCounter(prometheus.CounterOpts{
+	Name: "switchyard_archive_unencryptable_events_total",
+	Help: "Events an archive did not take because its customer managed key (or its bus's) cannot encrypt them: disabled, deleted or refused.",
+})
 
 // Msg is the archive message of events: the events-stream batch layout
 // (see ingest.HeaderEvents), always with the count header. Their trace

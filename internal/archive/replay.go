@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/switchyard/switchyard/internal/busenc"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/store"
@@ -44,6 +45,9 @@ type Replayer struct {
 	// MaxDeliveries bounds the delivery tasks waiting in the delivery
 	// stream before a replay waits, for the same reason.
 	MaxDeliveries uint64
+	// Keys opens archived events sealed under a customer managed key and
+	// seals the replayed ones under their bus's (package busenc).
+	Keys *busenc.Keys
 
 	id      string
 	mu      sync.Mutex
@@ -340,7 +344,13 @@ func (j *job) run(ctx context.Context) (string, error) {
 			}
 			lastRead = seq
 			hd := msg.Headers()
-			evs, err := ingest.Events(hd.Get(ingest.HeaderEvents), hd.Get(jetstream.MsgIDHeader), msg.Data())
+			data, err := r.Keys.Open(ctx, msg.Data())
+			if err != nil {
+				// A key disabled or KMS down: the replay fails saying so,
+				// and can be started again once the key is usable.
+				return "Archived events could not be decrypted: " + err.Error(), err
+			}
+			evs, err := ingest.Events(hd.Get(ingest.HeaderEvents), hd.Get(jetstream.MsgIDHeader), data)
 			if err != nil {
 				r.Log.Warn("replay: undecodable archive message skipped", "archive", a.ARN(), "seq", seq)
 				continue
@@ -462,7 +472,12 @@ func (p *publisher) flush(ctx context.Context) error {
 		return err
 	}
 	r := p.j.r
-	m := &nats.Msg{Subject: p.subject, Data: p.data, Header: nats.Header{}}
+	rec := p.j.rec
+	data, err := r.Keys.Seal(ctx, r.Keys.BusKey(rec.Scope, rec.Bus), rec.Scope, rec.Bus, p.data)
+	if err != nil {
+		return fmt.Errorf("replay: encrypt: %w", err)
+	}
+	m := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
 	m.Header.Set(ingest.HeaderEvents, strconv.Itoa(p.n))
 	m.Header.Set(jetstream.MsgIDHeader, "replay|"+p.firstID)
 	m.Header.Set(HeaderReplay, p.j.rec.Name)

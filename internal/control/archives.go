@@ -203,6 +203,10 @@ func (s *Service) CreateArchive(ctx context.Context, sc Scope, in ArchiveInput) 
 	if a, _ := s.view.Archive(sc, in.Name); a != nil {
 		return nil, archiveExists(in.Name)
 	}
+	// The archive's key is checked as a bus's is (checkKey).
+	if err := s.checkKey(ctx, sc, in.KmsKeyIdentifier); err != nil {
+		return nil, err
+	}
 	if s.ArchiveStorage == nil {
 		return nil, errors.New("archives: no storage configured")
 	}
@@ -310,6 +314,9 @@ func (s *Service) UpdateArchive(ctx context.Context, sc Scope, in ArchiveInput) 
 		if _, err := s.ValidatePattern(*in.EventPattern); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.checkKey(ctx, sc, in.KmsKeyIdentifier); err != nil {
+		return nil, err
 	}
 	var out *Archive
 	err := retry(ctx, func() error {

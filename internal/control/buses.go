@@ -40,6 +40,9 @@ func (s *Service) CreateEventBus(ctx context.Context, sc Scope, in BusInput) (*B
 	if err := s.checkTags(in.Tags); err != nil {
 		return nil, err
 	}
+	if err := s.checkKey(ctx, sc, in.KmsKeyIdentifier); err != nil {
+		return nil, err
+	}
 	now := s.now().UTC()
 	b := &Bus{Scope: sc, Name: in.Name, CreationTime: now, LastModifiedTime: now, Tags: mergeTags(nil, in.Tags),
 		DeadLetterConfig: in.DeadLetterConfig, LogConfig: in.LogConfig}
@@ -49,6 +52,14 @@ func (s *Service) CreateEventBus(ctx context.Context, sc Scope, in BusInput) (*B
 		return nil, err
 	}
 	return b, nil
+}
+
+// checkKey validates a bus's customer managed key, if one is given.
+func (s *Service) checkKey(ctx context.Context, sc Scope, id *string) error {
+	if id == nil || *id == "" || s.KeyCheck == nil {
+		return nil
+	}
+	return s.KeyCheck(ctx, sc, *id)
 }
 
 func busExists(name string) error {
@@ -90,6 +101,9 @@ func (s *Service) UpdateEventBus(ctx context.Context, sc Scope, in BusInput) (*B
 	name := in.Name
 	if name == "" {
 		name = DefaultBus
+	}
+	if err := s.checkKey(ctx, sc, in.KmsKeyIdentifier); err != nil {
+		return nil, err
 	}
 	var out *Bus
 	err := retry(ctx, func() error {

@@ -46,6 +46,10 @@ type Service struct {
 	now    func() time.Time
 	// ScheduleValid validates a ScheduleExpression; nil accepts none.
 	ScheduleValid func(expr string) error
+	// KeyCheck, if set, validates the KmsKeyIdentifier that
+	// CreateEventBus, UpdateEventBus, CreateArchive and UpdateArchive are
+	// given in scope sc, returning the AWS error to answer.
+	KeyCheck func(ctx context.Context, sc Scope, keyID string) error
 	// Secrets seals connection credentials before they are stored.
 	Secrets *secretbox.Box
 	// ArchiveStorage holds archived events (package archive).

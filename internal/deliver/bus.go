@@ -9,6 +9,7 @@ import (
 	"github.com/switchyard/switchyard/internal/authz"
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/awserr"
+	"github.com/switchyard/switchyard/internal/busenc"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 )
@@ -44,6 +45,10 @@ func (b busInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 	}
 	err := b.ingest.Forward(ctx, sender, target, bus, inv.Input, inv.Trace, inv.Ingested.UnixMilli(), "fwd|"+inv.ID)
 	var ae *awserr.Error
+	if code, dead := busenc.DeadLetterCode(err); err != nil && dead {
+		// The target bus's key cannot encrypt: someone must act on it.
+		return Permanent(code, err)
+	}
 	switch {
 	case err == nil:
 		return nil

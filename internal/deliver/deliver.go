@@ -4,7 +4,10 @@
 // backoff within the target's retry policy and dead-lettering what the
 // policy gives up. An event's X-Ray trace header (match.Task.Trace) goes
 // with every attempt, as the call's X-Amzn-Trace-Id header
-// (Invocation.Trace), and with its dead letter (dlq.go).
+// (Invocation.Trace), and with its dead letter (dlq.go). The event of a
+// task of a bus with a customer managed key is stored sealed and opened
+// here (package busenc); one that no longer opens goes to the target's
+// dead-letter queue.
 //
 // Nothing waits in memory or on the consumer. A task to retry is
 // acknowledged and written back to the stream as a JetStream message
@@ -17,6 +20,7 @@ package deliver
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,7 +34,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/switchyard/switchyard/envelope"
 	"github.com/switchyard/switchyard/internal/awsclient"
+	"github.com/switchyard/switchyard/internal/busenc"
 	"github.com/switchyard/switchyard/internal/buslog"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
@@ -83,9 +89,15 @@ type Deliverer struct {
 	StillScheduled func(sc control.Scope, bus string, t *match.Task) bool
 	// BusLog, if set, gets the buses' invocation records (buslog.go).
 	BusLog *buslog.Logger
+	// Keys opens the events of tasks stored sealed, those of buses with
+	// a customer managed key (package busenc).
+	Keys *busenc.Keys
+	// DeadLetters, if set, sends the dead letters (else one is made from
+	// AWS when Run starts).
+	DeadLetters *DeadLetters
 
 	limiter *limiter
-	dlq     *dlqSender
+	dlq     *DeadLetters
 	// heads caches decoded task heads; Run's goroutine and the router's
 	// (TryFirst) use it.
 	headsMu sync.Mutex
@@ -116,7 +128,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	if d.AWS == nil {
 		d.AWS = awsclient.New(nil)
 	}
-	d.dlq = newDLQSender(d.AWS)
+	d.dlq = d.DeadLetters
+	if d.dlq == nil {
+		d.dlq = NewDeadLetters(d.AWS)
+	}
 	if d.Window <= 0 {
 		d.Window = DefaultWindow
 	}
@@ -275,16 +290,21 @@ func (d *Deliverer) eachTask(ctx context.Context, it jetstream.MessagesContext, 
 			store.LogPullError(d.log, what, err)
 			continue
 		}
-		if j, ok := d.decode(msg); ok {
+		if j, ok := d.decode(ctx, msg); ok {
 			handle(j, msg)
 		}
 	}
 }
 
-func (d *Deliverer) decode(msg jetstream.Msg) (*job, bool) {
+func (d *Deliverer) decode(ctx context.Context, msg jetstream.Msg) (*job, bool) {
 	j, err := d.newJob(msg, msg.Subject(), msg.Data())
 	if err == nil {
 		err = j.readHeaders(msg.Headers())
+	}
+	if err == nil && envelope.IsSealed(j.task.Event) {
+		if !d.open(ctx, j) {
+			return nil, false
+		}
 	}
 	if err != nil {
 		d.log.Error("deliver: undecodable task; dropped", "subject", msg.Subject(), "err", err)
@@ -292,6 +312,31 @@ func (d *Deliverer) decode(msg jetstream.Msg) (*job, bool) {
 		return nil, false
 	}
 	return j, true
+}
+
+// open replaces the sealed event of j by its plaintext and reports whether
+// it did. When it cannot, j is settled: a failure someone must act on
+// (the key disabled or deleted, the data corrupt) gives the task up to its
+// target's dead-letter queue with the stored form, base64, as the body
+// ("If a non-retriable encryption or decryption error occurs while
+// EventBridge is attempting to send the event to a target ... the event
+// is sent to the DLQ for the target", EventBridge User Guide); any other
+// (KMS unreachable) leaves it in the stream for later.
+func (d *Deliverer) open(ctx context.Context, j *job) bool {
+	plain, err := d.Keys.Open(ctx, j.task.Event)
+	if err == nil {
+		j.task.Event = plain
+		return true
+	}
+	code, dead := busenc.DeadLetterCode(err)
+	if !dead {
+		d.log.Warn("deliver: task's event not decrypted, key unavailable; will retry", "rule", j.task.RuleArn, "target", j.task.Target.Id, "err", err)
+		_ = j.msg.NakWithDelay(5 * time.Second)
+		return false
+	}
+	j.task.Event = []byte(base64.StdEncoding.EncodeToString(j.task.Event))
+	d.giveUp(ctx, j, &Error{Code: code, Permanent: true, Err: err}, "", j.attempts)
+	return false
 }
 
 // newJob returns the job of the stored task data on subject subj; its

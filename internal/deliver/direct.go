@@ -61,8 +61,10 @@ const (
 // once when the attempt is over: with true when the task needs nothing
 // more from the caller (delivered, or stored for a retry, or
 // dead-lettered), with false when the caller must store the task (the
-// attempt was cut short). event must not change until then.
-func (d *Deliverer) TryFirst(subj string, head, event []byte, trace string, ingested int64, id string, settled func(bool)) bool {
+// attempt was cut short). stored is the event as the stored task holds it
+// (sealed, for a bus with a customer managed key; else event itself),
+// what a retry stores. Neither may change until then.
+func (d *Deliverer) TryFirst(subj string, head, event, stored []byte, trace string, ingested int64, id string, settled func(bool)) bool {
 	// Not before Run takes tasks, nor once it is waiting for its calls
 	// to end (a call started then would outlive it).
 	d.stopMu.RLock()
@@ -71,7 +73,7 @@ func (d *Deliverer) TryFirst(subj string, head, event []byte, trace string, inge
 	if ctx == nil || d.stopped || (*ctx).Err() != nil {
 		return false
 	}
-	m := &directMsg{subject: subj, head: head, event: event, ingested: ingested, settled: settled}
+	m := &directMsg{subject: subj, head: head, event: stored, ingested: ingested, settled: settled}
 	j, err := d.jobOf(m, subj, head, event, trace, ingested)
 	if err != nil {
 		return false // the router stores it; the deliverer reports it
@@ -109,7 +111,7 @@ func (d *Deliverer) TryFirst(subj string, head, event []byte, trace string, inge
 // the task back to the router to store.
 type directMsg struct {
 	subject     string
-	head, event []byte
+	head, event []byte // event as stored: sealed, for an encrypted bus
 	ingested    int64
 	settled     func(bool)
 	once        sync.Once

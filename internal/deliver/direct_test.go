@@ -36,7 +36,7 @@ func (e *env) tryFirstTraced(rule string, t control.Target, id, trace string) *d
 	ev := fmt.Appendf(nil, `{"version":"0","id":%q,"detail-type":"t","source":"s","account":%q,"time":"2024-01-01T00:00:00Z","region":%q,"resources":[],"detail":{}}`, id, acct, region)
 	subj := store.DeliveryPrefix + acct + "." + region + ".default." + rule
 	tr := &directTry{settled: make(chan bool, 2)}
-	tr.taken = e.d.TryFirst(subj, head, ev, trace, time.Now().UnixMilli(), id+"|"+arn+"|"+t.Id, func(ok bool) { tr.settled <- ok })
+	tr.taken = e.d.TryFirst(subj, head, ev, ev, trace, time.Now().UnixMilli(), id+"|"+arn+"|"+t.Id, func(ok bool) { tr.settled <- ok })
 	return tr
 }
 

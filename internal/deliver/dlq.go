@@ -91,17 +91,27 @@ func (d *Deliverer) sendDeadLetter(ctx context.Context, j *job) {
 		backoff(j.dlqAttempts, d.BaseDelay))
 }
 
-// dlqSender sends dead letters with the SQS API, to AWS or any
-// SQS-compatible endpoint (package awsclient).
-type dlqSender struct {
+// DeadLetters sends dead letters with the SQS API, to AWS or any
+// SQS-compatible endpoint (package awsclient): those of targets, and those
+// of event buses (SendBusDeadLetter).
+type DeadLetters struct {
 	aws     *awsclient.Factory
 	mu      sync.Mutex
 	clients map[string]*sqs.Client // by region
 	urls    map[string]string      // queue URL by ARN
 }
 
-func newDLQSender(f *awsclient.Factory) *dlqSender {
-	return &dlqSender{aws: f, clients: map[string]*sqs.Client{}, urls: map[string]string{}}
+// NewDeadLetters returns a sender of dead letters through f's SQS clients.
+func NewDeadLetters(f *awsclient.Factory) *DeadLetters {
+	return &DeadLetters{aws: f, clients: map[string]*sqs.Client{}, urls: map[string]string{}}
+}
+
+// SendBusDeadLetter sends an event to an event bus's dead-letter queue
+// (its DeadLetterConfig): an event the bus could not process, which no
+// rule or target is involved in, so its only attributes are ERROR_CODE
+// and ERROR_MESSAGE.
+func (s *DeadLetters) SendBusDeadLetter(ctx context.Context, queueArn string, event []byte, trace, code, message string) error {
+	return s.send(ctx, queueArn, "", "", event, trace, &deadLetter{code: code, message: message})
 }
 
 // send sends the event with the attributes AWS gives a dead letter, and
@@ -113,7 +123,7 @@ func newDLQSender(f *awsclient.Factory) *dlqSender {
 // its X-Amzn-Trace-Id header and as the message's AWSTraceHeader system
 // attribute, the one SQS returns it in ("Amazon SQS and AWS X-Ray", X-Ray
 // Developer Guide).
-func (s *dlqSender) send(ctx context.Context, queueArn, ruleArn, targetArn string, event []byte, trace string, dl *deadLetter) error {
+func (s *DeadLetters) send(ctx context.Context, queueArn, ruleArn, targetArn string, event []byte, trace string, dl *deadLetter) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	client, url, err := s.queue(ctx, queueArn)
@@ -127,11 +137,12 @@ func (s *dlqSender) send(ctx context.Context, queueArn, ruleArn, targetArn strin
 		return sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 	}
 	attrs := map[string]sqstypes.MessageAttributeValue{
-		"RULE_ARN":       attr(ruleArn),
-		"TARGET_ARN":     attr(targetArn),
-		"ERROR_CODE":     attr(dl.code),
-		"ERROR_MESSAGE":  attr(truncate(dl.message, 1024)),
-		"RETRY_ATTEMPTS": attr(strconv.Itoa(dl.retries)),
+		"ERROR_CODE":    attr(dl.code),
+		"ERROR_MESSAGE": attr(truncate(dl.message, 1024)),
+	}
+	if ruleArn != "" { // a target's dead letter, not a bus's
+		attrs["RULE_ARN"], attrs["TARGET_ARN"] = attr(ruleArn), attr(targetArn)
+		attrs["RETRY_ATTEMPTS"] = attr(strconv.Itoa(dl.retries))
 	}
 	if dl.condition != "" {
 		attrs["EXHAUSTED_RETRY_CONDITION"] = attr(dl.condition)
@@ -153,7 +164,7 @@ func (s *dlqSender) send(ctx context.Context, queueArn, ruleArn, targetArn strin
 	return nil
 }
 
-func (s *dlqSender) queue(ctx context.Context, queueArn string) (*sqs.Client, string, error) {
+func (s *DeadLetters) queue(ctx context.Context, queueArn string) (*sqs.Client, string, error) {
 	a, err := awsclient.ParseARN(queueArn)
 	if err != nil || a.Service != "sqs" {
 		return nil, "", errors.New("dead-letter queue: not an SQS queue ARN: " + queueArn)

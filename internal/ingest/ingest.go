@@ -3,7 +3,9 @@
 // the durable events stream (with its X-Ray trace header, if it has a
 // valid one, beside the envelope: trace.go), acknowledging an entry only
 // once JetStream has stored it. Matching (package match) consumes that
-// stream.
+// stream. The messages of a bus with a customer managed key are sealed
+// under it first (package busenc); events it cannot encrypt go to the
+// bus's dead-letter queue.
 package ingest
 
 import (
@@ -24,6 +26,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/authz"
 	"github.com/switchyard/switchyard/internal/awserr"
+	"github.com/switchyard/switchyard/internal/busenc"
 	"github.com/switchyard/switchyard/internal/buslog"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/store"
@@ -111,6 +114,13 @@ type Service struct {
 	// Hook, if set, sees the entries PutEvents accepts (package schemas:
 	// validation against registered schemas, and schema discovery).
 	Hook Hook
+	// Keys, if set, seals what is stored for buses with a customer
+	// managed key (package busenc).
+	Keys *busenc.Keys
+	// DeadLetters sends to a bus's DeadLetterConfig queue the events that
+	// cannot be encrypted for a reason that needs someone to act on the
+	// key (see busenc.DeadLetterCode).
+	DeadLetters BusDeadLetters
 }
 
 // Hook sees the entries of PutEvents. event builds an entry's event, its
@@ -127,6 +137,12 @@ type Hook interface {
 	// of target (Forward); the event is the whole envelope. It must not
 	// block.
 	Forwarded(sender, target control.Scope, bus string, event []byte)
+}
+
+// BusDeadLetters sends an event to an event bus's dead-letter queue
+// (deliver.DeadLetters).
+type BusDeadLetters interface {
+	SendBusDeadLetter(ctx context.Context, queueArn string, event []byte, trace, code, message string) error
 }
 
 // DefaultMaxRequestSize is AWS's limit on the summed entry sizes of one
@@ -331,6 +347,16 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 				}
 			}
 		}
+		if key := s.Keys.BusKey(b.scope, b.bus); key != "" {
+			sealed, err := s.Keys.Seal(ctx, key, b.scope, b.bus, msg.Data)
+			if err != nil {
+				if !s.encryptFailed(ctx, sc, b.scope, b.bus, entries, b.entries, b.ids, b.traces, results, err) {
+					failure = err
+				}
+				continue
+			}
+			msg.Data = sealed
+		}
 		msg.Header.Set(jetstream.MsgIDHeader, b.ids[0])
 		msg.Header.Set(HeaderRev, rev)
 		msg.Header.Set(HeaderIngested, ingested)
@@ -466,6 +492,52 @@ func (s *Service) storedHook(sender, target control.Scope, bus string, entries [
 
 var internalFailure = Result{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}
 
+// encryptFailed settles the entries (indexes idx, ids ids) of a bus whose
+// key could not encrypt them and says whether they are settled. A failure
+// that needs someone to act on the key sends the events to the bus's
+// dead-letter queue, as AWS does ("Using dead-letter queues to capture
+// encrypted event errors in EventBridge"), and they are accepted once
+// there; without a queue, or when sending fails, they fail. Any other
+// failure (KMS unreachable, throttled, too slow) is not settled: the
+// entries fail as InternalFailure, the call as a whole if nothing was
+// stored, so that SDKs send them again.
+// caller is the sender's scope, the events' account; sc is the bus's.
+func (s *Service) encryptFailed(ctx context.Context, caller, sc control.Scope, bus string, entries []Entry, idx []int, ids, traces []string, results []Result, err error) bool {
+	code, dead := busenc.DeadLetterCode(err)
+	if !dead {
+		s.log.Warn("ingest: events not encrypted, key unavailable; refused for the caller to retry", "bus", control.BusARN(sc, bus), "err", err)
+		for _, i := range idx {
+			results[i] = internalFailure
+		}
+		return false
+	}
+	b, _ := s.control.View().Bus(sc, bus)
+	queue := ""
+	if b != nil && b.DeadLetterConfig != nil && b.DeadLetterConfig.Arn != nil {
+		queue = *b.DeadLetterConfig.Arn
+	}
+	for k, i := range idx {
+		if queue == "" || s.DeadLetters == nil {
+			results[i] = Result{ErrorCode: codeAccessDenied, ErrorMessage: fmt.Sprintf("The KMS key of event bus %s cannot be used: %v", bus, err)}
+			continue
+		}
+		e := &entries[i]
+		t := s.now()
+		if e.Time != nil {
+			t = *e.Time
+		}
+		env := Envelope(ids[k], *e.DetailType, *e.Source, caller, t, e.Resources, []byte(*e.Detail))
+		if derr := s.DeadLetters.SendBusDeadLetter(ctx, queue, env, traces[k], code, err.Error()); derr != nil {
+			s.log.Error("ingest: event not encrypted and not sent to the bus's dead-letter queue", "bus", control.BusARN(sc, bus), "err", derr)
+			results[i] = internalFailure
+			continue
+		}
+		results[i].EventId = ids[k]
+	}
+	s.log.Warn("ingest: events not encrypted, key unusable; sent to the bus's dead-letter queue", "bus", control.BusARN(sc, bus), "queue", queue, "events", len(idx), "err", err)
+	return true
+}
+
 // storeCopies stores the replicated copies of a PutEvents call (frames
 // data, ids) in the bus of rep.To; it runs once the call's own events are
 // stored (or failed), and a failure costs the copies, not the call.
@@ -476,6 +548,13 @@ func (s *Service) storeCopies(ctx context.Context, rep *Replication, data []byte
 	} else {
 		msg.Header.Set(HeaderEvents, strconv.Itoa(len(ids)))
 	}
+	sealed, err := s.Keys.Seal(ctx, s.Keys.BusKey(rep.To, rep.Bus), rep.To, rep.Bus, msg.Data)
+	if err != nil {
+		s.log.Error("ingest: replicated events not encrypted; not stored", "endpoint", rep.EndpointARN, "region", rep.To.Region, "events", len(ids), "err", err)
+		replicationDropped.WithLabelValues("store").Add(float64(len(ids)))
+		return
+	}
+	msg.Data = sealed
 	msg.Header.Set(jetstream.MsgIDHeader, ids[0])
 	msg.Header.Set(HeaderRev, strconv.FormatUint(s.control.View().Rev(), 10))
 	msg.Header.Set(HeaderIngested, ingested)
@@ -658,7 +737,11 @@ func (s *Service) Forward(ctx context.Context, sender authz.Principal, sc contro
 			return awserr.New(codeAccessDenied, "%s", msg)
 		}
 	}
-	msg := &nats.Msg{Subject: Subject(sc, bus), Data: event, Header: nats.Header{}}
+	data, err := s.Keys.Seal(ctx, s.Keys.BusKey(sc, bus), sc, bus, event)
+	if err != nil {
+		return fmt.Errorf("forward to bus %s: encrypt: %w", bus, err)
+	}
+	msg := &nats.Msg{Subject: Subject(sc, bus), Data: data, Header: nats.Header{}}
 	if respelled {
 		msg.Header.Set(HeaderMatchAll, "0")
 	}

@@ -126,7 +126,12 @@ func (s *Service) Store(ctx context.Context, sc control.Scope, bus string, event
 	if o.Ingested.IsZero() {
 		o.Ingested = s.now()
 	}
-	msg := &nats.Msg{Subject: Subject(sc, bus), Data: event, Header: nats.Header{}}
+	// Sealed for a bus with a customer managed key, as PutEvents' events are.
+	data, err := s.Keys.Seal(ctx, s.Keys.BusKey(sc, bus), sc, bus, event)
+	if err != nil {
+		return false, fmt.Errorf("store event on bus %s: encrypt: %w", bus, err)
+	}
+	msg := &nats.Msg{Subject: Subject(sc, bus), Data: data, Header: nats.Header{}}
 	if o.MatchAll {
 		msg.Header.Set(HeaderMatchAll, "0")
 	}

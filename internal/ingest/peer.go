@@ -293,7 +293,14 @@ func (s *Service) StorePeerEvents(ctx context.Context, peerRegions []string, ser
 			results[i] = res
 			continue
 		}
-		msg := &nats.Msg{Subject: Subject(sc, e.Bus), Header: nats.Header{}, Data: e.Envelope}
+		// Sealed for a bus with a customer managed key, as PutEvents' events are.
+		data, err := s.Keys.Seal(ctx, s.Keys.BusKey(sc, e.Bus), sc, e.Bus, e.Envelope)
+		if err != nil {
+			s.log.Error("ingest: peer event not encrypted", "bus", e.Bus, "err", err)
+			results[i] = PeerResult{ErrorCode: internalFailure.ErrorCode, ErrorMessage: internalFailure.ErrorMessage}
+			continue
+		}
+		msg := &nats.Msg{Subject: Subject(sc, e.Bus), Header: nats.Header{}, Data: data}
 		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
 		msg.Header.Set(HeaderRev, rev)
 		msg.Header.Set(HeaderIngested, ingested)

@@ -7,12 +7,15 @@
 // not settle it. An event is acknowledged only after all of its tasks are
 // stored or settled, and task IDs are deterministic, so a crash at any
 // point leads to no lost and no duplicated task (a redelivered event may
-// call a target again: at least once).
+// call a target again: at least once). Messages of buses with a customer
+// managed key arrive sealed and are opened here, and the events of their
+// tasks and archives are sealed again (package busenc).
 package match
 
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +31,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/switchyard/switchyard/envelope"
 	"github.com/switchyard/switchyard/internal/archive"
+	"github.com/switchyard/switchyard/internal/busenc"
 	"github.com/switchyard/switchyard/internal/buslog"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
@@ -73,7 +78,7 @@ var (
 // process, without the task being stored first (deliver.Deliverer; see its
 // TryFirst for the contract).
 type FirstAttempter interface {
-	TryFirst(subj string, head, event []byte, trace string, ingested int64, id string, settled func(ok bool)) bool
+	TryFirst(subj string, head, event, stored []byte, trace string, ingested int64, id string, settled func(ok bool)) bool
 }
 
 // Router consumes the events stream.
@@ -88,6 +93,12 @@ type Router struct {
 	// BusLog, if set, gets the buses' RULE_MATCH_START, RULE_MATCH and
 	// NO_STANDARD_RULES_MATCHED records (package buslog).
 	BusLog *buslog.Logger
+	// Keys opens the sealed messages of buses with a customer managed key
+	// and seals the events of their tasks and archives (package busenc).
+	Keys *busenc.Keys
+	// DeadLetters sends to a bus's dead-letter queue the events its key
+	// cannot decrypt or encrypt for a reason someone must act on.
+	DeadLetters ingest.BusDeadLetters
 	// headCache holds the encoded task heads of each rule's targets. A
 	// rule's revision is a new *control.Rule, so entries never go stale;
 	// the map is emptied when it grows past maxHeads. Only Run's
@@ -320,7 +331,16 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 		return pending{msg: msg, events: 1}, nil
 	}
 	h := msg.Headers()
-	events, err := ingest.Events(h.Get(ingest.HeaderEvents), h.Get(jetstream.MsgIDHeader), msg.Data())
+	data := msg.Data()
+	if envelope.IsSealed(data) {
+		plain, err := r.Keys.Open(ctx, data)
+		if err != nil {
+			return r.undecryptable(ctx, msg, sc, bus, err)
+		}
+		data = plain
+	}
+	key := r.Keys.BusKey(sc, bus)
+	events, err := ingest.Events(h.Get(ingest.HeaderEvents), h.Get(jetstream.MsgIDHeader), data)
 	if err != nil {
 		r.log.Error("match: undecodable message; dropped", "subject", msg.Subject(), "err", err)
 		return pending{msg: msg, events: 1}, nil
@@ -345,7 +365,7 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 	if f := h.Get(archive.HeaderReplayFilter); f != "" {
 		only = strings.Split(f, ",")
 	}
-	archived := archive.NewBatch(r.view, sc, h.Get(jetstream.MsgIDHeader), h.Get(ingest.HeaderEvents), msg.Data())
+	archived := archive.NewBatch(r.view, sc, h.Get(jetstream.MsgIDHeader), h.Get(ingest.HeaderEvents), data)
 	var (
 		futures []jetstream.PubAckFuture
 		directs []*directTask
@@ -358,6 +378,9 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 		// Done once per event, on its first task. owned is its copy for
 		// direct attempts, which outlive this loop.
 		var event, owned []byte
+		// stored is event as tasks store it, sealed under the bus's key
+		// (if it has one); storedOwned is owned's.
+		var stored, storedOwned []byte
 		// Everything on the events stream was checked on the way in
 		// (PutEvents, Forward, replays of archived events), so the fast
 		// path may read only what the rules need; but where the event
@@ -407,6 +430,12 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 					break
 				}
 				event = r.compact.Bytes()
+				if stored, err = r.Keys.Seal(ctx, key, sc, bus, event); err != nil {
+					if err := r.unencryptable(ctx, sc, bus, ev, event, err); err != nil {
+						return pending{}, err
+					}
+					break
+				}
 			}
 			subj := taskSubject(store.DeliveryPrefix, sc, bus, rule.Name)
 			for i := range rule.Targets {
@@ -417,18 +446,22 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 				if r.Direct != nil && replay == "" {
 					if owned == nil {
 						owned = bytes.Clone(event) // event is reused for the next event
+						storedOwned = owned
+						if key != "" {
+							storedOwned = stored // a copy already
+						}
 					}
-					head, tid, trace := heads[i], rule.Targets[i].Id, ev.Trace
+					head, tid, trace, so := heads[i], rule.Targets[i].Id, ev.Trace, storedOwned
 					id := taskID(ev.ID, arn, tid)
 					t := &directTask{settled: make(chan bool, 1), msg: func() *nats.Msg {
-						return taskMsg(subj, ev.ID, arn, tid, trace, EncodeTask(head, owned, ingested))
+						return taskMsg(subj, ev.ID, arn, tid, trace, EncodeTask(head, so, ingested))
 					}}
-					if r.Direct.TryFirst(subj, head, owned, trace, ingested, id, t.settle) {
+					if r.Direct.TryFirst(subj, head, owned, so, trace, ingested, id, t.settle) {
 						directs = append(directs, t)
 						continue
 					}
 				}
-				m := taskMsg(subj, ev.ID, arn, rule.Targets[i].Id, ev.Trace, EncodeTask(heads[i], event, ingested))
+				m := taskMsg(subj, ev.ID, arn, rule.Targets[i].Id, ev.Trace, EncodeTask(heads[i], stored, ingested))
 				f, err := r.st.JS.PublishMsgAsync(m, store.StallWait)
 				if err != nil {
 					return pending{}, fmt.Errorf("publish task: %w", err)
@@ -437,12 +470,66 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 			}
 		}
 	}
-	af, err := archived.Publish(r.st.JS)
+	af, err := archived.Publish(ctx, r.st.JS, r.Keys, r.log)
 	if err != nil {
 		return pending{}, err
 	}
 	return pending{msg: msg, events: len(events), futures: append(futures, af...), directs: directs}, nil
 }
+
+// undecryptable settles an events-stream message whose data does not
+// decrypt. A failure someone must act on (the key disabled, deleted or
+// refused, the data corrupt) sends it to the bus's dead-letter queue, its
+// stored form base64 as the body, as AWS sends "custom and partner events
+// that generate encryption or decryption errors" there ("Using dead-letter
+// queues to capture encrypted event errors in EventBridge"); without a
+// queue it is dropped, as AWS drops it. Any other failure (KMS
+// unreachable) returns the error: the message is redelivered later.
+func (r *Router) undecryptable(ctx context.Context, msg jetstream.Msg, sc control.Scope, bus string, err error) (pending, error) {
+	code, dead := busenc.DeadLetterCode(err)
+	if !dead {
+		return pending{}, fmt.Errorf("decrypt events of bus %s: %w", control.BusARN(sc, bus), err)
+	}
+	body := []byte(base64.StdEncoding.EncodeToString(msg.Data()))
+	if err := r.busDeadLetter(ctx, sc, bus, body, msg.Headers().Get(ingest.HeaderTrace), code, err); err != nil {
+		return pending{}, err
+	}
+	return pending{msg: msg, events: 1}, nil
+}
+
+// unencryptable settles event ev, which its bus's key could not encrypt
+// for its tasks: as undecryptable, but the body is the event itself.
+func (r *Router) unencryptable(ctx context.Context, sc control.Scope, bus string, ev ingest.Event, event []byte, err error) error {
+	code, dead := busenc.DeadLetterCode(err)
+	if !dead {
+		return fmt.Errorf("encrypt event of bus %s: %w", control.BusARN(sc, bus), err)
+	}
+	return r.busDeadLetter(ctx, sc, bus, event, ev.Trace, code, err)
+}
+
+// busDeadLetter sends body to the dead-letter queue of bus, if it has one.
+func (r *Router) busDeadLetter(ctx context.Context, sc control.Scope, bus string, body []byte, trace, code string, cause error) error {
+	b, _ := r.view.Bus(sc, bus)
+	if b == nil || b.DeadLetterConfig == nil || b.DeadLetterConfig.Arn == nil || *b.DeadLetterConfig.Arn == "" || r.DeadLetters == nil {
+		busDeadLetters.WithLabelValues("dropped").Inc()
+		r.log.Error("match: events of an encrypted bus cannot be processed and the bus has no dead-letter queue; dropped",
+			"bus", control.BusARN(sc, bus), "err", cause)
+		return nil
+	}
+	if err := r.DeadLetters.SendBusDeadLetter(ctx, *b.DeadLetterConfig.Arn, body, trace, code, cause.Error()); err != nil {
+		busDeadLetters.WithLabelValues("failed").Inc()
+		return fmt.Errorf("bus dead-letter queue %s: %w", *b.DeadLetterConfig.Arn, err)
+	}
+	busDeadLetters.WithLabelValues("sent").Inc()
+	r.log.Warn("match: events of an encrypted bus cannot be processed; sent to the bus's dead-letter queue",
+		"bus", control.BusARN(sc, bus), "queue", *b.DeadLetterConfig.Arn, "err", cause)
+	return nil
+}
+
+var busDeadLetters = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "switchyard_bus_dead_letters_total",
+	Help: "Events-stream messages or events of buses with a customer managed key that could not be decrypted or encrypted, by outcome: sent (to the bus's dead-letter queue), failed (sending failed; retried), dropped (the bus has no queue).",
+}, []string{"outcome"})
 
 // TaskMsg returns the delivery-stream message of task, for the rule of bus
 // in scope sc that eventID matched. Its JetStream message id derives from

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/switchyard/switchyard/envelope"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/store"
@@ -62,10 +63,20 @@ func EncodeHead(ruleArn, ruleName string, t *control.Target) ([]byte, error) {
 	return b, nil
 }
 
-// EncodeTask returns a task's stored form from its encoded head.
+// sealedMagic starts a task whose event is sealed (package envelope)
+// under its bus's customer managed key; the head stays readable, so that
+// a task whose event no longer decrypts can still go to its target's
+// dead-letter queue.
+var sealedMagic = []byte("SYT\x02")
+
+// EncodeTask returns a task's stored form from its encoded head. event may
+// be sealed (envelope.IsSealed), which the form records.
 func EncodeTask(head, event []byte, ingested int64) []byte {
 	b := make([]byte, taskFixed+len(head)+len(event))
 	copy(b, taskMagic)
+	if envelope.IsSealed(event) {
+		copy(b, sealedMagic)
+	}
 	binary.BigEndian.PutUint64(b[4:], uint64(ingested))
 	binary.BigEndian.PutUint32(b[12:], uint32(len(head)))
 	copy(b[taskFixed:], head)
@@ -75,9 +86,10 @@ func EncodeTask(head, event []byte, ingested int64) []byte {
 
 // SplitTask splits a stored task into its encoded head, its event and its
 // ingestion time, without decoding anything. ok is false for a task in the
-// earlier JSON form, which DecodeTask reads.
+// earlier JSON form, which DecodeTask reads. The event of a task of an
+// encrypted bus is sealed (envelope.IsSealed).
 func SplitTask(data []byte) (head, event []byte, ingested int64, ok bool) {
-	if len(data) < taskFixed || !bytes.Equal(data[:4], taskMagic) {
+	if len(data) < taskFixed || !bytes.Equal(data[:4], taskMagic) && !bytes.Equal(data[:4], sealedMagic) {
 		return nil, nil, 0, false
 	}
 	n := binary.BigEndian.Uint32(data[12:])

@@ -123,6 +123,9 @@ type Config struct {
 	// Peers are the deployments serving other regions (package peer):
 	// --region-peer, --regions, --region-peer-key-file.
 	Peers peer.Config
+	// KMS configures the encryption of the events of buses with a
+	// customer managed key (kms.go).
+	KMS KMSConfig
 }
 
 // Run serves until ctx ends, then shuts down gracefully: the listener
@@ -228,10 +231,21 @@ func Run(ctx context.Context, cfg Config) error {
 		defer func() { stopLog(); <-busLog.Done() }()
 		in.BusLog, dl.BusLog = busLog, busLog
 	}
+	keys, keyCheck, err := openKeys(cfg.KMS, aws, view)
+	if err != nil {
+		stopBG()
+		_ = g.Wait()
+		return err
+	}
+	ctl.KeyCheck = keyCheck
+	deadLetters := deliver.NewDeadLetters(aws)
+	in.Keys, in.DeadLetters = keys, deadLetters
+	dl.Keys, dl.DeadLetters = keys, deadLetters
 	dl.SetTargetGuard(guard)
 	dl.StillScheduled = sch.StillScheduled
 	router := match.NewRouter(st, view, log)
 	router.BusLog = busLog
+	router.Keys, router.DeadLetters = keys, deadLetters
 	if !cfg.StoreFirstAttempts {
 		router.Direct = dl
 	}
@@ -257,14 +271,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	g.Go(func() error { return (&archive.Sweeper{JS: st.JS, View: view, Log: log}).Run(gctx) })
 	g.Go(func() error {
-		return (&archive.Replayer{JS: st.JS, Ctl: ctl, View: view, Log: log, MaxDeliveries: uint64(max(cfg.ReplayMaxPending, 0))}).Run(gctx)
+		return (&archive.Replayer{JS: st.JS, Ctl: ctl, View: view, Log: log, Keys: keys, MaxDeliveries: uint64(max(cfg.ReplayMaxPending, 0))}).Run(gctx)
 	})
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.Handler())
 	hc := &health{st: st}
 	hc.register(mux)
-	mux.Handle("GET "+tail.Path, &tail.Handler{JS: st.JS, View: view, Auth: authn, Log: log})
+	mux.Handle("GET "+tail.Path, &tail.Handler{JS: st.JS, View: view, Auth: authn, Log: log, Keys: keys})
 	mux.Handle("POST "+scheduler.FirePath, sch.FireHandler(func(r *http.Request, body []byte) (control.Scope, error) {
 		id, err := authn.Authenticate(r, body)
 		if err != nil {

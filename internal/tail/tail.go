@@ -38,6 +38,7 @@ import (
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/authz"
 	"github.com/switchyard/switchyard/internal/awserr"
+	"github.com/switchyard/switchyard/internal/busenc"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/store"
@@ -64,6 +65,9 @@ type Handler struct {
 	View *control.View
 	Auth auth.Authenticator
 	Log  *slog.Logger
+	// Keys opens the messages of encrypted buses (package busenc); nil
+	// when no bus is encrypted.
+	Keys *busenc.Keys
 	// MaxPerAccount bounds the open tails of one account on this process
 	// (DefaultMaxPerAccount if 0).
 	MaxPerAccount int
@@ -214,7 +218,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		hd := res.msg.Headers()
-		events, err := ingest.Events(hd.Get(ingest.HeaderEvents), hd.Get(jetstream.MsgIDHeader), res.msg.Data())
+		data, err := h.Keys.Open(ctx, res.msg.Data()) // as the router does: sealed for a bus with a KMS key
+		if err != nil {
+			h.Log.Warn("tail: an event message does not open", "bus", busName, "err", err)
+			continue
+		}
+		events, err := ingest.Events(hd.Get(ingest.HeaderEvents), hd.Get(jetstream.MsgIDHeader), data)
 		if err != nil {
 			continue
 		}

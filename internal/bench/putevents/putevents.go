@@ -71,6 +71,12 @@ type Config struct {
 	AccessKeyID, SecretAccessKey string
 	// MotoCommand is the moto_server executable.
 	MotoCommand string
+	// KmsKeyIdentifier, if set, is given to the default bus
+	// (UpdateEventBus) before the load, so that every event is encrypted
+	// under that key at rest (a Switchyard target only: serve the child
+	// with --kms-local-key-file, or with --aws-endpoint kms=... naming a
+	// KMS where the key exists).
+	KmsKeyIdentifier string
 }
 
 func (c Config) withDefaults() Config {
@@ -327,6 +333,11 @@ func drive(ctx context.Context, cfg Config, tgt target) (*result, error) {
 	}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: cfg.Timeout}
+	if cfg.KmsKeyIdentifier != "" && tgt.name != "moto" {
+		if err := encryptDefaultBus(ctx, cfg, hc, tgt.url); err != nil {
+			return nil, fmt.Errorf("%s: %w", tgt.name, err)
+		}
+	}
 	urls := tgt.urls
 	if len(urls) == 0 {
 		urls = []string{tgt.url}
@@ -484,6 +495,30 @@ type client struct {
 	date    string
 	sign    *signer // nil: the fixed, unsigned auth and date
 	buf     bytes.Buffer
+}
+
+// encryptDefaultBus sets cfg.KmsKeyIdentifier on the default bus.
+func encryptDefaultBus(ctx context.Context, cfg Config, hc *http.Client, url string) error {
+	c := newClient(cfg, url, hc, 0)
+	body, _ := json.Marshal(map[string]string{"Name": "default", "KmsKeyIdentifier": cfg.KmsKeyIdentifier})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "AWSEvents.UpdateEventBus")
+	req.Header.Set("X-Amz-Date", c.date)
+	req.Header.Set("Authorization", c.auth)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("UpdateEventBus: %w", err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("UpdateEventBus with KmsKeyIdentifier %s: %s: %s", cfg.KmsKeyIdentifier, resp.Status, msg)
+	}
+	return nil
 }
 
 func newClient(cfg Config, url string, hc *http.Client, id int) *client {
