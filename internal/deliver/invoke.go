@@ -110,3 +110,12 @@ func Kind(arn string) string {
 func unsupported(arn string) error {
 	return Permanent("UnsupportedTarget", fmt.Errorf("target kind %q is not supported yet (%s)", Kind(arn), arn))
 }
+
+// Invoke makes one call of inv's target through the invoker registered for
+// its kind, as a delivery attempt does, but with nothing around it: no
+// retry, shaping, dead letter or bus log. It is for services that drive
+// their own retries over the same targets (EventBridge Pipes); inv.Input
+// is sent as it is.
+func (d *Deliverer) Invoke(ctx context.Context, inv *Invocation) error {
+	return d.invoke(ctx, inv)
+}
