@@ -1,0 +1,397 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/pipes"
+	ptypes "github.com/aws/aws-sdk-go-v2/service/pipes/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// pipesEnv is a switchyard whose AWS calls go to moto, acting in moto's
+// account and region, so that pipes and their sources share ARNs.
+type pipesEnv struct {
+	s   *server
+	p   *pipes.Client
+	eb  *eventbridge.Client
+	q   *sqs.Client
+	k   *kinesis.Client
+	cfg aws.Config
+}
+
+func newPipesEnv(t *testing.T, args ...string) *pipesEnv {
+	m := startMoto(t)
+	s := startServer(t, append([]string{"--aws-endpoint", m}, args...)...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("switchyard log:\n%s", s.logs())
+		}
+	})
+	cfg := motoConfig(m)
+	return &pipesEnv{s: s, p: s.pipesClient(motoAccount, awsRegion), eb: s.client(motoAccount, awsRegion),
+		q: sqs.NewFromConfig(cfg), k: kinesis.NewFromConfig(cfg), cfg: cfg}
+}
+
+// apiDestination makes an API destination POSTing to url.
+func (e *pipesEnv) apiDestination(t *testing.T, name, url string) string {
+	t.Helper()
+	cx := ctx(t)
+	conn, err := e.eb.CreateConnection(cx, &eventbridge.CreateConnectionInput{Name: aws.String(name + "-conn"),
+		AuthorizationType: types.ConnectionAuthorizationTypeApiKey,
+		AuthParameters: &types.CreateConnectionAuthRequestParameters{
+			ApiKeyAuthParameters: &types.CreateConnectionApiKeyAuthRequestParameters{ApiKeyName: aws.String("x-api-key"), ApiKeyValue: aws.String("k3y")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.eb.CreateApiDestination(cx, &eventbridge.CreateApiDestinationInput{Name: aws.String(name), ConnectionArn: conn.ConnectionArn,
+		InvocationEndpoint: aws.String(url), HttpMethod: types.ApiDestinationHttpMethodPost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(d.ApiDestinationArn)
+}
+
+func (e *pipesEnv) send(t *testing.T, url string, bodies ...string) {
+	t.Helper()
+	for _, b := range bodies {
+		if _, err := e.q.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// queueDepth is the queue's visible plus in-flight messages.
+func (e *pipesEnv) queueDepth(t *testing.T, url string) int {
+	out, err := e.q.GetQueueAttributes(ctx(t), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		var x int
+		fmt.Sscan(v, &x)
+		n += x
+	}
+	return n
+}
+
+// TestPipeSQSToAPIDestination: SQS (moto) → filter on the JSON body →
+// input template → an API destination on a real HTTP receiver; filtered
+// messages are deleted too; StopPipe stops the polling, StartPipe resumes it.
+func TestPipeSQSToAPIDestination(t *testing.T) {
+	e := newPipesEnv(t)
+	cx := ctx(t)
+	url, arn := createQueue(t, e.q, "pipe-src-apidest", nil)
+	peer := newHTTPPeer(t, nil)
+	dest := e.apiDestination(t, "pipe-hook", peer.URL+"/orders")
+	_, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("orders-to-hook"), RoleArn: aws.String(pipeRole),
+		Source: aws.String(arn), Target: aws.String(dest),
+		SourceParameters: &ptypes.PipeSourceParameters{
+			SqsQueueParameters: &ptypes.PipeSourceSqsQueueParameters{BatchSize: aws.Int32(10)},
+			FilterCriteria:     &ptypes.FilterCriteria{Filters: []ptypes.Filter{{Pattern: aws.String(`{"body":{"kind":["order"]}}`)}}},
+		},
+		TargetParameters: &ptypes.PipeTargetParameters{
+			InputTemplate:  aws.String(`{"order": <$.body.id>, "pipe": <aws.pipes.pipe-name>, "text": "order <$.body.id> from <$.eventSource>"}`),
+			HttpParameters: &ptypes.PipeTargetHttpParameters{HeaderParameters: map[string]string{"x-order": "$.body.id"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPipeState(t, e.p, "orders-to-hook", ptypes.PipeStateRunning)
+	e.send(t, url, `{"kind":"order","id":1}`, `{"kind":"refund","id":2}`, `not json`, `{"kind":"order","id":3}`)
+	hits := peer.wait(t, 2, 30*time.Second, anyHit)
+	got := map[string]bool{}
+	for _, h := range hits {
+		got[string(h.body)] = true
+		if h.method != http.MethodPost || h.path != "/orders" || h.header.Get("x-api-key") != "k3y" {
+			t.Errorf("call %s %s %v", h.method, h.path, h.header)
+		}
+		var b struct{ Order int }
+		_ = json.Unmarshal(h.body, &b)
+		if h.header.Get("x-order") != fmt.Sprint(b.Order) {
+			t.Errorf("x-order header %q for body %s", h.header.Get("x-order"), h.body)
+		}
+	}
+	for _, want := range []string{`{"order":1,"pipe":"orders-to-hook","text":"order 1 from aws:sqs"}`, `{"order":3,"pipe":"orders-to-hook","text":"order 3 from aws:sqs"}`} {
+		if !got[want] {
+			t.Errorf("no call with %s; got %v", want, got)
+		}
+	}
+	// Filtered messages are deleted as delivered ones are.
+	eventually(t, "the source queue to drain", func() bool { return e.queueDepth(t, url) == 0 })
+	if n := len(peer.wait(t, 0, time.Second, anyHit)); n != 2 {
+		t.Fatalf("%d calls, want 2", n)
+	}
+
+	if _, err := e.p.StopPipe(cx, &pipes.StopPipeInput{Name: aws.String("orders-to-hook")}); err != nil {
+		t.Fatal(err)
+	}
+	waitPipeState(t, e.p, "orders-to-hook", ptypes.PipeStateStopped)
+	e.send(t, url, `{"kind":"order","id":4}`)
+	time.Sleep(3 * time.Second)
+	if n := len(peer.wait(t, 0, time.Second, anyHit)); n != 2 {
+		t.Fatalf("a stopped pipe delivered: %d calls", n)
+	}
+	if d := e.queueDepth(t, url); d != 1 {
+		t.Fatalf("a stopped pipe took messages: depth %d", d)
+	}
+	if _, err := e.p.StartPipe(cx, &pipes.StartPipeInput{Name: aws.String("orders-to-hook")}); err != nil {
+		t.Fatal(err)
+	}
+	waitPipeState(t, e.p, "orders-to-hook", ptypes.PipeStateRunning)
+	peer.wait(t, 3, 30*time.Second, anyHit)
+}
+
+// TestPipeSQSToEventBus: the target is an event bus, whose rule calls an
+// HTTP endpoint; the record is the event's detail, the source "Pipe <name>".
+func TestPipeSQSToEventBus(t *testing.T) {
+	e := newPipesEnv(t)
+	cx := ctx(t)
+	url, arn := createQueue(t, e.q, "pipe-src-bus", nil)
+	rcv := newReceiver(t)
+	if _, err := e.eb.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("from-pipe"), EventPattern: aws.String(`{"source":["Pipe to-bus"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eb.PutTargets(cx, &eventbridge.PutTargetsInput{Rule: aws.String("from-pipe"), Targets: []types.Target{{Id: aws.String("h"), Arn: aws.String(rcv.URL)}}}); err != nil {
+		t.Fatal(err)
+	}
+	bus := fmt.Sprintf("arn:aws:events:%s:%s:event-bus/default", awsRegion, motoAccount)
+	if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("to-bus"), RoleArn: aws.String(pipeRole),
+		Source: aws.String(arn), Target: aws.String(bus)}); err != nil {
+		t.Fatal(err)
+	}
+	waitPipeState(t, e.p, "to-bus", ptypes.PipeStateRunning)
+	e.send(t, url, `{"hello":"bus"}`)
+	got := rcv.waitFor(t, 1, 30*time.Second)
+	var ev event
+	if err := json.Unmarshal(got[0], &ev); err != nil {
+		t.Fatal(err)
+	}
+	var detail struct {
+		Body           string `json:"body"`
+		EventSource    string `json:"eventSource"`
+		EventSourceARN string `json:"eventSourceARN"`
+		MessageID      string `json:"messageId"`
+	}
+	_ = json.Unmarshal(ev.Detail, &detail)
+	if ev.Source != "Pipe to-bus" || ev.DetailType != "Event from aws:sqs" || detail.Body != `{"hello":"bus"}` ||
+		detail.EventSource != "aws:sqs" || detail.EventSourceARN != arn || detail.MessageID == "" {
+		t.Fatalf("event %s", got[0])
+	}
+}
+
+func (e *pipesEnv) stream(t *testing.T, name string, shards int32) string {
+	t.Helper()
+	if _, err := e.k.CreateStream(ctx(t), &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/%s", awsRegion, motoAccount, name)
+}
+
+func (e *pipesEnv) putRecords(t *testing.T, stream string, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		if _, err := e.k.PutRecord(ctx(t), &kinesis.PutRecordInput{StreamName: aws.String(stream), PartitionKey: aws.String(fmt.Sprint(i)),
+			Data: fmt.Appendf(nil, `{"n":%d,"kind":"%s"}`, i, map[bool]string{true: "even", false: "odd"}[i%2 == 0])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// drain reads every message of the queue until n have come (or 40 s).
+func (e *pipesEnv) drain(t *testing.T, url string, n int, within time.Duration) []string {
+	t.Helper()
+	var out []string
+	deadline := time.Now().Add(within)
+	for len(out) < n && time.Now().Before(deadline) {
+		r, err := e.q.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range r.Messages {
+			out = append(out, aws.ToString(m.Body))
+			_, _ = e.q.DeleteMessage(ctx(t), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle})
+		}
+	}
+	return out
+}
+
+// TestPipeKinesisToSQS: Kinesis (moto, two shards) from TRIM_HORIZON →
+// a filter on the decoded data → an SQS queue, each record in AWS's shape.
+func TestPipeKinesisToSQS(t *testing.T) {
+	e := newPipesEnv(t)
+	cx := ctx(t)
+	src := e.stream(t, "pipe-clicks", 2)
+	e.putRecords(t, "pipe-clicks", 0, 10)
+	url, tgt := createQueue(t, e.q, "pipe-kinesis-tgt", nil)
+	if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("clicks"), RoleArn: aws.String(pipeRole),
+		Source: aws.String(src), Target: aws.String(tgt),
+		SourceParameters: &ptypes.PipeSourceParameters{
+			KinesisStreamParameters: &ptypes.PipeSourceKinesisStreamParameters{StartingPosition: ptypes.KinesisStreamStartPositionTrimHorizon, BatchSize: aws.Int32(3)},
+			FilterCriteria:          &ptypes.FilterCriteria{Filters: []ptypes.Filter{{Pattern: aws.String(`{"data":{"kind":["even"]}}`)}}},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	waitPipeState(t, e.p, "clicks", ptypes.PipeStateRunning)
+	got := e.drain(t, url, 5, 40*time.Second)
+	seen := map[int]bool{}
+	for _, b := range got {
+		var r struct {
+			EventSource, EventName, EventSourceARN, PartitionKey, SequenceNumber, Data, EventID string
+		}
+		if err := json.Unmarshal([]byte(b), &r); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := base64.StdEncoding.DecodeString(r.Data)
+		var d struct{ N int }
+		_ = json.Unmarshal(data, &d)
+		if r.EventSource != "aws:kinesis" || r.EventName != "aws:kinesis:record" || r.EventSourceARN != src ||
+			r.PartitionKey != fmt.Sprint(d.N) || r.SequenceNumber == "" || !strings.HasSuffix(r.EventID, ":"+r.SequenceNumber) {
+			t.Errorf("record %s", b)
+		}
+		seen[d.N] = true
+	}
+	if len(got) != 5 || !seen[0] || !seen[2] || !seen[4] || !seen[6] || !seen[8] {
+		t.Fatalf("delivered %v", got)
+	}
+	if more := e.drain(t, url, 1, 3*time.Second); len(more) != 0 {
+		t.Fatalf("odd records passed the filter: %v", more)
+	}
+}
+
+// TestPipeKinesisKill9: the server is killed (SIGKILL) while a pipe reads
+// a stream; after the restart the pipe goes on from its checkpoint:
+// every record arrives, and at most the one batch in flight at the kill
+// arrives twice.
+func TestPipeKinesisKill9(t *testing.T) {
+	e := newPipesEnv(t)
+	cx := ctx(t)
+	src := e.stream(t, "pipe-kill9", 1)
+	url, tgt := createQueue(t, e.q, "pipe-kill9-tgt", nil)
+	if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("kill9"), RoleArn: aws.String(pipeRole),
+		Source: aws.String(src), Target: aws.String(tgt),
+		SourceParameters: &ptypes.PipeSourceParameters{KinesisStreamParameters: &ptypes.PipeSourceKinesisStreamParameters{
+			StartingPosition: ptypes.KinesisStreamStartPositionLatest, BatchSize: aws.Int32(1)}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitPipeState(t, e.p, "kill9", ptypes.PipeStateRunning)
+	time.Sleep(500 * time.Millisecond) // the LATEST position is recorded
+	e.putRecords(t, "pipe-kill9", 0, 30)
+	first := e.drain(t, url, 5, 30*time.Second)
+	e.s.kill9()
+	// Written while no switchyard runs: LATEST was pinned at the start.
+	e.putRecords(t, "pipe-kill9", 30, 40)
+	e.s.restart()
+	count := map[int]int{}
+	tally := func(bodies []string) {
+		for _, b := range bodies {
+			var r struct{ Data string }
+			_ = json.Unmarshal([]byte(b), &r)
+			data, _ := base64.StdEncoding.DecodeString(r.Data)
+			var d struct{ N int }
+			_ = json.Unmarshal(data, &d)
+			count[d.N]++
+		}
+	}
+	tally(first)
+	deadline := time.Now().Add(60 * time.Second)
+	for len(count) < 40 && time.Now().Before(deadline) {
+		tally(e.drain(t, url, 1, 5*time.Second))
+	}
+	dups := 0
+	for i := range 40 {
+		if count[i] == 0 {
+			t.Errorf("record %d lost", i)
+		}
+		dups += max(count[i]-1, 0)
+	}
+	if dups > 1 {
+		t.Errorf("%d records delivered twice; at most the batch in flight (1) may be", dups)
+	}
+	if more := e.drain(t, url, 1, 3*time.Second); len(more) != 0 {
+		t.Errorf("more deliveries after all 40: %d", len(more))
+	}
+}
+
+// TestPipeHostile: a source that does not exist (the pipe fails to
+// start, says why, and starts once the queue exists); a poison record the
+// target refuses for good (a 400: the stream pipe gives it to its
+// dead-letter queue and goes on); a hanging target (its calls time out,
+// are retried, and the message is not lost).
+func TestPipeHostile(t *testing.T) {
+	e := newPipesEnv(t)
+	cx := ctx(t)
+
+	t.Run("SourceGone", func(t *testing.T) {
+		arn := fmt.Sprintf("arn:aws:sqs:%s:%s:pipe-not-yet", awsRegion, motoAccount)
+		_, tgt := createQueue(t, e.q, "pipe-gone-tgt", nil)
+		if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("gone"), RoleArn: aws.String(pipeRole),
+			Source: aws.String(arn), Target: aws.String(tgt)}); err != nil {
+			t.Fatal(err)
+		}
+		d := waitPipeState(t, e.p, "gone", ptypes.PipeStateCreateFailed)
+		if !strings.Contains(aws.ToString(d.StateReason), "pipe-not-yet") {
+			t.Errorf("StateReason %q", aws.ToString(d.StateReason))
+		}
+		createQueue(t, e.q, "pipe-not-yet", nil)
+		waitPipeState(t, e.p, "gone", ptypes.PipeStateRunning)
+	})
+
+	t.Run("PoisonRecord", func(t *testing.T) {
+		var calls atomic.Int32
+		peer := newHTTPPeer(t, func(r *http.Request) int {
+			calls.Add(1)
+			if r.Header.Get("x-kind") == "poison" {
+				return http.StatusBadRequest
+			}
+			return http.StatusOK
+		})
+		dest := e.apiDestination(t, "pipe-poison", peer.URL+"/in")
+		src := e.stream(t, "pipe-poison", 1)
+		dlqURL, dlq := createQueue(t, e.q, "pipe-poison-dlq", nil)
+		if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("poison"), RoleArn: aws.String(pipeRole),
+			Source: aws.String(src), Target: aws.String(dest),
+			SourceParameters: &ptypes.PipeSourceParameters{KinesisStreamParameters: &ptypes.PipeSourceKinesisStreamParameters{
+				StartingPosition: ptypes.KinesisStreamStartPositionTrimHorizon, BatchSize: aws.Int32(1), MaximumRetryAttempts: aws.Int32(2),
+				DeadLetterConfig: &ptypes.DeadLetterConfig{Arn: aws.String(dlq)}}},
+			TargetParameters: &ptypes.PipeTargetParameters{HttpParameters: &ptypes.PipeTargetHttpParameters{HeaderParameters: map[string]string{"x-kind": "$.data.kind"}}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for i, kind := range []string{"ok", "poison", "ok"} {
+			if _, err := e.k.PutRecord(cx, &kinesis.PutRecordInput{StreamName: aws.String("pipe-poison"), PartitionKey: aws.String("k"),
+				Data: fmt.Appendf(nil, `{"i":%d,"kind":%q}`, i, kind)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ok := peer.wait(t, 2, 40*time.Second, func(h hit) bool { return h.header.Get("x-kind") == "ok" })
+		if len(ok) != 2 {
+			t.Fatalf("%d good records delivered", len(ok))
+		}
+		dl := e.drain(t, dlqURL, 1, 20*time.Second)
+		if len(dl) != 1 || !strings.Contains(dl[0], `"KinesisBatchInfo"`) || !strings.Contains(dl[0], `"streamArn":"`+src+`"`) {
+			t.Fatalf("dead letters %v", dl)
+		}
+		// A 400 is not retried: one call for the poison record.
+		poison := peer.wait(t, 1, time.Second, func(h hit) bool { return h.header.Get("x-kind") == "poison" })
+		if len(poison) != 1 {
+			t.Errorf("the poison record was called %d times", len(poison))
+		}
+	})
+}
+
+func anyHit(hit) bool { return true }
