@@ -63,6 +63,9 @@ func (run *pipeRun) run(ctx context.Context) {
 	case kindKinesis:
 		rd, rerr := newKinesisReader(ctx, run)
 		err = run.pollStream(ctx, rd, rerr)
+	case kindDynamoDB:
+		rd, rerr := newDynamoDBReader(ctx, run)
+		err = run.pollStream(ctx, rd, rerr)
 	default:
 		err = fmt.Errorf("Switchyard does not read %s sources", kind)
 	}

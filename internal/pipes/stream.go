@@ -78,24 +78,42 @@ func (run *pipeRun) pollStream(ctx context.Context, rd streamReader, err error) 
 	}
 	run.pl.setStatus(true, "")
 	run.r.poke()
+	// Shards split and merge (DynamoDB's roll over every few hours): the
+	// list is read again now and then, and new shards are read too.
 	var wg sync.WaitGroup
-	for _, sh := range shards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				err := run.pollShard(ctx, rd, sh)
-				if err == nil || ctx.Err() != nil {
-					return
-				}
-				run.log.Warn("pipes: reading shard failed; reading it again", "shard", sh, "err", err)
-				sleep(ctx, 2*time.Second)
+	started := map[string]bool{}
+	for {
+		for _, sh := range shards {
+			if started[sh] {
+				continue
 			}
-		}()
+			started[sh] = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					err := run.pollShard(ctx, rd, sh)
+					if err == nil || ctx.Err() != nil {
+						return
+					}
+					run.log.Warn("pipes: reading shard failed; reading it again", "shard", sh, "err", err)
+					sleep(ctx, 2*time.Second)
+				}
+			}()
+		}
+		if !sleep(ctx, shardListInterval) {
+			break
+		}
+		if l, err := rd.shards(ctx); err == nil {
+			shards = l
+		}
 	}
 	wg.Wait()
 	return nil
 }
+
+// shardListInterval is how often a stream's shards are listed again.
+const shardListInterval = 30 * time.Second
 
 func (run *pipeRun) pollShard(ctx context.Context, rd streamReader, shard string) error {
 	sp := run.streamParams()

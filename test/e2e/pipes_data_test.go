@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -395,3 +397,60 @@ func TestPipeHostile(t *testing.T) {
 }
 
 func anyHit(hit) bool { return true }
+
+// TestPipeDynamoDBStreamToSQS: a DynamoDB stream (moto) from TRIM_HORIZON
+// → a filter on the record → an SQS queue, in AWS's record shape.
+func TestPipeDynamoDBStreamToSQS(t *testing.T) {
+	e := newPipesEnv(t)
+	cx := ctx(t)
+	db := dynamodb.NewFromConfig(e.cfg)
+	tbl, err := db.CreateTable(cx, &dynamodb.CreateTableInput{TableName: aws.String("pipe-orders"),
+		AttributeDefinitions: []dtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: dtypes.ScalarAttributeTypeS}},
+		KeySchema:            []dtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: dtypes.KeyTypeHash}},
+		BillingMode:          dtypes.BillingModePayPerRequest,
+		StreamSpecification:  &dtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: dtypes.StreamViewTypeNewAndOldImages}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := aws.ToString(tbl.TableDescription.LatestStreamArn)
+	url, tgt := createQueue(t, e.q, "pipe-ddb-tgt", nil)
+	if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("ddb"), RoleArn: aws.String(pipeRole),
+		Source: aws.String(src), Target: aws.String(tgt),
+		SourceParameters: &ptypes.PipeSourceParameters{
+			DynamoDBStreamParameters: &ptypes.PipeSourceDynamoDBStreamParameters{StartingPosition: ptypes.DynamoDBStreamStartPositionTrimHorizon},
+			FilterCriteria:           &ptypes.FilterCriteria{Filters: []ptypes.Filter{{Pattern: aws.String(`{"dynamodb":{"NewImage":{"state":{"S":["paid"]}}}}`)}}},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, state := range []string{"paid", "open", "paid"} {
+		if _, err := db.PutItem(cx, &dynamodb.PutItemInput{TableName: aws.String("pipe-orders"), Item: map[string]dtypes.AttributeValue{
+			"id": &dtypes.AttributeValueMemberS{Value: fmt.Sprint(i)}, "state": &dtypes.AttributeValueMemberS{Value: state}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitPipeState(t, e.p, "ddb", ptypes.PipeStateRunning)
+	got := e.drain(t, url, 2, 40*time.Second)
+	ids := map[string]bool{}
+	for _, b := range got {
+		var r struct {
+			EventName, EventSource, EventSourceARN string
+			Dynamodb                               struct {
+				Keys     map[string]map[string]string
+				NewImage map[string]map[string]string
+			}
+		}
+		if err := json.Unmarshal([]byte(b), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.EventName != "INSERT" || r.EventSource != "aws:dynamodb" || r.EventSourceARN != src || r.Dynamodb.NewImage["state"]["S"] != "paid" {
+			t.Errorf("record %s", b)
+		}
+		ids[r.Dynamodb.Keys["id"]["S"]] = true
+	}
+	if len(got) != 2 || !ids["0"] || !ids["2"] {
+		t.Fatalf("delivered %v", got)
+	}
+	if more := e.drain(t, url, 1, 3*time.Second); len(more) != 0 {
+		t.Fatalf("a filtered record passed: %v", more)
+	}
+}
