@@ -63,6 +63,8 @@ func (run *pipeRun) run(ctx context.Context) {
 	case kindKinesis:
 		rd, rerr := newKinesisReader(ctx, run)
 		err = run.pollStream(ctx, rd, rerr)
+	case kindKafka:
+		err = run.pollKafka(ctx)
 	case kindDynamoDB:
 		rd, rerr := newDynamoDBReader(ctx, run)
 		err = run.pollStream(ctx, rd, rerr)

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -20,6 +21,8 @@ import (
 	ptypes "github.com/aws/aws-sdk-go-v2/service/pipes/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // pipesEnv is a switchyard whose AWS calls go to moto, acting in moto's
@@ -452,5 +455,92 @@ func TestPipeDynamoDBStreamToSQS(t *testing.T) {
 	}
 	if more := e.drain(t, url, 1, 3*time.Second); len(more) != 0 {
 		t.Fatalf("a filtered record passed: %v", more)
+	}
+}
+
+// TestPipeKafkaToSQS: a self-managed Kafka source (smk://), served by
+// franz-go's kfake, a real Kafka-protocol broker in this test process:
+// records of two partitions from TRIM_HORIZON, filtered on the decoded
+// value, to an SQS queue; after StopPipe and StartPipe the pipe goes on
+// from its offsets, kept in JetStream, with nothing delivered twice.
+func TestPipeKafkaToSQS(t *testing.T) {
+	e := newPipesEnv(t)
+	cx := ctx(t)
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "orders"), kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+		return net.Listen(network, "127.0.0.1:0")
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.Close)
+	prod, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...), kgo.DefaultProduceTopic("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	produce := func(from, to int) {
+		for i := from; i < to; i++ {
+			r := &kgo.Record{Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, `{"n":%d,"big":%t}`, i, i%3 == 0),
+				Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("v")}}}
+			if err := prod.ProduceSync(cx, r).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	produce(0, 9)
+	url, tgt := createQueue(t, e.q, "pipe-kafka-tgt", nil)
+	if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("kafka"), RoleArn: aws.String(pipeRole),
+		Source: aws.String("smk://" + kc.ListenAddrs()[0]), Target: aws.String(tgt),
+		SourceParameters: &ptypes.PipeSourceParameters{
+			SelfManagedKafkaParameters: &ptypes.PipeSourceSelfManagedKafkaParameters{TopicName: aws.String("orders"),
+				StartingPosition: ptypes.SelfManagedKafkaStartPositionTrimHorizon, BatchSize: aws.Int32(2)},
+			FilterCriteria: &ptypes.FilterCriteria{Filters: []ptypes.Filter{{Pattern: aws.String(`{"value":{"big":[true]}}`)}}},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	waitPipeState(t, e.p, "kafka", ptypes.PipeStateRunning)
+	type rec struct {
+		EventSource, Topic, EventSourceKey, Key, Value string
+		Partition                                      int
+		Offset                                         int
+		Headers                                        []map[string][]int
+	}
+	read := func(bodies []string) map[int]int {
+		got := map[int]int{}
+		for _, b := range bodies {
+			var r rec
+			if err := json.Unmarshal([]byte(b), &r); err != nil {
+				t.Fatal(err)
+			}
+			v, _ := base64.StdEncoding.DecodeString(r.Value)
+			var d struct{ N int }
+			_ = json.Unmarshal(v, &d)
+			k, _ := base64.StdEncoding.DecodeString(r.Key)
+			if r.EventSource != "SelfManagedKafka" || r.Topic != "orders" || r.EventSourceKey != fmt.Sprintf("orders-%d", r.Partition) ||
+				string(k) != fmt.Sprintf("k%d", d.N) || len(r.Headers) != 1 || string(rune(r.Headers[0]["h"][0])) != "v" {
+				t.Errorf("record %s", b)
+			}
+			got[d.N]++
+		}
+		return got
+	}
+	got := read(e.drain(t, url, 3, 40*time.Second))
+	if len(got) != 3 || got[0] != 1 || got[3] != 1 || got[6] != 1 {
+		t.Fatalf("delivered %v", got)
+	}
+	if _, err := e.p.StopPipe(cx, &pipes.StopPipeInput{Name: aws.String("kafka")}); err != nil {
+		t.Fatal(err)
+	}
+	waitPipeState(t, e.p, "kafka", ptypes.PipeStateStopped)
+	produce(9, 13)
+	if _, err := e.p.StartPipe(cx, &pipes.StartPipeInput{Name: aws.String("kafka")}); err != nil {
+		t.Fatal(err)
+	}
+	got = read(e.drain(t, url, 2, 40*time.Second))
+	if len(got) != 2 || got[9] != 1 || got[12] != 1 {
+		t.Fatalf("after the restart, delivered %v", got)
+	}
+	if more := e.drain(t, url, 1, 3*time.Second); len(more) != 0 {
+		t.Fatalf("delivered again: %v", more)
 	}
 }
