@@ -34,6 +34,12 @@ type Invocation struct {
 	// ID identifies the task across attempts; invokers that can
 	// deduplicate (FIFO queues, streams) use it.
 	ID string
+	// Reply, when set, asks for the target's answer: invokers of targets
+	// that answer (API destinations, Lambda functions invoked
+	// synchronously) store the answer's body there on success. EventBridge
+	// Pipes' enrichment uses it; rules' deliveries leave it nil, and
+	// Lambda is then invoked asynchronously, as EventBridge does.
+	Reply *[]byte
 }
 
 // TraceHeader is the HTTP header that carries an X-Ray trace header: on

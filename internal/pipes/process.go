@@ -1,6 +1,7 @@
 package pipes
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,9 +41,10 @@ type pipeRun struct {
 	pl  *poller
 	log *slog.Logger
 
-	filter *pattern.Matcher // nil: every record passes
-	tmpl   *pipeTemplate
-	target *control.Target
+	filter     *pattern.Matcher // nil: every record passes
+	tmpl       *pipeTemplate
+	enrichTmpl *pipeTemplate
+	target     *control.Target
 	// literalKey is a Kinesis target's PartitionKey when it is a value,
 	// not a path.
 	literalKey string
@@ -103,6 +105,13 @@ func (run *pipeRun) prepare() error {
 			return err
 		}
 		run.tmpl = t
+	}
+	if et := run.p.enrichmentParams().InputTemplate; et != nil {
+		t, err := compileTemplate("EnrichmentParameters.InputTemplate", *et)
+		if err != nil {
+			return err
+		}
+		run.enrichTmpl = t
 	}
 	t := &control.Target{Id: "pipe", Arn: run.p.Target}
 	if run.p.RoleArn != "" {
@@ -202,12 +211,12 @@ type retryPolicy struct {
 
 // call invokes the target with input, retrying retryable failures with
 // backoff within policy. It returns the last error.
-func (run *pipeRun) call(ctx context.Context, id string, event, input []byte, arrival time.Time, pol retryPolicy) error {
+func (run *pipeRun) call(ctx context.Context, target *control.Target, id string, event, input []byte, arrival time.Time, pol retryPolicy, reply *[]byte) error {
 	delay := run.r.Backoff
 	for attempt := 1; ; attempt++ {
-		inv := &deliver.Invocation{Scope: run.p.Scope, RuleArn: run.p.Arn, RuleName: run.p.Name, Target: run.target,
-			Event: event, Input: input, Ingested: arrival, Attempt: attempt, ID: id}
-		if run.literalKey != "" {
+		inv := &deliver.Invocation{Scope: run.p.Scope, RuleArn: run.p.Arn, RuleName: run.p.Name, Target: target,
+			Event: event, Input: input, Ingested: arrival, Attempt: attempt, ID: id, Reply: reply}
+		if run.literalKey != "" && target == run.target {
 			// A literal partition key, through the path the Kinesis
 			// invoker reads (see prepare).
 			inv.Event = fmt.Appendf(nil, `{"partitionKey":%s}`, appendString(nil, run.literalKey))
@@ -238,17 +247,19 @@ func (run *pipeRun) call(ctx context.Context, id string, event, input []byte, ar
 // pipe this long per attempt, then the attempt fails and is retried.
 const callTimeout = 30 * time.Second
 
-// deliverBatch sends the records that pass the filters to the target and
-// reports, per record, whether it is done with (delivered or filtered
-// out). Records of one batch go to a per-record target concurrently, up
-// to parallel at once (1 keeps their order).
+// deliverBatch sends the records that pass the filters through the
+// enrichment, if any, to the target and reports, per record, whether it is
+// done with (delivered or filtered out). Records of one batch go to a
+// per-record target concurrently, up to parallel at once (1 keeps their
+// order, and stops at the first record that fails).
 func (run *pipeRun) deliverBatch(ctx context.Context, recs []record, pol retryPolicy, parallel int) ([]bool, []error) {
 	done := make([]bool, len(recs))
 	errs := make([]error, len(recs))
 	var pass []int
+	var passed []record
 	for i := range recs {
 		if run.matches(&recs[i]) {
-			pass = append(pass, i)
+			pass, passed = append(pass, i), append(passed, recs[i])
 		} else {
 			done[i] = true
 		}
@@ -256,39 +267,73 @@ func (run *pipeRun) deliverBatch(ctx context.Context, recs []record, pol retryPo
 	if len(pass) == 0 {
 		return done, errs
 	}
-	if run.batchTarget() {
-		arr := []byte{'['}
-		view := []byte{'['}
+	if run.p.Enrichment == "" {
+		d, e := run.deliverTarget(ctx, passed, pol, parallel)
 		for n, i := range pass {
+			done[i], errs[i] = d[n], e[n]
+		}
+		return done, errs
+	}
+	// Enriched, the batch succeeds or fails as a whole: what the
+	// enrichment returns need not match the records one to one.
+	enriched, err := run.enrich(ctx, passed, pol)
+	if err == nil {
+		d, e := run.deliverTarget(ctx, enriched, pol, parallel)
+		for n := range d {
+			if !d[n] {
+				err = e[n]
+				if err == nil {
+					err = ctx.Err()
+				}
+				break
+			}
+		}
+	}
+	for _, i := range pass {
+		done[i], errs[i] = err == nil, err
+	}
+	return done, errs
+}
+
+// deliverTarget sends recs to the target.
+func (run *pipeRun) deliverTarget(ctx context.Context, recs []record, pol retryPolicy, parallel int) ([]bool, []error) {
+	done := make([]bool, len(recs))
+	errs := make([]error, len(recs))
+	if len(recs) == 0 {
+		return done, errs
+	}
+	if run.batchTarget() {
+		arr, view := []byte{'['}, []byte{'['}
+		for i := range recs {
 			in, err := run.input(&recs[i])
 			if err != nil {
-				errs[i] = err
-				continue
+				for j := range errs {
+					errs[j] = err
+				}
+				return done, errs
 			}
-			if n > 0 {
+			if i > 0 {
 				arr, view = append(arr, ','), append(view, ',')
 			}
 			arr, view = append(arr, in...), append(view, recs[i].view...)
 		}
 		arr, view = append(arr, ']'), append(view, ']')
-		err := run.call(ctx, recs[pass[0]].id, view, arr, recs[pass[0]].arrival, pol)
-		for _, i := range pass {
-			if errs[i] == nil {
-				done[i], errs[i] = err == nil, err
-			}
+		err := run.call(ctx, run.target, recs[0].id, view, arr, recs[0].arrival, pol, nil)
+		for i := range recs {
+			done[i], errs[i] = err == nil, err
 		}
 		return done, errs
 	}
 	sem := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
-	for _, i := range pass {
+	for i := range recs {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			in, err := run.input(&recs[i])
 			if err == nil {
-				err = run.call(ctx, recs[i].id, recs[i].view, in, recs[i].arrival, pol)
+				err = run.call(ctx, run.target, recs[i].id, recs[i].view, in, recs[i].arrival, pol, nil)
 			}
 			done[i], errs[i] = err == nil, err
 		}()
@@ -302,6 +347,83 @@ func (run *pipeRun) deliverBatch(ctx context.Context, recs []record, pol retryPo
 	}
 	wg.Wait()
 	return done, errs
+}
+
+// enrich calls the pipe's enrichment with the records — a Lambda function
+// or Step Functions state machine with the batch as one JSON array, an
+// API destination or API Gateway once per record — each shaped by
+// EnrichmentParameters' InputTemplate, and returns what it answered as
+// the records for the target: the elements of a JSON array answer, or the
+// answer itself; an empty answer drops the records ("Event enrichment in
+// Amazon EventBridge Pipes", EventBridge User Guide).
+func (run *pipeRun) enrich(ctx context.Context, recs []record, pol retryPolicy) ([]record, error) {
+	ep := run.p.enrichmentParams()
+	t := &control.Target{Id: "enrichment", Arn: run.p.Enrichment, RoleArn: run.target.RoleArn}
+	if h := ep.HttpParameters; h != nil {
+		t.HttpParameters = &control.HttpParameters{PathParameterValues: h.PathParameterValues,
+			HeaderParameters: h.HeaderParameters, QueryStringParameters: h.QueryStringParameters}
+	}
+	inputOf := func(r *record) ([]byte, error) {
+		if run.enrichTmpl == nil {
+			return r.raw, nil
+		}
+		out, err := run.enrichTmpl.apply(r.view, run.p, r.arrival)
+		if err != nil {
+			return nil, deliver.Permanent("InvalidInput", fmt.Errorf("enrichment input template: %w", err))
+		}
+		return out, nil
+	}
+	var out []record
+	answer := func(base *record, reply []byte) {
+		reply = bytes.TrimSpace(reply)
+		if len(reply) == 0 {
+			return
+		}
+		var elems []json.RawMessage
+		if reply[0] == '[' && json.Unmarshal(reply, &elems) == nil {
+			for _, e := range elems {
+				out = append(out, record{id: base.id, raw: e, view: e, arrival: base.arrival})
+			}
+			return
+		}
+		if !json.Valid(reply) {
+			reply = appendString(nil, string(reply))
+		}
+		out = append(out, record{id: base.id, raw: reply, view: reply, arrival: base.arrival})
+	}
+	k := deliver.Kind(run.p.Enrichment)
+	if k == "lambda" || k == "states" {
+		arr, view := []byte{'['}, []byte{'['}
+		for i := range recs {
+			in, err := inputOf(&recs[i])
+			if err != nil {
+				return nil, err
+			}
+			if i > 0 {
+				arr, view = append(arr, ','), append(view, ',')
+			}
+			arr, view = append(arr, in...), append(view, recs[i].view...)
+		}
+		arr, view = append(arr, ']'), append(view, ']')
+		var reply []byte
+		if err := run.call(ctx, t, recs[0].id, view, arr, recs[0].arrival, pol, &reply); err != nil {
+			return nil, err
+		}
+		answer(&recs[0], reply)
+		return out, nil
+	}
+	for i := range recs {
+		in, err := inputOf(&recs[i])
+		if err != nil {
+			return nil, err
+		}
+		var reply []byte
+		if err := run.call(ctx, t, recs[i].id, recs[i].view, in, recs[i].arrival, pol, &reply); err != nil {
+			return nil, err
+		}
+		answer(&recs[i], reply)
+	}
+	return out, nil
 }
 
 // decodedView returns raw with the member name's string value replaced by

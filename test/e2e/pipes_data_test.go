@@ -544,3 +544,49 @@ func TestPipeKafkaToSQS(t *testing.T) {
 		t.Fatalf("delivered again: %v", more)
 	}
 }
+
+// TestPipeEnrichment: SQS → an API destination as enrichment (a real
+// HTTP server answering with JSON) → the answer, templated, to the target.
+// An enrichment answering nothing drops the record.
+func TestPipeEnrichment(t *testing.T) {
+	e := newPipesEnv(t)
+	cx := ctx(t)
+	var enrichCalls atomic.Int32
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		enrichCalls.Add(1)
+		var in struct{ ID int }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		w.Header().Set("Content-Type", "application/json")
+		if in.ID == 0 {
+			return // nothing to enrich with: the record is dropped
+		}
+		fmt.Fprintf(w, `[{"id":%d,"name":"customer-%d"}]`, in.ID, in.ID)
+	})}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	enrich := e.apiDestination(t, "pipe-enricher", "http://"+lis.Addr().String()+"/lookup")
+	peer := newHTTPPeer(t, nil)
+	dest := e.apiDestination(t, "pipe-enriched-hook", peer.URL+"/in")
+	url, arn := createQueue(t, e.q, "pipe-enrich-src", nil)
+	if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("enriched"), RoleArn: aws.String(pipeRole),
+		Source: aws.String(arn), Target: aws.String(dest), Enrichment: aws.String(enrich),
+		EnrichmentParameters: &ptypes.PipeEnrichmentParameters{InputTemplate: aws.String(`{"id": <$.body.customer>}`)},
+		TargetParameters:     &ptypes.PipeTargetParameters{InputTemplate: aws.String(`{"who": <$.name>}`)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitPipeState(t, e.p, "enriched", ptypes.PipeStateRunning)
+	e.send(t, url, `{"customer":7}`, `{"customer":0}`)
+	hits := peer.wait(t, 1, 30*time.Second, anyHit)
+	if string(hits[0].body) != `{"who":"customer-7"}` {
+		t.Fatalf("target got %s", hits[0].body)
+	}
+	eventually(t, "the source queue to drain", func() bool { return e.queueDepth(t, url) == 0 })
+	if n := len(peer.wait(t, 0, time.Second, anyHit)); n != 1 || enrichCalls.Load() != 2 {
+		t.Fatalf("%d target calls, %d enrichment calls; want 1 and 2", n, enrichCalls.Load())
+	}
+}
