@@ -590,3 +590,62 @@ func TestPipeEnrichment(t *testing.T) {
 		t.Fatalf("%d target calls, %d enrichment calls; want 1 and 2", n, enrichCalls.Load())
 	}
 }
+
+// TestPipeCluster: two switchyard processes on one NATS server run each
+// pipe once — one poller, the lease holder's: a Kinesis stream's records
+// reach the target once each. When one process is killed (SIGKILL) the
+// other goes on (after the dead process's lease lapses) from the
+// checkpoint: nothing is lost, at most the batch in flight is repeated.
+func TestPipeCluster(t *testing.T) {
+	m := startMoto(t)
+	nats, key := natsServer(t), newKeyFile(t, "secrets.key")
+	a := startServer(t, "--nats-url", nats, "--secrets-key-file", key, "--aws-endpoint", m)
+	b := startServer(t, "--nats-url", nats, "--secrets-key-file", key, "--aws-endpoint", m)
+	cfg := motoConfig(m)
+	e := &pipesEnv{s: a, p: a.pipesClient(motoAccount, awsRegion), q: sqs.NewFromConfig(cfg), k: kinesis.NewFromConfig(cfg), cfg: cfg}
+	cx := ctx(t)
+	src := e.stream(t, "pipe-cluster", 1)
+	url, tgt := createQueue(t, e.q, "pipe-cluster-tgt", nil)
+	e.putRecords(t, "pipe-cluster", 0, 20)
+	if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("cluster"), RoleArn: aws.String(pipeRole),
+		Source: aws.String(src), Target: aws.String(tgt),
+		SourceParameters: &ptypes.PipeSourceParameters{KinesisStreamParameters: &ptypes.PipeSourceKinesisStreamParameters{
+			StartingPosition: ptypes.KinesisStreamStartPositionTrimHorizon, BatchSize: aws.Int32(1)}}}); err != nil {
+		t.Fatal(err)
+	}
+	// The other process sees the pipe too.
+	waitPipeState(t, b.pipesClient(motoAccount, awsRegion), "cluster", ptypes.PipeStateRunning)
+	count := map[int]int{}
+	tally := func(bodies []string) {
+		for _, body := range bodies {
+			var r struct{ Data string }
+			_ = json.Unmarshal([]byte(body), &r)
+			data, _ := base64.StdEncoding.DecodeString(r.Data)
+			var d struct{ N int }
+			_ = json.Unmarshal(data, &d)
+			count[d.N]++
+		}
+	}
+	tally(e.drain(t, url, 20, 40*time.Second))
+	for i := range 20 {
+		if count[i] != 1 {
+			t.Fatalf("before the kill, record %d arrived %d times: %v", i, count[i], count)
+		}
+	}
+	a.kill9()
+	e.putRecords(t, "pipe-cluster", 20, 30)
+	deadline := time.Now().Add(60 * time.Second)
+	for len(count) < 30 && time.Now().Before(deadline) {
+		tally(e.drain(t, url, 1, 5*time.Second))
+	}
+	dups := 0
+	for i := range 30 {
+		if count[i] == 0 {
+			t.Errorf("record %d lost", i)
+		}
+		dups += max(count[i]-1, 0)
+	}
+	if dups > 1 {
+		t.Errorf("%d records delivered twice", dups)
+	}
+}
