@@ -4,9 +4,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -648,4 +650,54 @@ func TestPipeCluster(t *testing.T) {
 	if dups > 1 {
 		t.Errorf("%d records delivered twice", dups)
 	}
+}
+
+// TestPipeHangingTarget: a target that hangs (never answers its first
+// call) costs the pipe that call's timeout and a retry, not the message;
+// other messages of the batch go on meanwhile.
+func TestPipeHangingTarget(t *testing.T) {
+	e := newPipesEnv(t)
+	cx := ctx(t)
+	var calls atomic.Int32
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var mu sync.Mutex
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if calls.Add(1) == 1 {
+			select { // hang
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		mu.Lock()
+		got = append(got, string(body))
+		mu.Unlock()
+	})}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	dest := e.apiDestination(t, "pipe-hang", "http://"+lis.Addr().String()+"/slow")
+	url, arn := createQueue(t, e.q, "pipe-hang-src", nil)
+	if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("hang"), RoleArn: aws.String(pipeRole),
+		Source: aws.String(arn), Target: aws.String(dest),
+		TargetParameters: &ptypes.PipeTargetParameters{InputTemplate: aws.String(`<$.body>`)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitPipeState(t, e.p, "hang", ptypes.PipeStateRunning)
+	e.send(t, url, `{"n":1}`, `{"n":2}`)
+	eventually(t, "both messages delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 2
+	})
+	if calls.Load() < 3 {
+		t.Errorf("%d calls: the hanging one was not retried", calls.Load())
+	}
+	eventually(t, "the source queue to drain", func() bool { return e.queueDepth(t, url) == 0 })
 }
