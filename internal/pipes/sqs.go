@@ -121,16 +121,9 @@ func (run *pipeRun) pollSQS(ctx context.Context) error {
 // messageAttributes, md5OfBody, eventSource "aws:sqs", eventSourceARN,
 // awsRegion).
 func sqsRecord(m sqstypes.Message, arn, region string) record {
-	type attr struct {
-		StringValue      *string  `json:"stringValue,omitempty"`
-		BinaryValue      []byte   `json:"binaryValue,omitempty"`
-		StringListValues []string `json:"stringListValues"`
-		BinaryListValues [][]byte `json:"binaryListValues"`
-		DataType         string   `json:"dataType"`
-	}
-	attrs := map[string]attr{}
+	attrs := map[string]sqsAttr{}
 	for k, v := range m.MessageAttributes {
-		attrs[k] = attr{StringValue: v.StringValue, BinaryValue: v.BinaryValue, StringListValues: orEmpty(v.StringListValues),
+		attrs[k] = sqsAttr{StringValue: v.StringValue, BinaryValue: v.BinaryValue, StringListValues: orEmpty(v.StringListValues),
 			BinaryListValues: orEmptyB(v.BinaryListValues), DataType: aws.ToString(v.DataType)}
 	}
 	sys := map[string]string{}
@@ -138,25 +131,46 @@ func sqsRecord(m sqstypes.Message, arn, region string) record {
 		sys[k] = v
 	}
 	body := aws.ToString(m.Body)
-	r := struct {
-		MessageID              string            `json:"messageId"`
-		ReceiptHandle          string            `json:"receiptHandle"`
-		Body                   string            `json:"body"`
-		Attributes             map[string]string `json:"attributes"`
-		MessageAttributes      map[string]attr   `json:"messageAttributes"`
-		MD5OfBody              string            `json:"md5OfBody"`
-		MD5OfMessageAttributes *string           `json:"md5OfMessageAttributes,omitempty"`
-		EventSource            string            `json:"eventSource"`
-		EventSourceARN         string            `json:"eventSourceARN"`
-		AWSRegion              string            `json:"awsRegion"`
-	}{aws.ToString(m.MessageId), aws.ToString(m.ReceiptHandle), body, sys, attrs, aws.ToString(m.MD5OfBody),
-		m.MD5OfMessageAttributes, "aws:sqs", arn, region}
-	raw, _ := json.Marshal(r)
+	// The record and its view differ only in the body: a string in the
+	// one, the JSON it holds in the other. Both are encoded from one
+	// struct, the view with the body as raw JSON, rather than the view
+	// decoded and encoded again from the record (decodedView).
+	r := sqsShape{MessageID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Attributes: sys,
+		MessageAttributes: attrs, MD5OfBody: aws.ToString(m.MD5OfBody), MD5OfMessageAttributes: m.MD5OfMessageAttributes,
+		EventSource: "aws:sqs", EventSourceARN: arn, AWSRegion: region}
+	r.Body = appendString(nil, body)
+	raw, _ := json.Marshal(&r)
+	view := raw
+	if json.Valid([]byte(body)) {
+		r.Body = json.RawMessage(body)
+		view, _ = json.Marshal(&r)
+	}
 	arrival := time.Now()
 	if ms, err := strconv.ParseInt(sys["SentTimestamp"], 10, 64); err == nil {
 		arrival = time.UnixMilli(ms)
 	}
-	return record{id: r.MessageID, raw: raw, view: decodedView(raw, "body", []byte(body)), arrival: arrival}
+	return record{id: r.MessageID, raw: raw, view: view, arrival: arrival}
+}
+
+type sqsAttr struct {
+	StringValue      *string  `json:"stringValue,omitempty"`
+	BinaryValue      []byte   `json:"binaryValue,omitempty"`
+	StringListValues []string `json:"stringListValues"`
+	BinaryListValues [][]byte `json:"binaryListValues"`
+	DataType         string   `json:"dataType"`
+}
+
+type sqsShape struct {
+	MessageID              string             `json:"messageId"`
+	ReceiptHandle          string             `json:"receiptHandle"`
+	Body                   json.RawMessage    `json:"body"`
+	Attributes             map[string]string  `json:"attributes"`
+	MessageAttributes      map[string]sqsAttr `json:"messageAttributes"`
+	MD5OfBody              string             `json:"md5OfBody"`
+	MD5OfMessageAttributes *string            `json:"md5OfMessageAttributes,omitempty"`
+	EventSource            string             `json:"eventSource"`
+	EventSourceARN         string             `json:"eventSourceARN"`
+	AWSRegion              string             `json:"awsRegion"`
 }
 
 func orEmpty(l []string) []string {
