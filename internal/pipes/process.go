@@ -71,7 +71,7 @@ func (run *pipeRun) run(ctx context.Context) {
 		rd, rerr := newDynamoDBReader(ctx, run)
 		err = run.pollStream(ctx, rd, rerr)
 	default:
-		err = fmt.Errorf("Switchyard does not read %s sources", kind)
+		err = fmt.Errorf("%s sources are not read by Switchyard yet", kind)
 	}
 	if err != nil && ctx.Err() == nil {
 		run.pl.setStatus(false, err.Error())
