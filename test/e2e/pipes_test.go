@@ -1,13 +1,19 @@
 package e2e
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/pipes"
 	ptypes "github.com/aws/aws-sdk-go-v2/service/pipes/types"
@@ -262,5 +268,65 @@ func TestPipesValidation(t *testing.T) {
 	_, err = c.ListPipes(ctx(t), &pipes.ListPipesInput{NextToken: aws.String("garbage")})
 	if ae := apiErr(t, err); ae.ErrorCode() != "ValidationException" {
 		t.Fatalf("ListPipes with a bad token: %v", err)
+	}
+}
+
+// signedPipesRequest sends a SigV4-signed request to the pipes API, as
+// an SDK would, with any body.
+func signedPipesRequest(t *testing.T, s *server, method, path string, body []byte) (int, string, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+s.addr+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: "123456789012", SecretAccessKey: "secret"}
+	if err := v4.NewSigner().SignHTTP(ctx(t), creds, req, hex.EncodeToString(sum[:]), "pipes", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), string(b)
+}
+
+// TestPipesHostileRequests: bodies no SDK would send get AWS's error
+// shape, never a 500; an MQ source is stored but not polled, and says so.
+func TestPipesHostileRequests(t *testing.T) {
+	s := startServer(t)
+	cases := []struct {
+		name   string
+		body   []byte
+		status int
+		code   string
+	}{
+		{"not JSON", []byte(`{"Source": `), 400, "SerializationException"},
+		{"not an object", []byte(`[1,2]`), 400, "SerializationException"},
+		{"wrong type", []byte(`{"Source":["a"],"Target":"arn:aws:sqs:us-east-1:123456789012:q","RoleArn":"arn:aws:iam::123456789012:role/r"}`), 400, "ValidationException"},
+		{"huge", append(append([]byte(`{"Description":"`), bytes.Repeat([]byte("x"), 2<<20)...), `"}`...), 413, "RequestEntityTooLargeException"},
+		{"deep", append(bytes.Repeat([]byte(`{"a":`), 100000), bytes.Repeat([]byte(`}`), 100000)...), 400, "SerializationException"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, code, body := signedPipesRequest(t, s, http.MethodPost, "/v1/pipes/hostile", tc.body)
+			if status != tc.status || code != tc.code || !strings.Contains(body, `"message"`) {
+				t.Fatalf("%d %s %s", status, code, body)
+			}
+		})
+	}
+	c := s.pipesClient("123456789012", "us-east-1")
+	if _, err := c.CreatePipe(ctx(t), &pipes.CreatePipeInput{Name: aws.String("mq"), RoleArn: aws.String(pipeRole),
+		Source: aws.String("arn:aws:mq:us-east-1:123456789012:broker:b:b-1"), Target: aws.String("arn:aws:sqs:us-east-1:123456789012:q"),
+		SourceParameters: &ptypes.PipeSourceParameters{ActiveMQBrokerParameters: &ptypes.PipeSourceActiveMQBrokerParameters{
+			QueueName: aws.String("q"), Credentials: &ptypes.MQBrokerAccessCredentialsMemberBasicAuth{Value: "arn:aws:secretsmanager:us-east-1:123456789012:secret:s"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	d := waitPipeState(t, c, "mq", ptypes.PipeStateCreateFailed)
+	if !strings.Contains(aws.ToString(d.StateReason), "not read by Switchyard") {
+		t.Fatalf("StateReason %q", aws.ToString(d.StateReason))
 	}
 }
