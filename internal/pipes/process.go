@@ -153,6 +153,26 @@ func (run *pipeRun) batchTarget() bool {
 	return k == "lambda" || k == "states"
 }
 
+// syncReply asks a Lambda or Step Functions target for its answer — a
+// synchronous call, whose failure fails the batch — when the target's
+// InvocationType is REQUEST_RESPONSE: Lambda's default, Step Functions'
+// choice (its default is FIRE_AND_FORGET) ("Amazon EventBridge Pipes
+// targets", EventBridge User Guide). The answer itself is not used.
+func (run *pipeRun) syncReply() *[]byte {
+	tp := run.p.targetParams()
+	sync := false
+	switch deliver.Kind(run.p.Target) {
+	case "lambda":
+		sync = tp.LambdaFunctionParameters == nil || deref(tp.LambdaFunctionParameters.InvocationType) != "FIRE_AND_FORGET"
+	case "states":
+		sync = tp.StepFunctionStateMachineParameters != nil && deref(tp.StepFunctionStateMachineParameters.InvocationType) == "REQUEST_RESPONSE"
+	}
+	if !sync {
+		return nil
+	}
+	return new([]byte)
+}
+
 // input is what the target receives for rec.
 func (run *pipeRun) input(rec *record) ([]byte, error) {
 	in := rec.raw
@@ -318,7 +338,7 @@ func (run *pipeRun) deliverTarget(ctx context.Context, recs []record, pol retryP
 			arr, view = append(arr, in...), append(view, recs[i].view...)
 		}
 		arr, view = append(arr, ']'), append(view, ']')
-		err := run.call(ctx, run.target, recs[0].id, view, arr, recs[0].arrival, pol, nil)
+		err := run.call(ctx, run.target, recs[0].id, view, arr, recs[0].arrival, pol, run.syncReply())
 		for i := range recs {
 			done[i], errs[i] = err == nil, err
 		}
