@@ -57,6 +57,16 @@ func (run *pipeRun) pollSQS(ctx context.Context) error {
 		}
 		url = aws.ToString(out.QueueUrl)
 	}
+	// The queue's visibility timeout, renewed for a batch as long as it
+	// is in flight, so that a slow target does not make its messages
+	// visible again (and delivered twice) before the pipe is done.
+	visibility := int32(30)
+	if qa, err := cl.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameVisibilityTimeout}}); err == nil {
+		if v, err := strconv.Atoi(qa.Attributes[string(sqstypes.QueueAttributeNameVisibilityTimeout)]); err == nil && v > 0 {
+			visibility = int32(v)
+		}
+	}
 	run.pl.setStatus(true, "")
 	run.r.poke()
 	for ctx.Err() == nil {
@@ -96,7 +106,9 @@ func (run *pipeRun) pollSQS(ctx context.Context) error {
 		if len(a.Resource) > 5 && a.Resource[len(a.Resource)-5:] == ".fifo" {
 			parallel = 1
 		}
+		stopRenew := run.renewVisibility(ctx, cl, url, msgs, visibility)
 		done, errs := run.deliverBatch(ctx, recs, retryPolicy{attempts: 3}, parallel)
+		stopRenew()
 		var del []sqstypes.DeleteMessageBatchRequestEntry
 		for i, ok := range done {
 			if ok {
@@ -114,6 +126,30 @@ func (run *pipeRun) pollSQS(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// renewVisibility keeps msgs invisible, renewing their visibility timeout
+// every half of it, until the returned function is called.
+func (run *pipeRun) renewVisibility(ctx context.Context, cl *sqs.Client, url string, msgs []sqstypes.Message, visibility int32) func() {
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		every := time.Duration(visibility) * time.Second / 2
+		for sleep(rctx, every) {
+			for i := 0; i < len(msgs); i += 10 {
+				var entries []sqstypes.ChangeMessageVisibilityBatchRequestEntry
+				for j := i; j < min(i+10, len(msgs)); j++ {
+					entries = append(entries, sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(j)),
+						ReceiptHandle: msgs[j].ReceiptHandle, VisibilityTimeout: visibility})
+				}
+				if _, err := cl.ChangeMessageVisibilityBatch(rctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries}); err != nil && rctx.Err() == nil {
+					run.log.Warn("pipes: renewing the visibility of a batch in flight failed", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // sqsRecord is a message as Pipes hands it on ("Amazon SQS as a source",

@@ -752,3 +752,45 @@ func TestPipeSQSKill9(t *testing.T) {
 		t.Errorf("%d messages delivered twice; at most the batch in flight (5) may be", dups)
 	}
 }
+
+// TestPipeSlowTargetOnce: a message stays invisible in its queue while
+// the pipe delivers it to a target slower than the queue's visibility
+// timeout (2 s) — the pipe renews the visibility of the batch in flight —
+// so no other consumer of the queue gets it meanwhile, and it is
+// delivered once.
+func TestPipeSlowTargetOnce(t *testing.T) {
+	e := newPipesEnv(t)
+	cx := ctx(t)
+	url, arn := createQueue(t, e.q, "pipe-slow-src", map[string]string{"VisibilityTimeout": "2"})
+	entered := make(chan struct{}, 10)
+	peer := newHTTPPeer(t, func(*http.Request) int {
+		entered <- struct{}{}
+		time.Sleep(4 * time.Second)
+		return http.StatusOK
+	})
+	dest := e.apiDestination(t, "pipe-slow", peer.URL+"/slow")
+	if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("slow"), RoleArn: aws.String(pipeRole),
+		Source: aws.String(arn), Target: aws.String(dest)}); err != nil {
+		t.Fatal(err)
+	}
+	waitPipeState(t, e.p, "slow", ptypes.PipeStateRunning)
+	e.send(t, url, `{"n":1}`)
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the target was not called")
+	}
+	time.Sleep(3 * time.Second) // past the 2 s visibility timeout
+	out, err := e.q.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Messages) != 0 {
+		t.Fatalf("the message in flight became visible again: %v", aws.ToString(out.Messages[0].Body))
+	}
+	peer.wait(t, 1, 30*time.Second, anyHit)
+	eventually(t, "the source queue to drain", func() bool { return e.queueDepth(t, url) == 0 })
+	if n := len(peer.wait(t, 0, time.Second, anyHit)); n != 1 {
+		t.Fatalf("the message was delivered %d times", n)
+	}
+}
