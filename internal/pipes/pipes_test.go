@@ -10,6 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/switchyard/switchyard/internal/restapi"
 )
 
@@ -114,13 +120,37 @@ func TestMergeParams(t *testing.T) {
 	}
 }
 
-// TestRecordShapes: what a target receives from each source, and the view
-// its filters see.
+// TestRecordShapes: each source's record as its target receives it and
+// as its filters see it (testdata/records.golden).
 func TestRecordShapes(t *testing.T) {
-	raw := []byte(`{"body":"{\"a\":1}","eventSource":"aws:sqs"}`)
-	if got := string(decodedView(raw, "body", []byte(`{"a":1}`))); got != `{"body":{"a":1},"eventSource":"aws:sqs"}` {
-		t.Errorf("JSON body view %s", got)
+	at := time.Date(2026, 12, 7, 1, 2, 3, 456e6, time.UTC)
+	p := &Pipe{Name: "p", Arn: "arn:aws:pipes:us-east-1:123456789012:pipe/p", RoleArn: "arn:aws:iam::123456789012:role/r",
+		Source: "arn:aws:kinesis:us-east-1:123456789012:stream/s"}
+	run := &pipeRun{p: p}
+	var out strings.Builder
+	add := func(name string, r record) {
+		out.WriteString("## " + name + "\nraw:  " + string(r.raw) + "\nview: " + string(r.view) + "\n\n")
 	}
+	add("sqs, JSON body", sqsRecord(sqstypes.Message{MessageId: aws.String("m-1"), ReceiptHandle: aws.String("rh"), Body: aws.String(`{"kind":"order","id":7}`),
+		MD5OfBody: aws.String("md5"), Attributes: map[string]string{"SentTimestamp": "1765069323456", "ApproximateReceiveCount": "1"},
+		MessageAttributes: map[string]sqstypes.MessageAttributeValue{"a": {DataType: aws.String("String"), StringValue: aws.String("v")}}},
+		"arn:aws:sqs:us-east-1:123456789012:q", "us-east-1"))
+	add("sqs, text body", sqsRecord(sqstypes.Message{MessageId: aws.String("m-2"), ReceiptHandle: aws.String("rh"), Body: aws.String(`hello <b>`), MD5OfBody: aws.String("md5")},
+		"arn:aws:sqs:us-east-1:123456789012:q", "us-east-1"))
+	k := &kinesisReader{run: run, region: "us-east-1"}
+	add("kinesis", k.record("shardId-000000000000", ktypes.Record{SequenceNumber: aws.String("4959"), PartitionKey: aws.String("pk"),
+		Data: []byte(`{"n":1}`), ApproximateArrivalTimestamp: aws.Time(at)}).record)
+	d := &dynamoDBReader{run: &pipeRun{p: &Pipe{Source: "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026"}}, region: "us-east-1"}
+	add("dynamodb", d.record(dtypes.Record{EventID: aws.String("e-1"), EventName: dtypes.OperationTypeInsert, EventVersion: aws.String("1.1"),
+		Dynamodb: &dtypes.StreamRecord{ApproximateCreationDateTime: aws.Time(at), SequenceNumber: aws.String("100"), SizeBytes: aws.Int64(26),
+			StreamViewType: dtypes.StreamViewTypeNewImage, Keys: map[string]dtypes.AttributeValue{"id": &dtypes.AttributeValueMemberS{Value: "1"}},
+			NewImage: map[string]dtypes.AttributeValue{"id": &dtypes.AttributeValueMemberS{Value: "1"}, "n": &dtypes.AttributeValueMemberN{Value: "2"},
+				"l": &dtypes.AttributeValueMemberL{Value: []dtypes.AttributeValue{&dtypes.AttributeValueMemberBOOL{Value: true}}}}}}).record)
+	add("kafka", kafkaRecord("b1:9092,b2:9092", &kgo.Record{Topic: "orders", Partition: 1, Offset: 42, Timestamp: at, Key: []byte("k"),
+		Value: []byte(`{"n":3}`), Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("v")}}}))
+	golden(t, "records.golden", out.String())
+
+	raw := []byte(`{"body":"{\"a\":1}","eventSource":"aws:sqs"}`)
 	if got := string(decodedView(raw, "body", []byte(`not json`))); got != string(raw) {
 		t.Errorf("text body view %s", got)
 	}

@@ -1,6 +1,7 @@
 package pipes
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -175,11 +176,11 @@ func sqsRecord(m sqstypes.Message, arn, region string) record {
 		MessageAttributes: attrs, MD5OfBody: aws.ToString(m.MD5OfBody), MD5OfMessageAttributes: m.MD5OfMessageAttributes,
 		EventSource: "aws:sqs", EventSourceARN: arn, AWSRegion: region}
 	r.Body = appendString(nil, body)
-	raw, _ := json.Marshal(&r)
+	raw := marshal(&r)
 	view := raw
 	if json.Valid([]byte(body)) {
 		r.Body = json.RawMessage(body)
-		view, _ = json.Marshal(&r)
+		view = marshal(&r)
 	}
 	arrival := time.Now()
 	if ms, err := strconv.ParseInt(sys["SentTimestamp"], 10, 64); err == nil {
@@ -207,6 +208,16 @@ type sqsShape struct {
 	EventSource            string             `json:"eventSource"`
 	EventSourceARN         string             `json:"eventSourceARN"`
 	AWSRegion              string             `json:"awsRegion"`
+}
+
+// marshal encodes v as JSON without escaping <, > and & (as json.Marshal
+// does for HTML): a body is passed on as it was sent.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 func orEmpty(l []string) []string {
