@@ -399,6 +399,42 @@ func TestPipeHostile(t *testing.T) {
 			t.Errorf("the poison record was called %d times", len(poison))
 		}
 	})
+
+	t.Run("RetriesExhausted", func(t *testing.T) {
+		peer := newHTTPPeer(t, func(r *http.Request) int {
+			if r.Header.Get("x-kind") == "down" {
+				return http.StatusServiceUnavailable
+			}
+			return http.StatusOK
+		})
+		dest := e.apiDestination(t, "pipe-down", peer.URL+"/in")
+		src := e.stream(t, "pipe-down", 1)
+		dlqURL, dlq := createQueue(t, e.q, "pipe-down-dlq", nil)
+		if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("down"), RoleArn: aws.String(pipeRole),
+			Source: aws.String(src), Target: aws.String(dest),
+			SourceParameters: &ptypes.PipeSourceParameters{KinesisStreamParameters: &ptypes.PipeSourceKinesisStreamParameters{
+				StartingPosition: ptypes.KinesisStreamStartPositionTrimHorizon, BatchSize: aws.Int32(1), MaximumRetryAttempts: aws.Int32(2),
+				DeadLetterConfig: &ptypes.DeadLetterConfig{Arn: aws.String(dlq)}}},
+			TargetParameters: &ptypes.PipeTargetParameters{HttpParameters: &ptypes.PipeTargetHttpParameters{HeaderParameters: map[string]string{"x-kind": "$.data.kind"}}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []string{"down", "up"} {
+			if _, err := e.k.PutRecord(cx, &kinesis.PutRecordInput{StreamName: aws.String("pipe-down"), PartitionKey: aws.String("k"),
+				Data: fmt.Appendf(nil, `{"kind":%q}`, kind)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		peer.wait(t, 1, 40*time.Second, func(h hit) bool { return h.header.Get("x-kind") == "up" })
+		// MaximumRetryAttempts 2: the first call and two retries.
+		if n := len(peer.wait(t, 0, time.Second, func(h hit) bool { return h.header.Get("x-kind") == "down" })); n != 3 {
+			t.Errorf("the failing record was called %d times, want 3", n)
+		}
+		dl := e.drain(t, dlqURL, 1, 20*time.Second)
+		if len(dl) != 1 || !strings.Contains(dl[0], `"condition":"RetryAttemptsExhausted"`) || !strings.Contains(dl[0], `"approximateInvokeCount":3`) {
+			t.Fatalf("dead letters %v", dl)
+		}
+	})
 }
 
 func anyHit(hit) bool { return true }
