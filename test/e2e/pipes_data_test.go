@@ -42,6 +42,10 @@ func newPipesEnv(t *testing.T, args ...string) *pipesEnv {
 	m := startMoto(t)
 	s := startServer(t, append([]string{"--aws-endpoint", m}, args...)...)
 	t.Cleanup(func() {
+		// With SWITCHYARD_BIN built with -race, a race is a failure.
+		if strings.Contains(s.logs(), "WARNING: DATA RACE") {
+			t.Error("the server reported a data race")
+		}
 		if t.Failed() {
 			t.Logf("switchyard log:\n%s", s.logs())
 		}
