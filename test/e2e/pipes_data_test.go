@@ -834,3 +834,48 @@ func TestPipeSlowTargetOnce(t *testing.T) {
 		t.Fatalf("the message was delivered %d times", n)
 	}
 }
+
+// TestPipeSQSToKinesis: a Kinesis stream target with a PartitionKey that
+// is a value, and one that is a path into the record.
+func TestPipeSQSToKinesis(t *testing.T) {
+	e := newPipesEnv(t)
+	cx := ctx(t)
+	for _, tc := range []struct{ name, key, want string }{{"literal", "fixed", "fixed"}, {"path", "$.body.customer", "ann"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, arn := createQueue(t, e.q, "pipe-to-kinesis-"+tc.name, nil)
+			stream := "pipe-target-" + tc.name
+			tgt := e.stream(t, stream, 1)
+			if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("to-kinesis-" + tc.name), RoleArn: aws.String(pipeRole),
+				Source: aws.String(arn), Target: aws.String(tgt),
+				TargetParameters: &ptypes.PipeTargetParameters{InputTemplate: aws.String(`{"c": <$.body.customer>}`),
+					KinesisStreamParameters: &ptypes.PipeTargetKinesisStreamParameters{PartitionKey: aws.String(tc.key)}}}); err != nil {
+				t.Fatal(err)
+			}
+			e.send(t, url, `{"customer":"ann"}`)
+			shards, err := e.k.ListShards(cx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			it, err := e.k.GetShardIterator(cx, &kinesis.GetShardIteratorInput{StreamName: aws.String(stream), ShardId: shards.Shards[0].ShardId,
+				ShardIteratorType: "TRIM_HORIZON"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			eventually(t, "a record on the stream", func() bool {
+				out, err := e.k.GetRecords(cx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
+				if err != nil {
+					t.Fatal(err)
+				}
+				it.ShardIterator = out.NextShardIterator
+				for _, r := range out.Records {
+					got = append(got, aws.ToString(r.PartitionKey)+" "+string(r.Data))
+				}
+				return len(got) > 0
+			})
+			if got[0] != tc.want+` {"c":"ann"}` {
+				t.Fatalf("record %q", got[0])
+			}
+		})
+	}
+}
