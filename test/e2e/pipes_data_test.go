@@ -203,6 +203,33 @@ func TestPipeSQSToEventBus(t *testing.T) {
 		detail.EventSource != "aws:sqs" || detail.EventSourceARN != arn || detail.MessageID == "" {
 		t.Fatalf("event %s", got[0])
 	}
+
+	// EventBridgeEventBusParameters name the event's source, detail-type
+	// and resources.
+	url2, arn2 := createQueue(t, e.q, "pipe-src-bus-params", nil)
+	if _, err := e.eb.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("from-pipe-params"), EventPattern: aws.String(`{"source":["app.orders"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	rcv2 := newReceiver(t)
+	if _, err := e.eb.PutTargets(cx, &eventbridge.PutTargetsInput{Rule: aws.String("from-pipe-params"), Targets: []types.Target{{Id: aws.String("h"), Arn: aws.String(rcv2.URL)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.p.CreatePipe(cx, &pipes.CreatePipeInput{Name: aws.String("to-bus-params"), RoleArn: aws.String(pipeRole),
+		Source: aws.String(arn2), Target: aws.String(bus),
+		TargetParameters: &ptypes.PipeTargetParameters{InputTemplate: aws.String(`{"order": <$.body.id>}`),
+			EventBridgeEventBusParameters: &ptypes.PipeTargetEventBridgeEventBusParameters{Source: aws.String("app.orders"),
+				DetailType: aws.String("OrderPlaced"), Resources: []string{"arn:aws:s3:::orders"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	e.send(t, url2, `{"id":9}`)
+	var ev2 event
+	if err := json.Unmarshal(rcv2.waitFor(t, 1, 30*time.Second)[0], &ev2); err != nil {
+		t.Fatal(err)
+	}
+	if ev2.Source != "app.orders" || ev2.DetailType != "OrderPlaced" || string(ev2.Detail) != `{"order":9}` ||
+		len(ev2.Resources) != 1 || ev2.Resources[0] != "arn:aws:s3:::orders" {
+		t.Fatalf("event %+v", ev2)
+	}
 }
 
 func (e *pipesEnv) stream(t *testing.T, name string, shards int32) string {
