@@ -138,19 +138,26 @@ func (i *Invoker) Invoke(ctx context.Context, inv *deliver.Invocation) error {
 	if err != nil {
 		return err
 	}
-	status, retryAfter, err := i.send(ctx, r, header, value)
-	if err == nil && (status == 401 || status == 407) && c.AuthorizationType == control.AuthOAuth {
+	r.keepBody = inv.Reply != nil
+	a, err := i.send(ctx, r, header, value)
+	if err == nil && (a.Status == 401 || a.Status == 407) && c.AuthorizationType == control.AuthOAuth {
 		// The token was refused (revoked, expired early): get a new one and
 		// try once more, as AWS refreshes on 401 and 407.
 		if header, value, err = i.authorization(ctx, c, auth, value); err != nil {
 			return err
 		}
-		status, retryAfter, err = i.send(ctx, r, header, value)
+		a, err = i.send(ctx, r, header, value)
 	}
 	if err != nil {
 		return err
 	}
-	return classify(arn, status, retryAfter)
+	if err := classify(arn, a.Status, a.RetryAfter); err != nil {
+		return err
+	}
+	if inv.Reply != nil {
+		*inv.Reply = a.Body
+	}
+	return nil
 }
 
 // throttle waits for the destination's rate limit, or defers the
@@ -213,16 +220,16 @@ func (i *Invoker) authorization(ctx context.Context, c *control.Connection, a *c
 	return "", "", deliver.Retryable("ConnectionNotAuthorized", fmt.Errorf("connection %s has no %s credentials", c.ARN(), c.AuthorizationType))
 }
 
-// send makes one HTTP call and returns the status and Retry-After.
-func (i *Invoker) send(ctx context.Context, r *request, header, value string) (int, string, error) {
+// send makes one HTTP call and returns the answer.
+func (i *Invoker) send(ctx context.Context, r *request, header, value string) (deliver.Answer, error) {
 	a, err := i.client.Do(ctx, r.call(header, value))
 	if errors.Is(err, deliver.ErrInvalidURL) {
-		return 0, "", deliver.Permanent("InvalidEndpoint", err)
+		return deliver.Answer{}, deliver.Permanent("InvalidEndpoint", err)
 	}
 	if err != nil {
-		return 0, "", deliver.CallFailed("api destination "+r.url, err)
+		return deliver.Answer{}, deliver.CallFailed("api destination "+r.url, err)
 	}
-	return a.Status, a.RetryAfter, nil
+	return a, nil
 }
 
 // classify turns a destination's answer into the delivery outcome: 2xx is

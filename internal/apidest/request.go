@@ -47,6 +47,8 @@ type request struct {
 	body   []byte
 	// trace is the event's X-Ray trace header, "" for none.
 	trace string
+	// keepBody keeps the answer (an enrichment's).
+	keepBody bool
 }
 
 // build assembles the request for input. Path parameters fill the
@@ -156,7 +158,7 @@ func (r *request) call(authHeader, authValue string) *deliver.Call {
 	// AWS reads at most the first MiB of the answer, and ignores it.
 	h.Set("Range", "bytes=0-1048575")
 	h.Set("Accept-Encoding", "gzip,deflate")
-	c := &deliver.Call{Method: r.method, URL: r.url, Body: r.body,
+	c := &deliver.Call{Method: r.method, URL: r.url, Body: r.body, KeepBody: r.keepBody,
 		Close:  true, // "Connection: close", as AWS sends
 		Header: make([]deliver.Header, 0, len(h))}
 	for _, k := range slices.Sorted(maps.Keys(h)) {

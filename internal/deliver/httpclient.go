@@ -177,13 +177,16 @@ type Call struct {
 	Header []Header
 	Body   []byte
 	Close  bool // send "Connection: close" and do not reuse the connection
+	// KeepBody keeps the answer's body (Answer.Body); else it is dropped.
+	KeepBody bool
 }
 
 // Answer is what the target answered: its status and Retry-After header.
-// The body is read (at most a MiB) and dropped.
+// The body is read (at most a MiB) and dropped unless Call.KeepBody.
 type Answer struct {
 	Status     int
 	RetryAfter string
+	Body       []byte // with Call.KeepBody, decoded if gzip or deflate
 }
 
 var (
@@ -268,7 +271,15 @@ func (c *HTTPClient) Do(ctx context.Context, call *Call) (Answer, error) {
 		}
 		return Answer{}, err
 	}
-	return Answer{Status: resp.StatusCode(), RetryAfter: string(resp.Header.Peek("Retry-After"))}, nil
+	a := Answer{Status: resp.StatusCode(), RetryAfter: string(resp.Header.Peek("Retry-After"))}
+	if call.KeepBody {
+		body, err := resp.BodyUncompressed()
+		if err != nil {
+			return Answer{}, fmt.Errorf("read the answer: %w", err)
+		}
+		a.Body = append([]byte(nil), body...)
+	}
+	return a, nil
 }
 
 // slots is host's gate: a place in it is a call in flight. The lookup with

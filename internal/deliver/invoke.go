@@ -34,6 +34,12 @@ type Invocation struct {
 	// ID identifies the task across attempts; invokers that can
 	// deduplicate (FIFO queues, streams) use it.
 	ID string
+	// Reply, when set, asks for the target's answer: invokers of targets
+	// that answer (API destinations, Lambda functions invoked
+	// synchronously) store the answer's body there on success. EventBridge
+	// Pipes' enrichment uses it; rules' deliveries leave it nil, and
+	// Lambda is then invoked asynchronously, as EventBridge does.
+	Reply *[]byte
 }
 
 // TraceHeader is the HTTP header that carries an X-Ray trace header: on
@@ -109,4 +115,13 @@ func Kind(arn string) string {
 // unsupported answers for target kinds no invoker is registered for.
 func unsupported(arn string) error {
 	return Permanent("UnsupportedTarget", fmt.Errorf("target kind %q is not supported yet (%s)", Kind(arn), arn))
+}
+
+// Invoke makes one call of inv's target through the invoker registered for
+// its kind, as a delivery attempt does, but with nothing around it: no
+// retry, shaping, dead letter or bus log. It is for services that drive
+// their own retries over the same targets (EventBridge Pipes); inv.Input
+// is sent as it is.
+func (d *Deliverer) Invoke(ctx context.Context, inv *Invocation) error {
+	return d.invoke(ctx, inv)
 }

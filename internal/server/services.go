@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/netguard"
 	"github.com/switchyard/switchyard/internal/peer"
+	"github.com/switchyard/switchyard/internal/pipes"
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/restapi"
 	"github.com/switchyard/switchyard/internal/schemas"
@@ -82,5 +83,28 @@ func restServices(d *serviceDeps) ([]*restapi.Service, error) {
 	d.Ingest.Hook = reg
 	out = append(out, api)
 
+	p, err := newPipes(d)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, p)
 	return out, nil
+}
+
+// newPipes serves EventBridge Pipes: its API over the pipes bucket, and
+// the pollers of the pipes this process holds the lease of, which call
+// targets through the deliverer's invokers.
+func newPipes(d *serviceDeps) (*restapi.Service, error) {
+	kv, err := pipes.OpenBucket(d.Ctx, d.Store, d.Config.Store.Replicas)
+	if err != nil {
+		return nil, err
+	}
+	opts := d.restOptions("pipes")
+	opts.MessageField = "message"
+	svc := restapi.New("pipes", opts)
+	log := d.Log.With("service", "pipes")
+	pipes.NewAPI(kv, log).Register(svc)
+	runner := &pipes.Runner{KV: kv, Invoke: d.Deliver, AWS: d.AWS, Log: log}
+	d.Group.Go(func() error { return runner.Run(d.Ctx) })
+	return svc, nil
 }

@@ -427,6 +427,12 @@ func TestWebhooksAdminAPIAcrossProcesses(t *testing.T) {
 	if code != http.StatusOK || out["Path"] != "/webhooks/gh-api" || out["Secret"] != nil || out["Origin"] != "api" {
 		t.Fatalf("PutWebhook: %d %v", code, out)
 	}
+	// The other process serves definitions from its watch of the bucket,
+	// which follows within milliseconds.
+	eventually(t, "the other process to see the webhook", func() bool {
+		code, _ := b.admin(t, hookAccount, "GET", "/webhooks/gh-api", "")
+		return code == http.StatusOK
+	})
 	for _, c := range []struct {
 		what, acct, method, path, body string
 		status                         int

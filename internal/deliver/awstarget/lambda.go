@@ -2,6 +2,7 @@ package awstarget
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -25,8 +26,13 @@ func newLambda(f *awsclient.Factory) *lambdaInvoker {
 
 // Invoke queues an asynchronous invocation, as EventBridge does: the
 // delivery succeeds once Lambda has accepted the event, whatever the
-// function later does with it.
+// function later does with it. An invocation that wants the reply (a
+// pipe's enrichment) is synchronous (RequestResponse) and fails if the
+// function does.
 func (l *lambdaInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) error {
+	if inv.Reply != nil {
+		return l.invokeSync(ctx, inv)
+	}
 	a, err := target(inv, "lambda")
 	if err != nil {
 		return err
@@ -42,5 +48,31 @@ func (l *lambdaInvoker) Invoke(ctx context.Context, inv *deliver.Invocation) err
 			Payload:        inv.Input,
 		}, traced(inv, func(o *lambda.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
 		return err
+	}))
+}
+
+func (l *lambdaInvoker) invokeSync(ctx context.Context, inv *deliver.Invocation) error {
+	a, err := target(inv, "lambda")
+	if err != nil {
+		return err
+	}
+	cl, err := l.clients.get(ctx, a.Region, inv)
+	if err != nil {
+		return err
+	}
+	return classify(withTimeout(ctx, func(ctx context.Context) error {
+		out, err := cl.Invoke(ctx, &lambda.InvokeInput{
+			FunctionName:   aws.String(inv.Target.Arn),
+			InvocationType: types.InvocationTypeRequestResponse,
+			Payload:        inv.Input,
+		}, traced(inv, func(o *lambda.Options) *[]func(*middleware.Stack) error { return &o.APIOptions })...)
+		if err != nil {
+			return err
+		}
+		if out.FunctionError != nil {
+			return deliver.Retryable("Lambda.FunctionError", fmt.Errorf("function %s failed (%s): %s", inv.Target.Arn, aws.ToString(out.FunctionError), out.Payload))
+		}
+		*inv.Reply = out.Payload
+		return nil
 	}))
 }

@@ -84,7 +84,7 @@ func (s *signedHTTP) call(ctx context.Context, inv *deliver.Invocation, sg *sign
 		}
 		header = req.Header
 	}
-	c := &deliver.Call{Method: method, URL: url, Body: body}
+	c := &deliver.Call{Method: method, URL: url, Body: body, KeepBody: inv.Reply != nil}
 	for _, k := range slices.Sorted(maps.Keys(header)) {
 		for _, v := range header[k] {
 			c.Header = append(c.Header, deliver.Header{Name: k, Value: v})
@@ -96,6 +96,9 @@ func (s *signedHTTP) call(ctx context.Context, inv *deliver.Invocation, sg *sign
 	}
 	switch st := ans.Status; {
 	case st >= 200 && st <= 299:
+		if inv.Reply != nil {
+			*inv.Reply = ans.Body
+		}
 		return nil
 	case st == 429:
 		return deliver.Retryable("THROTTLING", fmt.Errorf("target %s: status %d", inv.Target.Arn, st))
