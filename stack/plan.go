@@ -194,12 +194,17 @@ func canon(v any) string {
 		}
 	}
 	b, _ := json.Marshal(v)
-	// Unmarshal and marshal again so that every map's keys are sorted.
+	// Unmarshal and encode again so that every map's keys are sorted; no
+	// HTML escaping, for templates with < and > to read as written.
 	var a any
-	if json.Unmarshal(b, &a) == nil {
-		b, _ = json.Marshal(a)
+	if json.Unmarshal(b, &a) != nil {
+		return string(b)
 	}
-	return string(b)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(a)
+	return strings.TrimSuffix(buf.String(), "\n")
 }
 
 func (c *comparer) managed(tags map[string]string) bool { return tags[ManagedByTag] == c.stack }

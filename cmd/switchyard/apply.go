@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,8 +24,36 @@ type apiCaller struct {
 }
 
 func (c apiCaller) Call(ctx context.Context, op string, in, out any) error {
-	return callAPI(ctx, c.endpoint, c.who, op, in, out)
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	// Reading a stack's state is many calls in a row: back off and retry
+	// when the account's control-plane quota throttles them, as the AWS
+	// SDKs' standard retryer does.
+	var data []byte
+	for attempt := 0; ; attempt++ {
+		// The applier names the operation in its errors: no prefix here.
+		data, err = postScoped(ctx, strings.TrimRight(c.endpoint, "/")+"/",
+			http.Header{"Content-Type": {"application/x-amz-json-1.1"}, "X-Amz-Target": {"AWSEvents." + op}},
+			body, c.who, 16<<20, "")
+		if err == nil || attempt == maxAttempts-1 || !strings.HasPrefix(err.Error(), "ThrottlingException") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
+		}
+	}
+	if err != nil || out == nil {
+		return err
+	}
+	return json.Unmarshal(data, out)
 }
+
+// maxAttempts is how often a throttled call is tried.
+const maxAttempts = 8
 
 // stackFlags are the flags apply and diff share.
 type stackFlags struct {
