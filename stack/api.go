@@ -474,10 +474,15 @@ func (a *applier) apply(ctx context.Context, ch Change) error {
 		if ch.Action == Delete {
 			return a.call(ctx, "DeleteArchive", map[string]any{"ArchiveName": ch.actual.(*Archive).ArchiveName})
 		}
+		if ch.Action == Replace {
+			if err := a.call(ctx, "DeleteArchive", map[string]any{"ArchiveName": ch.actual.(*Archive).ArchiveName}); err != nil {
+				return err
+			}
+		}
 		x := ch.desired.(*Archive)
 		in := map[string]any{"ArchiveName": x.ArchiveName, "Description": x.Description, "EventPattern": x.EventPattern,
 			"RetentionDays": x.RetentionDays}
-		if ch.Action == Create {
+		if ch.Action == Create || ch.Action == Replace {
 			in["EventSourceArn"] = x.EventSourceArn
 			return a.call(ctx, "CreateArchive", in)
 		}

@@ -118,6 +118,10 @@ func readTemplate(top map[string]any, opts Options) (*Document, error) {
 			continue
 		}
 		path := "Resources." + id + ".Properties"
+		name, err := t.physicalName(id)
+		if err != nil {
+			return nil, err
+		}
 		props, err := t.eval(r["Properties"], path)
 		if err != nil {
 			return nil, err
@@ -127,10 +131,6 @@ func readTemplate(top map[string]any, opts Options) (*Document, error) {
 			if !contains(allowed, k) {
 				return nil, fmt.Errorf("%s.%s: property not supported for %s (supported: %s)", path, k, typ, strings.Join(allowed, ", "))
 			}
-		}
-		name, err := t.physicalName(id)
-		if err != nil {
-			return nil, err
 		}
 		str := func(k string) string { s, _ := p[k].(string); return s }
 		switch typ {
@@ -472,6 +472,26 @@ func (t *template) fn(name string, arg any, path string) (any, error) {
 		}
 		return t.getAtt(id, attr, path)
 	}
+	if name == "Fn::If" {
+		// Only the branch the condition picks is evaluated, as
+		// CloudFormation does: the other may name what does not exist.
+		l, _ := arg.([]any)
+		if len(l) != 3 {
+			return nil, fmt.Errorf("%s: takes [condition, value if true, value if false]", path)
+		}
+		c, ok := l[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: takes a condition name first", path)
+		}
+		on, err := t.condition(c, path)
+		if err != nil {
+			return nil, err
+		}
+		if on {
+			return t.eval(l[1], path+"[1]")
+		}
+		return t.eval(l[2], path+"[2]")
+	}
 	args, err := t.eval(arg, path)
 	if err != nil {
 		return nil, err
@@ -498,22 +518,6 @@ func (t *template) fn(name string, arg any, path string) (any, error) {
 		return strings.Join(parts, delim), nil
 	case "Fn::Sub":
 		return t.sub(args, path)
-	case "Fn::If":
-		if len(list) != 3 {
-			return nil, fmt.Errorf("%s: takes [condition, value if true, value if false]", path)
-		}
-		c, ok := list[0].(string)
-		if !ok {
-			return nil, fmt.Errorf("%s: takes a condition name first", path)
-		}
-		on, err := t.condition(c, path)
-		if err != nil {
-			return nil, err
-		}
-		if on {
-			return list[1], nil
-		}
-		return list[2], nil
 	case "Fn::Equals":
 		if len(list) != 2 {
 			return nil, fmt.Errorf("%s: takes two values", path)

@@ -18,6 +18,9 @@ const (
 	Create Action = "create"
 	Update Action = "update"
 	Delete Action = "delete"
+	// Replace deletes the resource and creates it again, for a field the
+	// API cannot update (an archive's source).
+	Replace Action = "replace"
 )
 
 // Resource kinds, in the order apply creates them: a bus before the rules
@@ -142,7 +145,7 @@ type comparer struct {
 
 func (c *comparer) add(a Action, kind, name string, desired, actual any, d, o map[string]string) {
 	fields := diffFields(d, o)
-	if a == Update && len(fields) == 0 {
+	if (a == Update || a == Replace) && len(fields) == 0 {
 		return
 	}
 	c.plan.Changes = append(c.plan.Changes, Change{Action: a, Kind: kind, Name: name, Fields: fields, desired: desired, actual: actual})
@@ -517,11 +520,11 @@ func (c *comparer) archives(desired, actual *Document) {
 			m["EventSourceArn"] = canon(d.EventSourceArn)
 			c.add(Create, KindArchive, d.ArchiveName, &d, nil, m, nil)
 		case a.EventSourceArn != d.EventSourceArn:
-			// An archive's source cannot change: replace it.
-			c.add(Delete, KindArchive, d.ArchiveName, nil, a, nil, nil)
-			m := proj(&d)
-			m["EventSourceArn"] = canon(d.EventSourceArn)
-			c.add(Create, KindArchive, d.ArchiveName, &d, nil, m, map[string]string{"EventSourceArn": canon(a.EventSourceArn)})
+			// An archive's source cannot change (UpdateArchive has no
+			// EventSourceArn): replace it.
+			d2, a2 := proj(&d), proj(a)
+			d2["EventSourceArn"], a2["EventSourceArn"] = canon(d.EventSourceArn), canon(a.EventSourceArn)
+			c.add(Replace, KindArchive, d.ArchiveName, &d, a, d2, a2)
 		default:
 			c.add(Update, KindArchive, d.ArchiveName, &d, a, proj(&d), proj(a))
 		}
@@ -542,10 +545,10 @@ func (p *Plan) Write(w io.Writer) error {
 	for _, s := range p.Skipped {
 		fmt.Fprintf(&b, "! skipped %s (%s): %s\n", s.LogicalID, s.Type, s.Reason)
 	}
-	var n [3]int
+	var n [4]int
 	for _, ch := range p.Changes {
-		sign := map[Action]string{Create: "+", Update: "~", Delete: "-"}[ch.Action]
-		n[map[Action]int{Create: 0, Update: 1, Delete: 2}[ch.Action]]++
+		sign := map[Action]string{Create: "+", Update: "~", Delete: "-", Replace: "-/+"}[ch.Action]
+		n[map[Action]int{Create: 0, Update: 1, Delete: 2, Replace: 3}[ch.Action]]++
 		fmt.Fprintf(&b, "%s %s %s\n", sign, ch.Kind, ch.Name)
 		for _, f := range ch.Fields {
 			switch {
@@ -561,7 +564,11 @@ func (p *Plan) Write(w io.Writer) error {
 	if p.Empty() {
 		fmt.Fprintf(&b, "No changes: stack %s matches the document.\n", p.Stack)
 	} else {
-		fmt.Fprintf(&b, "Plan for stack %s: %d to create, %d to update, %d to delete.\n", p.Stack, n[0], n[1], n[2])
+		fmt.Fprintf(&b, "Plan for stack %s: %d to create, %d to update, %d to delete", p.Stack, n[0], n[1], n[2])
+		if n[3] > 0 {
+			fmt.Fprintf(&b, ", %d to replace", n[3])
+		}
+		b.WriteString(".\n")
 	}
 	_, err := w.Write(b.Bytes())
 	return err
