@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -314,6 +316,15 @@ func FuzzRead(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second): // Read is linear in its input: far from this
+				panic(fmt.Sprintf("HANG %q", data))
+			}
+		}()
 		doc, err := Read(data, Options{Stack: "fuzz", Region: "us-east-1", Account: "123456789012", Parameters: map[string]string{}})
 		if err != nil {
 			return
