@@ -252,18 +252,67 @@ func (p *Plan) Apply(ctx context.Context, c Caller, opts PlanOptions) (*Result, 
 			}
 		}
 	}
+	// failed holds the resources whose change failed ("Kind name"): what
+	// depends on one is not attempted, and says so, rather than failing
+	// once more with the API's "does not exist".
+	failed := map[string]bool{}
 	for _, ch := range p.Changes {
 		if err := ctx.Err(); err != nil {
 			res.Failed = append(res.Failed, err)
 			break
 		}
+		key := ch.Kind + " " + ch.Name
+		if dep := firstFailed(ch, failed); dep != "" {
+			failed[key] = true
+			res.Failed = append(res.Failed, fmt.Errorf("%s: %s: not attempted: %s failed", key, ch.Action, dep))
+			continue
+		}
 		if err := a.apply(ctx, ch); err != nil {
-			res.Failed = append(res.Failed, fmt.Errorf("%s %s: %s: %w", ch.Kind, ch.Name, ch.Action, err))
+			failed[key] = true
+			res.Failed = append(res.Failed, fmt.Errorf("%s: %s: %w", key, ch.Action, err))
 			continue
 		}
 		res.Done = append(res.Done, ch)
 	}
 	return res, errors.Join(res.Failed...)
+}
+
+// firstFailed is the first resource ch depends on that failed.
+func firstFailed(ch Change, failed map[string]bool) string {
+	if ch.Action == Delete {
+		return ""
+	}
+	var deps []string
+	refs := func(s string) {
+		for {
+			i := strings.Index(s, "{{arn:")
+			j := strings.Index(s, "}}")
+			if i < 0 || j < i {
+				return
+			}
+			kind, name, _ := strings.Cut(s[i+6:j], "/")
+			deps = append(deps, map[string]string{"connection": KindConnection, "api-destination": KindApiDestination}[kind]+" "+name)
+			s = s[j+2:]
+		}
+	}
+	switch d := ch.desired.(type) {
+	case *Rule:
+		deps = append(deps, KindEventBus+" "+busName(d.EventBusName))
+	case targetChange:
+		deps = append(deps, KindRule+" "+ruleKey(d.rule.EventBusName, d.rule.Name))
+		s, _ := d.target["Arn"].(string)
+		refs(s)
+	case *Archive:
+		deps = append(deps, KindEventBus+" "+busName(d.EventSourceArn))
+	case *ApiDestination:
+		refs(d.ConnectionArn)
+	}
+	for _, dep := range deps {
+		if failed[dep] {
+			return dep
+		}
+	}
+	return ""
 }
 
 type applier struct {

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -335,4 +336,49 @@ func FuzzRead(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// failingCaller fails the operations it names, and records the others.
+type failingCaller struct {
+	fail  map[string]bool
+	calls []string
+}
+
+func (c *failingCaller) Call(_ context.Context, op string, in, out any) error {
+	if c.fail[op] {
+		return errors.New("LimitExceededException: The requested resource exceeds the maximum number allowed.")
+	}
+	c.calls = append(c.calls, op)
+	return nil
+}
+
+// TestApplyFailureSkipsDependents: when a bus cannot be made, its rules,
+// their targets and its archive are reported as not attempted, naming the
+// bus, and the rest still applies.
+func TestApplyFailureSkipsDependents(t *testing.T) {
+	doc, err := Read([]byte("Stack: s\nEventBuses: [{Name: b}]\nRules:\n  - {Name: r, EventBusName: b, ScheduleExpression: rate(1 day), Targets: [{Id: t, Arn: x}]}\n  - {Name: other, ScheduleExpression: rate(1 day)}\nArchives: [{ArchiveName: a, EventBusName: b}]\n"), testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := PlanOptions{Region: "us-east-1", Account: "123456789012"}
+	p := Compare(doc, &Document{}, opts)
+	c := &failingCaller{fail: map[string]bool{"CreateEventBus": true}}
+	res, err := p.Apply(context.Background(), c, opts)
+	want := []string{
+		"EventBus b: create: CreateEventBus: LimitExceededException",
+		"Rule b/r: create: not attempted: EventBus b failed",
+		"Target b/r/t: create: not attempted: Rule b/r failed",
+		"Archive a: create: not attempted: EventBus b failed",
+	}
+	if err == nil || len(res.Failed) != len(want) {
+		t.Fatalf("got %v", err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(res.Failed[i].Error(), w) {
+			t.Errorf("failure %d: %q, want %q", i, res.Failed[i], w)
+		}
+	}
+	if strings.Join(c.calls, ",") != "PutRule" || len(res.Done) != 1 {
+		t.Errorf("calls %v, done %d: want the other rule's PutRule only", c.calls, len(res.Done))
+	}
 }
