@@ -53,7 +53,7 @@ func readTemplate(top map[string]any, opts Options) (*Document, error) {
 		}
 	}
 	if _, ok := top["Transform"]; ok {
-		return nil, fmt.Errorf("Transform: template macros (AWS::Serverless and others) are not supported")
+		return nil, errAt("Transform: template macros (AWS::Serverless and others) are not supported")
 	}
 	if opts.Stack == "" {
 		return nil, fmt.Errorf("a template needs a stack name (--stack-name)")
@@ -67,7 +67,7 @@ func readTemplate(top map[string]any, opts Options) (*Document, error) {
 	t.conditions, _ = top["Conditions"].(map[string]any)
 	res, ok := top["Resources"].(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("Resources: must be a mapping")
+		return nil, errAt("Resources: must be a mapping")
 	}
 	if len(res) > MaxResources {
 		return nil, fmt.Errorf("%w: %d resources, the limit is %d", ErrTooLarge, len(res), MaxResources)
@@ -76,11 +76,11 @@ func readTemplate(top map[string]any, opts Options) (*Document, error) {
 	for id, r := range res {
 		m, ok := r.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("Resources.%s: must be a mapping", id)
+			return nil, errAt("Resources.%s: must be a mapping", id)
 		}
 		for k := range m {
 			if !contains(resourceFields, k) {
-				return nil, fmt.Errorf("Resources.%s.%s: unknown field", id, k)
+				return nil, errAt("Resources.%s.%s: unknown field", id, k)
 			}
 		}
 		if _, ok := m["Type"].(string); !ok {
@@ -319,13 +319,13 @@ func (t *template) readParameters(v any) error {
 	for name, d := range decl {
 		m, ok := d.(map[string]any)
 		if !ok {
-			return fmt.Errorf("Parameters.%s: must be a mapping", name)
+			return errAt("Parameters.%s: must be a mapping", name)
 		}
 		val, given := t.opts.Parameters[name]
 		if !given {
 			def, ok := m["Default"]
 			if !ok {
-				return fmt.Errorf("Parameters.%s: no value given (--parameter %s=VALUE) and no Default", name, name)
+				return errAt("Parameters.%s: no value given (--parameter %s=VALUE) and no Default", name, name)
 			}
 			val = scalarString(def)
 		}
@@ -335,7 +335,7 @@ func (t *template) readParameters(v any) error {
 				found = found || scalarString(a) == val
 			}
 			if !found {
-				return fmt.Errorf("Parameters.%s: %q is not one of the AllowedValues", name, val)
+				return errAt("Parameters.%s: %q is not one of the AllowedValues", name, val)
 			}
 		}
 		typ, _ := m["Type"].(string)
@@ -391,7 +391,7 @@ func (t *template) condition(name, path string) (bool, error) {
 	}
 	b, ok := v.(bool)
 	if !ok {
-		return false, fmt.Errorf("Conditions.%s: not a boolean", name)
+		return false, errAt("Conditions.%s: not a boolean", name)
 	}
 	t.condValues[name] = b
 	return b, nil
@@ -691,13 +691,13 @@ func (t *template) physicalName(id string) (string, error) {
 	}
 	for _, r := range t.resolving {
 		if r == id {
-			return "", fmt.Errorf("Resources.%s: circular reference: %s", id, strings.Join(append(t.resolving, id), " -> "))
+			return "", errAt("Resources.%s: circular reference: %s", id, strings.Join(append(t.resolving, id), " -> "))
 		}
 	}
 	r := t.resources[id]
 	typ, _ := r["Type"].(string)
 	if _, ok := templateProperties[typ]; !ok {
-		return "", fmt.Errorf("Resources.%s: a %s is not applied by switchyard, so it has no name or ARN here: pass the value as a parameter", id, typ)
+		return "", errAt("Resources.%s: a %s is not applied by switchyard, so it has no name or ARN here: pass the value as a parameter", id, typ)
 	}
 	t.resolving = append(t.resolving, id)
 	defer func() { t.resolving = t.resolving[:len(t.resolving)-1] }()

@@ -39,6 +39,21 @@ type Options struct {
 	Parameters map[string]string
 }
 
+// PathError is a fault of a document at a place in it: Path is where
+// ("Rules[0].Targets[1].InputPath", "Resources.Bus.Properties.Name").
+type PathError struct {
+	Path, Msg string
+}
+
+func (e *PathError) Error() string { return e.Path + ": " + e.Msg }
+
+// errAt formats a message that begins with its path ("Path: message").
+func errAt(format string, args ...any) error {
+	s := fmt.Sprintf(format, args...)
+	path, msg, _ := strings.Cut(s, ": ")
+	return &PathError{Path: path, Msg: msg}
+}
+
 // ErrTooLarge is returned for a document over the limits.
 var ErrTooLarge = errors.New("document too large")
 
@@ -380,7 +395,7 @@ func contains(list []string, s string) bool {
 // rule with a pattern or a schedule, targets with Id and Arn.
 func (d *Document) validate() error {
 	if d.Stack == "" {
-		return errors.New("Stack: the document names no stack (set Stack, or --stack-name)")
+		return errAt("Stack: the document names no stack (set Stack, or --stack-name)")
 	}
 	if n := len(d.EventBuses) + len(d.Rules) + len(d.Archives) + len(d.Connections) + len(d.ApiDestinations); n > MaxResources {
 		return fmt.Errorf("%w: %d resources, the limit is %d", ErrTooLarge, n, MaxResources)
@@ -413,7 +428,7 @@ func (d *Document) validate() error {
 			return err
 		}
 		if len(r.EventPattern) == 0 && r.ScheduleExpression == "" {
-			return fmt.Errorf("Rules[%d] (%s): needs an EventPattern or a ScheduleExpression", i, r.Name)
+			return errAt("Rules[%d] (%s): needs an EventPattern or a ScheduleExpression", i, r.Name)
 		}
 		if len(r.EventPattern) > 0 && !json.Valid(r.EventPattern) {
 			return fmt.Errorf("Rules[%d].EventPattern: not JSON", i)
@@ -440,7 +455,7 @@ func (d *Document) validate() error {
 			return err
 		}
 		if (a.EventBusName == "") == (a.EventSourceArn == "") {
-			return fmt.Errorf("Archives[%d] (%s): give one of EventBusName and EventSourceArn", i, a.ArchiveName)
+			return errAt("Archives[%d] (%s): give one of EventBusName and EventSourceArn", i, a.ArchiveName)
 		}
 	}
 	for i, c := range d.Connections {
