@@ -149,11 +149,8 @@ func readTemplate(top map[string]any, opts Options) (*Document, error) {
 			buses[b.Name] = len(doc.EventBuses)
 			doc.EventBuses = append(doc.EventBuses, b)
 		case "AWS::Events::Rule":
-			ru := Rule{Name: ruleNameOf(name), EventBusName: busName(str("EventBusName")), Description: str("Description"),
+			ru := Rule{Name: ruleNameOf(name), EventBusName: localBus(str("EventBusName"), opts), Description: str("Description"),
 				ScheduleExpression: str("ScheduleExpression"), State: str("State"), RoleArn: str("RoleArn")}
-			if ru.EventBusName == "default" {
-				ru.EventBusName = ""
-			}
 			if ru.EventPattern, err = jsonValue(p["EventPattern"]); err != nil {
 				return nil, fmt.Errorf("%s.EventPattern: %w", path, err)
 			}

@@ -87,10 +87,35 @@ func Read(data []byte, opts Options) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
+	for i := range doc.Rules {
+		r := &doc.Rules[i]
+		if r.EventBusName = localBus(r.EventBusName, opts); strings.HasPrefix(r.EventBusName, "arn:") {
+			// Its rules are listed in the bus owner's scope, where a plan
+			// cannot see them.
+			return nil, errAt("Rules[%d].EventBusName: %s is a bus of another account or region: apply manages rules on the buses of its own scope only", i, r.EventBusName)
+		}
+	}
 	if err := doc.validate(); err != nil {
 		return nil, err
 	}
 	return doc, nil
+}
+
+// localBus is the name of a bus given by the ARN of a bus of the scope
+// read in, and s itself otherwise ("" and "default" are "").
+func localBus(s string, opts Options) string {
+	if s == "default" {
+		return ""
+	}
+	if !strings.HasPrefix(s, "arn:") {
+		return s
+	}
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) == 6 && parts[2] == "events" && (parts[3] == opts.Region || opts.Region == "") &&
+		(parts[4] == opts.Account || opts.Account == "") && strings.HasPrefix(parts[5], "event-bus/") {
+		return localBus(strings.TrimPrefix(parts[5], "event-bus/"), opts)
+	}
+	return s
 }
 
 // parseTree decodes YAML (JSON is YAML) into plain values: map[string]any,

@@ -245,6 +245,8 @@ func TestReadErrors(t *testing.T) {
 		{name: "cfn-transform", doc: "Transform: AWS::Serverless-2016-10-31\nResources: {}\n", want: "Transform"},
 		{name: "cfn-importvalue", doc: "Resources:\n  A: {Type: AWS::Events::EventBus, Properties: {Name: !ImportValue x}}\n", want: "Fn::ImportValue is not supported"},
 		{name: "cfn-sub-unclosed", doc: "Resources:\n  A: {Type: AWS::Events::EventBus, Properties: {Name: !Sub 'a-${AWS::Region'}}\n", want: "unclosed ${"},
+		{name: "rule-on-foreign-bus", doc: "Stack: s\nRules: [{Name: r, EventBusName: 'arn:aws:events:us-east-1:999988887777:event-bus/central', EventPattern: {source: [a]}}]\n",
+			want: "Rules[0].EventBusName: arn:aws:events:us-east-1:999988887777:event-bus/central is a bus of another account or region"},
 		{name: "secret-not-set", doc: "Stack: s\nConnections: [{Name: c, AuthorizationType: BASIC, AuthParameters: {BasicAuthParameters: {Username: u, Password: {FromEnv: SWITCHYARD_TEST_UNSET_VAR}}}}]\n",
 			want: "environment variable SWITCHYARD_TEST_UNSET_VAR is not set"},
 	}

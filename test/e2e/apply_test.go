@@ -439,3 +439,33 @@ func TestApplyCloudFormation(t *testing.T) {
 		t.Fatalf("diff with another DLQ: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestApplyScoped: a stack is per account and region. Applying one
+// stack's document in two scopes makes two sets of resources, and pruning
+// the stack to nothing in one leaves the other's alone.
+func TestApplyScoped(t *testing.T) {
+	s := startServer(t)
+	const other = "222233334444"
+	doc := writeDoc(t, "s.yaml", "Stack: scoped\nEventBuses: [{Name: scoped}]\nRules: [{Name: r, EventBusName: scoped, EventPattern: {source: [app]}}]\n")
+	empty := writeDoc(t, "empty.yaml", "Stack: scoped\n")
+	run := func(account, region string, args ...string) {
+		t.Helper()
+		args = append(args, "--endpoint", "http://"+s.addr, "--account", account, "--region", region)
+		if out, errOut, code := cli(t, nil, nil, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	run(acct, "us-east-1", "apply", "-f", doc)
+	run(other, "us-east-1", "apply", "-f", doc)
+	run(acct, "eu-west-1", "apply", "-f", doc)
+	run(other, "us-east-1", "apply", "-f", empty, "--prune")
+	for _, sc := range []struct {
+		account, region string
+		exists          bool
+	}{{acct, "us-east-1", true}, {acct, "eu-west-1", true}, {other, "us-east-1", false}} {
+		_, err := s.client(sc.account, sc.region).DescribeRule(ctx(t), &eventbridge.DescribeRuleInput{Name: aws.String("r"), EventBusName: aws.String("scoped")})
+		if (err == nil) != sc.exists {
+			t.Errorf("%s %s: rule exists %v, want %v (%v)", sc.account, sc.region, err == nil, sc.exists, err)
+		}
+	}
+}
