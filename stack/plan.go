@@ -328,6 +328,13 @@ func publicAuth(v any) any {
 				out[k] = publicAuth(e)
 			}
 		}
+		if _, ok := x["Key"]; ok {
+			if _, ok := x["IsValueSecret"]; !ok {
+				// A parameter's IsValueSecret defaults to false, and the
+				// API says so.
+				out["IsValueSecret"] = false
+			}
+		}
 		return out
 	case []any:
 		out := make([]any, len(x))

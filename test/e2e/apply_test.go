@@ -469,3 +469,54 @@ func TestApplyScoped(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyConnectionsIdempotent: connections of every kind, with
+// invocation parameters secret and not, plan to no change once applied,
+// though the API never returns their secrets and fills in defaults.
+func TestApplyConnectionsIdempotent(t *testing.T) {
+	s := startServer(t)
+	secret := filepath.Join(t.TempDir(), "client-secret")
+	if err := os.WriteFile(secret, []byte("cs-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := writeDoc(t, "conns.yaml", `Stack: conns
+Connections:
+  - Name: basic
+    Description: basic auth
+    AuthorizationType: BASIC
+    AuthParameters:
+      BasicAuthParameters: {Username: u, Password: {FromEnv: PW}}
+      InvocationHttpParameters:
+        HeaderParameters:
+          - {Key: X-Secret, Value: {FromEnv: PW}, IsValueSecret: true}
+          - {Key: X-Plain, Value: plain}
+        QueryStringParameters: [{Key: q, Value: v}]
+        BodyParameters: [{Key: b, Value: w, IsValueSecret: false}]
+  - Name: oauth
+    AuthorizationType: OAUTH_CLIENT_CREDENTIALS
+    AuthParameters:
+      OAuthParameters:
+        AuthorizationEndpoint: https://auth.example.com/oauth/token
+        HttpMethod: POST
+        ClientParameters: {ClientID: cid, ClientSecret: {FromFile: `+secret+`}}
+        OAuthHttpParameters:
+          BodyParameters: [{Key: grant_type, Value: client_credentials}]
+ApiDestinations:
+  - Name: wild
+    ConnectionName: oauth
+    InvocationEndpoint: https://api.example.com/*
+    HttpMethod: GET
+`)
+	env := []string{"PW=pw-from-env"}
+	if out, errOut, code := cli(t, s, env, "apply", "-f", doc); code != 0 || !strings.Contains(out, "Applied 3 of 3") {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := cli(t, s, env, "diff", "-f", doc); code != 0 {
+		t.Fatalf("diff after apply: exit %d\n%s%s", code, out, errOut)
+	}
+	c, err := s.client(acct, "us-east-1").DescribeConnection(ctx(t), &eventbridge.DescribeConnectionInput{Name: aws.String("oauth")})
+	if err != nil || aws.ToString(c.AuthParameters.OAuthParameters.ClientParameters.ClientID) != "cid" ||
+		aws.ToString(c.Description) != "(switchyard:managed-by=conns)" {
+		t.Errorf("oauth connection: %v %+v", err, c)
+	}
+}
