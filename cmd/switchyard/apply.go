@@ -21,6 +21,7 @@ import (
 type apiCaller struct {
 	endpoint string
 	who      caller
+	timeout  time.Duration // of each call
 }
 
 func (c apiCaller) Call(ctx context.Context, op string, in, out any) error {
@@ -32,6 +33,11 @@ func (c apiCaller) Call(ctx context.Context, op string, in, out any) error {
 	// when the account's control-plane quota throttles them, as the AWS
 	// SDKs' standard retryer does.
 	var data []byte
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
 	for attempt := 0; ; attempt++ {
 		// The applier names the operation in its errors: no prefix here.
 		data, err = postScoped(ctx, strings.TrimRight(c.endpoint, "/")+"/",
@@ -59,6 +65,7 @@ const maxAttempts = 8
 type stackFlags struct {
 	file, stackName, endpoint, region, account string
 	params                                     []string
+	timeout                                    time.Duration
 }
 
 func (f *stackFlags) add(cmd *cobra.Command) {
@@ -69,6 +76,7 @@ func (f *stackFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.endpoint, "endpoint", "http://127.0.0.1:4010", "the switchyard API endpoint")
 	fl.StringVar(&f.region, "region", envOr("us-east-1", "AWS_REGION", "AWS_DEFAULT_REGION"), "the region (default from AWS_REGION or AWS_DEFAULT_REGION)")
 	fl.StringVar(&f.account, "account", api.DefaultAccount, "the account, under --auth none; without it, the AWS credentials configured (AWS_ACCESS_KEY_ID, a profile, ...) sign the requests")
+	fl.DurationVar(&f.timeout, "call-timeout", 30*time.Second, "how long one API call (with its retries) may take: a server that does not answer fails the run after this")
 	_ = cmd.MarkFlagRequired("file")
 }
 
@@ -99,7 +107,7 @@ func (f *stackFlags) plan(cmd *cobra.Command, prune bool) (*stack.Plan, stack.Ca
 		}
 		params[k] = v
 	}
-	c := apiCaller{endpoint: f.endpoint, who: who}
+	c := apiCaller{endpoint: f.endpoint, who: who, timeout: f.timeout}
 	account := who.account
 	if who.creds != nil {
 		// signed: the account is whoever the credentials are

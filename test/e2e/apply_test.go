@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -304,9 +305,43 @@ func TestApplyHostile(t *testing.T) {
 		t.Errorf("the good rule was not applied: %v", err)
 	}
 
-	// No server: an error naming the call, promptly.
+	// A server that accepts connections and never answers: the run fails
+	// after --call-timeout, naming the call.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	held := make(chan net.Conn, 16)
+	t.Cleanup(func() {
+		for {
+			select {
+			case c := <-held:
+				c.Close()
+			default:
+				return
+			}
+		}
+	})
+	go func() {
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			held <- c // held open, never answered
+		}
+	}()
 	start := time.Now()
-	cmdOut, cmdErr, code := cli(t, nil, nil, "diff", "-f", writeDoc(t, "ok.yaml", "Stack: s\nEventBuses: [{Name: x}]\n"),
+	cmdOut, cmdErr, code := cli(t, nil, nil, "apply", "-f", writeDoc(t, "hang.yaml", "Stack: s\nEventBuses: [{Name: x}]\n"),
+		"--endpoint", "http://"+lis.Addr().String(), "--account", acct, "--call-timeout", "1s")
+	if code != 1 || !strings.Contains(cmdErr, "ListEventBuses") || !strings.Contains(cmdErr, "deadline exceeded") || time.Since(start) > 20*time.Second {
+		t.Errorf("hanging endpoint: exit %d after %v\n%s%s", code, time.Since(start), cmdOut, cmdErr)
+	}
+
+	// No server: an error naming the call, promptly.
+	start = time.Now()
+	cmdOut, cmdErr, code = cli(t, nil, nil, "diff", "-f", writeDoc(t, "ok.yaml", "Stack: s\nEventBuses: [{Name: x}]\n"),
 		"--endpoint", "http://127.0.0.1:1", "--account", acct)
 	if code != 1 || !strings.Contains(cmdErr, "ListEventBuses") || time.Since(start) > 20*time.Second {
 		t.Errorf("dead endpoint: exit %d after %v\n%s%s", code, time.Since(start), cmdOut, cmdErr)
