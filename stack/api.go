@@ -582,6 +582,9 @@ func (a *applier) bus(ctx context.Context, ch Change) error {
 		return a.call(ctx, "DeleteEventBus", map[string]any{"Name": ch.actual.(*EventBus).Name})
 	}
 	b := ch.desired.(*EventBus)
+	if ch.Action == Create && b.policyOnly {
+		return fmt.Errorf("event bus %s does not exist (an AWS::Events::EventBusPolicy does not create its bus)", b.Name)
+	}
 	if ch.Action == Create {
 		in := map[string]any{"Name": b.Name, "Description": b.Description, "KmsKeyIdentifier": b.KmsKeyIdentifier,
 			"DeadLetterConfig": b.DeadLetterConfig, "Tags": tagList(b.Tags)}

@@ -263,6 +263,9 @@ func (c *comparer) buses(desired, actual *Document) {
 		case !ok:
 			c.add(Create, KindEventBus, d.Name, &d, nil, proj(&d, false), nil)
 		default:
+			if d.policyOnly {
+				d.Policy = mergePolicy(a.Policy, d.Policy)
+			}
 			c.add(Update, KindEventBus, d.Name, &d, a, proj(&d, d.policyOnly), proj(a, d.policyOnly))
 		}
 	}
@@ -273,6 +276,37 @@ func (c *comparer) buses(desired, actual *Document) {
 			}
 		}
 	}
+}
+
+// mergePolicy adds the statements of ours to the policy have, replacing
+// those with the same Sid and keeping the others: a template's
+// AWS::Events::EventBusPolicy resources are statements of a bus it does
+// not own, beside those someone else put there.
+func mergePolicy(have, ours json.RawMessage) json.RawMessage {
+	type policy struct {
+		Version   string           `json:"Version,omitempty"`
+		Statement []map[string]any `json:"Statement"`
+	}
+	var h, o policy
+	if len(have) > 0 && json.Unmarshal(have, &h) != nil {
+		return ours
+	}
+	if json.Unmarshal(ours, &o) != nil {
+		return ours
+	}
+	sids := map[any]bool{}
+	for _, st := range o.Statement {
+		sids[st["Sid"]] = true
+	}
+	out := policy{Version: o.Version}
+	for _, st := range h.Statement {
+		if !sids[st["Sid"]] {
+			out.Statement = append(out.Statement, st)
+		}
+	}
+	out.Statement = append(out.Statement, o.Statement...)
+	b, _ := json.Marshal(out)
+	return b
 }
 
 func (c *comparer) connections(desired, actual *Document) {
