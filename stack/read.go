@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -81,6 +82,8 @@ func Read(data []byte, opts Options) (*Document, error) {
 		doc, err = readTemplate(top, opts)
 	} else if _, ok := top["AWSTemplateFormatVersion"]; ok {
 		doc, err = readTemplate(top, opts)
+	} else if len(opts.Parameters) > 0 {
+		return nil, errors.New("parameters are for CloudFormation templates: this document has no Resources")
 	} else {
 		doc, err = readNative(top, opts)
 	}
@@ -422,6 +425,9 @@ func (d *Document) validate() error {
 	if d.Stack == "" {
 		return errAt("Stack: the document names no stack (set Stack, or --stack-name)")
 	}
+	if !stackNameRE.MatchString(d.Stack) {
+		return errAt("Stack: %q is not a stack name: 1 to 128 letters, digits, '.', '_' and '-', beginning with a letter or digit", d.Stack)
+	}
 	if n := len(d.EventBuses) + len(d.Rules) + len(d.Archives) + len(d.Connections) + len(d.ApiDestinations); n > MaxResources {
 		return fmt.Errorf("%w: %d resources, the limit is %d", ErrTooLarge, n, MaxResources)
 	}
@@ -504,6 +510,11 @@ func (d *Document) validate() error {
 	}
 	return nil
 }
+
+// stackNameRE is what a stack may be called: CloudFormation's stack names
+// ([a-zA-Z][-a-zA-Z0-9]*, up to 128) and a little more, nothing that could
+// end the description marker early.
+var stackNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // busName is the name of a bus given by name or ARN ("" is default).
 func busName(s string) string {

@@ -247,6 +247,8 @@ func TestReadErrors(t *testing.T) {
 		{name: "cfn-sub-unclosed", doc: "Resources:\n  A: {Type: AWS::Events::EventBus, Properties: {Name: !Sub 'a-${AWS::Region'}}\n", want: "unclosed ${"},
 		{name: "rule-on-foreign-bus", doc: "Stack: s\nRules: [{Name: r, EventBusName: 'arn:aws:events:us-east-1:999988887777:event-bus/central', EventPattern: {source: [a]}}]\n",
 			want: "Rules[0].EventBusName: arn:aws:events:us-east-1:999988887777:event-bus/central is a bus of another account or region"},
+		{name: "bad-stack-name", doc: "Stack: 'a b)'\n", want: `Stack: "a b)" is not a stack name`},
+		{name: "parameters-for-a-document", doc: "Stack: s\n", want: "parameters are for CloudFormation templates"},
 		{name: "secret-not-set", doc: "Stack: s\nConnections: [{Name: c, AuthorizationType: BASIC, AuthParameters: {BasicAuthParameters: {Username: u, Password: {FromEnv: SWITCHYARD_TEST_UNSET_VAR}}}}]\n",
 			want: "environment variable SWITCHYARD_TEST_UNSET_VAR is not set"},
 	}
@@ -254,6 +256,9 @@ func TestReadErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			opts := testOpts
 			opts.Stack = ""
+			if c.name == "parameters-for-a-document" {
+				opts.Parameters = map[string]string{"A": "b"}
+			}
 			if strings.HasPrefix(c.name, "cfn-") {
 				opts.Stack = "s"
 			}
