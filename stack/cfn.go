@@ -167,15 +167,9 @@ func readTemplate(top map[string]any, opts Options) (*Document, error) {
 					if err := checkFields(e, typeOfTarget, tp); err != nil {
 						return nil, err
 					}
-					m := e.(map[string]any)
-					// CloudFormation's Input is a string; an object is JSON text.
-					if in, ok := m["Input"]; ok {
-						if _, ok := in.(string); !ok {
-							b, _ := json.Marshal(in)
-							m["Input"] = string(b)
-						}
-					}
-					ru.Targets = append(ru.Targets, Target(m))
+					tg := Target(e.(map[string]any))
+					inputAsText(tg)
+					ru.Targets = append(ru.Targets, tg)
 				}
 			}
 			doc.Rules = append(doc.Rules, ru)

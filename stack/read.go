@@ -284,6 +284,9 @@ func readNative(top map[string]any, opts Options) (*Document, error) {
 	}
 	for i := range doc.Rules {
 		doc.Rules[i].EventPattern = unquote(doc.Rules[i].EventPattern)
+		for _, t := range doc.Rules[i].Targets {
+			inputAsText(t)
+		}
 	}
 	for i := range doc.Archives {
 		doc.Archives[i].EventPattern = unquote(doc.Archives[i].EventPattern)
@@ -292,6 +295,16 @@ func readNative(top map[string]any, opts Options) (*Document, error) {
 		doc.EventBuses[i].Policy = unquote(doc.EventBuses[i].Policy)
 	}
 	return &doc, nil
+}
+
+// inputAsText makes a target's Input, which the API takes as a string of
+// JSON, from an object or list given in the document.
+func inputAsText(t Target) {
+	switch in := t["Input"].(type) {
+	case map[string]any, []any:
+		b, _ := json.Marshal(in)
+		t["Input"] = string(b)
+	}
 }
 
 // unquote turns JSON given as a string of JSON into the JSON itself, so
