@@ -555,3 +555,41 @@ ApiDestinations:
 		t.Errorf("oauth connection: %v %+v", err, c)
 	}
 }
+
+// TestApplySigned: under --auth sigv4, apply signs with the AWS
+// credentials configured (no --account) and the template's
+// AWS::AccountId is the account of those credentials.
+func TestApplySigned(t *testing.T) {
+	s, _ := startAuthServer(t, authKeys)
+	tmpl := writeDoc(t, "signed.yaml", `Resources:
+  Fanout:
+    Type: AWS::Events::Rule
+    Properties:
+      Name: fanout
+      EventPattern: {source: [app]}
+      Targets:
+        - Id: central
+          Arn: !Sub "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/central"
+  Central:
+    Type: AWS::Events::EventBus
+    Properties: {Name: central}
+`)
+	env := []string{"AWS_ACCESS_KEY_ID=AKIAALICEEXAMPLE", "AWS_SECRET_ACCESS_KEY=alice/secret+KEY", "AWS_REGION=eu-west-1"}
+	args := []string{"-f", tmpl, "--endpoint", "http://" + s.addr}
+	if out, errOut, code := cli(t, nil, env, append([]string{"apply"}, args...)...); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := cli(t, nil, env, append([]string{"diff"}, args...)...); code != 0 {
+		t.Fatalf("diff: exit %d\n%s%s", code, out, errOut)
+	}
+	eb := s.signedClient("AKIAALICEEXAMPLE", "alice/secret+KEY", "", "eu-west-1")
+	out, err := eb.ListTargetsByRule(ctx(t), &eventbridge.ListTargetsByRuleInput{Rule: aws.String("fanout")})
+	if err != nil || len(out.Targets) != 1 || aws.ToString(out.Targets[0].Arn) != "arn:aws:events:eu-west-1:111122223333:event-bus/central" {
+		t.Fatalf("targets: %v %+v", err, out)
+	}
+	// Wrong credentials: AWS's error, nothing applied.
+	bad := []string{"AWS_ACCESS_KEY_ID=AKIAALICEEXAMPLE", "AWS_SECRET_ACCESS_KEY=wrong", "AWS_REGION=eu-west-1"}
+	if _, errOut, code := cli(t, nil, bad, append([]string{"diff"}, args...)...); code != 1 || !strings.Contains(errOut, "InvalidSignatureException") {
+		t.Errorf("wrong secret: exit %d\n%s", code, errOut)
+	}
+}
