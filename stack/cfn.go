@@ -95,6 +95,26 @@ func readTemplate(top map[string]any, opts Options) (*Document, error) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	// DependsOn must name resources of the template; apply orders by kind
+	// (a bus before its rules, ...), which is what AWS::Events needs.
+	for _, id := range ids {
+		var deps []any
+		switch d := t.resources[id]["DependsOn"].(type) {
+		case nil:
+		case string:
+			deps = []any{d}
+		case []any:
+			deps = d
+		default:
+			return nil, errAt("Resources.%s.DependsOn: must be a name or a list of names", id)
+		}
+		for _, d := range deps {
+			name, _ := d.(string)
+			if _, ok := t.resources[name]; !ok {
+				return nil, errAt("Resources.%s.DependsOn: no resource %v in the template", id, d)
+			}
+		}
+	}
 
 	doc := &Document{Stack: opts.Stack}
 	buses := map[string]int{}

@@ -242,6 +242,7 @@ func TestReadErrors(t *testing.T) {
 		{name: "cfn-ref-missing", doc: "Resources:\n  A: {Type: AWS::Events::EventBus, Properties: {Name: !Ref Nope}}\n", want: "Ref to Nope: no such parameter or resource"},
 		{name: "cfn-ref-skipped", doc: "Resources:\n  Q: {Type: AWS::SQS::Queue}\n  R: {Type: AWS::Events::Rule, Properties: {ScheduleExpression: rate(1 day), Targets: [{Id: a, Arn: !GetAtt Q.Arn}]}}\n",
 			want: "a AWS::SQS::Queue is not applied by switchyard"},
+		{name: "cfn-dependson-missing", doc: "Resources:\n  A: {Type: AWS::Events::EventBus, DependsOn: [Nope], Properties: {Name: a}}\n", want: "Resources.A.DependsOn: no resource Nope"},
 		{name: "cfn-transform", doc: "Transform: AWS::Serverless-2016-10-31\nResources: {}\n", want: "Transform"},
 		{name: "cfn-importvalue", doc: "Resources:\n  A: {Type: AWS::Events::EventBus, Properties: {Name: !ImportValue x}}\n", want: "Fn::ImportValue is not supported"},
 		{name: "cfn-sub-unclosed", doc: "Resources:\n  A: {Type: AWS::Events::EventBus, Properties: {Name: !Sub 'a-${AWS::Region'}}\n", want: "unclosed ${"},
