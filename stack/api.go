@@ -41,12 +41,13 @@ func (s APIState) Current(ctx context.Context) (*Document, error) {
 		var d struct {
 			Name, Arn, Description, KmsKeyIdentifier, Policy string
 			DeadLetterConfig                                 *DeadLetterConfig
+			LogConfig                                        *LogConfig
 		}
 		if err := c.Call(ctx, "DescribeEventBus", map[string]any{"Name": name}, &d); err != nil {
 			return nil, fmt.Errorf("EventBus %s: %w", name, err)
 		}
 		b := EventBus{Name: name, Description: d.Description, KmsKeyIdentifier: d.KmsKeyIdentifier,
-			DeadLetterConfig: d.DeadLetterConfig}
+			DeadLetterConfig: d.DeadLetterConfig, LogConfig: d.LogConfig}
 		if d.Policy != "" {
 			b.Policy = json.RawMessage(d.Policy)
 		}
@@ -389,6 +390,10 @@ func omitEmpty(m map[string]any) map[string]any {
 			if x == nil {
 				delete(m, k)
 			}
+		case *LogConfig:
+			if x == nil {
+				delete(m, k)
+			}
 		case []map[string]string:
 			if len(x) == 0 {
 				delete(m, k)
@@ -587,14 +592,15 @@ func (a *applier) bus(ctx context.Context, ch Change) error {
 	}
 	if ch.Action == Create {
 		in := map[string]any{"Name": b.Name, "Description": b.Description, "KmsKeyIdentifier": b.KmsKeyIdentifier,
-			"DeadLetterConfig": b.DeadLetterConfig, "Tags": tagList(b.Tags)}
+			"DeadLetterConfig": b.DeadLetterConfig, "LogConfig": b.LogConfig, "EventSourceName": b.EventSourceName,
+			"Tags": tagList(b.Tags)}
 		if err := a.call(ctx, "CreateEventBus", in); err != nil {
 			return err
 		}
 	} else {
-		if changed(ch, "Description") || changed(ch, "KmsKeyIdentifier") || changed(ch, "DeadLetterConfig") {
+		if changed(ch, "Description") || changed(ch, "KmsKeyIdentifier") || changed(ch, "DeadLetterConfig") || changed(ch, "LogConfig") {
 			in := map[string]any{"Name": b.Name, "Description": b.Description, "KmsKeyIdentifier": b.KmsKeyIdentifier,
-				"DeadLetterConfig": b.DeadLetterConfig}
+				"DeadLetterConfig": b.DeadLetterConfig, "LogConfig": b.LogConfig}
 			if b.DeadLetterConfig == nil {
 				in["DeadLetterConfig"] = map[string]any{}
 			}

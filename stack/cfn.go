@@ -15,7 +15,7 @@ import (
 // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/AWS_Events.html).
 // A property outside these lists is refused with its path, not ignored.
 var templateProperties = map[string][]string{
-	"AWS::Events::EventBus":       {"Name", "Description", "KmsKeyIdentifier", "DeadLetterConfig", "Policy", "Tags"},
+	"AWS::Events::EventBus":       {"Name", "Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig", "EventSourceName", "Policy", "Tags"},
 	"AWS::Events::Rule":           {"Name", "Description", "EventBusName", "EventPattern", "ScheduleExpression", "State", "RoleArn", "Targets", "Tags"},
 	"AWS::Events::Archive":        {"ArchiveName", "SourceArn", "Description", "EventPattern", "RetentionDays"},
 	"AWS::Events::Connection":     {"Name", "Description", "AuthorizationType", "AuthParameters"},
@@ -155,7 +155,13 @@ func readTemplate(top map[string]any, opts Options) (*Document, error) {
 		str := func(k string) string { s, _ := p[k].(string); return s }
 		switch typ {
 		case "AWS::Events::EventBus":
-			b := EventBus{Name: name, Description: str("Description"), KmsKeyIdentifier: str("KmsKeyIdentifier")}
+			b := EventBus{Name: name, Description: str("Description"), KmsKeyIdentifier: str("KmsKeyIdentifier"),
+				EventSourceName: str("EventSourceName")}
+			if lc, ok := p["LogConfig"].(map[string]any); ok {
+				level, _ := lc["Level"].(string)
+				detail, _ := lc["IncludeDetail"].(string)
+				b.LogConfig = &LogConfig{Level: level, IncludeDetail: detail}
+			}
 			if dl, ok := p["DeadLetterConfig"].(map[string]any); ok {
 				arn, _ := dl["Arn"].(string)
 				b.DeadLetterConfig = &DeadLetterConfig{Arn: arn}

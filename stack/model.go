@@ -39,7 +39,13 @@ type EventBus struct {
 	Description      string            `json:"Description,omitempty"`
 	KmsKeyIdentifier string            `json:"KmsKeyIdentifier,omitempty"`
 	DeadLetterConfig *DeadLetterConfig `json:"DeadLetterConfig,omitempty"`
-	Tags             map[string]string `json:"Tags,omitempty"`
+	// LogConfig is the bus's logging (Level, IncludeDetail); compared only
+	// when the document sets it.
+	LogConfig *LogConfig `json:"LogConfig,omitempty"`
+	// EventSourceName makes the bus a partner event bus; it is given at
+	// creation only (the API does not return it).
+	EventSourceName string            `json:"EventSourceName,omitempty"`
+	Tags            map[string]string `json:"Tags,omitempty"`
 	// Policy is the bus's resource policy, a JSON policy document; absent,
 	// the bus has none.
 	Policy json.RawMessage `json:"Policy,omitempty"`
@@ -52,6 +58,12 @@ type EventBus struct {
 // DeadLetterConfig is where undeliverable events go.
 type DeadLetterConfig struct {
 	Arn string `json:"Arn,omitempty"`
+}
+
+// LogConfig is how a bus logs what it does with events.
+type LogConfig struct {
+	Level         string `json:"Level,omitempty"`
+	IncludeDetail string `json:"IncludeDetail,omitempty"`
 }
 
 // Rule is a rule on a bus and its targets.

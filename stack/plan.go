@@ -255,6 +255,9 @@ func (c *comparer) buses(desired, actual *Document) {
 				if b.DeadLetterConfig != nil {
 					m["DeadLetterConfig"] = canon(b.DeadLetterConfig)
 				}
+				if d.LogConfig != nil {
+					m["LogConfig"] = canon(b.LogConfig)
+				}
 			}
 			return m
 		}
