@@ -76,14 +76,14 @@ func (s APIState) Current(ctx context.Context) (*Document, error) {
 		}
 		for _, a := range out.Archives {
 			var d struct {
-				ArchiveName, EventSourceArn, Description, EventPattern string
-				RetentionDays                                          int
+				ArchiveName, EventSourceArn, Description, EventPattern, KmsKeyIdentifier string
+				RetentionDays                                                            int
 			}
 			if err := c.Call(ctx, "DescribeArchive", map[string]any{"ArchiveName": a.ArchiveName}, &d); err != nil {
 				return "", fmt.Errorf("Archive %s: %w", a.ArchiveName, err)
 			}
 			ar := Archive{ArchiveName: d.ArchiveName, EventSourceArn: d.EventSourceArn, Description: d.Description,
-				RetentionDays: d.RetentionDays}
+				RetentionDays: d.RetentionDays, KmsKeyIdentifier: d.KmsKeyIdentifier}
 			if d.EventPattern != "" {
 				ar.EventPattern = json.RawMessage(d.EventPattern)
 			}
@@ -103,14 +103,15 @@ func (s APIState) Current(ctx context.Context) (*Document, error) {
 		}
 		for _, x := range out.Connections {
 			var d struct {
-				Name, ConnectionArn, Description, AuthorizationType string
-				AuthParameters                                      map[string]any
+				Name, ConnectionArn, Description, AuthorizationType, KmsKeyIdentifier string
+				AuthParameters, InvocationConnectivityParameters                      map[string]any
 			}
 			if err := c.Call(ctx, "DescribeConnection", map[string]any{"Name": x.Name}, &d); err != nil {
 				return "", fmt.Errorf("Connection %s: %w", x.Name, err)
 			}
 			doc.Connections = append(doc.Connections, Connection{Name: d.Name, Arn: d.ConnectionArn,
-				Description: d.Description, AuthorizationType: d.AuthorizationType, AuthParameters: d.AuthParameters})
+				Description: d.Description, AuthorizationType: d.AuthorizationType, AuthParameters: d.AuthParameters,
+				KmsKeyIdentifier: d.KmsKeyIdentifier, InvocationConnectivityParameters: d.InvocationConnectivityParameters})
 		}
 		return out.NextToken, nil
 	}); err != nil {
@@ -535,7 +536,7 @@ func (a *applier) apply(ctx context.Context, ch Change) error {
 		}
 		x := ch.desired.(*Archive)
 		in := map[string]any{"ArchiveName": x.ArchiveName, "Description": x.Description, "EventPattern": x.EventPattern,
-			"RetentionDays": x.RetentionDays}
+			"RetentionDays": x.RetentionDays, "KmsKeyIdentifier": x.KmsKeyIdentifier}
 		if ch.Action == Create || ch.Action == Replace {
 			in["EventSourceArn"] = x.EventSourceArn
 			return a.call(ctx, "CreateArchive", in)
@@ -547,7 +548,10 @@ func (a *applier) apply(ctx context.Context, ch Change) error {
 		}
 		x := ch.desired.(*Connection)
 		in := map[string]any{"Name": x.Name, "Description": x.Description, "AuthorizationType": x.AuthorizationType,
-			"AuthParameters": x.AuthParameters}
+			"AuthParameters": x.AuthParameters, "KmsKeyIdentifier": x.KmsKeyIdentifier}
+		if x.InvocationConnectivityParameters != nil {
+			in["InvocationConnectivityParameters"] = x.InvocationConnectivityParameters
+		}
 		if ch.Action == Create {
 			var out struct{ ConnectionArn string }
 			if err := a.c.Call(ctx, "CreateConnection", omitEmpty(in), &out); err != nil {

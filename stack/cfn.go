@@ -17,8 +17,8 @@ import (
 var templateProperties = map[string][]string{
 	"AWS::Events::EventBus":       {"Name", "Description", "KmsKeyIdentifier", "DeadLetterConfig", "LogConfig", "EventSourceName", "Policy", "Tags"},
 	"AWS::Events::Rule":           {"Name", "Description", "EventBusName", "EventPattern", "ScheduleExpression", "State", "RoleArn", "Targets", "Tags"},
-	"AWS::Events::Archive":        {"ArchiveName", "SourceArn", "Description", "EventPattern", "RetentionDays"},
-	"AWS::Events::Connection":     {"Name", "Description", "AuthorizationType", "AuthParameters"},
+	"AWS::Events::Archive":        {"ArchiveName", "SourceArn", "Description", "EventPattern", "RetentionDays", "KmsKeyIdentifier"},
+	"AWS::Events::Connection":     {"Name", "Description", "AuthorizationType", "AuthParameters", "InvocationConnectivityParameters", "KmsKeyIdentifier"},
 	"AWS::Events::ApiDestination": {"Name", "Description", "ConnectionArn", "InvocationEndpoint", "HttpMethod", "InvocationRateLimitPerSecond"},
 	"AWS::Events::EventBusPolicy": {"EventBusName", "StatementId", "Statement", "Action", "Principal", "Condition"},
 }
@@ -200,7 +200,7 @@ func readTemplate(top map[string]any, opts Options) (*Document, error) {
 			}
 			doc.Rules = append(doc.Rules, ru)
 		case "AWS::Events::Archive":
-			a := Archive{ArchiveName: name, Description: str("Description")}
+			a := Archive{ArchiveName: name, Description: str("Description"), KmsKeyIdentifier: str("KmsKeyIdentifier")}
 			src := str("SourceArn")
 			if src == "" {
 				return nil, fmt.Errorf("%s.SourceArn: required", path)
@@ -220,8 +220,10 @@ func readTemplate(top map[string]any, opts Options) (*Document, error) {
 			}
 			doc.Archives = append(doc.Archives, a)
 		case "AWS::Events::Connection":
-			c := Connection{Name: name, Description: str("Description"), AuthorizationType: str("AuthorizationType")}
+			c := Connection{Name: name, Description: str("Description"), AuthorizationType: str("AuthorizationType"),
+				KmsKeyIdentifier: str("KmsKeyIdentifier")}
 			c.AuthParameters, _ = p["AuthParameters"].(map[string]any)
+			c.InvocationConnectivityParameters, _ = p["InvocationConnectivityParameters"].(map[string]any)
 			doc.Connections = append(doc.Connections, c)
 		case "AWS::Events::ApiDestination":
 			a := ApiDestination{Name: name, Description: str("Description"), InvocationEndpoint: str("InvocationEndpoint"),

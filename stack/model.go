@@ -99,6 +99,8 @@ type Archive struct {
 	Description    string          `json:"Description,omitempty"`
 	EventPattern   json.RawMessage `json:"EventPattern,omitempty"`
 	RetentionDays  int             `json:"RetentionDays,omitempty"`
+	// KmsKeyIdentifier is the customer managed key encrypting the archive.
+	KmsKeyIdentifier string `json:"KmsKeyIdentifier,omitempty"`
 }
 
 // Connection holds the authorization of API destinations.
@@ -111,6 +113,10 @@ type Connection struct {
 	// given as {"FromEnv": "NAME"} or {"FromFile": "path"} instead of
 	// inline; Resolve replaces those.
 	AuthParameters map[string]any `json:"AuthParameters"`
+	// InvocationConnectivityParameters reach a private endpoint (a VPC
+	// Lattice resource configuration); compared only when set.
+	InvocationConnectivityParameters map[string]any `json:"InvocationConnectivityParameters,omitempty"`
+	KmsKeyIdentifier                 string         `json:"KmsKeyIdentifier,omitempty"`
 
 	// Arn is set for connections read from the API.
 	Arn string `json:"-"`

@@ -318,12 +318,16 @@ func (c *comparer) connections(desired, actual *Document) {
 		have[actual.Connections[i].Name] = &actual.Connections[i]
 	}
 	want := map[string]bool{}
-	proj := func(x *Connection) map[string]string {
-		return map[string]string{"Description": canon(x.Description), "AuthorizationType": canon(x.AuthorizationType),
-			"AuthParameters": canon(publicAuth(x.AuthParameters))}
-	}
 	for i := range desired.Connections {
 		d := desired.Connections[i]
+		proj := func(x *Connection) map[string]string {
+			m := map[string]string{"Description": canon(x.Description), "AuthorizationType": canon(x.AuthorizationType),
+				"AuthParameters": canon(publicAuth(x.AuthParameters)), "KmsKeyIdentifier": canon(x.KmsKeyIdentifier)}
+			if d.InvocationConnectivityParameters != nil {
+				m["InvocationConnectivityParameters"] = canon(x.InvocationConnectivityParameters)
+			}
+			return m
+		}
 		want[d.Name] = true
 		d.Description = c.withMarker(d.Description)
 		if a, ok := have[d.Name]; ok {
@@ -550,7 +554,7 @@ func (c *comparer) archives(desired, actual *Document) {
 	want := map[string]bool{}
 	proj := func(x *Archive) map[string]string {
 		return map[string]string{"Description": canon(x.Description), "EventPattern": canon(x.EventPattern),
-			"RetentionDays": canon(x.RetentionDays)}
+			"RetentionDays": canon(x.RetentionDays), "KmsKeyIdentifier": canon(x.KmsKeyIdentifier)}
 	}
 	for i := range desired.Archives {
 		d := desired.Archives[i]
