@@ -134,7 +134,7 @@ func readTemplate(top map[string]any, opts Options) (*Document, error) {
 		}
 		allowed, ok := templateProperties[typ]
 		if !ok {
-			doc.Skipped = append(doc.Skipped, Skipped{id, typ, "not an AWS::Events resource switchyard applies"})
+			doc.Skipped = append(doc.Skipped, Skipped{id, typ, "switchyard apply handles AWS::Events::EventBus, Rule, Archive, Connection, ApiDestination and EventBusPolicy only"})
 			continue
 		}
 		path := "Resources." + id + ".Properties"
