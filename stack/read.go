@@ -320,28 +320,25 @@ func unquote(raw json.RawMessage) json.RawMessage {
 	return json.RawMessage(s)
 }
 
-// targetFields are the fields of an EventBridge Target (the API
-// reference's Target data type).
-var targetFields = []string{"Id", "Arn", "RoleArn", "Input", "InputPath", "InputTransformer",
-	"KinesisParameters", "RunCommandParameters", "EcsParameters", "BatchParameters",
-	"SqsParameters", "HttpParameters", "RedshiftDataParameters", "SageMakerPipelineParameters",
-	"DeadLetterConfig", "RetryPolicy", "AppSyncParameters"}
-
 // checkFields walks v, a decoded document, beside t, the Go type it is to
 // fill, and refuses an unknown field or a value of the wrong kind with the
 // path to it.
 func checkFields(v any, t reflect.Type, path string) error {
 	if t == reflect.TypeFor[Target]() {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: a target must be a mapping, got %s", orRoot(path), typeName(v))
-		}
-		for k := range m {
-			if !contains(targetFields, k) {
-				return fmt.Errorf("%s: unknown field %q (a Target has %s)", join(path, k), k, strings.Join(targetFields, ", "))
+		// A Target is checked against the API model at every depth; its
+		// Input may also be an object (sent as JSON text).
+		if m, ok := v.(map[string]any); ok {
+			switch m["Input"].(type) {
+			case map[string]any, []any:
+				c := make(map[string]any, len(m))
+				for k, e := range m {
+					c[k] = e
+				}
+				c["Input"] = ""
+				v = c
 			}
 		}
-		return nil
+		return checkShape(v, "Target", path)
 	}
 	if t == reflect.TypeFor[json.RawMessage]() {
 		return nil
