@@ -161,6 +161,17 @@ func (d *Document) Resolve(env Environment) error {
 			return err
 		}
 		c.AuthParameters, _ = v.(map[string]any)
+		// Checked once the secrets are in: against CreateConnection's
+		// shapes, at every depth.
+		path := "Connections[" + c.Name + "]"
+		if err := checkShape(map[string]any(c.AuthParameters), "CreateConnectionAuthRequestParameters", path+".AuthParameters"); err != nil {
+			return err
+		}
+		if c.InvocationConnectivityParameters != nil {
+			if err := checkShape(map[string]any(c.InvocationConnectivityParameters), "ConnectivityResourceParameters", path+".InvocationConnectivityParameters"); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -254,6 +254,8 @@ func TestReadErrors(t *testing.T) {
 			want: "Rules[0].EventBusName: arn:aws:events:us-east-1:999988887777:event-bus/central is a bus of another account or region"},
 		{name: "bad-stack-name", doc: "Stack: 'a b)'\n", want: `Stack: "a b)" is not a stack name`},
 		{name: "parameters-for-a-document", doc: "Stack: s\n", want: "parameters are for CloudFormation templates"},
+		{name: "auth-unknown-field", doc: "Stack: s\nConnections: [{Name: c, AuthorizationType: BASIC, AuthParameters: {BasicAuthParameters: {Username: u, Pasword: p}}}]\n",
+			want: `Connections[c].AuthParameters.BasicAuthParameters.Pasword: unknown field "Pasword"`},
 		{name: "secret-not-set", doc: "Stack: s\nConnections: [{Name: c, AuthorizationType: BASIC, AuthParameters: {BasicAuthParameters: {Username: u, Password: {FromEnv: SWITCHYARD_TEST_UNSET_VAR}}}}]\n",
 			want: "environment variable SWITCHYARD_TEST_UNSET_VAR is not set"},
 	}
