@@ -4,6 +4,8 @@
 //	switchyard version    print the version
 //	switchyard bench ...  load generators and benchmarks
 //	switchyard webhooks   manage inbound SaaS webhooks on a running server
+//	switchyard apply      make a running server match a document or template
+//	switchyard diff       print what apply would change
 //
 // Every flag can also be set through the environment as SWITCHYARD_<FLAG>,
 // upper-cased with dashes as underscores (--data-dir: SWITCHYARD_DATA_DIR).
@@ -60,7 +62,8 @@ func rootCmd() *cobra.Command {
 	fire := rulesFireCmd()
 	fire.Use, fire.Short = "fire --name RULE", "Emit a scheduled rule's event now (the same as rules fire)"
 	root.AddCommand(serveCmd(), versionCmd(), benchCmd(), rulesCmd(), replayCmd(), secretsCmd(),
-		putCmd(), tailCmd(), testPatternCmd(), fire, dlqCmd(), clusterCmd(), webhooksCmd())
+		putCmd(), tailCmd(), testPatternCmd(), fire, dlqCmd(), clusterCmd(), webhooksCmd(),
+		applyCmd(), diffCmd())
 	return root
 }
 
