@@ -78,6 +78,11 @@ type Options struct {
 	// whose error shapes all have Code and Message), errors of the front
 	// itself included.
 	CodeField string
+	// ThrottleCode is the error a request over its quota, or finding no
+	// room for its body, is answered with, HTTP 429 as the REST-JSON
+	// services' models have it: "ThrottlingException" (Scheduler, Pipes)
+	// unless set ("TooManyRequestsException" for Schemas).
+	ThrottleCode string
 	// IAMPrefix is the IAM service prefix of the operations' actions
 	// ("schemas", "scheduler", "pipes"); the service name if empty.
 	IAMPrefix string
@@ -111,6 +116,9 @@ func New(name string, opts Options) *Service {
 	}
 	if opts.IAMPrefix == "" {
 		opts.IAMPrefix = name
+	}
+	if opts.ThrottleCode == "" {
+		opts.ThrottleCode = "ThrottlingException"
 	}
 	s := &Service{name: name, opts: opts, mux: http.NewServeMux(), log: opts.Log,
 		budget: semaphore.NewWeighted(max(opts.InflightBytes, opts.MaxBody+1))}
@@ -248,7 +256,7 @@ func (o *operation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cancel()
 	if err != nil {
 		if r.Context().Err() == nil {
-			s.writeError(w, r, awserr.New("ThrottlingException", "Rate exceeded"))
+			s.writeError(w, r, s.throttled())
 		}
 		return
 	}
@@ -283,6 +291,9 @@ func (o *operation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Quotas != nil {
 		if err := s.opts.Quotas.Allow(ctx, sc, s.name+":"+o.op); err != nil {
 			ae, _ := awserr.As(err)
+			if ae == nil || ae.Code == "ThrottlingException" {
+				ae = s.throttled()
+			}
 			s.writeError(w, r, ae)
 			return
 		}
@@ -387,6 +398,11 @@ func (s *Service) writeError(w http.ResponseWriter, _ *http.Request, e *awserr.E
 	}
 	data, _ := json.Marshal(body)
 	_, _ = w.Write(data)
+}
+
+// throttled is the service's answer to a request over its quota.
+func (s *Service) throttled() *awserr.Error {
+	return &awserr.Error{Code: s.opts.ThrottleCode, Message: "Rate exceeded", Status: http.StatusTooManyRequests}
 }
 
 func internal() *awserr.Error {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/awserr"
+	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/restapi"
 )
 
@@ -150,6 +151,30 @@ func TestSigningName(t *testing.T) {
 		}
 		if got := restapi.SigningName(r); got != tc.want {
 			t.Errorf("SigningName(%q, %q) = %q, want %q", tc.authz, tc.query, got, tc.want)
+		}
+	}
+}
+
+// refuseAll is a quota that every request is over.
+type refuseAll struct{}
+
+func (refuseAll) Allow(context.Context, control.Scope, string) error {
+	return awserr.New("ThrottlingException", "Rate exceeded")
+}
+
+// A request over its quota gets the service's own throttling error with
+// HTTP 429, as the REST-JSON models have it (EventBridge's JSON 1.1 answer
+// is a 400).
+func TestThrottled(t *testing.T) {
+	for _, tc := range []struct{ code, want string }{{"", "ThrottlingException"}, {"TooManyRequestsException", "TooManyRequestsException"}} {
+		svc := restapi.New("pipes", restapi.Options{Quotas: refuseAll{}, ThrottleCode: tc.code, MessageField: "message"})
+		svc.Handle("ListPipes", "GET /v1/pipes", nil, func(context.Context, *restapi.Request) (*restapi.Response, error) { return restapi.OK(nil) })
+		rec := httptest.NewRecorder()
+		svc.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/pipes", nil))
+		var body map[string]string
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("x-amzn-ErrorType") != tc.want || body["message"] != "Rate exceeded" {
+			t.Errorf("ThrottleCode %q: %d %q %v", tc.code, rec.Code, rec.Header().Get("x-amzn-ErrorType"), body)
 		}
 	}
 }

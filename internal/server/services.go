@@ -78,6 +78,7 @@ func restServices(d *serviceDeps) ([]*restapi.Service, error) {
 	}
 	opts := d.restOptions("schemas")
 	opts.CodeField = "Code"
+	opts.ThrottleCode = "TooManyRequestsException" // the Schemas model's 429
 	api := restapi.New("schemas", opts)
 	reg.Register(api)
 	d.Ingest.Hook = reg
