@@ -126,15 +126,20 @@ func (s *dlqSender) send(ctx context.Context, queueArn, ruleArn, targetArn strin
 		}
 		return sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 	}
-	attrs := map[string]sqstypes.MessageAttributeValue{
-		"RULE_ARN":       attr(ruleArn),
-		"TARGET_ARN":     attr(targetArn),
-		"ERROR_CODE":     attr(dl.code),
-		"ERROR_MESSAGE":  attr(truncate(dl.message, 1024)),
-		"RETRY_ATTEMPTS": attr(strconv.Itoa(dl.retries)),
-	}
-	if dl.condition != "" {
-		attrs["EXHAUSTED_RETRY_CONDITION"] = attr(dl.condition)
+	var attrs map[string]sqstypes.MessageAttributeValue
+	if IsScheduleArn(ruleArn) {
+		attrs = scheduleDeadLetterAttributes(ruleArn, targetArn, dl, attr)
+	} else {
+		attrs = map[string]sqstypes.MessageAttributeValue{
+			"RULE_ARN":       attr(ruleArn),
+			"TARGET_ARN":     attr(targetArn),
+			"ERROR_CODE":     attr(dl.code),
+			"ERROR_MESSAGE":  attr(truncate(dl.message, 1024)),
+			"RETRY_ATTEMPTS": attr(strconv.Itoa(dl.retries)),
+		}
+		if dl.condition != "" {
+			attrs["EXHAUSTED_RETRY_CONDITION"] = attr(dl.condition)
+		}
 	}
 	in := &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(string(event)), MessageAttributes: attrs}
 	var opts []func(*sqs.Options)
