@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard/switchyard/internal/netguard"
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/restapi"
+	"github.com/switchyard/switchyard/internal/schedules"
 	"github.com/switchyard/switchyard/internal/store"
 )
 
@@ -56,5 +57,22 @@ func (d *serviceDeps) restOptions(name string) restapi.Options {
 // (restapi.Dispatch). Each service adds itself here.
 func restServices(d *serviceDeps) ([]*restapi.Service, error) {
 	var out []*restapi.Service
+
+	// EventBridge Scheduler: its schedules fire through the deliverer
+	// (package schedules); universal targets are the deliverer's
+	// "scheduler" kind (package awstarget).
+	sched, err := schedules.New(d.Ctx, d.Store, d.Config.Store.Replicas, d.Log.With("service", "scheduler"))
+	if err != nil {
+		return nil, err
+	}
+	if d.Config.SchedulerRateMinute > 0 {
+		sched.Engine.RateMinute = d.Config.SchedulerRateMinute
+	}
+	o := d.restOptions("scheduler")
+	o.IAMPrefix = "scheduler"
+	svc := restapi.New("scheduler", o)
+	sched.Register(svc)
+	d.Group.Go(func() error { return sched.Run(d.Ctx) })
+	out = append(out, svc)
 	return out, nil
 }
