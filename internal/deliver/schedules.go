@@ -31,22 +31,29 @@ func IsScheduleArn(arn string) bool {
 	return len(parts) == 6 && parts[2] == "scheduler" && strings.HasPrefix(parts[5], "schedule/")
 }
 
+// The keywords, as written and with JSON's escapes for < and > (an Input
+// built with Go's json.Marshal has those).
 var (
-	attemptAttr   = []byte("<aws.scheduler.attempt-number>")
-	executionAttr = []byte("<aws.scheduler.execution-id>")
+	attemptAttr     = []byte("<aws.scheduler.attempt-number>")
+	executionAttr   = []byte("<aws.scheduler.execution-id>")
+	attemptAttrJS   = []byte(`\u003caws.scheduler.attempt-number\u003e`)
+	executionAttrJS = []byte(`\u003caws.scheduler.execution-id\u003e`)
 )
 
 // scheduleAttempt fills in the per-attempt context attributes of input.
 // The execution id is the same for an attempt whichever process makes it:
 // 16 hex digits of a hash of the task and the attempt number.
 func scheduleAttempt(input []byte, taskID string, attempt int) []byte {
-	if !bytes.Contains(input, []byte("<aws.scheduler.")) {
+	if !bytes.Contains(input, []byte("aws.scheduler.")) {
 		return input
 	}
-	n := strconv.Itoa(attempt)
-	sum := sha256.Sum256([]byte(taskID + "|" + n))
-	input = bytes.ReplaceAll(input, attemptAttr, []byte(n))
-	return bytes.ReplaceAll(input, executionAttr, []byte(hex.EncodeToString(sum[:8])))
+	n := []byte(strconv.Itoa(attempt))
+	sum := sha256.Sum256([]byte(taskID + "|" + string(n)))
+	id := []byte(hex.EncodeToString(sum[:8]))
+	input = bytes.ReplaceAll(input, attemptAttr, n)
+	input = bytes.ReplaceAll(input, attemptAttrJS, n)
+	input = bytes.ReplaceAll(input, executionAttr, id)
+	return bytes.ReplaceAll(input, executionAttrJS, id)
 }
 
 // scheduleDeadLetterAttributes are the message attributes of a schedule's

@@ -58,3 +58,10 @@ func TestScheduleDeadLetterAttributes(t *testing.T) {
 		}
 	}
 }
+
+func TestScheduleAttemptEscaped(t *testing.T) {
+	in := []byte(`{"n":"\u003caws.scheduler.attempt-number\u003e"}`)
+	if got := string(scheduleAttempt(in, "task", 7)); got != `{"n":"7"}` {
+		t.Fatalf("escaped keyword: %s", got)
+	}
+}

@@ -43,11 +43,15 @@ func payload(sc *Schedule, tick time.Time) []byte {
 	if sc.Target.Input != nil {
 		in = *sc.Target.Input
 	}
-	if !strings.Contains(in, "<aws.scheduler.") {
+	if !strings.Contains(in, "aws.scheduler.") {
 		return []byte(in)
 	}
-	r := strings.NewReplacer("<aws.scheduler.schedule-arn>", sc.Arn,
-		"<aws.scheduler.scheduled-time>", tick.UTC().Format(time.RFC3339))
+	// The keywords may also be written with JSON's escapes for < and >
+	// (\u003c, \u003e), as Go's encoding/json writes them in an Input
+	// built with json.Marshal.
+	at := tick.UTC().Format(time.RFC3339)
+	r := strings.NewReplacer("<aws.scheduler.schedule-arn>", sc.Arn, "<aws.scheduler.scheduled-time>", at,
+		`\u003caws.scheduler.schedule-arn\u003e`, sc.Arn, `\u003caws.scheduler.scheduled-time\u003e`, at)
 	return []byte(r.Replace(in))
 }
 
