@@ -129,12 +129,14 @@ func (s *Service) createSchedule(ctx context.Context, r *restapi.Request) (*rest
 		return nil, err
 	}
 	key := scheduleKey(r.Scope, group, name)
-	if _, err := s.repo.kv.Create(ctx, key, b); err != nil {
+	rev, err := s.repo.kv.Create(ctx, key, b)
+	if err != nil {
 		if store.IsConflict(err) {
 			return nil, conflict("Schedule %s already exists.", name)
 		}
 		return nil, err
 	}
+	s.wrote(rev)
 	// A record left by an earlier schedule of this name is not this one's.
 	_ = s.repo.kv.Delete(ctx, ledgerKey(key))
 	return restapi.OK(map[string]string{"ScheduleArn": ScheduleArn(r.Scope, group, name)})
@@ -163,12 +165,14 @@ func (s *Service) updateSchedule(ctx context.Context, r *restapi.Request) (*rest
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.repo.kv.Update(ctx, scheduleKey(r.Scope, group, name), b, rev); err != nil {
+		nrev, err := s.repo.kv.Update(ctx, scheduleKey(r.Scope, group, name), b, rev)
+		if err != nil {
 			if store.IsConflict(err) {
 				continue
 			}
 			return nil, err
 		}
+		s.wrote(nrev)
 		return restapi.OK(map[string]string{"ScheduleArn": ScheduleArn(r.Scope, group, name)})
 	}
 	return nil, conflict("Schedule %s was changed concurrently; retry.", name)
@@ -285,7 +289,7 @@ func (s *Service) listSchedules(ctx context.Context, r *restapi.Request) (*resta
 		}
 		state = &st
 	}
-	filter := scopeKey("s", r.Scope) + ".*.*"
+	filter, prefix0 := scopeKey("s", r.Scope)+".*.*", scopeKey("s", r.Scope)+"."
 	if gp != nil {
 		g, _, err := s.repo.getGroup(ctx, r.Scope, *gp)
 		if err != nil {
@@ -295,10 +299,16 @@ func (s *Service) listSchedules(ctx context.Context, r *restapi.Request) (*resta
 			return nil, notFound("Schedule group %s does not exist.", *gp)
 		}
 		filter = scopeKey("s", r.Scope) + "." + store.Token(*gp) + ".*"
+		prefix0 += store.Token(*gp) + "."
 	}
-	keys, err := s.repo.keys(ctx, filter)
-	if err != nil {
-		return nil, err
+	// The engine's index of the bucket, once loaded and caught up with
+	// what this process wrote; the bucket's keys before that.
+	s.Engine.WaitApplied(ctx, s.lastWrite.Load())
+	keys, ok := s.Engine.Keys(prefix0)
+	if !ok {
+		if keys, err = s.repo.keys(ctx, filter); err != nil {
+			return nil, err
+		}
 	}
 	out := struct {
 		NextToken *string `json:",omitempty"`

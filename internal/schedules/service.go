@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -19,6 +20,10 @@ type Service struct {
 	repo   *repo
 	log    *slog.Logger
 	Engine *Engine
+
+	// lastWrite is the bucket revision of the last schedule this process
+	// wrote (ListSchedules waits for the engine's index to have it).
+	lastWrite atomic.Uint64
 
 	bgMu sync.Mutex
 	bg   context.Context // set by Run; group deletions run under it
@@ -113,4 +118,14 @@ func (r *repo) deleteSchedule(ctx context.Context, key string, rev uint64) error
 	}
 	_ = r.kv.Delete(ctx, ledgerKey(key))
 	return nil
+}
+
+// wrote records the revision of a schedule this process wrote.
+func (s *Service) wrote(rev uint64) {
+	for {
+		old := s.lastWrite.Load()
+		if rev <= old || s.lastWrite.CompareAndSwap(old, rev) {
+			return
+		}
+	}
 }
