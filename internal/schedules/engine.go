@@ -114,10 +114,15 @@ func timingOf(sc *Schedule, rateMinute time.Duration) (*timing, error) {
 	// Occurrences from the minute the schedule was written (AWS's
 	// precision is the minute: "if you set your schedule to run at 1:00,
 	// it will invoke the target API between 1:00:00 and 1:00:59").
-	t.from = sc.LastModificationDate.Truncate(time.Minute).Add(-time.Nanosecond)
+	// (rate()'s minute is rateMinute, which tests shrink.)
+	unit := time.Minute
+	if _, ok := s.(*schedule.Rate); ok && rateMinute > 0 {
+		unit = rateMinute
+	}
+	t.from = sc.LastModificationDate.Truncate(unit).Add(-time.Nanosecond)
 	// A rate schedule without a StartDate "starts invoking the target
 	// immediately"; with one, its first occurrence is the StartDate.
-	t.anchor = sc.CreationDate.Truncate(time.Minute)
+	t.anchor = sc.CreationDate.Truncate(unit)
 	if !t.start.IsZero() {
 		t.anchor = t.start
 	}

@@ -369,11 +369,17 @@ func TestSchedulerRateFires(t *testing.T) {
 	c := s.scheduler(acct, "eu-west-1")
 	rcv, target := busTarget(t, s, "eu-west-1", "app.rate", `{"at":"<aws.scheduler.scheduled-time>"}`)
 	off := &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff}
+	created := time.Now()
 	if _, err := c.CreateSchedule(ctx(t), &scheduler.CreateScheduleInput{Name: aws.String("minutely"),
 		ScheduleExpression: aws.String("rate(1 minute)"), FlexibleTimeWindow: off, Target: target}); err != nil {
 		t.Fatal(err)
 	}
 	got := rcv.waitFor(t, 4, 20*time.Second)
+	// One a "minute" since creation, the first at once: no burst of
+	// occurrences from before the schedule existed.
+	if max := int(time.Since(created)/time.Second) + 2; len(got) > max {
+		t.Fatalf("%d occurrences %v after creation, want at most %d", len(got), time.Since(created), max)
+	}
 	seen := map[string]bool{}
 	for _, b := range got {
 		var ev event
