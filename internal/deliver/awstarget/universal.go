@@ -96,7 +96,7 @@ func ParseUniversal(arn string) (service, action string, ok bool, err error) {
 	}
 	service, action, found = strings.Cut(rest, ":")
 	if !found || service == "" || !actionName.MatchString(action) {
-		return "", "", true, fmt.Errorf("Invalid universal target ARN %s: it must be arn:aws:scheduler:::aws-sdk:<service>:<apiAction>, with the action in camelCase.", arn)
+		return "", "", true, universalError(fmt.Sprintf("Invalid universal target ARN %s: it must be arn:aws:scheduler:::aws-sdk:<service>:<apiAction>, with the action in camelCase.", arn))
 	}
 	if _, known := universalServices[service]; !known {
 		names := make([]string, 0, len(universalServices))
@@ -104,16 +104,22 @@ func ParseUniversal(arn string) (service, action string, ok bool, err error) {
 			names = append(names, k)
 		}
 		sort.Strings(names)
-		return "", "", true, fmt.Errorf("Universal target service %s is not supported by this server; supported services: %s.", service, strings.Join(names, ", "))
+		return "", "", true, universalError(fmt.Sprintf("Universal target service %s is not supported by this server; supported services: %s.", service, strings.Join(names, ", ")))
 	}
 	action = strings.ToUpper(action[:1]) + action[1:]
 	for _, p := range readOnlyPrefixes {
 		if strings.HasPrefix(action, p) && (len(action) == len(p) || action[len(p)] >= 'A' && action[len(p)] <= 'Z') {
-			return "", "", true, fmt.Errorf("Universal target action %s is not supported: read-only actions (%s...) cannot be scheduled.", action, p)
+			return "", "", true, universalError(fmt.Sprintf("Universal target action %s is not supported: read-only actions (%s...) cannot be scheduled.", action, p))
 		}
 	}
 	return service, action, true, nil
 }
+
+// universalError is a universal target ARN Switchyard cannot call; its
+// text is the sentence CreateSchedule answers with.
+type universalError string
+
+func (e universalError) Error() string { return string(e) }
 
 // universalInvoker calls a universal target's action.
 type universalInvoker struct {

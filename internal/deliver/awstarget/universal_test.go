@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/deliver"
 )
 
 func TestParseUniversal(t *testing.T) {
@@ -67,5 +70,22 @@ func TestAnswerCode(t *testing.T) {
 		if got := answerCode(tc.header, []byte(tc.body)); got != tc.want {
 			t.Errorf("answerCode(%v, %q) = %q, want %q", tc.header, tc.body, got, tc.want)
 		}
+	}
+}
+
+// EventBridge Scheduler's KinesisParameters.PartitionKey is the key
+// itself; EventBridge's PartitionKeyPath is a path into the event.
+func TestSchedulePartitionKey(t *testing.T) {
+	key := "orders-$.detail.id"
+	inv := &deliver.Invocation{RuleArn: "arn:aws:scheduler:us-east-1:123456789012:schedule/default/s", Event: []byte(`{"id":"e"}`),
+		Target: &control.Target{KinesisParameters: &control.KinesisParameters{PartitionKeyPath: &key}}}
+	if got := partitionKey(inv); got != key {
+		t.Fatalf("schedule: %q", got)
+	}
+	path := "$.detail.id"
+	rule := &deliver.Invocation{RuleArn: "arn:aws:events:us-east-1:123456789012:rule/r", Event: []byte(`{"id":"e","detail":{"id":"42"}}`),
+		Target: &control.Target{KinesisParameters: &control.KinesisParameters{PartitionKeyPath: &path}}}
+	if got := partitionKey(rule); got != "42" {
+		t.Fatalf("rule: %q", got)
 	}
 }
