@@ -291,7 +291,26 @@ func (e *Engine) Len() int {
 }
 
 // Run fires schedules until ctx ends.
+//
+// Storage trouble does not end it: if the bucket cannot be read or its
+// watch ends, the engine logs it and starts over a second later (the
+// occurrences it knows keep their places; the watch replays the bucket).
 func (e *Engine) Run(ctx context.Context) error {
+	for {
+		err := e.run(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		e.log.Error("scheduler: engine interrupted; starting over", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (e *Engine) run(ctx context.Context) error {
 	if err := e.loadLedger(ctx); err != nil {
 		return err
 	}
@@ -314,7 +333,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer func() { close(work); wg.Wait() }()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	loaded := false
 	for {
 		for _, f := range e.dueNow(time.Now()) {
 			select {
@@ -334,11 +352,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				return errors.New("schedules watch ended")
 			}
 			if up == nil {
-				if !loaded {
-					loaded = true
-					e.loaded.Store(true)
-					close(e.ready)
-				}
+				e.markLoaded()
 				continue
 			}
 			e.apply(up)
@@ -350,11 +364,7 @@ func (e *Engine) Run(ctx context.Context) error {
 						return errors.New("schedules watch ended")
 					}
 					if up == nil {
-						if !loaded {
-							loaded = true
-							e.loaded.Store(true)
-							close(e.ready)
-						}
+						e.markLoaded()
 						continue
 					}
 					e.apply(up)
@@ -363,6 +373,13 @@ func (e *Engine) Run(ctx context.Context) error {
 				}
 			}
 		}
+	}
+}
+
+// markLoaded notes that the bucket's schedules are all applied.
+func (e *Engine) markLoaded() {
+	if !e.loaded.Swap(true) {
+		close(e.ready)
 	}
 }
 
@@ -386,10 +403,12 @@ func (e *Engine) loadLedger(ctx context.Context) error {
 				return nil
 			}
 			k := "s" + up.Key()[1:]
+			e.mu.Lock()
 			e.revs[k] = up.Revision()
-			if t, err := time.Parse(time.RFC3339Nano, string(up.Value())); err == nil {
+			if t, err := time.Parse(time.RFC3339Nano, string(up.Value())); err == nil && t.After(e.fired[k]) {
 				e.fired[k] = t
 			}
+			e.mu.Unlock()
 		}
 	}
 }

@@ -719,3 +719,63 @@ func TestSchedulerManySchedules(t *testing.T) {
 		t.Fatalf("listed %d of %d", count, n)
 	}
 }
+
+// TestSchedulerHangingTarget: a universal target whose endpoint accepts
+// the connection and never answers is given up after the call's timeout
+// (10 s), not held forever, and dead-lettered (no retries here).
+func TestSchedulerHangingTarget(t *testing.T) {
+	m := startMoto(t)
+	var calls atomic.Int64
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(func() { close(release); _ = srv.Close() })
+	s := startServer(t, "--aws-endpoint", "dynamodb=http://"+lis.Addr().String()+",*="+m)
+	logOnFailure(t, s)
+	q := sqs.NewFromConfig(motoConfig(m))
+	dlqURL, dlqArn := createQueue(t, q, "sched-hang-dlq", nil)
+	c := s.scheduler(motoAccount, awsRegion)
+	fired := time.Now().Add(2 * time.Second).UTC()
+	if _, err := c.CreateSchedule(ctx(t), &scheduler.CreateScheduleInput{Name: aws.String("hanging"),
+		ScheduleExpression: aws.String("at(" + fired.Format("2006-01-02T15:04:05") + ")"),
+		FlexibleTimeWindow: &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff},
+		Target: &types.Target{Arn: aws.String("arn:aws:scheduler:::aws-sdk:dynamodb:putItem"), RoleArn: aws.String("arn:aws:iam::123456789012:role/r"),
+			Input:            aws.String(`{"TableName":"t","Item":{"id":{"S":"x"}}}`),
+			RetryPolicy:      &types.RetryPolicy{MaximumRetryAttempts: aws.Int32(0)},
+			DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String(dlqArn)}}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		out, err := q.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlqURL), WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) > 0 {
+			code := aws.ToString(out.Messages[0].MessageAttributes["X-Amz-Scheduler-Error-Code"].StringValue)
+			if code != "CONNECTION_FAILURE" {
+				t.Fatalf("error code %q", code)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no dead letter 40 s after the occurrence (%d calls)", calls.Load())
+		}
+	}
+	if took := time.Since(fired); took < 9*time.Second {
+		t.Errorf("given up %v after the occurrence, before the call's timeout", took)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d calls, want 1", n)
+	}
+}
