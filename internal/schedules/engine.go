@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/switchyard/switchyard/internal/match"
+	"github.com/switchyard/switchyard/internal/scheduler"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/schedule"
 )
@@ -603,31 +604,12 @@ func (e *Engine) fireOnce(ctx context.Context, f firing) error {
 }
 
 // claim advances the fire record of key to tick, unless it holds tick or
-// a later occurrence; it reports whether this call advanced it.
+// a later occurrence (scheduler.Claim, as the scheduled rules of
+// EventBridge are claimed); it reports whether this call advanced it.
 func (e *Engine) claim(ctx context.Context, key string, tick time.Time, rev uint64) (bool, error) {
-	val := []byte(tick.UTC().Format(time.RFC3339Nano))
-	for attempt := 0; attempt < 10; attempt++ {
-		nrev, err := store.Swap(ctx, e.repo.kv, ledgerKey(key), val, rev)
-		if err == nil {
-			e.mu.Lock()
-			e.revs[key] = nrev
-			e.mu.Unlock()
-			return true, nil
-		}
-		if !store.IsConflict(err) {
-			return false, err
-		}
-		var last time.Time
-		last, rev, err = e.repo.lastFired(ctx, key)
-		if err != nil {
-			return false, err
-		}
+	return scheduler.Claim(ctx, e.repo.kv, ledgerKey(key), tick, rev, func(_ time.Time, rev uint64) {
 		e.mu.Lock()
 		e.revs[key] = rev
 		e.mu.Unlock()
-		if !last.Before(tick) {
-			return false, nil
-		}
-	}
-	return false, errors.New("fire record: too many concurrent updates")
+	})
 }
