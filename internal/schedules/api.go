@@ -441,11 +441,13 @@ func (s *Service) getGroup(ctx context.Context, r *restapi.Request) (*restapi.Re
 }
 
 func (s *Service) deleteGroup(ctx context.Context, r *restapi.Request) (*restapi.Response, error) {
-	tok, err := queryName(r, "clientToken")
-	if err != nil {
-		return nil, err
+	if tok := r.Query("clientToken"); tok != "" {
+		var v violations
+		v.str(&tok, "clientToken", 1, 64, reToken, patToken, false)
+		if err := v.err(); err != nil {
+			return nil, err
+		}
 	}
-	_ = tok
 	g, rev, err := s.pathGroup(ctx, r)
 	if err != nil {
 		return nil, err
