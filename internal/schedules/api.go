@@ -123,7 +123,7 @@ func (s *Service) createSchedule(ctx context.Context, r *restapi.Request) (*rest
 	}
 	sc := build(name, in)
 	t := now()
-	sc.CreationDate, sc.LastModificationDate = t, t
+	sc.CreationDate, sc.LastModificationDate, sc.ClientToken = t, t, in.ClientToken
 	b, err := json.Marshal(sc)
 	if err != nil {
 		return nil, err
@@ -132,6 +132,11 @@ func (s *Service) createSchedule(ctx context.Context, r *restapi.Request) (*rest
 	rev, err := s.repo.kv.Create(ctx, key, b)
 	if err != nil {
 		if store.IsConflict(err) {
+			// A retry of the request that created it (same ClientToken)
+			// succeeds, as an idempotent request does.
+			if old, _, gerr := s.repo.getScheduleKey(ctx, key); gerr == nil && old != nil && sameToken(old.ClientToken, in.ClientToken) {
+				return restapi.OK(map[string]string{"ScheduleArn": ScheduleArn(r.Scope, group, name)})
+			}
 			return nil, conflict("Schedule %s already exists.", name)
 		}
 		return nil, err
@@ -211,8 +216,12 @@ func (s *Service) getSchedule(ctx context.Context, r *restapi.Request) (*restapi
 	if err != nil {
 		return nil, err
 	}
+	sc.ClientToken = nil
 	return restapi.OK(sc)
 }
+
+// sameToken reports whether two requests carry the same idempotency token.
+func sameToken(a, b *string) bool { return a != nil && b != nil && *a == *b }
 
 func (s *Service) deleteSchedule(ctx context.Context, r *restapi.Request) (*restapi.Response, error) {
 	group, name, _, rev, err := s.pathSchedule(ctx, r)
@@ -396,10 +405,13 @@ func (s *Service) createGroup(ctx context.Context, r *restapi.Request) (*restapi
 		return nil, e
 	}
 	t := now()
-	g := &Group{Name: name, State: "ACTIVE", CreationDate: t, LastModificationDate: t, Tags: dedupeTags(nil, in.Tags)}
+	g := &Group{Name: name, State: "ACTIVE", CreationDate: t, LastModificationDate: t, Tags: dedupeTags(nil, in.Tags), ClientToken: in.ClientToken}
 	b, _ := json.Marshal(g)
 	if _, err := s.repo.kv.Create(ctx, groupKey(r.Scope, name), b); err != nil {
 		if store.IsConflict(err) {
+			if old, _, gerr := s.repo.getGroup(ctx, r.Scope, name); gerr == nil && old != nil && old.State == "ACTIVE" && sameToken(old.ClientToken, in.ClientToken) {
+				return restapi.OK(map[string]string{"ScheduleGroupArn": GroupArn(r.Scope, name)})
+			}
 			return nil, conflict("Schedule group %s already exists.", name)
 		}
 		return nil, err

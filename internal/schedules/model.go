@@ -40,6 +40,8 @@ type Group struct {
 	CreationDate         Time
 	LastModificationDate Time
 	Tags                 []Tag `json:",omitempty"`
+	// ClientToken: as Schedule's.
+	ClientToken *string `json:",omitempty"`
 }
 
 // Tag is a key and value of a schedule group's tags.
@@ -73,6 +75,11 @@ type Schedule struct {
 	KmsKeyArn                  *string `json:",omitempty"`
 	CreationDate               Time
 	LastModificationDate       Time
+	// ClientToken is the idempotency token of the request that created
+	// the schedule: the same CreateSchedule again (an SDK's retry) succeeds
+	// rather than finding the schedule there. Not part of GetSchedule's
+	// answer.
+	ClientToken *string `json:",omitempty"`
 }
 
 // Target is a schedule's target. The parameter shapes are kept as JSON:

@@ -203,6 +203,24 @@ func TestSchedulerAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("IdempotentCreate", func(t *testing.T) {
+		in := &scheduler.CreateScheduleInput{Name: aws.String("retried"), ScheduleExpression: aws.String("rate(1 hour)"),
+			FlexibleTimeWindow: off, Target: target, ClientToken: aws.String("token-1")}
+		for i := range 2 {
+			if _, err := c.CreateSchedule(cx, in); err != nil {
+				t.Fatalf("attempt %d with the same ClientToken: %v", i+1, err)
+			}
+		}
+		in.ClientToken = aws.String("token-2")
+		_, err := c.CreateSchedule(cx, in)
+		if code, _ := schedErr(t, err); code != "ConflictException" {
+			t.Fatalf("another ClientToken: %v", err)
+		}
+		if _, err := c.DeleteSchedule(cx, &scheduler.DeleteScheduleInput{Name: aws.String("retried")}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("UpdateKeepsCreation", func(t *testing.T) {
 		if _, err := c.UpdateSchedule(cx, &scheduler.UpdateScheduleInput{Name: aws.String("daily"), ScheduleExpression: aws.String("rate(2 hours)"),
 			FlexibleTimeWindow: off, Target: target, State: types.ScheduleStateDisabled}); err != nil {
