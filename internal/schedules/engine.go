@@ -533,7 +533,16 @@ func (e *Engine) fire(ctx context.Context, f firing) {
 	}
 }
 
+// finishWithin bounds how long an occurrence begun before a shutdown may
+// take to finish: its publish and claim are not cut off between the two
+// by the shutdown (the process's store closes only after the engine has
+// returned), which would leave a task stored and unclaimed, for the next
+// process to fire again once the stored copy is delivered and gone.
+const finishWithin = 5 * time.Second
+
 func (e *Engine) fireOnce(ctx context.Context, f firing) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishWithin)
+	defer cancel()
 	sc, rev, err := e.repo.getScheduleKey(ctx, f.key)
 	if err != nil {
 		return err
