@@ -1,5 +1,8 @@
 // Package schedule parses Amazon EventBridge schedule expressions, the
-// ScheduleExpression of a scheduled rule, and computes when they fire.
+// ScheduleExpression of a scheduled rule, and computes when they fire. It
+// also reads the expressions of EventBridge Scheduler, which adds one-time
+// at() schedules and time zones (ParseScheduler, Cron.NextIn: see
+// scheduler.go).
 //
 // Two forms exist, and Parse accepts exactly the text AWS documents:
 //
@@ -9,7 +12,7 @@
 // # Time zone
 //
 // Everything is UTC. Scheduled rules have no time zone setting (that is an
-// EventBridge Scheduler feature), so fields are read against UTC wall-clock
+// EventBridge Scheduler feature, Cron.NextIn), so fields are read against UTC wall-clock
 // time, Next converts its argument to UTC and every returned time is in UTC.
 // Fire times have one-minute resolution: the seconds of a fire time are
 // always zero.

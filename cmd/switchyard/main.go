@@ -101,6 +101,7 @@ func serveCmd() *cobra.Command {
 		awsEndpoints                                        string
 		replicas, workers, maxRequest                       int
 		retryBase                                           time.Duration
+		schedulerMinute                                     time.Duration
 		limits                                              = control.DefaultLimits()
 	)
 	var pprofAddr, secretsKeyFile string
@@ -209,6 +210,7 @@ func serveCmd() *cobra.Command {
 				MaxRequestSize:         maxRequest,
 				Workers:                workers,
 				RetryBaseDelay:         retryBase,
+				SchedulerRateMinute:    schedulerMinute,
 				AWSEndpoints:           endpoints,
 				Logger:                 log,
 				SecretsKeyFile:         secretsKeyFile,
@@ -261,6 +263,7 @@ func serveCmd() *cobra.Command {
 	f.IntVar(&replicas, "replicas", 1, "stream and bucket replicas on an external NATS cluster")
 	f.IntVar(&workers, "delivery-workers", 64, "most calls in flight per target (each target ARN or URL); a slow target uses only its own")
 	f.DurationVar(&retryBase, "retry-base-delay", time.Second, "first retry delay; scales the whole retry schedule (capped at 180x), for tests")
+	f.DurationVar(&schedulerMinute, "scheduler-rate-minute", time.Minute, "length of the minute of EventBridge Scheduler's rate() expressions, for tests")
 	f.IntVar(&maxRequest, "max-request-size", ingest.DefaultMaxRequestSize, "PutEvents limit on the summed entry sizes of one request, in bytes (AWS's: 1 MiB since January 2026)")
 	f.Int64Var(&inflightBytes, "max-inflight-request-bytes", api.DefaultInflightBytes, "API request bodies held at once, all requests together, in bytes; a request that finds no room within 2 s is answered ThrottlingException")
 	f.StringVar(&memoryLimit, "memory-limit", defaultMemoryLimit, "soft memory limit of the Go runtime (bytes, or with KiB, MiB, GiB; off for none): past it the collector works harder rather than let the heap grow; GOMEMLIMIT wins")

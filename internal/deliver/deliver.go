@@ -469,6 +469,9 @@ func (d *Deliverer) handle(ctx context.Context, j *job) {
 		d.settle(ctx, j, inv, err)
 		return
 	}
+	if IsScheduleArn(t.RuleArn) {
+		inv.Input = scheduleAttempt(inv.Input, j.id, inv.Attempt)
+	}
 	if inv.Attempt == 1 && t.Ingested > 0 {
 		j.m.startLat.Observe(time.Since(inv.Ingested).Seconds())
 	}

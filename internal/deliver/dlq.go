@@ -136,16 +136,21 @@ func (s *DeadLetters) send(ctx context.Context, queueArn, ruleArn, targetArn str
 		}
 		return sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 	}
-	attrs := map[string]sqstypes.MessageAttributeValue{
-		"ERROR_CODE":    attr(dl.code),
-		"ERROR_MESSAGE": attr(truncate(dl.message, 1024)),
-	}
-	if ruleArn != "" { // a target's dead letter, not a bus's
-		attrs["RULE_ARN"], attrs["TARGET_ARN"] = attr(ruleArn), attr(targetArn)
-		attrs["RETRY_ATTEMPTS"] = attr(strconv.Itoa(dl.retries))
-	}
-	if dl.condition != "" {
-		attrs["EXHAUSTED_RETRY_CONDITION"] = attr(dl.condition)
+	var attrs map[string]sqstypes.MessageAttributeValue
+	if IsScheduleArn(ruleArn) {
+		attrs = scheduleDeadLetterAttributes(ruleArn, targetArn, dl, attr)
+	} else {
+		attrs = map[string]sqstypes.MessageAttributeValue{
+			"ERROR_CODE":    attr(dl.code),
+			"ERROR_MESSAGE": attr(truncate(dl.message, 1024)),
+		}
+		if ruleArn != "" { // a target's dead letter, not a bus's
+			attrs["RULE_ARN"], attrs["TARGET_ARN"] = attr(ruleArn), attr(targetArn)
+			attrs["RETRY_ATTEMPTS"] = attr(strconv.Itoa(dl.retries))
+		}
+		if dl.condition != "" {
+			attrs["EXHAUSTED_RETRY_CONDITION"] = attr(dl.condition)
+		}
 	}
 	in := &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(string(event)), MessageAttributes: attrs}
 	var opts []func(*sqs.Options)

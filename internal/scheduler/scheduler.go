@@ -482,34 +482,49 @@ func await(ctx context.Context, futures []jetstream.PubAckFuture) error {
 // or a later one. It reports whether this call advanced it: exactly one
 // claimant of a tick does, whatever the number of processes.
 func (s *Scheduler) claim(ctx context.Context, key string, tick time.Time) (bool, error) {
-	val := []byte(tick.UTC().Format(time.RFC3339))
 	s.mu.Lock()
 	rec := s.state[key] // revision 0: no record known
 	s.mu.Unlock()
+	return Claim(ctx, s.kv, key, tick, rec.rev, func(t time.Time, rev uint64) { s.remember(key, record{t, rev}) })
+}
+
+// Claim advances the record under key in kv — the time of the last
+// occurrence fired of something scheduled, RFC 3339 — to tick, unless it
+// already holds tick or a later one, with optimistic concurrency from
+// revision rev (0: no record known). It reports whether this call advanced
+// it: exactly one claimant of a tick does, whatever the number of
+// processes. seen, if not nil, is told each record read or written (its
+// time and revision), for callers that cache them. EventBridge
+// Scheduler's schedules (package schedules) are claimed with it too.
+func Claim(ctx context.Context, kv jetstream.KeyValue, key string, tick time.Time, rev uint64, seen func(t time.Time, rev uint64)) (bool, error) {
+	val := []byte(tick.UTC().Format(time.RFC3339Nano))
+	if seen == nil {
+		seen = func(time.Time, uint64) {}
+	}
 	for attempt := 0; attempt < 10; attempt++ {
-		rev, err := store.Swap(ctx, s.kv, key, val, rec.rev)
+		nrev, err := store.Swap(ctx, kv, key, val, rev)
 		if err == nil {
-			s.remember(key, record{tick, rev})
+			seen(tick, nrev)
 			return true, nil
 		}
 		if !store.IsConflict(err) {
 			return false, err
 		}
 		// Someone else wrote the record (or it expired): look again.
-		e, err := s.kv.Get(ctx, key)
+		e, err := kv.Get(ctx, key)
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound):
-			rec = record{}
+			rev = 0
 			continue
 		case err != nil:
 			return false, err
 		}
-		t, perr := time.Parse(time.RFC3339, string(e.Value()))
+		t, perr := time.Parse(time.RFC3339Nano, string(e.Value()))
 		if perr != nil {
 			t = time.Time{} // an unreadable record is overwritten
 		}
-		rec = record{t, e.Revision()}
-		s.remember(key, rec)
+		rev = e.Revision()
+		seen(t, rev)
 		if !t.Before(tick) {
 			return false, nil
 		}

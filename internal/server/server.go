@@ -51,6 +51,10 @@ type Config struct {
 	Workers          int // calls in flight per target
 	// RetryBaseDelay scales the retry schedule (default 1 s); for tests.
 	RetryBaseDelay time.Duration
+	// SchedulerRateMinute is how long the minute of EventBridge
+	// Scheduler's rate() expressions is (time.Minute if 0); tests shrink
+	// it to see rate(1 minute) fire within seconds.
+	SchedulerRateMinute time.Duration
 	// AWSEndpoints overrides AWS service endpoints for targets, by ARN
 	// service name ("sqs", ...; "*" for all). See package awsclient.
 	AWSEndpoints map[string]string

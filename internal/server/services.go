@@ -18,6 +18,7 @@ import (
 	"github.com/switchyard/switchyard/internal/pipes"
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/restapi"
+	"github.com/switchyard/switchyard/internal/schedules"
 	"github.com/switchyard/switchyard/internal/schemas"
 	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/internal/webhooks"
@@ -89,6 +90,23 @@ func restServices(d *serviceDeps) ([]*restapi.Service, error) {
 		return nil, err
 	}
 	out = append(out, p)
+
+	// EventBridge Scheduler: its schedules fire through the deliverer
+	// (package schedules); universal targets are the deliverer's
+	// "scheduler" kind (package awstarget).
+	sched, err := schedules.New(d.Ctx, d.Store, d.Config.Store.Replicas, d.Log.With("service", "scheduler"))
+	if err != nil {
+		return nil, err
+	}
+	if d.Config.SchedulerRateMinute > 0 {
+		sched.Engine.RateMinute = d.Config.SchedulerRateMinute
+	}
+	o := d.restOptions("scheduler")
+	o.IAMPrefix = "scheduler"
+	svc := restapi.New("scheduler", o)
+	sched.Register(svc)
+	d.Group.Go(func() error { return sched.Run(d.Ctx) })
+	out = append(out, svc)
 	return out, nil
 }
 

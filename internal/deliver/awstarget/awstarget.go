@@ -124,6 +124,8 @@ func Invokers(f *awsclient.Factory) map[string]deliver.Invoker {
 		// EventBridge's built-in targets, arn:aws:events:...:target/<name>
 		// (deliver.Kind names them by their resource type, "target").
 		"target": newEC2(f),
+		// EventBridge Scheduler's universal targets (universal.go).
+		UniversalKind: newUniversal(f),
 	}
 }
 

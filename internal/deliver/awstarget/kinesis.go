@@ -57,6 +57,11 @@ func partitionKey(inv *deliver.Invocation) string {
 	if p == nil || aws.ToString(p.PartitionKeyPath) == "" {
 		return id
 	}
+	if deliver.IsScheduleArn(inv.RuleArn) {
+		// EventBridge Scheduler's KinesisParameters.PartitionKey is the
+		// key itself, not a path into an event.
+		return aws.ToString(p.PartitionKeyPath)
+	}
 	v, ok := deliver.Lookup(inv.Event, aws.ToString(p.PartitionKeyPath))
 	if !ok || v == "" {
 		return id
