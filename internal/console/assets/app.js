@@ -82,9 +82,6 @@ async function api(op, input = {}) {
   try { data = text ? JSON.parse(text) : {}; } catch { data = { message: text }; }
   if (!r.ok) {
     const code = String(data.__type || r.headers.get("x-amzn-ErrorType") || r.status).split("#").pop();
-    if (code === "InvalidSignatureException" || code === "UnrecognizedClientException") {
-      if (cfg.auth === "sigv4" && op !== "ListEventBuses") { setSession(null); render(); }
-    }
     throw new ApiError(code, data.message || data.Message || text);
   }
   return data;
