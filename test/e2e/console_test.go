@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/switchyard/switchyard/internal/testpeer"
 )
 
 // chromiumPath finds a Chromium, installing Debian's package when it is
@@ -438,5 +441,122 @@ func TestConsoleSigV4(t *testing.T) {
 	p.wait("the sign-in form", `document.querySelector("#signin-key") !== null`)
 	if p.eval(`sessionStorage.length`) != float64(0) {
 		t.Error("signing out leaves the key in sessionStorage")
+	}
+}
+
+// TestConsoleResources drives the rest of the console: a bus's policy,
+// a target with a dead-letter queue (moto's SQS) whose count the rule's
+// page shows from /metrics, removing it, connections and API
+// destinations, an archive and a replay's progress, deleting a rule and
+// a bus.
+func TestConsoleResources(t *testing.T) {
+	moto := testpeer.Moto(t)
+	dlqArn, _ := testpeer.CreateQueue(t, testpeer.SQS(moto, "us-east-1"), "console-dlq")
+	s := startServer(t, "--aws-endpoint", "sqs="+moto)
+	sdk := s.client("123456789012", "us-east-1")
+	rec := newReceiver(t)
+	rec.mu.Lock()
+	rec.status = http.StatusBadRequest // a permanent failure: straight to the DLQ
+	rec.mu.Unlock()
+	if _, err := sdk.CreateEventBus(ctx(t), &eventbridge.CreateEventBusInput{Name: aws.String("res")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdk.PutRule(ctx(t), &eventbridge.PutRuleInput{Name: aws.String("r"), EventBusName: aws.String("res"),
+		EventPattern: aws.String(`{"source":["res"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	p := openConsole(t, s)
+	p.eval(`window.confirm = () => true`) // the delete buttons ask
+	p.wait("the account form", `document.querySelector("#signin-account") !== null`)
+	p.do(chromedp.Click(chromedp.ID("signin-submit")))
+	p.wait("the bus list", `document.querySelector("#bus-list tr[data-bus=res]") !== null`)
+
+	// The bus's policy.
+	p.do(chromedp.Click(chromedp.CSS(`#bus-list tr[data-bus=res] button.link`)))
+	p.wait("the bus page", `document.querySelector("#bus-policy") !== null && document.querySelector("#rule-list tr[data-rule=r]") !== null`)
+	policy := `{"Version":"2012-10-17","Statement":[{"Sid":"other","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:root"},` +
+		`"Action":"events:PutEvents","Resource":"arn:aws:events:us-east-1:123456789012:event-bus/res"}]}`
+	p.do(chromedp.SetValue(chromedp.ID("bus-policy"), policy), chromedp.Click(chromedp.CSS(`#bus-policy + p button`)))
+	p.wait("the policy saved", `document.querySelector("#toast").textContent.includes("Policy saved")`)
+	d, err := sdk.DescribeEventBus(ctx(t), &eventbridge.DescribeEventBusInput{Name: aws.String("res")})
+	if err != nil || !strings.Contains(aws.ToString(d.Policy), "210987654321") {
+		t.Fatalf("the bus's policy after the console saved it: %v, %v", aws.ToString(d.Policy), err)
+	}
+
+	// A target with a DLQ; a failed event is counted on the rule's page.
+	p.do(chromedp.Click(chromedp.CSS(`#rule-list tr[data-rule=r] td:first-child button`)))
+	p.wait("the rule page", `document.querySelector("#target-form") !== null`)
+	p.typeInto("#target-id", "hook")
+	p.typeInto("#target-arn", rec.URL)
+	p.typeInto("#target-dlq", dlqArn)
+	p.do(chromedp.Click(chromedp.ID("target-add")))
+	p.wait("the target", `document.querySelector("#target-list tr[data-target=hook]") !== null`)
+	if _, err := sdk.PutEvents(ctx(t), &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{{
+		EventBusName: aws.String("res"), Source: aws.String("res"), DetailType: aws.String("t"), Detail: aws.String(`{}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	p.wait("the DLQ count", `document.querySelector("td[data-dlq=hook]").textContent === "1" &&
+		document.querySelector("td[data-failed=hook]").textContent === "1"`) // sampled every 5 s
+	p.shot("dlq-count")
+	p.do(chromedp.Click(chromedp.CSS(`#target-list tr[data-target=hook] button.danger`)))
+	p.wait("the target removed", `document.querySelector("#target-list") !== null && document.querySelector("#target-list tr[data-target=hook]") === null`)
+	if tg, err := sdk.ListTargetsByRule(ctx(t), &eventbridge.ListTargetsByRuleInput{Rule: aws.String("r"), EventBusName: aws.String("res")}); err != nil || len(tg.Targets) != 0 {
+		t.Fatalf("targets after the console removed one: %+v, %v", tg, err)
+	}
+
+	// Connections and API destinations.
+	p.do(chromedp.Click(chromedp.ID("nav-connections")))
+	p.wait("the connections page", `document.querySelector("#conn-form") !== null`)
+	p.typeInto("#conn-name", "crm")
+	p.typeInto("#conn-key", "x-api-key")
+	p.typeInto("#conn-secret", "s3cret")
+	p.do(chromedp.Click(chromedp.CSS(`#conn-form button.primary`)))
+	p.wait("the connection", `document.querySelector("#conn-list tr[data-connection=crm]") !== null`)
+	p.typeInto("#dest-name", "crm-hook")
+	p.typeInto("#dest-endpoint", "https://crm.example.com/hook")
+	p.do(chromedp.Click(chromedp.CSS(`#dest-form button.primary`)))
+	p.wait("the API destination", `document.querySelector("#dest-list tr[data-destination=crm-hook]") !== null`)
+	p.shot("connections")
+	ad, err := sdk.DescribeApiDestination(ctx(t), &eventbridge.DescribeApiDestinationInput{Name: aws.String("crm-hook")})
+	if err != nil || aws.ToString(ad.InvocationEndpoint) != "https://crm.example.com/hook" || !strings.Contains(aws.ToString(ad.ConnectionArn), ":connection/crm/") {
+		t.Fatalf("the API destination the console created: %+v, %v", ad, err)
+	}
+	if strings.Contains(p.text("body"), "s3cret") {
+		t.Error("the connection's secret is shown on the page")
+	}
+
+	// An archive, and a replay whose progress the page follows.
+	p.do(chromedp.Click(chromedp.ID("nav-archives")))
+	p.wait("the archives page", `document.querySelector("#archive-form") !== null`)
+	p.typeInto("#archive-name", "all-res")
+	p.do(chromedp.SetValue(chromedp.ID("archive-bus"), "arn:aws:events:us-east-1:123456789012:event-bus/res"),
+		chromedp.Click(chromedp.CSS(`#archive-form button.primary`)))
+	p.wait("the archive", `document.querySelector("tr[data-archive=all-res]") !== null`)
+	p.typeInto("#replay-name", "again")
+	p.do(chromedp.SetValue(chromedp.ID("replay-archive"), "all-res"), chromedp.SetValue(chromedp.ID("replay-dest"), "arn:aws:events:us-east-1:123456789012:event-bus/res"),
+		chromedp.Click(chromedp.CSS(`#replay-form button.primary`)))
+	p.wait("the replay's progress", `/^State: (STARTING|RUNNING|COMPLETED)/.test(document.querySelector("#replay-state").textContent)`)
+	p.shot("replay")
+	if r, err := sdk.DescribeReplay(ctx(t), &eventbridge.DescribeReplayInput{ReplayName: aws.String("again")}); err != nil ||
+		!strings.HasSuffix(aws.ToString(r.EventSourceArn), ":archive/all-res") {
+		t.Fatalf("the replay the console started: %+v, %v", r, err)
+	}
+
+	// Deleting the rule (its targets first) and the bus.
+	if _, err := sdk.DeleteArchive(ctx(t), &eventbridge.DeleteArchiveInput{ArchiveName: aws.String("all-res")}); err != nil {
+		t.Fatal(err)
+	}
+	p.do(chromedp.Click(chromedp.ID("nav-buses")))
+	p.wait("the bus list", `document.querySelector("#bus-list tr[data-bus=res]") !== null`)
+	p.do(chromedp.Click(chromedp.CSS(`#bus-list tr[data-bus=res] button.link`)))
+	p.wait("the rule", `document.querySelector("#rule-list tr[data-rule=r]") !== null`)
+	p.do(chromedp.Click(chromedp.CSS(`#rule-list tr[data-rule=r] button.danger`)))
+	p.wait("the rule deleted", `document.querySelector("#rule-list") !== null && document.querySelector("#rule-list tr[data-rule=r]") === null`)
+	p.do(chromedp.Click(chromedp.ID("nav-buses")))
+	p.wait("the bus list", `document.querySelector("#bus-list tr[data-bus=res] button.danger") !== null`)
+	p.do(chromedp.Click(chromedp.CSS(`#bus-list tr[data-bus=res] button.danger`)))
+	p.wait("the bus deleted", `document.querySelector("#bus-list tr[data-bus=default]") !== null && document.querySelector("#bus-list tr[data-bus=res]") === null`)
+	if _, err := sdk.DescribeEventBus(ctx(t), &eventbridge.DescribeEventBusInput{Name: aws.String("res")}); err == nil {
+		t.Error("the bus the console deleted still exists")
 	}
 }

@@ -457,9 +457,11 @@ views.archives = async (main) => {
   const aret = h("input", { id: "archive-retention", type: "number", min: 0, placeholder: "days, 0 = forever" });
   const rname = h("input", { id: "replay-name" });
   const rarch = h("select", { id: "replay-archive" }, archives.map((a) => h("option", { value: a.ArchiveName }, a.ArchiveName)));
-  const hourAgo = new Date(Date.now() - 3600e3).toISOString().slice(0, 16);
-  const rstart = h("input", { id: "replay-start", type: "datetime-local", value: hourAgo });
-  const rend = h("input", { id: "replay-end", type: "datetime-local", value: new Date(Date.now() + 60e3).toISOString().slice(0, 16) });
+  // datetime-local inputs hold the browser's local time, as new Date()
+  // reads them back.
+  const local = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+  const rstart = h("input", { id: "replay-start", type: "datetime-local", value: local(Date.now() - 3600e3) });
+  const rend = h("input", { id: "replay-end", type: "datetime-local", value: local(Date.now() + 60e3) });
   const rdest = h("select", { id: "replay-dest" }, buses.map((b) => h("option", { value: b.Arn }, b.Name)));
   const progress = h("div", { id: "replay-progress" });
   main.append(
