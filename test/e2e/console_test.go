@@ -359,7 +359,8 @@ func TestConsoleClickThrough(t *testing.T) {
 }
 
 // TestConsoleEscapesData puts markup in what the console shows (a rule's
-// pattern, read back from the API) and checks it is shown as text.
+// pattern, read back from the API) and checks it is shown as text; then
+// stops the server and checks the page reports it.
 func TestConsoleEscapesData(t *testing.T) {
 	s := startServer(t)
 	sdk := s.client("123456789012", "us-east-1")
@@ -380,6 +381,15 @@ func TestConsoleEscapesData(t *testing.T) {
 		t.Error("a rule's pattern ran as HTML")
 	}
 	p.shot("escaped")
+
+	// The server gone: the page says so instead of hanging or going blank.
+	s.stop()
+	p.do(chromedp.Click(chromedp.ID("nav-buses")))
+	p.wait("the error shown", `document.querySelector("#main .status.bad").textContent !== ""`)
+	if got := p.text("#main .status.bad"); !strings.Contains(got, "Failed to fetch") {
+		t.Errorf("with the server gone the page says %q", got)
+	}
+	p.shot("server-gone")
 }
 
 // TestConsoleSigV4 signs in under --auth sigv4: a wrong secret is refused
