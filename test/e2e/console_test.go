@@ -129,6 +129,17 @@ func openConsole(t *testing.T, s *server) *page {
 		}
 	})
 	p.do(chromedp.Navigate("http://" + s.addr + "/console/"))
+	// The page's own files must pass its CSP: the stylesheet applies, and
+	// nothing it does later (charts, swatches, the tail) is blocked.
+	p.wait("the stylesheet", `getComputedStyle(document.querySelector("header")).backgroundColor === "rgb(35, 47, 62)"`)
+	p.eval(`window.__csp = []; document.addEventListener("securitypolicyviolation", (e) => __csp.push(e.violatedDirective + " " + e.blockedURI))`)
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(tctx, 5*time.Second)
+		defer cancel()
+		if v, err := chromedp.Run(c, chromedp.Evaluate[[]string](`window.__csp || []`)); err == nil && len(v) > 0 {
+			t.Errorf("the console broke its own Content-Security-Policy: %v", v)
+		}
+	})
 	return p
 }
 
@@ -278,6 +289,9 @@ func TestConsoleClickThrough(t *testing.T) {
 	p.do(chromedp.Click(chromedp.ID("nav-tail")))
 	p.wait("the tail form", `document.querySelector("#tail-bus option[value=console-orders]") !== null`)
 	p.do(chromedp.SetValue(chromedp.ID("tail-bus"), "console-orders"))
+	p.typeInto("#tail-pattern", `{"detail-type": "OrderCreated"}`)
+	p.do(chromedp.Click(chromedp.ID("tail-start")))
+	p.wait("the tail's pattern refused", `document.querySelector("#tail-status").textContent.startsWith("InvalidEventPatternException: ")`)
 	p.typeInto("#tail-pattern", `{"detail-type": ["OrderCreated"]}`)
 	p.do(chromedp.Click(chromedp.ID("tail-start")))
 	p.wait("the tail ready", `document.querySelector("#tail-status").textContent.startsWith("Tailing")`)
