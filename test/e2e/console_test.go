@@ -566,6 +566,24 @@ func TestConsoleResources(t *testing.T) {
 		t.Fatalf("the replay the console started: %+v, %v", r, err)
 	}
 
+	// Editing a scheduled rule keeps its schedule and adds no pattern.
+	if _, err := sdk.PutRule(ctx(t), &eventbridge.PutRuleInput{Name: aws.String("nightly"), ScheduleExpression: aws.String("rate(1 day)")}); err != nil {
+		t.Fatal(err)
+	}
+	p.do(chromedp.Click(chromedp.ID("nav-buses")))
+	p.wait("the bus list", `document.querySelector("#bus-list tr[data-bus=default]") !== null`)
+	p.do(chromedp.Click(chromedp.CSS(`#bus-list tr[data-bus=default] button.link`)))
+	p.wait("the scheduled rule", `document.querySelector("#rule-list tr[data-rule=nightly]") !== null`)
+	p.do(chromedp.Click(chromedp.CSS(`#rule-list tr[data-rule=nightly] td:last-child button`)))
+	p.wait("the rule form", `document.querySelector("#rule-schedule").value === "rate(1 day)"`)
+	p.typeInto("#rule-description", "every night")
+	p.do(chromedp.Click(chromedp.ID("rule-save")))
+	p.wait("the rule page", `document.querySelector("#target-form") !== null`)
+	nightly, err := sdk.DescribeRule(ctx(t), &eventbridge.DescribeRuleInput{Name: aws.String("nightly")})
+	if err != nil || aws.ToString(nightly.ScheduleExpression) != "rate(1 day)" || nightly.EventPattern != nil || aws.ToString(nightly.Description) != "every night" {
+		t.Fatalf("the scheduled rule after the console edited it: %+v, %v", nightly, err)
+	}
+
 	// Deleting the rule (its targets first) and the bus.
 	if _, err := sdk.DeleteArchive(ctx(t), &eventbridge.DeleteArchiveInput{ArchiveName: aws.String("all-res")}); err != nil {
 		t.Fatal(err)

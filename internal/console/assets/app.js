@@ -254,8 +254,13 @@ views.rule = async (main, { bus, rule }) => {
   const descr = h("input", { id: "rule-description", value: existing?.Description || "" });
   const state = h("select", { id: "rule-state" }, h("option", {}, "ENABLED"), h("option", {}, "DISABLED"));
   if (existing) state.value = existing.State === "DISABLED" ? "DISABLED" : "ENABLED";
+  // A new rule starts with an example pattern; a scheduled rule without
+  // one keeps none.
   const pattern = h("textarea", { id: "rule-pattern", spellcheck: "false",
-    value: existing?.EventPattern ? JSON.stringify(JSON.parse(existing.EventPattern), null, 2) : '{\n  "source": ["app.orders"]\n}' });
+    value: existing?.EventPattern ? JSON.stringify(JSON.parse(existing.EventPattern), null, 2)
+      : existing ? "" : '{\n  "source": ["app.orders"]\n}' });
+  const schedule = h("input", { id: "rule-schedule", size: 30, value: existing?.ScheduleExpression || "",
+    placeholder: "optional: rate(5 minutes) or cron(...)" });
   const validity = h("div", { id: "pattern-status", class: "status muted" }, "…");
   const sample = h("textarea", { id: "sandbox-event", spellcheck: "false", value: JSON.stringify(sampleEvent(s), null, 2) });
   const verdict = h("div", { id: "sandbox-result", class: "status muted" }, "…");
@@ -271,6 +276,11 @@ views.rule = async (main, { bus, rule }) => {
   let seq = 0, timer;
   async function check() {
     const n = ++seq;
+    if (pattern.value.trim() === "") {
+      validity.className = "status muted"; validity.textContent = "No pattern: the rule runs on its schedule only.";
+      verdict.className = "status muted"; verdict.textContent = "No pattern to test.";
+      return;
+    }
     let ev = sample.value;
     let evOK = true;
     try { JSON.parse(ev); } catch (e) { evOK = false; ev = JSON.stringify(sampleEvent(s)); }
@@ -298,13 +308,14 @@ views.rule = async (main, { bus, rule }) => {
 
   const form = h("form", { id: "rule-form", onsubmit: async (e) => {
     e.preventDefault();
-    const input = { Name: name.value.trim(), EventBusName: bus, EventPattern: pattern.value, State: state.value };
+    const input = { Name: name.value.trim(), EventBusName: bus, State: state.value };
+    if (pattern.value.trim()) input.EventPattern = pattern.value;
+    if (schedule.value.trim()) input.ScheduleExpression = schedule.value.trim();
     if (descr.value) input.Description = descr.value;
-    if (existing?.ScheduleExpression) input.ScheduleExpression = existing.ScheduleExpression;
     if (existing?.RoleArn) input.RoleArn = existing.RoleArn;
     if (await attempt(() => api("PutRule", input), "Rule saved")) go("ruleDetail", { bus, rule: input.Name });
   } }, field("Name", name), field("Description", descr), field("State", state),
-  h("h3", {}, "Event pattern"), pattern, validity,
+  field("Schedule", schedule), h("h3", {}, "Event pattern"), pattern, validity,
   h("p", {}, h("button", { class: "primary", id: "rule-save" }, "Save rule")));
   main.append(h("p", {}, h("button", { class: "link", onclick: () => go("bus", { bus }) }, "← Rules of " + bus)),
     h("div", { class: "row" },
