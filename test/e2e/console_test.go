@@ -559,7 +559,8 @@ func TestConsoleResources(t *testing.T) {
 	p.typeInto("#replay-name", "again")
 	p.do(chromedp.SetValue(chromedp.ID("replay-archive"), "all-res"), chromedp.SetValue(chromedp.ID("replay-dest"), "arn:aws:events:us-east-1:123456789012:event-bus/res"),
 		chromedp.Click(chromedp.CSS(`#replay-form button.primary`)))
-	p.wait("the replay's progress", `/^State: (STARTING|RUNNING|COMPLETED)/.test(document.querySelector("#replay-state").textContent)`)
+	p.wait("the replay's progress", `/^State: (STARTING|RUNNING|COMPLETED)/.test(document.querySelector("#replay-state").textContent) &&
+		document.querySelector("tr[data-replay=again]") !== null`)
 	p.shot("replay")
 	if r, err := sdk.DescribeReplay(ctx(t), &eventbridge.DescribeReplayInput{ReplayName: aws.String("again")}); err != nil ||
 		!strings.HasSuffix(aws.ToString(r.EventSourceArn), ":archive/all-res") {

@@ -458,7 +458,7 @@ views.connections = async (main) => {
   void s;
 };
 
-views.archives = async (main) => {
+views.archives = async (main, { watch }) => {
   const archives = await all("ListArchives", {}, "Archives");
   const replays = await all("ListReplays", {}, "Replays");
   const buses = await all("ListEventBuses", {}, "EventBuses");
@@ -502,9 +502,10 @@ views.archives = async (main) => {
         const input = { ReplayName: rname.value.trim(), EventSourceArn: archiveArn(arch),
           EventStartTime: new Date(rstart.value).getTime() / 1000, EventEndTime: new Date(rend.value).getTime() / 1000,
           Destination: { Arn: rdest.value } };
-        if (await attempt(() => api("StartReplay", input), "Replay started")) watchReplay(input.ReplayName, progress);
+        if (await attempt(() => api("StartReplay", input), "Replay started")) go("archives", { watch: input.ReplayName });
       } }, field("Name", rname), field("Archive", rarch), field("From", rstart), field("To", rend), field("Destination bus", rdest),
       h("button", { class: "primary" }, "Start replay")), progress));
+  if (watch) watchReplay(watch, progress);
 };
 
 function archiveArn(a) {
