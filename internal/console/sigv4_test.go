@@ -33,24 +33,54 @@ type signCase struct {
 	Now     string            `json:"now"`
 }
 
-// nodeSign runs the console's signer (the very file the browser loads) in
-// Node.js, whose Web Crypto is the browser's API, and returns the headers
-// it set for each case.
-func nodeSign(t *testing.T, cases []signCase) []map[string]string {
+// runNode runs script (an ES module) in Node.js beside a copy of the
+// console's assets, the very files the browser loads (Node's Web Crypto is
+// the browser's API), with in as JSON on its stdin, and decodes what it
+// prints into out.
+func runNode(t *testing.T, script string, in, out any) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed: the signer is tested in Chromium by test/e2e TestConsoleSigV4 only")
+		t.Skip("node is not installed: the console's scripts are tested in Chromium by test/e2e TestConsole* only")
 	}
 	dir := t.TempDir()
-	src, err := os.ReadFile("assets/sigv4.js")
+	files := map[string][]byte{"package.json": []byte(`{"type":"module"}`), "run.js": []byte(script)}
+	for name, b := range New("none").files {
+		if strings.HasSuffix(name, ".js") {
+			files[name] = b
+		}
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdin, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, b := range map[string][]byte{
-		"package.json": []byte(`{"type":"module"}`),
-		"sigv4.js":     src,
-		"run.js": []byte(`import { sign } from "./sigv4.js";
+	cmd := exec.Command(node, filepath.Join(dir, "run.js"))
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		if strings.Contains(stderr.String(), "crypto is not defined") {
+			t.Skipf("this node has no global Web Crypto: %s", stderr.String())
+		}
+		t.Fatalf("node: %v\n%s", err, stderr.String())
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("node printed %s: %v", b, err)
+	}
+}
+
+// nodeSign signs each case with assets/sigv4.js and returns the headers it
+// set.
+func nodeSign(t *testing.T, cases []signCase) []map[string]string {
+	t.Helper()
+	var out []map[string]string
+	runNode(t, `import { sign } from "./sigv4.js";
 import { readFileSync } from "node:fs";
 const cases = JSON.parse(readFileSync(0, "utf8"));
 const out = [];
@@ -61,28 +91,7 @@ for (const c of cases) {
   out.push(headers);
 }
 process.stdout.write(JSON.stringify(out));
-`),
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	in, _ := json.Marshal(cases)
-	cmd := exec.Command(node, filepath.Join(dir, "run.js"))
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	b, err := cmd.Output()
-	if err != nil {
-		if strings.Contains(stderr.String(), "crypto is not defined") {
-			t.Skipf("this node has no global Web Crypto: %s", stderr.String())
-		}
-		t.Fatalf("node: %v\n%s", err, stderr.String())
-	}
-	var out []map[string]string
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("node printed %s: %v", b, err)
-	}
+`, cases, &out)
 	return out
 }
 

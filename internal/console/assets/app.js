@@ -3,6 +3,7 @@
 // data is put in the page as text (textContent, attribute values), never
 // as HTML, so nothing a bus, rule, event or error message holds can run.
 import { sign } from "./sigv4.js";
+import { parseMetrics, sumFor, sseParser } from "./parse.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -112,19 +113,6 @@ const TARGET_METRICS = ["Invocations", "FailedInvocations", "SuccessfulInvocatio
   "InvocationsSentToDlq", "InvocationsFailedToBeSentToDlq", "DroppedEvents"];
 const COLORS = ["#0073bb", "#1d8102", "#d13212", "#ec7211", "#8a2be2", "#687078", "#b8860b"];
 
-// parseMetrics reads the Prometheus text format's switchyard_X_total series.
-export function parseMetrics(text) {
-  const out = [];
-  for (const line of text.split("\n")) {
-    const m = /^switchyard_(\w+)_total\{([^}]*)\}\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const labels = {};
-    for (const l of m[2].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c));
-    out.push({ name: m[1], labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
 async function readMetrics() {
   const r = await fetch("/metrics", { credentials: "omit" });
   if (!r.ok) throw new Error("/metrics answered " + r.status);
@@ -134,16 +122,6 @@ async function readMetrics() {
 // history keeps, per rule, the samples of its counters taken while its
 // page is open: [{t, values: {metric: n}}].
 const history = new Map();
-
-function sumFor(series, name, s, bus, rule, target) {
-  let n = 0;
-  for (const x of series) {
-    const l = x.labels;
-    if (x.name === name && l.account === s.account && l.region === s.region && l.bus === bus && l.rule === rule &&
-      (target === undefined || l.target === target)) n += x.value;
-  }
-  return n;
-}
 
 function chart(samples, names) {
   const W = 560, H = 160, P = 30;
@@ -602,32 +580,23 @@ async function tail(bus, pattern, signal, status, list) {
     try { d = await r.json(); } catch { /* not JSON */ }
     throw new ApiError(d.__type || String(r.status), d.message || r.statusText);
   }
+  const push = sseParser((type, data) => {
+    if (type === "ready") { status.className = "status ok"; status.textContent = "Tailing " + bus + "…"; }
+    else if (type === "error") { status.className = "status bad"; status.textContent = data; }
+    else if (type === "event") {
+      let ev;
+      try { ev = JSON.parse(data); } catch { return; }
+      captured.unshift(ev);
+      if (captured.length > 50) captured.pop();
+      list.prepend(h("li", { "data-event-id": ev.id }, h("pre", {}, JSON.stringify(ev, null, 2))));
+      while (list.children.length > 200) list.lastChild.remove();
+    }
+  });
   const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
-    buf += value;
-    let i;
-    while ((i = buf.indexOf("\n\n")) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      let type = "message", data = "";
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) type = line.slice(6).trim();
-        else if (line.startsWith("data:")) data += line.slice(5).trimStart();
-      }
-      if (type === "ready") { status.className = "status ok"; status.textContent = "Tailing " + bus + "…"; }
-      else if (type === "error") { status.className = "status bad"; status.textContent = data; }
-      else if (type === "event") {
-        let ev;
-        try { ev = JSON.parse(data); } catch { continue; }
-        captured.unshift(ev);
-        if (captured.length > 50) captured.pop();
-        list.prepend(h("li", { "data-event-id": ev.id }, h("pre", {}, JSON.stringify(ev, null, 2))));
-        while (list.children.length > 200) list.lastChild.remove();
-      }
-    }
+    push(value);
   }
   status.className = "status muted"; status.textContent = "The tail ended.";
 }
