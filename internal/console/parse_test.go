@@ -43,7 +43,7 @@ func TestParseMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got struct {
-		Series []map[string]any    `json:"series"`
+		Series []map[string]any   `json:"series"`
 		Sums   map[string]float64 `json:"sums"`
 	}
 	runNode(t, `import { parseMetrics, sumFor } from "./parse.js";
