@@ -39,6 +39,14 @@
 // the account it is told (a 12-digit access key id, the way auth.None
 // reads it) and the region picked in the page.
 //
+// The page itself (HTML, scripts, styles, and config.json saying which
+// --auth the server runs) is served to anyone, as a sign-in page is: it
+// holds nothing but code. Every piece of data it shows comes through the
+// API, the tail and /metrics, each as authenticated as it is for any
+// other client. The counters of /metrics are those of the process that
+// answers: behind a load balancer over several processes, the charts show
+// one process's share.
+//
 // Handler serves only the files embedded from assets/ (anything else is a
 // 404, with no directory listings and no path traversal) with security
 // headers on every answer.

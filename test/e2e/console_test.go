@@ -603,3 +603,34 @@ func TestConsoleResources(t *testing.T) {
 		t.Error("the bus the console deleted still exists")
 	}
 }
+
+// TestConsoleSigV4LimitedKey signs in with a key whose IAM policy allows
+// only PutEvents: the sign-in still learns the key's account (from the
+// AccessDeniedException of a good signature), and the pages show the
+// API's refusals instead of failing silently.
+func TestConsoleSigV4LimitedKey(t *testing.T) {
+	s, _ := startAuthServer(t, authKeys+`  - access_key_id: AKIAPUTONLYEXAMPLE
+    secret_access_key: put-only-secret
+    account: "444455556666"
+    principal: putter
+    policies:
+      - Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Action: "events:PutEvents"
+            Resource: "*"
+`)
+	p := openConsole(t, s)
+	p.wait("the sign-in form", `document.querySelector("#signin-key") !== null`)
+	p.typeInto("#signin-key", "AKIAPUTONLYEXAMPLE")
+	p.typeInto("#signin-secret", "put-only-secret")
+	p.do(chromedp.Click(chromedp.ID("signin-submit")))
+	p.wait("the refusal of the bus list", `document.querySelector("#main .status.bad").textContent !== ""`)
+	if got := p.text("#who-scope"); got != "444455556666 · us-east-1" {
+		t.Errorf("scope shown %q, want the key's account", got)
+	}
+	if got := p.text("#main .status.bad"); !strings.HasPrefix(got, "AccessDeniedException: ") || !strings.Contains(got, "events:ListEventBuses") {
+		t.Errorf("the bus list says %q, want the API's AccessDeniedException for ListEventBuses", got)
+	}
+	p.shot("access-denied")
+}

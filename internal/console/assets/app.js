@@ -617,9 +617,18 @@ function signIn(main) {
       const s = { accessKeyId: key.value.trim(), secretAccessKey: secret.value, sessionToken: token.value || undefined, region: region.value };
       setSession(s);
       try {
-        // The account is the key's: the ARN of the default bus says it.
-        const d = await api("DescribeEventBus", { Name: "default" });
-        s.account = d.Arn.split(":")[4];
+        // The account is the key's: the ARN of the default bus says it,
+        // or, for a key that may not describe it, the principal ARN of
+        // AccessDeniedException's "User: arn:aws:iam::<account>:...":
+        // the signature was good, the key only lacks the permission.
+        try {
+          const d = await api("DescribeEventBus", { Name: "default" });
+          s.account = d.Arn.split(":")[4];
+        } catch (err) {
+          const m = err.code === "AccessDeniedException" && /arn:[\w-]+:(?:iam|sts)::(\d{12}):/.exec(err.message);
+          if (!m) throw err;
+          s.account = m[1];
+        }
         setSession(s);
         start();
       } catch (err) { setSession(null); msg.className = "status bad"; msg.textContent = errText(err); }
