@@ -109,23 +109,40 @@ func openConsole(t *testing.T, s *server) *page {
 	if err := chromedp.Do(tctx); err != nil { // starts the browser
 		t.Fatalf("start chromium %s: %v", exe, err)
 	}
+	// The listener only records: it may run after the test has ended,
+	// when t must not be used; the cleanup below reports.
+	var mu sync.Mutex
+	var jsErrors []string
 	_ = chromedp.Listen(tctx, func(ev any) {
+		var msg string
 		switch e := ev.(type) {
 		case *runtime.EventExceptionThrown:
 			d := e.ExceptionDetails
-			msg := d.Text
+			msg = fmt.Sprintf("JavaScript exception at %s:%d: %s", d.URL, d.LineNumber+1, d.Text)
 			if d.Exception != nil {
 				msg += " " + d.Exception.Description
 			}
-			t.Errorf("console page: JavaScript exception at %s:%d: %s", d.URL, d.LineNumber+1, msg)
 		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.ConsoleAPICalledTypeError {
-				var parts []string
-				for _, a := range e.Args {
-					parts = append(parts, string(a.Value)+a.Description)
-				}
-				t.Logf("console page: console.error: %s", strings.Join(parts, " "))
+			if e.Type != runtime.ConsoleAPICalledTypeError {
+				return
 			}
+			var parts []string
+			for _, a := range e.Args {
+				parts = append(parts, string(a.Value)+a.Description)
+			}
+			msg = "console.error: " + strings.Join(parts, " ")
+		default:
+			return
+		}
+		mu.Lock()
+		jsErrors = append(jsErrors, msg)
+		mu.Unlock()
+	})
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range jsErrors {
+			t.Errorf("console page: %s", m)
 		}
 	})
 	p.do(chromedp.Navigate("http://" + s.addr + "/console/"))
