@@ -242,6 +242,14 @@ func TestConsoleClickThrough(t *testing.T) {
 
 	p.wait("the account form", `document.querySelector("#signin-account") !== null`)
 	p.shot("signin")
+	// A region that is not an AWS region is refused with AWS's message.
+	p.typeInto("#signin-region", "moon-1")
+	p.do(chromedp.Click(chromedp.ID("signin-submit")))
+	p.wait("the refusal", `document.querySelector("#signin-error").textContent !== ""`)
+	if got, want := p.text("#signin-error"), "InvalidSignatureException: Credential should be scoped to a valid region, not 'moon-1'. "; got != want {
+		t.Errorf("region moon-1: %q, want %q", got, want)
+	}
+	p.typeInto("#signin-region", "us-east-1")
 	p.do(chromedp.Click(chromedp.ID("signin-submit")))
 	p.wait("the bus list", `document.querySelector("#bus-list tr[data-bus=default]") !== null`)
 	if got := p.text("#who-scope"); !strings.Contains(got, "123456789012") || !strings.Contains(got, "us-east-1") {
@@ -434,7 +442,8 @@ func TestConsoleSigV4(t *testing.T) {
 	p.shot("signin")
 	p.typeInto("#signin-key", "AKIAALICEEXAMPLE")
 	p.typeInto("#signin-secret", "not-alice's")
-	p.do(chromedp.SetValue(chromedp.ID("signin-region"), "eu-west-1"), chromedp.Click(chromedp.ID("signin-submit")))
+	p.typeInto("#signin-region", "eu-west-1")
+	p.do(chromedp.Click(chromedp.ID("signin-submit")))
 	p.wait("the refusal", `document.querySelector("#signin-error").textContent !== ""`)
 	if got := p.text("#signin-error"); !strings.HasPrefix(got, "InvalidSignatureException: ") {
 		t.Errorf("a wrong secret: %q, want InvalidSignatureException", got)

@@ -109,8 +109,6 @@ async function attempt(f, okMsg) {
 
 // The /metrics counters charted per rule and shown per target.
 const RULE_METRICS = ["MatchedEvents", "TriggeredRules"];
-const TARGET_METRICS = ["Invocations", "FailedInvocations", "SuccessfulInvocationAttempts", "RetryInvocationAttempts",
-  "InvocationsSentToDlq", "InvocationsFailedToBeSentToDlq", "DroppedEvents"];
 const COLORS = ["#0073bb", "#1d8102", "#d13212", "#ec7211", "#8a2be2", "#687078", "#b8860b"];
 
 async function readMetrics() {
@@ -392,7 +390,6 @@ views.ruleDetail = async (main, { bus, rule }) => {
 };
 
 views.connections = async (main) => {
-  const s = session();
   const conns = await all("ListConnections", {}, "Connections");
   const dests = await all("ListApiDestinations", {}, "ApiDestinations");
   const cname = h("input", { id: "conn-name" });
@@ -433,7 +430,6 @@ views.connections = async (main) => {
         if (await attempt(() => api("CreateApiDestination", input), "API destination created")) go("connections");
       } }, field("Name", dname), field("Connection", dconn), field("Endpoint", dend), field("Method", dmethod),
       field("Rate limit /s", drate), h("button", { class: "primary" }, "Create API destination"))));
-  void s;
 };
 
 views.archives = async (main, { watch }) => {
@@ -605,7 +601,10 @@ async function tail(bus, pattern, signal, status, list) {
 
 function signIn(main) {
   const form = h("form", { id: "signin-form" });
-  const region = h("select", { id: "signin-region" }, REGIONS.map((r) => h("option", {}, r)));
+  // Any region may be typed (the server refuses what is not an AWS
+  // region, with AWS's message); the list only suggests.
+  const region = h("input", { id: "signin-region", list: "signin-regions", value: "us-east-1", required: true, autocomplete: "off" });
+  const regions = h("datalist", { id: "signin-regions" }, REGIONS.map((r) => h("option", { value: r })));
   const msg = h("div", { id: "signin-error", class: "status", role: "alert" });
   if (cfg.auth === "sigv4") {
     const key = h("input", { id: "signin-key", autocomplete: "username", required: true });
@@ -614,7 +613,7 @@ function signIn(main) {
     form.append(field("Access key id", key), field("Secret access key", secret), field("Session token", token), field("Region", region));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const s = { accessKeyId: key.value.trim(), secretAccessKey: secret.value, sessionToken: token.value || undefined, region: region.value };
+      const s = { accessKeyId: key.value.trim(), secretAccessKey: secret.value, sessionToken: token.value || undefined, region: region.value.trim() };
       setSession(s);
       try {
         // The account is the key's: the ARN of the default bus says it,
@@ -639,11 +638,13 @@ function signIn(main) {
       field("Account", account), field("Region", region));
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      setSession({ account: account.value.trim(), region: region.value });
-      start();
+      const sess = { account: account.value.trim(), region: region.value.trim() };
+      setSession(sess);
+      // One call checks the region before the console opens.
+      api("ListEventBuses", { Limit: 1 }).then(start, (err) => { setSession(null); msg.className = "status bad"; msg.textContent = errText(err); });
     });
   }
-  form.append(h("button", { class: "primary", id: "signin-submit" }, cfg.auth === "sigv4" ? "Sign in" : "Open console"), msg);
+  form.append(regions, h("button", { class: "primary", id: "signin-submit" }, cfg.auth === "sigv4" ? "Sign in" : "Open console"), msg);
   main.replaceChildren(h("section", {}, h("h2", {}, cfg.auth === "sigv4" ? "Sign in" : "Account and region"), form));
 }
 
