@@ -76,22 +76,35 @@ var assets embed.FS
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
+// Options configure the console.
+type Options struct {
+	// Auth is the server's --auth mode, "none" or "sigv4" ("" is sigv4,
+	// the server's default): the page asks for keys only under sigv4.
+	Auth string
+	// APITimeout bounds each API call the page makes (DefaultAPITimeout
+	// if 0): a server that hangs gets an error shown, not a page that
+	// waits forever. The live tail is not bounded.
+	APITimeout time.Duration
+}
+
+// DefaultAPITimeout is Options.APITimeout unless set.
+const DefaultAPITimeout = 30 * time.Second
+
 // Handler serves the console's embedded files and its configuration.
 type Handler struct {
-	// Auth is the server's --auth mode, "none" or "sigv4": the page asks
-	// for keys only under sigv4.
-	Auth string
-
 	files   map[string][]byte
 	modTime time.Time
 }
 
-// New returns the console handler for a server whose --auth is authMode.
-func New(authMode string) *Handler {
-	if authMode != "none" {
-		authMode = "sigv4" // the server's default
+// New returns the console handler.
+func New(o Options) *Handler {
+	if o.Auth != "none" {
+		o.Auth = "sigv4"
 	}
-	h := &Handler{Auth: authMode, files: map[string][]byte{}, modTime: time.Now()}
+	if o.APITimeout <= 0 {
+		o.APITimeout = DefaultAPITimeout
+	}
+	h := &Handler{files: map[string][]byte{}, modTime: time.Now()}
 	_ = fs.WalkDir(assets, "assets", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -103,7 +116,10 @@ func New(authMode string) *Handler {
 		h.files[strings.TrimPrefix(p, "assets/")] = b
 		return nil
 	})
-	cfg, _ := json.Marshal(map[string]string{"auth": authMode})
+	cfg, _ := json.Marshal(struct {
+		Auth         string `json:"auth"`
+		APITimeoutMS int64  `json:"apiTimeoutMs"`
+	}{o.Auth, o.APITimeout.Milliseconds()})
 	h.files["config.json"] = cfg
 	return h
 }

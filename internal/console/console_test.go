@@ -23,7 +23,7 @@ func serve(h http.Handler, method, rawPath string) *httptest.ResponseRecorder {
 }
 
 func TestServe(t *testing.T) {
-	h := New("none")
+	h := New(Options{Auth: "none"})
 	for _, tc := range []struct {
 		method, path string
 		status       int
@@ -36,7 +36,7 @@ func TestServe(t *testing.T) {
 		{"GET", "/console/app.js", 200, "text/javascript; charset=utf-8", "import { sign }"},
 		{"GET", "/console/sigv4.js", 200, "text/javascript; charset=utf-8", "AWS4-HMAC-SHA256"},
 		{"GET", "/console/style.css", 200, "text/css; charset=utf-8", "body"},
-		{"GET", "/console/config.json", 200, "application/json", `{"auth":"none"}`},
+		{"GET", "/console/config.json", 200, "application/json", `{"auth":"none","apiTimeoutMs":30000}`},
 		{"GET", "/console/missing.js", 404, "", ""},
 		{"GET", "/console/assets/app.js", 404, "", ""},
 		{"GET", "/console/../go.mod", 404, "", ""},
@@ -86,7 +86,7 @@ func TestCSPAllowsNoInlineScript(t *testing.T) {
 		}
 	}
 	// The page itself has no inline script or style to need them.
-	index := string(New("none").files["index.html"])
+	index := string(New(Options{Auth: "none"}).files["index.html"])
 	for _, bad := range []string{"<script>", "style=", "onclick=", "onload=", "javascript:"} {
 		if strings.Contains(index, bad) {
 			t.Errorf("index.html has %q, which the CSP blocks", bad)
@@ -97,7 +97,7 @@ func TestCSPAllowsNoInlineScript(t *testing.T) {
 // TestNoHTMLSinks keeps the app from rendering data as markup: it builds
 // every element with createElement and text nodes.
 func TestNoHTMLSinks(t *testing.T) {
-	for name, b := range New("none").files {
+	for name, b := range New(Options{Auth: "none"}).files {
 		if !strings.HasSuffix(name, ".js") {
 			continue
 		}
@@ -112,7 +112,7 @@ func TestNoHTMLSinks(t *testing.T) {
 func TestConfig(t *testing.T) {
 	for mode, want := range map[string]string{"none": "none", "sigv4": "sigv4", "": "sigv4"} {
 		var cfg struct{ Auth string }
-		if err := json.Unmarshal(New(mode).files["config.json"], &cfg); err != nil || cfg.Auth != want {
+		if err := json.Unmarshal(New(Options{Auth: mode}).files["config.json"], &cfg); err != nil || cfg.Auth != want {
 			t.Errorf("New(%q): config %+v (%v), want auth %q", mode, cfg, err, want)
 		}
 	}
@@ -124,7 +124,7 @@ func FuzzServe(f *testing.F) {
 	for _, s := range []string{"/console/", "/console/app.js", "/console/../x", "/console/%2e%2e/x", "/console/\x00", "/console//"} {
 		f.Add(s)
 	}
-	h := New("sigv4")
+	h := New(Options{Auth: "sigv4"})
 	f.Fuzz(func(t *testing.T, p string) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.URL = &url.URL{Path: p}

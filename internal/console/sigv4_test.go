@@ -45,7 +45,7 @@ func runNode(t *testing.T, script string, in, out any) {
 	}
 	dir := t.TempDir()
 	files := map[string][]byte{"package.json": []byte(`{"type":"module"}`), "run.js": []byte(script)}
-	for name, b := range New("none").files {
+	for name, b := range New(Options{Auth: "none"}).files {
 		if strings.HasSuffix(name, ".js") {
 			files[name] = b
 		}

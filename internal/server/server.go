@@ -244,7 +244,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.Handler())
-	mux.Handle(console.Path, console.New(string(cfg.Auth)))
+	mux.Handle(console.Path, console.New(console.Options{Auth: string(cfg.Auth)}))
 	hc := &health{st: st}
 	hc.register(mux)
 	mux.Handle("GET "+tail.Path, &tail.Handler{JS: st.JS, View: view, Auth: authn, Log: log})

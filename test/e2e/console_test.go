@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/switchyard/switchyard/internal/console"
 	"github.com/switchyard/switchyard/internal/testpeer"
 )
 
@@ -98,6 +101,12 @@ type page struct {
 
 func openConsole(t *testing.T, s *server) *page {
 	t.Helper()
+	return openConsoleAt(t, "http://"+s.addr)
+}
+
+// openConsoleAt opens the console of the server at base (http://host:port).
+func openConsoleAt(t *testing.T, base string) *page {
+	t.Helper()
 	exe := chromiumPath(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1000))
@@ -145,7 +154,7 @@ func openConsole(t *testing.T, s *server) *page {
 			t.Errorf("console page: %s", m)
 		}
 	})
-	p.do(chromedp.Navigate("http://" + s.addr + "/console/"))
+	p.do(chromedp.Navigate(base + "/console/"))
 	// The page's own files must pass its CSP: the stylesheet applies, and
 	// nothing it does later (charts, swatches, the tail) is blocked.
 	p.wait("the stylesheet", `getComputedStyle(document.querySelector("header")).backgroundColor === "rgb(35, 47, 62)"`)
@@ -659,4 +668,31 @@ func TestConsoleSigV4LimitedKey(t *testing.T) {
 		t.Errorf("the bus list says %q, want the API's AccessDeniedException for ListEventBuses", got)
 	}
 	p.shot("access-denied")
+}
+
+// TestConsoleHangingAPI serves the console beside an API that never
+// answers: each call gives up after the console's API timeout and says
+// so, instead of leaving the page waiting.
+func TestConsoleHangingAPI(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle(console.Path, console.New(console.Options{Auth: "none", APITimeout: time.Second}))
+	stop := make(chan struct{})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// The body read, the server notices the client going away.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() { close(stop); srv.Close() })
+	p := openConsoleAt(t, srv.URL)
+	p.wait("the account form", `document.querySelector("#signin-account") !== null`)
+	p.do(chromedp.Click(chromedp.ID("signin-submit")))
+	p.wait("the timeout", `document.querySelector("#signin-error").textContent !== ""`)
+	if got, want := p.text("#signin-error"), "ConsoleTimeout: The server did not answer ListEventBuses within 1 s."; got != want {
+		t.Errorf("a hanging API: %q, want %q", got, want)
+	}
+	p.shot("hanging-api")
 }

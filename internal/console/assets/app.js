@@ -36,7 +36,7 @@ function toast(msg, bad) {
 
 // ---- credentials and signing ----
 
-const cfg = { auth: "none" };
+const cfg = { auth: "none", apiTimeoutMs: 30000 };
 const REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-central-1",
   "eu-north-1", "ap-northeast-1", "ap-southeast-1", "ap-southeast-2", "ap-south-1", "sa-east-1", "ca-central-1"];
 
@@ -77,7 +77,13 @@ async function api(op, input = {}) {
   const body = JSON.stringify(input);
   const headers = await signedHeaders("POST", "/", [], {
     "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSEvents." + op }, body);
-  const r = await fetch("/", { method: "POST", headers, body, credentials: "omit" });
+  let r;
+  try {
+    r = await fetch("/", { method: "POST", headers, body, credentials: "omit", signal: AbortSignal.timeout(cfg.apiTimeoutMs) });
+  } catch (err) {
+    if (err.name === "TimeoutError") throw new ApiError("ConsoleTimeout", `The server did not answer ${op} within ${cfg.apiTimeoutMs / 1000} s.`);
+    throw err;
+  }
   const text = await r.text();
   let data = {};
   try { data = text ? JSON.parse(text) : {}; } catch { data = { message: text }; }
