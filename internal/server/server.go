@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard/switchyard/internal/auth"
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/buslog"
+	"github.com/switchyard/switchyard/internal/console"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/deliver"
 	"github.com/switchyard/switchyard/internal/deliver/awstarget"
@@ -280,6 +281,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle(console.Path, console.New(console.Options{Auth: string(cfg.Auth)}))
 	hc := &health{st: st}
 	hc.register(mux)
 	mux.Handle("GET "+tail.Path, &tail.Handler{JS: st.JS, View: view, Auth: authn, Log: log, Keys: keys})
