@@ -22,6 +22,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
+
+	"github.com/switchyard/switchyard/internal/tracing"
 )
 
 // Services are the service identifiers --aws-endpoint accepts, as they
@@ -85,6 +88,11 @@ func (f *Factory) Config(ctx context.Context, region string) (aws.Config, error)
 	c, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("aws config for %s: %w", region, err)
+	}
+	if tracing.Enabled() {
+		// Every SDK call is a span, child of the context's (a delivery
+		// attempt's), and carries its trace context (package tracing).
+		otelaws.AppendMiddlewares(&c.APIOptions, otelaws.WithTextMapPropagator(tracing.Propagator))
 	}
 	f.byRegion[region] = c
 	return c, nil

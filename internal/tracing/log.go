@@ -48,5 +48,20 @@ func (l logHandler) Handle(ctx context.Context, r slog.Record) error {
 	return l.h.Handle(ctx, r)
 }
 
-func (l logHandler) WithAttrs(attrs []slog.Attr) slog.Handler { return logHandler{l.h.WithAttrs(attrs)} }
-func (l logHandler) WithGroup(name string) slog.Handler       { return logHandler{l.h.WithGroup(name)} }
+func (l logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return logHandler{l.h.WithAttrs(attrs)}
+}
+func (l logHandler) WithGroup(name string) slog.Handler { return logHandler{l.h.WithGroup(name)} }
+
+// LogContext returns ctx with attrs for LogHandler and, while tracing is
+// on and ctx has no span of its own, the span of X-Ray trace header h as
+// its span, so that the line names the trace it belongs to.
+func LogContext(ctx context.Context, h string, attrs ...slog.Attr) context.Context {
+	ctx = WithLogAttrs(ctx, attrs...)
+	if Enabled() && h != "" && !trace.SpanContextFromContext(ctx).IsValid() {
+		if sc, _ := FromXRay(h); sc.IsValid() {
+			ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
+		}
+	}
+	return ctx
+}

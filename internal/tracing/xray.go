@@ -73,7 +73,9 @@ func (c *headerCarrier) Set(k, v string) {
 	}
 }
 
-func (c *headerCarrier) Keys() []string { return []string{"X-Amzn-Trace-Id", "traceparent", "tracestate"} }
+func (c *headerCarrier) Keys() []string {
+	return []string{"X-Amzn-Trace-Id", "traceparent", "tracestate"}
+}
 
 // FromXRay returns the span context of an X-Ray trace header: valid when
 // the header has a Root and a Parent. A header with a Root only gives
