@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -435,4 +436,76 @@ func TestOTelAcrossProcesses(t *testing.T) {
 	if !strings.Contains(line, "span_id="+attempts[0].id) {
 		t.Errorf("log line %q is not about the first attempt's span %s", line, attempts[0].id)
 	}
+}
+
+// AWS targets with tracing on: an SQS target's attempt has the AWS SDK's
+// span (otelaws) as its child, whose SendMessage carries traceparent and
+// X-Amzn-Trace-Id of that span; the message's AWSTraceHeader, as AWS
+// documents, is the event's trace header, here the attempt's. A target
+// that refuses the event for good sends it to its dead-letter queue, a
+// span of its own, child of the match.
+func TestOTelAWSTargets(t *testing.T) {
+	c := newOTLPCollector(t)
+	m := startMoto(t)
+	s := startServerEnv(t, otelEnv(c, "aws"), "--otel", "--aws-endpoint", m)
+	eb := s.client(acct, "eu-central-1")
+	q := sqs.NewFromConfig(motoConfig(m))
+
+	t.Run("SQS", func(t *testing.T) {
+		url, arn := createQueue(t, q, "otel-traced", nil)
+		routeTo(t, eb, "", "otel.sqs", types.Target{Arn: aws.String(arn)})
+		const trace = "5759e988bd862e3fe1be46a994272794"
+		id := putOne(t, eb, "otel.sqs", withHeader("traceparent", "00-"+trace+"-53995c3f42cd8ad8-01"))
+		msg := receive(t, q, url)
+		spans := c.waitTrace(t, trace, map[string]int{"match": 1, "deliver sqs": 1, "SQS.SendMessage": 1})
+		a, sdk := one(t, spans, "deliver sqs"), one(t, spans, "SQS.SendMessage")
+		if sdk.parent != a.id || a.parent != one(t, spans, "match").id {
+			t.Errorf("SendMessage span's parent %s, want the attempt %s; the attempt's %s, want the match", sdk.parent, a.id, a.parent)
+		}
+		if got, want := msg.Attributes["AWSTraceHeader"], "Root=1-5759e988-bd862e3fe1be46a994272794;Parent="+a.id+";Sampled=1"; got != want {
+			t.Errorf("AWSTraceHeader %q, want %q", got, want)
+		}
+		send := motoCall(t, "the traced SendMessage", func(r motoRequest) bool {
+			return strings.Contains(header(r.Headers, "X-Amz-Target"), "SendMessage") && strings.Contains(r.body(), id)
+		})
+		h := http.Header{}
+		h.Set("traceparent", header(send.Headers, "traceparent"))
+		h.Set("X-Amzn-Trace-Id", header(send.Headers, "X-Amzn-Trace-Id"))
+		checkCallTrace(t, "SendMessage", h, trace, sdk.id)
+	})
+
+	t.Run("DeadLetter", func(t *testing.T) {
+		r := newOTelReceiver(t, func(int) int { return http.StatusBadRequest }) // permanent: no retry
+		url, dlq := createQueue(t, q, "otel-dlq", nil)
+		routeTo(t, eb, "", "otel.dlq", types.Target{Arn: aws.String(r.URL), DeadLetterConfig: &types.DeadLetterConfig{Arn: aws.String(dlq)}})
+		const trace = "5759e988bd862e3fe1be46a994272795"
+		id := putOne(t, eb, "otel.dlq", withHeader("traceparent", "00-"+trace+"-53995c3f42cd8ad8-01"))
+		msg := receive(t, q, url)
+		spans := c.waitTrace(t, trace, map[string]int{"match": 1, "deliver http": 1, "dead letter": 1, "SQS.SendMessage": 1})
+		mt, a, dl := one(t, spans, "match"), one(t, spans, "deliver http"), one(t, spans, "dead letter")
+		if a.attrs["aws.eventbridge.outcome"] != "permanent_failure" || a.attrs["http.response.status_code"] != "400" {
+			t.Errorf("attempt: %v", a.attrs)
+		}
+		if dl.parent != mt.id || dl.attrs["aws.eventbridge.dead_letter_queue_arn"] != dlq || dl.attrs["aws.eventbridge.event_id"] != id {
+			t.Errorf("dead letter span: parent %s attrs %v; want the match %s", dl.parent, dl.attrs, mt.id)
+		}
+		if got, want := msg.Attributes["AWSTraceHeader"], "Root=1-5759e988-bd862e3fe1be46a994272795;Parent="+dl.id+";Sampled=1"; got != want {
+			t.Errorf("dead letter's AWSTraceHeader %q, want %q", got, want)
+		}
+		// The log line of the dead letter names the event, its delivery
+		// and its trace.
+		eventually(t, "the dead letter's log line", func() bool {
+			for l := range strings.SplitSeq(s.logs(), "\n") {
+				if strings.Contains(l, "gave up; to the dead-letter queue") && strings.Contains(l, "event_id="+id) {
+					for _, want := range []string{":rule/otel.dlq target_id=t0", "trace_id=" + trace, "span_id=" + a.id} {
+						if !strings.Contains(l, want) {
+							t.Errorf("log line %q does not say %q", l, want)
+						}
+					}
+					return true
+				}
+			}
+			return false
+		})
+	})
 }
