@@ -3,16 +3,20 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -22,6 +26,7 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -175,7 +180,9 @@ func named(spans []otlpSpan, name string) []otlpSpan {
 			out = append(out, s)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].attrs["aws.eventbridge.attempt"] < out[j].attrs["aws.eventbridge.attempt"] })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].attrs["aws.eventbridge.attempt"] < out[j].attrs["aws.eventbridge.attempt"]
+	})
 	return out
 }
 
@@ -508,4 +515,52 @@ func TestOTelAWSTargets(t *testing.T) {
 			return false
 		})
 	})
+}
+
+// otlpGRPC is an OTLP/gRPC trace endpoint feeding c.
+type otlpGRPC struct {
+	coltracepb.UnimplementedTraceServiceServer
+	c *otlpCollector
+}
+
+func (g otlpGRPC) Export(_ context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+	g.c.add(req)
+	return &coltracepb.ExportTraceServiceResponse{}, nil
+}
+
+// With OTEL_EXPORTER_OTLP_PROTOCOL=grpc the spans go over OTLP/gRPC.
+func TestOTelGRPC(t *testing.T) {
+	c := &otlpCollector{}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	coltracepb.RegisterTraceServiceServer(srv, otlpGRPC{c: c})
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	s := startServerEnv(t, []string{"OTEL_TRACES_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + lis.Addr().String(), "OTEL_BSP_SCHEDULE_DELAY=100"})
+	eb := s.client("111111111111", "us-east-1")
+	r := newOTelReceiver(t, func(int) int { return http.StatusOK })
+	routeTo(t, eb, "", "otel.grpc", types.Target{Arn: aws.String(r.URL)})
+	const trace = "4bf92f3577b34da6a3ce929d0e0e4737"
+	id := putOne(t, eb, "otel.grpc", withHeader("traceparent", "00-"+trace+"-00f067aa0ba902b7-01"))
+	calls := r.wait(t, id, 1)
+	spans := c.waitTrace(t, trace, map[string]int{"PutEvents": 1, "event": 1, "match": 1, "deliver http": 1})
+	checkCallTrace(t, "call", calls[0], trace, one(t, spans, "deliver http").id)
+}
+
+// Tracing refuses an exporter or protocol it does not have, at start.
+func TestOTelRefusesUnknownExporter(t *testing.T) {
+	for _, env := range [][]string{{"OTEL_TRACES_EXPORTER=zipkin"}, {"OTEL_TRACES_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_PROTOCOL=http/json"}} {
+		cx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a server that starts is killed
+		defer cancel()
+		cmd := exec.CommandContext(cx, binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--auth", "none")
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "supported") {
+			t.Errorf("%v: %v, %s; want a refusal naming what is supported", env, err, out)
+		}
+	}
 }
