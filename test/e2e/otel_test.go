@@ -564,3 +564,80 @@ func TestOTelRefusesUnknownExporter(t *testing.T) {
 		}
 	}
 }
+
+// The hostile side: a collector that is down, or that accepts and never
+// answers, costs the data path nothing (the exporter's batches are
+// dropped, not waited for), nor the shutdown more than its flush timeout;
+// a malformed traceparent is ignored, and its event gets a trace of its
+// own.
+func TestOTelDeadOrHangingCollector(t *testing.T) {
+	down, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	downURL := "http://" + down.Addr().String()
+	down.Close()
+	hang, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hang.Close() })
+	go func() {
+		for {
+			c, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c) }() // reads, never answers
+		}
+	}()
+	for name, endpoint := range map[string]string{"down": downURL, "hanging": "http://" + hang.Addr().String()} {
+		t.Run(name, func(t *testing.T) {
+			s := startServerEnv(t, []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint, "OTEL_BSP_SCHEDULE_DELAY=50", "OTEL_EXPORTER_OTLP_TIMEOUT=60000"}, "--otel")
+			eb := s.client("111111111111", "us-east-1")
+			r := newOTelReceiver(t, func(int) int { return http.StatusOK })
+			routeTo(t, eb, "", "otel.dead", types.Target{Arn: aws.String(r.URL)})
+			var ids []string
+			for i := range 20 {
+				opts := []func(*eventbridge.Options){}
+				if i%2 == 0 {
+					opts = append(opts, withHeader("traceparent", "00-not-a-trace-"+strconv.Itoa(i)))
+				}
+				ids = append(ids, putOne(t, eb, "otel.dead", opts...))
+			}
+			for _, id := range ids {
+				h := r.wait(t, id, 1)[0]
+				if tp := h.Get("traceparent"); len(tp) != 55 || !strings.HasPrefix(tp, "00-") {
+					t.Errorf("event %s: traceparent %q, want one of a trace of its own", id, tp)
+				}
+			}
+			t0 := time.Now()
+			s.stop()
+			if d := time.Since(t0); d > 15*time.Second {
+				t.Errorf("stopping took %v with the collector %s", d, name)
+			}
+		})
+	}
+}
+
+// With tracing off the trace context still goes through in both forms: a
+// request with only a traceparent gives its targets the X-Ray header of
+// that trace, one with only an X-Ray header the traceparent, each with the
+// caller's span as parent (nothing in between records a span).
+func TestTraceContextWithoutOTel(t *testing.T) {
+	s := startServer(t)
+	eb := s.client("111111111111", "us-east-1")
+	r := newOTelReceiver(t, func(int) int { return http.StatusOK })
+	routeTo(t, eb, "", "w3c.off", types.Target{Arn: aws.String(r.URL)})
+	for _, c := range []struct {
+		name, header, value, trace, parent string
+	}{
+		{"traceparent only", "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"},
+		{"X-Ray only", "X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", "5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id := putOne(t, eb, "w3c.off", withHeader(c.header, c.value))
+			checkCallTrace(t, "call", r.wait(t, id, 1)[0], c.trace, c.parent)
+		})
+	}
+}
