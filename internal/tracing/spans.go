@@ -26,6 +26,19 @@ import (
 // An entry with a TraceHeader of its own belongs to that trace instead:
 // its event span continues it, linked to the PutEvents span.
 
+// unsampled reports whether the trace of X-Ray header h is not sampled
+// (Sampled=0) and the sampler follows its parent's decision (the default,
+// and every parentbased_* sampler), so that no span of it would be
+// recorded: the steps after PutEvents then make none and pass the header
+// on as it is, which costs an unsampled event nothing but this look.
+func unsampled(h string) bool {
+	if !followParent.Load() {
+		return false
+	}
+	v, ok := field(h, "Sampled")
+	return ok && v == "0"
+}
+
 // Span is a span of the data path; the zero Span does nothing.
 type Span struct{ s trace.Span }
 
@@ -112,7 +125,7 @@ func (s Span) EndPutEvents(bus string, entries, failed int, err error) {
 // own TraceHeader, whose trace the event then continues (linked to the
 // request's), rather than the request's.
 func StartEvent(ctx context.Context, traceHeader string, own bool, id, bus string) (Span, string) {
-	if !Enabled() {
+	if !Enabled() || unsampled(traceHeader) {
 		return Span{}, traceHeader
 	}
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal),
@@ -133,7 +146,7 @@ func (s Span) EndEvent(code string) { s.end(nil, code) }
 // trace header h ("" for an event without one, which gets no span), and
 // returns the trace header its delivery tasks carry.
 func StartMatch(ctx context.Context, h, id, account, region, bus string) (Span, string) {
-	if !Enabled() || h == "" {
+	if !Enabled() || h == "" || unsampled(h) {
 		return Span{}, h
 	}
 	ctx, ok := parent(ctx, h)
@@ -166,7 +179,7 @@ type Attempt struct {
 // whose trace header is h, and returns the context to make the call in and
 // the trace header the call carries (Parent: this span).
 func StartAttempt(ctx context.Context, h string, a *Attempt) (context.Context, Span, string) {
-	if !Enabled() || h == "" {
+	if !Enabled() || h == "" || unsampled(h) {
 		return ctx, Span{}, h
 	}
 	ctx, ok := parent(ctx, h)
@@ -206,7 +219,7 @@ func SetHTTPStatus(ctx context.Context, status int) {
 // header is h, to the dead-letter queue queueARN; it returns the context
 // and the trace header of the send.
 func StartDeadLetter(ctx context.Context, h, queueARN string, a *Attempt) (context.Context, Span, string) {
-	if !Enabled() || h == "" {
+	if !Enabled() || h == "" || unsampled(h) {
 		return ctx, Span{}, h
 	}
 	ctx, ok := parent(ctx, h)

@@ -42,6 +42,9 @@ const instrumentation = "github.com/switchyard/switchyard"
 
 var (
 	enabled atomic.Bool
+	// followParent is set when the sampler keeps its parent's decision
+	// (see unsampled).
+	followParent atomic.Bool
 	tracer  trace.Tracer = noop.NewTracerProvider().Tracer(instrumentation)
 )
 
@@ -116,6 +119,8 @@ func Setup(ctx context.Context, cfg Config) (shutdown func(context.Context) erro
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(Propagator)
 	tracer = tp.Tracer(instrumentation)
+	sampler := strings.TrimSpace(os.Getenv("OTEL_TRACES_SAMPLER"))
+	followParent.Store(sampler == "" || strings.HasPrefix(sampler, "parentbased_"))
 	enabled.Store(true)
 	return func(ctx context.Context) error {
 		enabled.Store(false)

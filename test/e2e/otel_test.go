@@ -369,6 +369,29 @@ func TestOTelTracing(t *testing.T) {
 		checkCallTrace(t, "call", calls[0], trace, one(t, spans, "deliver http").id)
 	})
 
+	t.Run("not sampled", func(t *testing.T) {
+		// The caller's decision holds (parent-based sampling): no span is
+		// exported, and the target gets the trace, not sampled, with the
+		// PutEvents span (not recorded) as parent.
+		const trace = "4bf92f3577b34da6a3ce929d0e0e4738"
+		id := putOne(t, eb, "otel.ok", withHeader("traceparent", "00-"+trace+"-00f067aa0ba902b7-00"))
+		h := ok.wait(t, id, 1)[0]
+		tp := strings.Split(h.Get("traceparent"), "-")
+		if len(tp) != 4 || tp[1] != trace || tp[3] != "00" || tp[2] == "00f067aa0ba902b7" {
+			t.Errorf("traceparent %q, want trace %s not sampled, parent the PutEvents span", h.Get("traceparent"), trace)
+		}
+		if x := h.Get("X-Amzn-Trace-Id"); !strings.HasSuffix(x, ";Sampled=0") {
+			t.Errorf("X-Amzn-Trace-Id %q, want not sampled", x)
+		}
+		// Spans of the next event, exported after any of this one's.
+		next := putOne(t, eb, "otel.ok", withHeader("traceparent", "00-"+trace[:31]+"9-00f067aa0ba902b7-01"))
+		ok.wait(t, next, 1)
+		c.waitTrace(t, trace[:31]+"9", map[string]int{"deliver http": 1})
+		if spans := c.trace(trace); len(spans) != 0 {
+			t.Errorf("%d spans of a trace not sampled: %+v", len(spans), spans)
+		}
+	})
+
 	t.Run("no trace context", func(t *testing.T) {
 		// A request without one starts a trace, which the target gets.
 		id := putOne(t, eb, "otel.ok")
