@@ -45,7 +45,7 @@ var (
 	// followParent is set when the sampler keeps its parent's decision
 	// (see unsampled).
 	followParent atomic.Bool
-	tracer  trace.Tracer = noop.NewTracerProvider().Tracer(instrumentation)
+	tracer       trace.Tracer = noop.NewTracerProvider().Tracer(instrumentation)
 )
 
 // Enabled reports whether tracing is on. The data path checks it before
