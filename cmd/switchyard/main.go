@@ -12,6 +12,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,7 @@ import (
 	"github.com/switchyard/switchyard/internal/quota"
 	"github.com/switchyard/switchyard/internal/server"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/tracing"
 	"github.com/switchyard/switchyard/internal/webhooks"
 	"github.com/switchyard/switchyard/schedule"
 )
@@ -121,6 +123,7 @@ func serveCmd() *cobra.Command {
 	var configFile string
 	var shutdownDelay time.Duration
 	var webhooksFile string
+	var otelOn bool
 	var webhookReadTimeout time.Duration
 	var regionPeers, servedRegions []string
 	var peerKeyFile string
@@ -202,6 +205,11 @@ func serveCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			stopTracing, err := tracing.Setup(ctx, tracing.Config{On: otelOn, Version: version})
+			if err != nil {
+				return err
+			}
+			defer flushTraces(stopTracing, log)
 			return server.Run(ctx, server.Config{
 				Listen:                 listen,
 				TLS:                    tlsFiles,
@@ -288,6 +296,7 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&kmsCfg.Timeout, "kms-timeout", 5*time.Second, "longest wait for one KMS call (GenerateDataKey, Decrypt): PutEvents to an encrypted bus waits at most this for a data key")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	f.BoolVar(&otelOn, "otel", false, "export OpenTelemetry traces of PutEvents, matching and every delivery attempt with OTLP, to the endpoint of the OTEL_EXPORTER_OTLP_* variables (OTLP/HTTP, or gRPC with OTEL_EXPORTER_OTLP_PROTOCOL=grpc); OTEL_TRACES_EXPORTER=otlp turns it on too")
 	f.IntVar(&replayMaxPending, "replay-max-pending", 50000, "delivery tasks waiting beyond which replays pause, so that live events never queue behind more")
 	f.BoolVar(&storeFirst, "store-first-attempts", false, "store every delivery task before its first attempt, instead of calling a target that can take the call at once straight from the matcher (slower; for comparison)")
 	f.StringVar(&denyCIDRs, "deny-target-cidrs", netguard.DefaultCIDRs, `address ranges (comma-separated CIDRs) that HTTP targets, API destinations and OAuth token requests may not connect to, checked on the address dialled; default: link-local (cloud metadata and credential services), fd00:ec2::254 and fd00:ec2::23 (AWS, IPv6), 100.100.100.200 (Alibaba); "" for none`)
@@ -299,6 +308,15 @@ func serveCmd() *cobra.Command {
 	f.DurationVar(&httpLimits.IdleTimeout, "idle-timeout", 60*time.Second, "a kept-alive API connection without a request is closed after this; 0 for never")
 	f.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (host:port); off when empty")
 	return cmd
+}
+
+// flushTraces exports the spans not yet sent, for at most five seconds.
+func flushTraces(stop func(context.Context) error, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := stop(ctx); err != nil {
+		log.Warn("tracing: spans not exported at shutdown", "err", err)
+	}
 }
 
 func parseSync(s string) (time.Duration, error) {
@@ -319,10 +337,12 @@ func newLogger(level, format string) (*slog.Logger, error) {
 	}
 	opts := &slog.HandlerOptions{Level: l}
 	switch format {
+	// tracing.LogHandler adds an event's ids (event_id, rule_arn,
+	// target_id) and the trace's (trace_id, span_id) to the lines about it.
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+		return slog.New(tracing.LogHandler(slog.NewTextHandler(os.Stderr, opts))), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		return slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stderr, opts))), nil
 	}
 	return nil, fmt.Errorf("--log-format must be text or json")
 }

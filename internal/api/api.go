@@ -207,10 +207,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, ae)
 		return
 	}
-	if v := r.Header.Get(ingest.TraceHeaderName); v != "" && opName == "PutEvents" {
+	if opName == "PutEvents" {
 		// The request's own trace context, which PutEvents entries
-		// without a TraceHeader take (ingest/trace.go).
-		ctx = context.WithValue(ctx, requestTraceKey{}, v)
+		// without a TraceHeader take (ingest/trace.go): X-Ray's, or W3C's
+		// (package tracing).
+		if rt := (requestTrace{r.Header.Get(ingest.TraceHeaderName), r.Header.Get("Traceparent"), r.Header.Get("Tracestate")}); rt != (requestTrace{}) {
+			ctx = context.WithValue(ctx, requestTraceKey{}, rt)
+		}
 	}
 	out, err := op(ctx, sc, body)
 	if err != nil {

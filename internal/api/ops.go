@@ -9,6 +9,7 @@ import (
 	"github.com/switchyard/switchyard/internal/awserr"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
+	"github.com/switchyard/switchyard/internal/tracing"
 	"github.com/switchyard/switchyard/pattern"
 )
 
@@ -406,9 +407,21 @@ func (h *Handler) listTagsForResource(ctx context.Context, sc control.Scope, in 
 
 // ---- events
 
-// requestTraceKey is the context key of a PutEvents request's
-// X-Amzn-Trace-Id header.
+// requestTraceKey is the context key of a PutEvents request's trace
+// headers (requestTrace).
 type requestTraceKey struct{}
+
+// requestTrace is a PutEvents request's trace context: its
+// X-Amzn-Trace-Id, traceparent and tracestate headers.
+type requestTrace struct{ xray, traceparent, tracestate string }
+
+// busOf is the bus of a PutEvents request's first entry, for its span.
+func busOf(entries []putEventsEntryIn) string {
+	if len(entries) == 0 || entries[0].EventBusName == nil || *entries[0].EventBusName == "" {
+		return "default"
+	}
+	return *entries[0].EventBusName
+}
 
 type putEventsEntryIn struct {
 	Time         *epoch
@@ -453,7 +466,8 @@ func (h *Handler) putEvents(ctx context.Context, sc control.Scope, in *putEvents
 			return nil, err
 		}
 	}
-	requestTrace, _ := ctx.Value(requestTraceKey{}).(string)
+	rt, _ := ctx.Value(requestTraceKey{}).(requestTrace)
+	ctx, span, requestTrace := tracing.StartPutEvents(ctx, rt.xray, rt.traceparent, rt.tracestate, sc.Account, sc.Region)
 	entries := make([]ingest.Entry, len(in.Entries))
 	for i, e := range in.Entries {
 		entries[i] = ingest.Entry{Source: e.Source, Resources: e.Resources, DetailType: e.DetailType,
@@ -466,6 +480,7 @@ func (h *Handler) putEvents(ctx context.Context, sc control.Scope, in *putEvents
 	}
 	results, err := h.ingest.PutEventsReplicated(ctx, sc, entries, rep)
 	if err != nil {
+		span.EndPutEvents(busOf(in.Entries), len(entries), len(entries), err)
 		return nil, err
 	}
 	failedCount := 0
@@ -474,6 +489,7 @@ func (h *Handler) putEvents(ctx context.Context, sc control.Scope, in *putEvents
 			failedCount++
 		}
 	}
+	span.EndPutEvents(busOf(in.Entries), len(entries), failedCount, nil)
 	return struct {
 		FailedEntryCount int
 		Entries          []ingest.Result

@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard/switchyard/internal/deliver"
 	"github.com/switchyard/switchyard/internal/netguard"
 	"github.com/switchyard/switchyard/internal/ratelimit"
+	"github.com/switchyard/switchyard/internal/tracing"
 )
 
 // Timeout is AWS's limit on an API destination call ("a maximum client
@@ -229,6 +230,7 @@ func (i *Invoker) send(ctx context.Context, r *request, header, value string) (d
 	if err != nil {
 		return deliver.Answer{}, deliver.CallFailed("api destination "+r.url, err)
 	}
+	tracing.SetHTTPStatus(ctx, a.Status)
 	return a, nil
 }
 

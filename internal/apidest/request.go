@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/deliver"
+	"github.com/switchyard/switchyard/internal/tracing"
 )
 
 // userAgent is what AWS sends to API destinations, and what receivers that
@@ -153,6 +154,7 @@ func (r *request) call(authHeader, authValue string) *deliver.Call {
 	}
 	if r.trace != "" {
 		h.Set(deliver.TraceHeader, r.trace)
+		h.Set(deliver.TraceparentHeader, tracing.Traceparent(r.trace))
 	}
 	h.Set("User-Agent", userAgent)
 	// AWS reads at most the first MiB of the answer, and ignores it.

@@ -22,6 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	//lint:ignore SA1019 otelaws is deprecated upstream in favour of the SDK's own tracing (smithy-go's smithyoteltracing adapter), which the module proxy here does not serve; otelaws also injects the trace headers into each request, which the SDK's tracing does not.
+	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
+
+	"github.com/switchyard/switchyard/internal/tracing"
 )
 
 // Services are the service identifiers --aws-endpoint accepts, as they
@@ -85,6 +89,11 @@ func (f *Factory) Config(ctx context.Context, region string) (aws.Config, error)
 	c, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("aws config for %s: %w", region, err)
+	}
+	if tracing.Enabled() {
+		// Every SDK call is a span, child of the context's (a delivery
+		// attempt's), and carries its trace context (package tracing).
+		otelaws.AppendMiddlewares(&c.APIOptions, otelaws.WithTextMapPropagator(tracing.Propagator))
 	}
 	f.byRegion[region] = c
 	return c, nil

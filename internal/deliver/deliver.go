@@ -484,7 +484,9 @@ func (d *Deliverer) handle(ctx context.Context, j *job) {
 		d.logStart(j, inv)
 		j.callStart = time.Now()
 	}
+	ctx, span := d.startAttempt(ctx, j, inv)
 	err := d.invoke(ctx, inv)
+	endAttempt(span, err)
 	if d.BusLog != nil {
 		j.callDur = time.Since(j.callStart)
 	}
@@ -553,7 +555,7 @@ func (d *Deliverer) settle(ctx context.Context, j *job, inv *Invocation, err err
 	if retries == 0 {
 		level = slog.LevelInfo
 	}
-	d.log.Log(ctx, level, "deliver: will retry", "rule", j.task.RuleArn, "target", j.task.Target.Id, "retry", retries+1, "in", delay, "err", err)
+	d.log.Log(logContext(ctx, j), level, "deliver: will retry", "retry", retries+1, "in", delay, "err", err)
 	d.republish(ctx, j, retryState{attempts: inv.Attempt}, delay)
 }
 

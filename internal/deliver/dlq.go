@@ -43,7 +43,7 @@ func (d *Deliverer) giveUp(ctx context.Context, j *job, e *Error, condition stri
 	dlq := j.task.Target.DeadLetterConfig
 	if dlq == nil || dlq.Arn == nil || *dlq.Arn == "" {
 		metrics.DroppedEvents.WithLabelValues(labels...).Inc()
-		d.log.Warn("deliver: gave up; no dead-letter queue, event dropped", "rule", j.task.RuleArn, "target", j.task.Target.Id,
+		d.log.WarnContext(logContext(ctx, j), "deliver: gave up; no dead-letter queue, event dropped",
 			"retries", retries, "condition", condition, "err", e)
 		_ = j.msg.Ack()
 		return
@@ -54,7 +54,7 @@ func (d *Deliverer) giveUp(ctx context.Context, j *job, e *Error, condition stri
 		msg = e.Code
 	}
 	j.dead = &deadLetter{code: e.Code, message: msg, condition: condition, retries: retries}
-	d.log.Warn("deliver: gave up; to the dead-letter queue", "rule", j.task.RuleArn, "target", j.task.Target.Id,
+	d.log.WarnContext(logContext(ctx, j), "deliver: gave up; to the dead-letter queue",
 		"retries", retries, "condition", condition, "err", e)
 	d.sendDeadLetter(ctx, j)
 }
@@ -64,7 +64,9 @@ func (d *Deliverer) giveUp(ctx context.Context, j *job, e *Error, condition stri
 // retry: the event is not lost because its queue is unavailable.
 func (d *Deliverer) sendDeadLetter(ctx context.Context, j *job) {
 	labels := j.labels()
-	err := d.dlq.send(ctx, *j.task.Target.DeadLetterConfig.Arn, j.task.RuleArn, j.task.Target.Arn, j.task.Event, j.task.Trace, j.dead)
+	sctx, span, trace := startDeadLetter(ctx, j, *j.task.Target.DeadLetterConfig.Arn)
+	err := d.dlq.send(sctx, *j.task.Target.DeadLetterConfig.Arn, j.task.RuleArn, j.task.Target.Arn, j.task.Event, trace, j.dead)
+	span.EndDeadLetter(err)
 	if err == nil {
 		metrics.InvocationsSentToDlq.WithLabelValues(labels...).Inc()
 		if d.BusLog != nil {
@@ -80,12 +82,12 @@ func (d *Deliverer) sendDeadLetter(ctx context.Context, j *job) {
 	metrics.InvocationsFailedToBeSentToDlq.WithLabelValues(labels...).Inc()
 	if time.Since(time.UnixMilli(j.task.Ingested)) >= dlqMaxAge {
 		metrics.DroppedEvents.WithLabelValues(labels...).Inc()
-		d.log.Error("deliver: dead-letter queue unavailable for the stream's whole retention; event dropped",
-			"rule", j.task.RuleArn, "target", j.task.Target.Id, "dlq", *j.task.Target.DeadLetterConfig.Arn, "err", err)
+		d.log.ErrorContext(logContext(ctx, j), "deliver: dead-letter queue unavailable for the stream's whole retention; event dropped",
+			"dlq", *j.task.Target.DeadLetterConfig.Arn, "err", err)
 		_ = j.msg.Ack()
 		return
 	}
-	d.log.Warn("deliver: dead letter not stored; will retry", "rule", j.task.RuleArn, "target", j.task.Target.Id,
+	d.log.WarnContext(logContext(ctx, j), "deliver: dead letter not stored; will retry",
 		"dlq", *j.task.Target.DeadLetterConfig.Arn, "err", err)
 	d.republish(ctx, j, retryState{attempts: j.attempts, defers: j.defers, dead: j.dead, dlqAttempts: j.dlqAttempts + 1},
 		backoff(j.dlqAttempts, d.BaseDelay))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/internal/netguard"
+	"github.com/switchyard/switchyard/internal/tracing"
 )
 
 // httpInvoker POSTs the input to a plain URL target.
@@ -59,13 +60,14 @@ func (h *httpInvoker) Invoke(ctx context.Context, inv *Invocation) error {
 		}
 	}
 	if inv.Trace != "" {
-		header = append(slices.Clip(header), Header{TraceHeader, inv.Trace})
+		header = append(slices.Clip(header), Header{TraceHeader, inv.Trace}, Header{TraceparentHeader, traceparent(inv.Trace)})
 	}
 	a, err := h.client.Do(ctx, &Call{Method: http.MethodPost, URL: url, Header: header, Body: inv.Input})
 	if err != nil {
 		return CallFailed("http target "+url, err)
 	}
 	c := a.Status
+	tracing.SetHTTPStatus(ctx, c)
 	if c >= 200 && c < 300 {
 		return nil
 	}

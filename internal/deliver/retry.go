@@ -138,7 +138,7 @@ func (d *Deliverer) republish(ctx context.Context, j *job, r retryState, delay t
 	if err != nil {
 		// Not stored: keep the task on the consumer instead, for the same
 		// delay. It holds a slot meanwhile, but nothing is lost.
-		d.log.Warn("deliver: retry not stored; the task waits on the consumer", "rule", j.task.RuleArn, "target", j.task.Target.Id, "err", err)
+		d.log.WarnContext(logContext(ctx, j), "deliver: retry not stored; the task waits on the consumer", "err", err)
 		_ = j.msg.NakWithDelay(delay)
 		return
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/switchyard/switchyard/internal/buslog"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/tracing"
 )
 
 // Headers carried by each message of the events stream.
@@ -268,6 +269,7 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 		t time.Time
 	}
 	var toCopy []copyOf
+	var spans []eventSpan // while tracing (otel.go)
 	noCopyBus := false
 	if rep != nil && !s.remote(rep.To.Region) {
 		if err := s.control.EnsureDefaultBus(ctx, rep.To); err != nil {
@@ -313,7 +315,13 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 		if respelled {
 			b.all = append(b.all, strconv.Itoa(len(b.entries)))
 		}
-		b.entries, b.ids, b.traces = append(b.entries, i), append(b.ids, id), append(b.traces, entryTrace(e))
+		tr := entryTrace(e)
+		if tracing.Enabled() {
+			var sp tracing.Span
+			sp, tr = tracing.StartEvent(ctx, tr, ownTrace(e), id, bus)
+			spans = append(spans, eventSpan{i, sp})
+		}
+		b.entries, b.ids, b.traces = append(b.entries, i), append(b.ids, id), append(b.traces, tr)
 		b.data = appendFrame(b.data, id, func(dst []byte) []byte {
 			return AppendEnvelope(dst, id, *e.DetailType, *e.Source, sc, t, e.Resources, *e.Detail)
 		})
@@ -400,6 +408,7 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 			s.storedHook(sc, b.scope, b.bus, entries, b.entries, b.ids, results, now)
 		}
 	}
+	endEventSpans(spans, results)
 	if s.BusLog != nil {
 		for _, b := range batches {
 			s.logIngest(sc, b.scope, b.bus, entries, b.entries, b.ids, results, now)

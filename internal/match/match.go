@@ -39,6 +39,7 @@ import (
 	"github.com/switchyard/switchyard/internal/ingest"
 	"github.com/switchyard/switchyard/internal/metrics"
 	"github.com/switchyard/switchyard/internal/store"
+	"github.com/switchyard/switchyard/internal/tracing"
 )
 
 // Task is one delivery: an event for one target of one rule. The target is
@@ -392,13 +393,16 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 			logRuleMatchStart(bl, ev.ID, ev.Envelope)
 		}
 		var rules []*control.Rule
+		var span tracing.Span // while tracing, the tasks continue its trace (otel.go)
+		span, ev.Trace = tracing.StartMatch(ctx, ev.Trace, ev.ID, sc.Account, sc.Region, bus)
 		if replay != "" || ingest.MatchAll(matchAll, k) {
 			rules, err = r.view.Match(sc, bus, ev.Envelope)
 		} else {
 			rules, err = r.view.MatchValid(sc, bus, ev.Envelope)
 		}
+		endMatch(span, rules, err)
 		if err != nil {
-			r.log.Error("match: event does not parse; dropped", "subject", msg.Subject(), "event", ev.ID, "err", err)
+			r.log.ErrorContext(eventLogContext(ctx, ev.ID, ev.Trace), "match: event does not parse; dropped", "subject", msg.Subject(), "err", err)
 			continue
 		}
 		if bl.Any() {
@@ -426,7 +430,7 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 			if event == nil && len(rule.Targets) > 0 {
 				r.compact.Reset()
 				if err := json.Compact(&r.compact, ev.Envelope); err != nil {
-					r.log.Error("match: event is not JSON; dropped", "subject", msg.Subject(), "event", ev.ID, "err", err)
+					r.log.ErrorContext(eventLogContext(ctx, ev.ID, ev.Trace), "match: event is not JSON; dropped", "subject", msg.Subject(), "err", err)
 					break
 				}
 				event = r.compact.Bytes()

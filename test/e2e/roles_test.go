@@ -124,7 +124,7 @@ func TestTargetRolesUnderIAM(t *testing.T) {
 	// other role. (moto's refusals under IAM are not in the shape the Go
 	// SDK reads error codes from, so the log cannot name AccessDenied.)
 	logs := s.logs()
-	for _, want := range []string{"rule/as-self target=q retries=0", "rule/role-denied target=q retries=0", "STS: AssumeRole, https response error StatusCode: 403"} {
+	for _, want := range []string{"rule/as-self target_id=q", "rule/role-denied target_id=q", "STS: AssumeRole, https response error StatusCode: 403"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log does not say %q", want)
 		}

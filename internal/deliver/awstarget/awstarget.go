@@ -91,6 +91,7 @@ import (
 
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/deliver"
+	"github.com/switchyard/switchyard/internal/tracing"
 )
 
 // callTimeout bounds one API call; a hung endpoint must not hold a delivery
@@ -337,9 +338,13 @@ func traced[O any](inv *deliver.Invocation, apiOptions func(*O) *[]func(*middlew
 		return nil
 	}
 	set := smithyhttp.SetHeaderValue(deliver.TraceHeader, inv.Trace)
+	// The W3C form of the same trace, for what reads that (package
+	// tracing); while tracing is on, otelaws sets both again, for the
+	// span of the SDK call, child of the attempt's.
+	setW3C := smithyhttp.SetHeaderValue(deliver.TraceparentHeader, tracing.Traceparent(inv.Trace))
 	return []func(*O){func(o *O) {
 		p := apiOptions(o)
-		*p = append(*p, set)
+		*p = append(*p, set, setW3C)
 	}}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard/switchyard/internal/awsclient"
 	"github.com/switchyard/switchyard/internal/deliver"
 	"github.com/switchyard/switchyard/internal/netguard"
+	"github.com/switchyard/switchyard/internal/tracing"
 )
 
 // httpTimeout is AWS's limit on an API Gateway call: "EventBridge API
@@ -64,6 +65,7 @@ func newSignedHTTP(f *awsclient.Factory, service string) *signedHTTP {
 func (s *signedHTTP) call(ctx context.Context, inv *deliver.Invocation, sg *signer, region, method, url string, header http.Header, body []byte, sign bool) error {
 	if inv.Trace != "" {
 		header.Set(deliver.TraceHeader, inv.Trace)
+		header.Set(deliver.TraceparentHeader, tracing.Traceparent(inv.Trace))
 	}
 	header.Set("User-Agent", "Switchyard")
 	if sign {
