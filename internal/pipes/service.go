@@ -38,7 +38,7 @@ const (
 
 // OpenBucket creates (or opens) the pipes bucket in st.
 func OpenBucket(ctx context.Context, st *store.Store, replicas int) (jetstream.KeyValue, error) {
-	kv, err := st.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := store.EnsureKeyValue(ctx, st.JS, jetstream.KeyValueConfig{
 		Bucket:      Bucket,
 		Description: "Switchyard EventBridge Pipes: pipes, their pollers' leases, their sources' checkpoints",
 		History:     1,

@@ -26,7 +26,7 @@ const Bucket = "switchyard_scheduler"
 
 // openBucket creates (or opens) the bucket.
 func openBucket(ctx context.Context, st *store.Store, replicas int) (jetstream.KeyValue, error) {
-	kv, err := st.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := store.EnsureKeyValue(ctx, st.JS, jetstream.KeyValueConfig{
 		Bucket:      Bucket,
 		Description: "Switchyard EventBridge Scheduler: schedule groups, schedules, and the last occurrence fired of each",
 		History:     1,

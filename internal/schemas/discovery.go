@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/switchyard/switchyard/internal/control"
+	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/schemainfer"
 )
 
@@ -141,7 +142,7 @@ func (d *discovery) sweep(now int64) {
 }
 
 func newDiscovery(ctx context.Context, s *Service) (*discovery, error) {
-	st, err := s.cfg.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	st, err := store.EnsureStream(ctx, s.cfg.JS, jetstream.StreamConfig{
 		Name:        SamplesStream,
 		Description: "Switchyard schema discovery: events sampled from buses with a started discoverer",
 		Subjects:    []string{samplesPrefix + ">"},
@@ -149,9 +150,11 @@ func newDiscovery(ctx context.Context, s *Service) (*discovery, error) {
 		Storage:     jetstream.FileStorage,
 		Replicas:    max(s.cfg.Replicas, 1),
 		// A backlog is bounded: discovery is sampling, and the newest
-		// samples are the ones worth keeping.
-		MaxMsgs:    100_000,
-		MaxBytes:   256 << 20,
+		// samples are the ones worth keeping. By count, not MaxBytes:
+		// JetStream reserves a stream's MaxBytes against the store's limit
+		// at creation, which on a small disk refused the whole process
+		// (the store's limit follows the free space, --disk-reserve).
+		MaxMsgs:    10_000,
 		Discard:    jetstream.DiscardOld,
 		MaxAge:     24 * time.Hour,
 		Duplicates: 2 * time.Second,

@@ -179,7 +179,7 @@ type db struct{ kv jetstream.KeyValue }
 
 // openBucket creates or updates the bucket.
 func openBucket(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := store.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      Bucket,
 		Description: "Switchyard Schema Registry: registries, schemas and versions, discoverers, policies, code bindings",
 		History:     1,

@@ -183,13 +183,22 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 const assetsPatience = 2 * time.Minute
 
 func (s *Store) ensureAssetsPatiently(ctx context.Context, log *slog.Logger) error {
+	return Patiently(ctx, log, func(ctx context.Context) error { return s.ensureAssets(ctx, true) })
+}
+
+// Patiently runs create, the creation or update of JetStream assets, until
+// it succeeds, fails for a reason other than JetStream not answering, or
+// assetsPatience has passed. Each attempt has 3 s: when processes race to
+// create the same assets on a fresh cluster, a request can go unanswered
+// while the asset is made. Every part of a process that makes assets of its
+// own (the services' buckets and streams) goes through it, with
+// EnsureKeyValue and EnsureStream.
+func Patiently(ctx context.Context, log *slog.Logger, create func(ctx context.Context) error) error {
 	deadline := time.Now().Add(assetsPatience)
 	delay := 250 * time.Millisecond
 	for {
-		// Each attempt bounded: when processes race to create the same
-		// assets, a request can go unanswered while the asset is made.
 		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := s.ensureAssets(actx, true)
+		err := create(actx)
 		cancel()
 		if err == nil || !retryableAssetError(err) || time.Now().After(deadline) {
 			return err
@@ -204,6 +213,28 @@ func (s *Store) ensureAssetsPatiently(ctx context.Context, log *slog.Logger) err
 		}
 		delay = min(2*delay, 5*time.Second)
 	}
+}
+
+// EnsureKeyValue creates or updates the bucket cfg describes, Patiently.
+func EnsureKeyValue(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	var kv jetstream.KeyValue
+	err := Patiently(ctx, nil, func(ctx context.Context) error {
+		var err error
+		kv, err = js.CreateOrUpdateKeyValue(ctx, cfg)
+		return err
+	})
+	return kv, err
+}
+
+// EnsureStream creates or updates the stream cfg describes, Patiently.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	var st jetstream.Stream
+	err := Patiently(ctx, nil, func(ctx context.Context) error {
+		var err error
+		st, err = js.CreateOrUpdateStream(ctx, cfg)
+		return err
+	})
+	return st, err
 }
 
 // retryableAssetError reports whether creating an asset failed for want of

@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard/switchyard/internal/awserr"
 	"github.com/switchyard/switchyard/internal/control"
 	"github.com/switchyard/switchyard/internal/ingest"
+	"github.com/switchyard/switchyard/internal/store"
 	"github.com/switchyard/switchyard/webhook"
 )
 
@@ -67,7 +68,7 @@ type Handler struct {
 // NewHandler returns the deliveries' handler, making sure the deliveries
 // bucket exists.
 func NewHandler(ctx context.Context, js jetstream.JetStream, replicas int, reg *Registry, events Store, log *slog.Logger) (*Handler, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := store.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      DeliveriesBucket,
 		Description: "Switchyard inbound webhooks: the delivery ids stored, for idempotency",
 		History:     1,

@@ -50,7 +50,7 @@ type Registry struct {
 // OpenRegistry makes sure the definitions bucket exists and returns its
 // registry; Run fills it.
 func OpenRegistry(ctx context.Context, js jetstream.JetStream, replicas int, secrets *secretbox.Box, log *slog.Logger) (*Registry, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := store.EnsureKeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      DefinitionsBucket,
 		Description: "Switchyard inbound webhooks defined through the API (secrets sealed)",
 		History:     1,
