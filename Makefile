@@ -27,7 +27,7 @@ build:
 test: vet build test-go test-python
 
 test-go:
-	SWITCHYARD_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 15m ./...
+	SWITCHYARD_BIN=$(abspath $(BIN)) $(GO) test -count=1 -timeout 25m ./...
 
 test-python: build
 	SWITCHYARD_BIN=$(abspath $(BIN)) python3 -m unittest discover -s test/python -t .
