@@ -34,6 +34,15 @@ func (c *clientFlags) register(cmd *cobra.Command) {
 	f.StringVar(&c.account, "account", api.DefaultAccount, "the account, under --auth none; without it, the AWS credentials configured (AWS_ACCESS_KEY_ID, a profile, ...) sign the requests")
 }
 
+// caller reads the command's flags not given from SWITCHYARD_<FLAG> and
+// resolves who it calls as (callerFor).
+func (c *clientFlags) caller(cmd *cobra.Command) (caller, error) {
+	if err := envFlags(cmd.Flags()); err != nil {
+		return caller{}, err
+	}
+	return callerFor(cmd, c.region, c.account)
+}
+
 // argOrFile reads a flag's value, or the file it names after an @, or
 // standard input for "-".
 func argOrFile(v string) ([]byte, error) {
@@ -62,10 +71,7 @@ many. (Events from before are in archives: see StartReplay.)
   switchyard tail --limit 5 --pattern @pattern.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := envFlags(cmd.Flags()); err != nil {
-				return err
-			}
-			who, err := callerFor(cmd, c.region, c.account)
+			who, err := c.caller(cmd)
 			if err != nil {
 				return err
 			}
@@ -221,10 +227,7 @@ with EventBridge's error code; the command then exits 1.
   switchyard put --file events.jsonl --event-bus-name orders`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := envFlags(cmd.Flags()); err != nil {
-				return err
-			}
-			who, err := callerFor(cmd, c.region, c.account)
+			who, err := c.caller(cmd)
 			if err != nil {
 				return err
 			}

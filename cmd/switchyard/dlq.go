@@ -127,10 +127,7 @@ the target that failed. A message whose event is refused stays in the queue.
   switchyard dlq redrive --queue-url http://127.0.0.1:5000/123456789012/orders-dlq`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := envFlags(cmd.Flags()); err != nil {
-				return err
-			}
-			who, err := callerFor(cmd, c.region, c.account)
+			who, err := c.caller(cmd)
 			if err != nil {
 				return err
 			}
