@@ -68,7 +68,21 @@ cluster of three machines can be sized.
 					run.CPUPids = append(run.CPUPids, m.Pid())
 				}
 				fmt.Fprintf(out, "\n== %d switchyard process(es) on the 3-node NATS cluster (CPU: those and the 3 nats-servers)\n", len(members))
-				return putevents.Run(ctx, run, out)
+				var syPids []int
+				for _, m := range members {
+					syPids = append(syPids, m.Pid())
+				}
+				sy0, nats0, start := putevents.ProcessCPU(syPids), putevents.ProcessCPU(natsPids()), time.Now()
+				if err := putevents.Run(ctx, run, out); err != nil {
+					return err
+				}
+				// The split of that CPU, over the whole run (warm-up and drain
+				// included): what a machine of each kind would need.
+				sy, nats := putevents.ProcessCPU(syPids)-sy0, putevents.ProcessCPU(natsPids())-nats0
+				el := time.Since(start).Seconds()
+				fmt.Fprintf(out, "  cpu split  switchyard %.2f cores, nats-servers %.2f cores over the run (%.0f%% / %.0f%%)\n",
+					sy.Seconds()/el, nats.Seconds()/el, 100*sy.Seconds()/(sy+nats).Seconds(), 100*nats.Seconds()/(sy+nats).Seconds())
+				return nil
 			}
 			for _, m := range c.Switchyard[1:] {
 				m.Stop(30 * time.Second)

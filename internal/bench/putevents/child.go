@@ -215,6 +215,10 @@ func (c *child) stop() {
 // 0 elsewhere).
 func (c *child) cpu() time.Duration { return pidCPU(c.pid) }
 
+// ProcessCPU is the CPU time (user and system) the processes have used,
+// together (Linux; 0 elsewhere).
+func ProcessCPU(pids []int) time.Duration { return pidsCPU(pids) }
+
 // pidsCPU is the CPU time the processes have used, together.
 func pidsCPU(pids []int) time.Duration {
 	var sum time.Duration
