@@ -127,6 +127,10 @@ type Service struct {
 // Hook sees the entries of PutEvents. event builds an entry's event, its
 // envelope as stored, only when called.
 type Hook interface {
+	// Watches says, cheaply, whether entries sent by sender to bus of
+	// target are to be checked (Check) and told of once stored (Stored):
+	// for the others ingest builds nothing, not even the closure.
+	Watches(sender, target control.Scope, bus string) (check, stored bool)
 	// Check may refuse an entry that passed AWS's checks, before it is
 	// stored, giving the ErrorCode and ErrorMessage of its result; ""
 	// stores it.
@@ -278,6 +282,7 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 		b, _ := s.control.View().Bus(rep.To, rep.Bus)
 		noCopyBus = b == nil
 	}
+	var hookChecks hookMemo // the sender, sc, is the same for every entry
 	for i := range entries {
 		e := &entries[i]
 		target, bus, respelled, res := s.check(ctx, sc, e)
@@ -293,7 +298,7 @@ func (s *Service) PutEventsReplicated(ctx context.Context, sc control.Scope, ent
 		if e.Time != nil {
 			t = *e.Time
 		}
-		if s.Hook != nil {
+		if s.Hook != nil && hookChecks.of(s.Hook, sc, target, bus) {
 			code, msg := s.Hook.Check(ctx, target, bus, *e.Source, *e.DetailType, func() []byte {
 				return AppendEnvelope(nil, id, *e.DetailType, *e.Source, sc, t, e.Resources, *e.Detail)
 			})
@@ -484,6 +489,9 @@ func (s *Service) logIngest(caller, sc control.Scope, bus string, entries []Entr
 // storedHook tells the Hook of the entries (indexes idx, event ids ids)
 // stored for one bus.
 func (s *Service) storedHook(sender, target control.Scope, bus string, entries []Entry, idx []int, ids []string, results []Result, now time.Time) {
+	if _, stored := s.Hook.Watches(sender, target, bus); !stored {
+		return
+	}
 	for k, i := range idx {
 		if results[i].ErrorCode != "" {
 			continue
@@ -497,6 +505,22 @@ func (s *Service) storedHook(sender, target control.Scope, bus string, entries [
 			return AppendEnvelope(nil, id, *e.DetailType, *e.Source, sender, t, e.Resources, *e.Detail)
 		})
 	}
+}
+
+// hookMemo remembers the Hook's Watches answer for the last bus of a
+// request: its entries mostly go to one bus, which is asked about once.
+type hookMemo struct {
+	target      control.Scope
+	bus         string
+	check, seen bool
+}
+
+func (m *hookMemo) of(h Hook, sender, target control.Scope, bus string) bool {
+	if !m.seen || m.target != target || m.bus != bus {
+		m.check, _ = h.Watches(sender, target, bus)
+		m.target, m.bus, m.seen = target, bus, true
+	}
+	return m.check
 }
 
 var internalFailure = Result{ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure."}

@@ -181,6 +181,13 @@ func (d *discovery) setStarted(ref busRef, started, cross bool) {
 
 // Sample offers a stored event for discovery: sender sent it to bus of
 // target. event builds the event's envelope, only when it is sampled.
+// watches reports whether events of sender on bus of target are being
+// discovered (a started discoverer, cross-account or not as it says).
+func (d *discovery) watches(sender, target control.Scope, bus string) bool {
+	cross, ok := (*d.started.Load())[busRef{target.Account, target.Region, bus}]
+	return ok && (cross || sender.Account == target.Account)
+}
+
 func (d *discovery) Sample(sender, target control.Scope, bus, source, detailType string, event func() []byte) {
 	ref := busRef{target.Account, target.Region, bus}
 	cross, ok := (*d.started.Load())[ref]

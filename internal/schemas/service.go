@@ -328,6 +328,13 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 // Check is called by ingest for each PutEvents entry that passed AWS's
 // checks, before it is stored: the ErrorCode and ErrorMessage of its
 // refusal, or "" to store it. Only buses tagged ValidationTag refuse any.
+// Watches is called by ingest before Check and Stored: entries of a bus
+// neither validated nor being discovered cost a view lookup and a map
+// lookup, and nothing is built for them.
+func (s *Service) Watches(sender, target control.Scope, bus string) (check, stored bool) {
+	return s.val.watches(target, bus), s.disc.watches(sender, target, bus)
+}
+
 func (s *Service) Check(ctx context.Context, target control.Scope, bus, source, detailType string, event func() []byte) (code, message string) {
 	if msg := s.val.Check(ctx, target, bus, source, detailType, event); msg != "" {
 		return ValidationErrorCode, msg

@@ -103,6 +103,15 @@ func registryOf(b *control.Bus) string {
 // Check validates an entry for bus of target: "" when it may be stored, or
 // the message of its refusal. event builds the event's envelope, the
 // document schemas describe.
+// watches reports whether bus of target is tagged for validation.
+func (v *validation) watches(target control.Scope, bus string) bool {
+	if v.s.cfg.View == nil {
+		return false
+	}
+	b, _ := v.s.cfg.View.Bus(target, bus)
+	return b != nil && registryOf(b) != ""
+}
+
 func (v *validation) Check(ctx context.Context, target control.Scope, bus, source, detailType string, event func() []byte) string {
 	if v.s.cfg.View == nil {
 		return ""
