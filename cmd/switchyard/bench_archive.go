@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/switchyard/switchyard/internal/api"
+	"github.com/switchyard/switchyard/internal/bench/httpceiling"
 	"github.com/switchyard/switchyard/internal/bench/putevents"
 )
 
@@ -164,6 +165,15 @@ func benchReplay(ctx context.Context, out io.Writer, ch *archiveChild, target bo
 	})}
 	go func() { _ = srv.Serve(lis) }()
 	defer srv.Close()
+	var ceiling httpceiling.Ceiling
+	if target {
+		// The ceiling: the same receiver, called by bare clients from this
+		// process for as long as it takes, measured in this run.
+		if ceiling, err = httpceiling.MeasureBoth(ctx, "http://"+lis.Addr().String()+"/ceiling", 64, 3*time.Second); err != nil {
+			return err
+		}
+		got.Store(0)
+	}
 	if err := ch.call(ctx, "PutRule", map[string]any{"Name": "replayed", "EventPattern": `{"replay-name":[{"exists":true}]}`}, nil); err != nil {
 		return err
 	}
@@ -216,6 +226,7 @@ func benchReplay(ctx context.Context, out io.Writer, ch *archiveChild, target bo
 		st.State, took, float64(desc.EventCount)/took, replayWall.Seconds())
 	fmt.Fprintf(out, "  delivered  %d of %d to the HTTP target in %.2fs: %.0f events/s\n",
 		delivered, desc.EventCount, deliverWall.Seconds(), float64(delivered)/deliverWall.Seconds())
+	fmt.Fprintf(out, "  ratio      delivered/s is %s\n", ceiling.Ratios(float64(delivered)/deliverWall.Seconds()))
 	return nil
 }
 

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/switchyard/switchyard/internal/bench/httpceiling"
 )
 
 func benchDeliveryCmd() *cobra.Command {
@@ -237,6 +239,12 @@ func (b *deliveryBench) fanout(ctx context.Context, out io.Writer) error {
 			return err
 		}
 	}
+	// The ceiling: the same receiver, called by bare clients from this
+	// process, measured in this run.
+	ceiling, err := httpceiling.MeasureBoth(ctx, b.rcv.url+"/ceiling", 64, 3*time.Second)
+	if err != nil {
+		return err
+	}
 	time.Sleep(500 * time.Millisecond)
 	b.rcv.reset()
 	want := int64(b.fanoutEvents) * int64(b.rules*b.targets)
@@ -272,6 +280,7 @@ func (b *deliveryBench) fanout(ctx context.Context, out io.Writer) error {
 	took := b.rcv.lastAt().Sub(start)
 	fmt.Fprintf(out, "fan-out  %d rules × %d targets, %d events (put in %v): %d deliveries in %v = %.0f deliveries/s\n",
 		b.rules, b.targets, b.fanoutEvents, put.Round(time.Millisecond), want, took.Round(time.Millisecond), float64(want)/took.Seconds())
+	fmt.Fprintf(out, "         ratio: deliveries/s is %s\n", ceiling.Ratios(float64(want)/took.Seconds()))
 	if srv, err := b.serverLatency(ctx); err == nil {
 		fmt.Fprintf(out, "         server side (all runs so far): %s\n", srv)
 	}

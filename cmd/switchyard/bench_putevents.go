@@ -36,6 +36,7 @@ from the child's environment, so that its figures are reproducible.
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVar(&cfg.Ceiling, "ceiling", true, "closed loop: also drive a bare net/http PutEvents server (decodes, answers, stores nothing) in this process with the same load and print the ratio")
 	f.StringVar(&cfg.Endpoint, "endpoint", "", "EventBridge endpoint URL; empty starts a switchyard serve child")
 	f.IntVar(&cfg.Clients, "clients", 16, "concurrent clients, one request in flight each")
 	f.Float64Var(&cfg.Rate, "rate", 0, "offered load in events/s (open loop); 0 runs closed-loop at maximum throughput")

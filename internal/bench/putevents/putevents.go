@@ -57,6 +57,9 @@ type Config struct {
 	// ServeArgs are further flags for the child's serve command.
 	ServeArgs []string
 
+	// Ceiling, in a closed-loop run, drives a bare PutEvents server in
+	// this process with the same load afterwards and reports the ratio.
+	Ceiling bool
 	// CompareMoto runs the same load against moto_server as well.
 	CompareMoto bool
 	// CompareAuth runs the load against fresh switchyard children with
@@ -138,6 +141,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	failed := sy.failed()
+	if cfg.Ceiling && cfg.Rate == 0 {
+		if err := runCeiling(ctx, cfg, out, sy); err != nil {
+			return err
+		}
+	}
 
 	if cfg.CompareMoto {
 		ch, err := startMoto(ctx, cfg)
