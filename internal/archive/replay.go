@@ -513,6 +513,15 @@ func (p *publisher) wait(ctx context.Context) error {
 	return nil
 }
 
+// maxBacklog is MaxBacklog, or less when MaxDeliveries asks for less:
+// the router makes a replayed event's first attempts directly when its
+// targets can take them, holding the event's message unacknowledged until
+// they settle, so those tasks wait in the router's backlog, not in the
+// delivery stream — up to perMessage of them a message.
+func (r *Replayer) maxBacklog() uint64 {
+	return max(1, min(r.MaxBacklog, r.MaxDeliveries/perMessage))
+}
+
 // throttle waits while the router or the deliverer is behind, so that a
 // replay of millions of events never queues more than a bounded amount of
 // work ahead of live traffic.
@@ -525,7 +534,7 @@ func (p *publisher) throttle(ctx context.Context) error {
 	for {
 		behind := false
 		if c, err := r.JS.Consumer(ctx, store.EventsStream, "match"); err == nil {
-			if info, err := c.Info(ctx); err == nil && info.NumPending+uint64(info.NumAckPending) > r.MaxBacklog {
+			if info, err := c.Info(ctx); err == nil && info.NumPending+uint64(info.NumAckPending) > r.maxBacklog() {
 				behind = true
 			}
 		}

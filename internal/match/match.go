@@ -443,11 +443,15 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 			}
 			subj := taskSubject(store.DeliveryPrefix, sc, bus, rule.Name)
 			for i := range rule.Targets {
-				// A replay's tasks are always stored: replays are paced
-				// by the delivery stream's backlog (package archive),
-				// and bulk traffic should not take the direct slots of
-				// live events.
-				if r.Direct != nil && replay == "" {
+				// A replay's first attempts go direct too, as live
+				// events' do: TryFirst takes a call only when its target
+				// can make it soon, and the event's message stays
+				// unacknowledged until every attempt has settled, so the
+				// router's backlog still paces the replay (package
+				// archive). Storing every replayed task first held a
+				// replay into an HTTP target to half the bare HTTP
+				// ceiling (docs/performance.md, "Archives and replay").
+				if r.Direct != nil {
 					if owned == nil {
 						owned = bytes.Clone(event) // event is reused for the next event
 						storedOwned = owned
