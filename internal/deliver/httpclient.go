@@ -313,6 +313,10 @@ func (c *HTTPClient) trackDial(dial fasthttp.DialFunc) fasthttp.DialFunc {
 	}
 }
 
+// Close closes every open connection, failing the calls in flight; the
+// client dials anew for later calls.
+func (c *HTTPClient) Close() { c.abort() }
+
 // abort closes every open connection, failing the calls in flight.
 func (c *HTTPClient) abort() {
 	c.mu.Lock()

@@ -77,7 +77,7 @@ func (p deliverPoster) Post(ctx context.Context, url string) error {
 	return err
 }
 
-func (p deliverPoster) Close() {}
+func (p deliverPoster) Close() { p.c.Close() }
 
 // Measure POSTs to url from inflight goroutines for d and returns the
 // calls per second that succeeded. It is how the benchmarks measure, in
@@ -87,6 +87,19 @@ func (p deliverPoster) Close() {}
 func Measure(ctx context.Context, p Poster, url string, inflight int, d time.Duration) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
+	// Calls are not given ctx: the deadline ends the run, not the calls
+	// in flight, which would count as failures.
+	ok, el, err := post(context.Background(), p, url, inflight, func() bool { return ctx.Err() == nil })
+	if err != nil {
+		return 0, fmt.Errorf("http ceiling: %w", err)
+	}
+	return float64(ok) / el.Seconds(), nil
+}
+
+// post calls p.Post(ctx, url) from inflight goroutines while more says
+// so, and returns the calls that succeeded and how long they all took;
+// any failure is an error.
+func post(ctx context.Context, p Poster, url string, inflight int, more func() bool) (int64, time.Duration, error) {
 	var ok, failed atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
@@ -95,11 +108,11 @@ func Measure(ctx context.Context, p Poster, url string, inflight int, d time.Dur
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
-				if err := p.Post(context.Background(), url); err != nil {
+			for more() && ctx.Err() == nil {
+				if err := p.Post(ctx, url); err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err)
-					return
+					continue
 				}
 				ok.Add(1)
 			}
@@ -108,9 +121,9 @@ func Measure(ctx context.Context, p Poster, url string, inflight int, d time.Dur
 	wg.Wait()
 	el := time.Since(start)
 	if f := failed.Load(); f > 0 {
-		return 0, fmt.Errorf("http ceiling: %d calls failed, first: %v", f, firstErr.Load())
+		return ok.Load(), el, fmt.Errorf("%d calls failed, first: %v", f, firstErr.Load())
 	}
-	return float64(ok.Load()) / el.Seconds(), nil
+	return ok.Load(), el, ctx.Err()
 }
 
 // Ceiling is the bare rates against one receiver: Go's net/http client
@@ -146,25 +159,10 @@ func (c Ceiling) Ratios(rate float64) string {
 // returns how long the last took to complete: what a tick of n targets
 // would take if the calls were all there was to it.
 func Burst(ctx context.Context, p Poster, url string, n, inflight int) (time.Duration, error) {
-	var next, failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range min(n, inflight) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(n) && ctx.Err() == nil {
-				if err := p.Post(ctx, url); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				}
-			}
-		}()
+	var next atomic.Int64
+	_, el, err := post(ctx, p, url, min(n, inflight), func() bool { return next.Add(1) <= int64(n) })
+	if err != nil {
+		return 0, fmt.Errorf("http burst: %w", err)
 	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
-		return 0, fmt.Errorf("http burst: %d calls failed, first: %v", f, firstErr.Load())
-	}
-	return time.Since(start), ctx.Err()
+	return el, nil
 }

@@ -7,10 +7,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // BenchmarkLoopbackHTTP: requests/s of a net/http client against a
@@ -46,27 +44,11 @@ func run(b *testing.B, inflight int, p Poster) {
 	defer srv.Close()
 	defer p.Close()
 	url := "http://" + lis.Addr().String() + "/target"
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var failed atomic.Int64
 	b.ResetTimer()
-	start := time.Now()
-	for range inflight {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(b.N) {
-				if p.Post(context.Background(), url) != nil {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	el := time.Since(start)
+	el, err := Burst(context.Background(), p, url, b.N, inflight)
 	b.StopTimer()
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d requests failed", f)
+	if err != nil {
+		b.Fatal(err)
 	}
 	if !strings.HasPrefix(url, "http://127.0.0.1") || served.Load() != int64(b.N) {
 		b.Fatalf("served %d of %d", served.Load(), b.N)
