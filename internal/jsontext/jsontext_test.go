@@ -253,3 +253,72 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
+
+func TestCompacted(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{`{}`, true},
+		{`{"a":1,"b":[true,null,"x y"]}`, true},
+		{`{"detail-type":"Scheduled Event","detail":{}}`, true},
+		{`{"a": 1}`, false},
+		{"{\"a\":1\n}", false},
+		{"[1,\t2]", false},
+		{"\r\n{}", false},
+		{`{"a":"\"","b": 2}`, false},
+		{`{"a":"\\","b": 2}`, false},
+		{`{"a":"\\\" ","b":2}`, true},
+		{`{"a":"\\\\"," b":2}`, true},
+		{`"x"`, true},
+		{`" "`, true},
+		{` 1`, false},
+	} {
+		if got := Compacted([]byte(c.in)); got != c.want {
+			t.Errorf("Compacted(%s) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+// FuzzCompacted holds Compacted to encoding/json: for valid JSON it says
+// true exactly when json.Compact leaves the text as it is.
+func FuzzCompacted(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a": "b c"}`, `["\\\"", 1]`, `{"a":"\\"}`, "[\n]", `"\u0020"`, ` {}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			Compacted(b) // must not panic
+			return
+		}
+		var c bytes.Buffer
+		if err := json.Compact(&c, b); err != nil {
+			t.Fatal(err)
+		}
+		if want := bytes.Equal(c.Bytes(), b); Compacted(b) != want {
+			t.Fatalf("Compacted(%q) = %v, json.Compact gives %q", b, !want, c.Bytes())
+		}
+	})
+}
+
+func BenchmarkCompacted(b *testing.B) {
+	env := []byte(`{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"Order Placed","source":"com.example.orders","account":"123456789012","time":"2026-12-07T09:00:00Z","region":"us-east-1","resources":["arn:aws:orders:us-east-1:123456789012:order/1"],"detail":{"orderId":"o-1","customer":{"id":"c-9","tier":"gold"},"items":[{"sku":"A-1","qty":2,"price":9.99},{"sku":"B-7","qty":1,"price":24.5}],"note":"leave at the door \"please\""}}`)
+	b.Run("Compacted", func(b *testing.B) {
+		b.SetBytes(int64(len(env)))
+		for b.Loop() {
+			if !Compacted(env) {
+				b.Fatal("not compact")
+			}
+		}
+	})
+	b.Run("json.Compact", func(b *testing.B) {
+		b.SetBytes(int64(len(env)))
+		var c bytes.Buffer
+		for b.Loop() {
+			c.Reset()
+			if err := json.Compact(&c, env); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

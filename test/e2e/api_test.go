@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -102,6 +103,61 @@ func TestTutorialFlow(t *testing.T) {
 	}
 	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(ev.ID) {
 		t.Errorf("id %q is not a UUID", ev.ID)
+	}
+}
+
+// TestDeliveredEventsAreCompact: targets get the event as compact JSON,
+// as AWS sends it, whatever spacing the caller's Detail had; and spaces
+// and escaped quotes inside strings are kept as they were sent.
+func TestDeliveredEventsAreCompact(t *testing.T) {
+	s := startServer(t)
+	c := s.client(acct, "eu-west-1")
+	cx := ctx(t)
+	rcv := newReceiver(t)
+	if _, err := c.PutRule(cx, &eventbridge.PutRuleInput{Name: aws.String("all"), EventPattern: aws.String(`{"source":["app.compact"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutTargets(cx, &eventbridge.PutTargetsInput{Rule: aws.String("all"),
+		Targets: []types.Target{{Id: aws.String("http"), Arn: aws.String(rcv.URL)}}}); err != nil {
+		t.Fatal(err)
+	}
+	details := map[string]string{ // as sent → as delivered
+		"{ \"n\" : [ 1, 2 ],\n\t\"s\": \"x  y\" }": `{"n":[1,2],"s":"x  y"}`,
+		`{"s":"a \" b ","t":"\\","u":{"v":" "}}`:   `{"s":"a \" b ","t":"\\","u":{"v":" "}}`,
+		`{"t":"\\", "u":"\\\" "}`:                  `{"t":"\\","u":"\\\" "}`,
+	}
+	want := map[string]string{} // event id → delivered detail
+	for sent, delivered := range details {
+		// alone (a one-event message) and with another (a batch)
+		for _, n := range []int{1, 2} {
+			var entries []types.PutEventsRequestEntry
+			for range n {
+				entries = append(entries, types.PutEventsRequestEntry{Source: aws.String("app.compact"), DetailType: aws.String("Spaced Out"), Detail: aws.String(sent)})
+			}
+			out, err := c.PutEvents(cx, &eventbridge.PutEventsInput{Entries: entries})
+			if err != nil || out.FailedEntryCount != 0 {
+				t.Fatalf("PutEvents: %v %+v", err, out)
+			}
+			for _, e := range out.Entries {
+				want[aws.ToString(e.EventId)] = delivered
+			}
+		}
+	}
+	for _, b := range rcv.waitFor(t, len(want), 10*time.Second) {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, b); err != nil || !bytes.Equal(compact.Bytes(), b) {
+			t.Errorf("delivered event is not compact JSON (%v): %s", err, b)
+		}
+		var ev struct {
+			ID     string          `json:"id"`
+			Detail json.RawMessage `json:"detail"`
+		}
+		if err := json.Unmarshal(b, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if string(ev.Detail) != want[ev.ID] {
+			t.Errorf("event %s: detail %s, want %s", ev.ID, ev.Detail, want[ev.ID])
+		}
 	}
 }
 
