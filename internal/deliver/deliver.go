@@ -154,11 +154,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("deliver consumer: %w", err)
 	}
-	it, err := store.Messages(cons)
+	it, err := store.Messages(ctx, cons)
 	if err != nil {
 		return fmt.Errorf("deliver consume: %w", err)
 	}
-	go func() { <-ctx.Done(); it.Stop() }()
 	tickIt, err := d.tickMessages(ctx)
 	if err != nil {
 		return err
@@ -282,7 +281,7 @@ type job struct {
 // eachTask hands each task pulled from it to handle, with its message,
 // until it stops or ctx ends; pull errors are logged under what, and
 // messages that are not tasks are settled by decode.
-func (d *Deliverer) eachTask(ctx context.Context, it jetstream.MessagesContext, what string, handle func(*job, jetstream.Msg)) {
+func (d *Deliverer) eachTask(ctx context.Context, it *store.Iterator, what string, handle func(*job, jetstream.Msg)) {
 	for {
 		msg, err := it.Next()
 		if err != nil {

@@ -55,7 +55,7 @@ var (
 )
 
 // tickMessages creates (or updates) the tick consumer and starts pulling.
-func (d *Deliverer) tickMessages(ctx context.Context) (jetstream.MessagesContext, error) {
+func (d *Deliverer) tickMessages(ctx context.Context) (*store.Iterator, error) {
 	cons, err := d.st.JS.CreateOrUpdateConsumer(ctx, store.DeliveryStream, jetstream.ConsumerConfig{
 		Durable:       tickConsumer,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -67,7 +67,7 @@ func (d *Deliverer) tickMessages(ctx context.Context) (jetstream.MessagesContext
 	if err != nil {
 		return nil, fmt.Errorf("tick consumer: %w", err)
 	}
-	it, err := store.Messages(cons)
+	it, err := store.Messages(ctx, cons)
 	if err != nil {
 		return nil, fmt.Errorf("tick consume: %w", err)
 	}
@@ -75,8 +75,7 @@ func (d *Deliverer) tickMessages(ctx context.Context) (jetstream.MessagesContext
 }
 
 // runTicks holds the tick tasks of it until due, until ctx ends.
-func (d *Deliverer) runTicks(ctx context.Context, it jetstream.MessagesContext) {
-	go func() { <-ctx.Done(); it.Stop() }()
+func (d *Deliverer) runTicks(ctx context.Context, it *store.Iterator) {
 	h := &heldTicks{wake: make(chan struct{}, 1)}
 	released := make(chan struct{})
 	go func() {

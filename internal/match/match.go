@@ -166,11 +166,10 @@ func (r *Router) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("match consumer: %w", err)
 	}
-	it, err := store.Messages(cons)
+	it, err := store.Messages(ctx, cons)
 	if err != nil {
 		return fmt.Errorf("match consume: %w", err)
 	}
-	go func() { <-ctx.Done(); it.Stop() }()
 	go r.watchBacklog(ctx, cons)
 
 	acks := make(chan pending, 4096)

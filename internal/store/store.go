@@ -430,8 +430,38 @@ func Untoken(tok string) string {
 // a burst filled the deliverer's window), the iterator notices only by the
 // missing heartbeats, and with the default 30 s expiry that stopped every
 // delivery for 30 s with nothing in flight; with these, for 2 s.
-func Messages(cons jetstream.Consumer) (jetstream.MessagesContext, error) {
-	return cons.Messages(jetstream.PullMaxMessages(1000), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+//
+// When ctx ends the iterator drains: what it has pulled and not yet handed
+// out goes back to the stream (a Nak) for another process to take at once;
+// left to time out, it waited for the consumer's AckWait (a minute for the
+// router) before anyone delivered it. Then Next returns
+// jetstream.ErrMsgIteratorClosed.
+func Messages(ctx context.Context, cons jetstream.Consumer) (*Iterator, error) {
+	it, err := cons.Messages(jetstream.PullMaxMessages(1000), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+	if err != nil {
+		return nil, err
+	}
+	go func() { <-ctx.Done(); it.Drain() }()
+	return &Iterator{ctx: ctx, it: it}, nil
+}
+
+// Iterator hands out a consumer's messages until its context ends (see
+// Messages).
+type Iterator struct {
+	ctx context.Context
+	it  jetstream.MessagesContext
+}
+
+// Next returns the next message, or an error: jetstream.ErrMsgIteratorClosed
+// once the context has ended and what was pulled is handed back.
+func (i *Iterator) Next() (jetstream.Msg, error) {
+	for {
+		msg, err := i.it.Next()
+		if err != nil || i.ctx.Err() == nil {
+			return msg, err
+		}
+		_ = msg.Nak()
+	}
 }
 
 // LogPullError logs an error of a consumer's message iterator. A missed

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -176,8 +177,10 @@ func TestFaultThreeNodeCluster(t *testing.T) {
 			}
 		}()
 	}
+	var steps []faultStep
 	step := func(what string, f func()) {
 		t.Logf("%s: %s", time.Since(created).Round(100*time.Millisecond), what)
+		steps = append(steps, faultStep{what, time.Now()})
 		f()
 	}
 	// One round of faults, on members chosen by round; with SWITCHYARD_SOAK
@@ -257,6 +260,7 @@ func TestFaultThreeNodeCluster(t *testing.T) {
 		dups += n - 1
 	}
 	t.Logf("delivered: %d acknowledged events, all delivered; %d duplicate deliveries (%.2f%%)", want, dups, 100*float64(dups)/float64(want))
+	logDuplicates(t, rcv, steps)
 
 	var shares []string
 	for _, m := range c.Switchyard {
@@ -286,5 +290,53 @@ func TestFaultThreeNodeCluster(t *testing.T) {
 	}
 	if ticks != 1 {
 		t.Errorf("the %s tick was delivered %d times by the cluster, want once", firstTick.Format(time.TimeOnly), ticks)
+	}
+}
+
+// faultStep is a fault or restart of TestFaultThreeNodeCluster, and when
+// it began.
+type faultStep struct {
+	what string
+	at   time.Time
+}
+
+// logDuplicates says, for the duplicate deliveries rcv received (each
+// copy of an event after its first), after which step they arrived and
+// how long after the first copy: a copy a minute later is a router's
+// message redelivered after its AckWait, one within a second a call
+// repeated at once.
+func logDuplicates(t *testing.T, rcv *receiver, steps []faultStep) {
+	bodies, at := rcv.receivedAt()
+	first := map[string]time.Time{}
+	type tally struct {
+		n      int
+		delays []time.Duration
+	}
+	by := make([]tally, len(steps)+1) // by[0]: before the first step
+	for i, b := range bodies {
+		id := decodeEvent(t, b).ID
+		f, ok := first[id]
+		if !ok {
+			first[id] = at[i]
+			continue
+		}
+		k := 0
+		for k < len(steps) && !at[i].Before(steps[k].at) {
+			k++
+		}
+		by[k].n++
+		by[k].delays = append(by[k].delays, at[i].Sub(f))
+	}
+	for k, b := range by {
+		if b.n == 0 {
+			continue
+		}
+		slices.Sort(b.delays)
+		after := "before the first step"
+		if k > 0 {
+			after = "after " + steps[k-1].what
+		}
+		t.Logf("duplicates %s: %d, after the first copy by median %s, max %s", after, b.n,
+			b.delays[len(b.delays)/2].Round(time.Millisecond), b.delays[len(b.delays)-1].Round(time.Millisecond))
 	}
 }

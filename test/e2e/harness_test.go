@@ -214,6 +214,7 @@ type receiver struct {
 	URL    string
 	mu     sync.Mutex
 	bodies [][]byte
+	at     []time.Time // when each of bodies arrived
 	status int
 	notify chan struct{}
 }
@@ -230,6 +231,7 @@ func newReceiver(t testing.TB) *receiver {
 		status := r.status
 		if status < 300 {
 			r.bodies = append(r.bodies, b)
+			r.at = append(r.at, time.Now())
 		}
 		r.mu.Unlock()
 		select {
@@ -242,6 +244,13 @@ func newReceiver(t testing.TB) *receiver {
 	t.Cleanup(func() { _ = srv.Close() })
 	r.URL = "http://" + lis.Addr().String() + "/events"
 	return r
+}
+
+// receivedAt returns what received does and when each arrived.
+func (r *receiver) receivedAt() ([][]byte, []time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.bodies...), append([]time.Time(nil), r.at...)
 }
 
 func (r *receiver) received() [][]byte {
