@@ -166,8 +166,12 @@ func (b *Batch) Add(r *control.Rule, ev ingest.Event) {
 // than hold the events stream until it can: they were routed all the
 // same. Any other failure (KMS unreachable) is returned, and the message
 // is redelivered.
-func (b *Batch) Publish(ctx context.Context, js jetstream.JetStream, keys *busenc.Keys, log *slog.Logger) ([]jetstream.PubAckFuture, error) {
-	var out []jetstream.PubAckFuture
+//
+// A record the client does not take (its asynchronous publishes stalled,
+// as while a NATS node is down) is returned in unsent, for the caller to
+// store synchronously: failing the whole batch would have the router
+// redeliver the event and make its direct deliveries again.
+func (b *Batch) Publish(ctx context.Context, js jetstream.JetStream, keys *busenc.Keys, log *slog.Logger) (out []jetstream.PubAckFuture, unsent []*nats.Msg, _ error) {
 	for rule, evs := range b.byRule {
 		a, _ := b.view.Archive(b.sc, strings.TrimPrefix(rule, control.ArchiveRulePrefix))
 		if a == nil { // deleted since: its rule goes with it
@@ -186,16 +190,17 @@ func (b *Batch) Publish(ctx context.Context, js jetstream.JetStream, keys *busen
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("archive %s: encrypt: %w", a.ARN(), err)
+			return nil, nil, fmt.Errorf("archive %s: encrypt: %w", a.ARN(), err)
 		}
 		m.Data = sealed
 		f, err := js.PublishMsgAsync(m, store.StallWait)
 		if err != nil {
-			return nil, fmt.Errorf("archive: %w", err)
+			unsent = append(unsent, m)
+			continue
 		}
 		out = append(out, f)
 	}
-	return out, nil
+	return out, unsent, nil
 }
 
 var notArchived = promauto.NewCounter(prometheus.CounterOpts{

@@ -141,6 +141,9 @@ type pending struct {
 	msg     jetstream.Msg
 	events  int
 	futures []jetstream.PubAckFuture
+	// unsent are tasks and archive records the client did not take for
+	// an asynchronous publish; settle stores them.
+	unsent  []*nats.Msg
 	directs []*directTask
 }
 
@@ -257,14 +260,34 @@ func (r *Router) finish(ctx context.Context, acks <-chan pending) {
 // settled, storing the tasks of those that were not; if a task is not
 // stored, it asks for p's redelivery and returns false.
 func (r *Router) settle(ctx context.Context, p *pending) bool {
+	var grace <-chan time.Time // once shutting down
 	for _, f := range p.futures {
 		select {
 		case <-f.Ok():
-		case err := <-f.Err():
+			continue
+		case <-f.Err():
+			p.unsent = append(p.unsent, f.Msg())
+			continue
+		case <-ctx.Done():
+		}
+		// Shutting down: the answers are on their way (the connection
+		// outlives the router), and an event left unacknowledged would
+		// come again after the AckWait, its direct attempts made twice.
+		if grace == nil {
+			grace = time.After(5 * time.Second)
+		}
+		select {
+		case <-f.Ok():
+		case <-f.Err():
+			p.unsent = append(p.unsent, f.Msg())
+		case <-grace:
+			return false
+		}
+	}
+	for _, m := range p.unsent {
+		if err := r.store(ctx, m); err != nil {
 			r.log.Error("match: task not stored; event will be redelivered", "err", err)
 			_ = p.msg.NakWithDelay(time.Second)
-			return false
-		case <-ctx.Done():
 			return false
 		}
 	}
@@ -288,16 +311,47 @@ func (r *Router) settle(ctx context.Context, p *pending) bool {
 		// Store the task for another attempt, also while shutting down
 		// (the connection outlives the router), so that the next process
 		// takes it at once rather than after the event's redelivery.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		_, err := r.st.JS.PublishMsg(sctx, t.msg())
-		cancel()
-		if err != nil {
+		if err := r.store(ctx, t.msg()); err != nil {
 			r.log.Error("match: task not stored; event will be redelivered", "err", err)
 			_ = p.msg.NakWithDelay(time.Second)
 			return false
 		}
 	}
 	return true
+}
+
+// storeFor bounds how long settle keeps trying to store one message before
+// it has the event redelivered instead: well inside the router consumer's
+// AckWait (a minute), after which the event would come again anyway.
+const storeFor = 30 * time.Second
+
+// store publishes m, a task or an archive record, and waits until it is
+// stored, trying again for up to storeFor (once more, briefly, when ctx
+// has ended: the connection outlives the router). Its message id keeps a
+// copy that was stored after all from being stored twice. Having the
+// event redelivered instead would make again every direct attempt already
+// made for its other tasks: thousands of duplicate deliveries, each time
+// a NATS node of a cluster under load was killed or restarted.
+func (r *Router) store(ctx context.Context, m *nats.Msg) error {
+	deadline := time.Now().Add(storeFor)
+	wait := 100 * time.Millisecond
+	for {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_, err := r.st.JS.PublishMsg(sctx, m)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 func (r *Router) ack(p *pending) {
@@ -369,6 +423,7 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 	archived := archive.NewBatch(r.view, sc, h.Get(jetstream.MsgIDHeader), h.Get(ingest.HeaderEvents), data)
 	var (
 		futures []jetstream.PubAckFuture
+		unsent  []*nats.Msg
 		directs []*directTask
 	)
 	bl := r.BusLog.Bus(sc, bus)
@@ -482,17 +537,21 @@ func (r *Router) route(ctx context.Context, msg jetstream.Msg) (pending, error) 
 				m := taskMsg(subj, ev.ID, arn, rule.Targets[i].Id, ev.Trace, EncodeTask(heads[i], stored, ingested))
 				f, err := r.st.JS.PublishMsgAsync(m, store.StallWait)
 				if err != nil {
-					return pending{}, fmt.Errorf("publish task: %w", err)
+					// stalled (storage slow or a NATS node down): settle
+					// stores it, rather than the whole message coming
+					// again with the direct attempts made for it
+					unsent = append(unsent, m)
+					continue
 				}
 				futures = append(futures, f)
 			}
 		}
 	}
-	af, err := archived.Publish(ctx, r.st.JS, r.Keys, r.log)
+	af, au, err := archived.Publish(ctx, r.st.JS, r.Keys, r.log)
 	if err != nil {
 		return pending{}, err
 	}
-	return pending{msg: msg, events: len(events), futures: append(futures, af...), directs: directs}, nil
+	return pending{msg: msg, events: len(events), futures: append(futures, af...), unsent: append(unsent, au...), directs: directs}, nil
 }
 
 // sameStart reports whether a and b begin at the same byte of memory.
