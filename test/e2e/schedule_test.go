@@ -5,11 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -212,7 +213,7 @@ func TestScheduleTwoProcesses(t *testing.T) {
 	for len(rcv.received()) < 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("receiver got %d of the 2 fired events within 10 s\nfirst process:\n%s\nsecond process:\n%s\n%s",
-				len(rcv.received()), a.logs(), b.logs(), deliveryState(url, a, b))
+				len(rcv.received()), a.logs(), b.logs(), deliveryState(t, url, a, b))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -304,7 +305,7 @@ func TestTickFiredAhead(t *testing.T) {
 
 // deliveryState describes, for a failure message, the delivery consumer on
 // the NATS server at url and the delivery metrics of each process.
-func deliveryState(url string, ps ...*server) string {
+func deliveryState(t *testing.T, url string, ps ...*server) string {
 	var out strings.Builder
 	if nc, err := nats.Connect(url); err != nil {
 		fmt.Fprintf(&out, "nats: %v\n", err)
@@ -322,16 +323,11 @@ func deliveryState(url string, ps ...*server) string {
 		}
 	}
 	for k, p := range ps {
-		resp, err := http.Get("http://" + p.addr + "/metrics")
-		if err != nil {
-			fmt.Fprintf(&out, "process %d /metrics: %v\n", k+1, err)
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for line := range strings.SplitSeq(string(b), "\n") {
-			if (strings.HasPrefix(line, "switchyard_deliver") || strings.HasPrefix(line, "switchyard_invocation") || strings.HasPrefix(line, "switchyard_http_")) && !strings.Contains(line, "_bucket") {
-				fmt.Fprintf(&out, "process %d: %s\n", k+1, line)
+		m := scrape(t, http.DefaultClient, p.addr)
+		series := slices.Sorted(maps.Keys(m))
+		for _, name := range series {
+			if (strings.HasPrefix(name, "switchyard_deliver") || strings.HasPrefix(name, "switchyard_invocation") || strings.HasPrefix(name, "switchyard_http_")) && !strings.Contains(name, "_bucket") {
+				fmt.Fprintf(&out, "process %d: %s %v\n", k+1, name, m[name])
 			}
 		}
 	}
